@@ -1,0 +1,39 @@
+# The two commands that matter: `make run` and `make test`. Both set everything up first.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+export CPU_INSTANCE_PATH ?= instance
+
+.PHONY: run test install migrate demo bench clean
+
+$(BIN)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (set PYTHON=...)"; exit 1; }
+	@echo "==> creating $(VENV) and installing pinned dependencies"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --progress-bar off -e '.[test]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	$(BIN)/flask --app wsgi cpu db upgrade
+
+demo: migrate
+	$(BIN)/flask --app wsgi cpu demo
+
+## make run: embedded default (SQLite shards under $(CPU_INSTANCE_PATH)/, in-process relay, demo data)
+run: demo
+	@echo "==> serving on http://127.0.0.1:$(PORT)  (instance: $(CPU_INSTANCE_PATH))"
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app
+
+## make test: the whole suite, on SQLite and on PostgreSQL
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/router.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

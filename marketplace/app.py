@@ -1,0 +1,72 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from flask import Flask, request
+from flask_smorest import Api
+from werkzeug.exceptions import UnsupportedMediaType
+
+from marketplace import cli, config, health, observability, problems
+from marketplace.merchants.api import blp as merchants_blp
+from marketplace.platform import Platform
+from marketplace.regions import regionmap, schema
+from marketplace.regions.router import Router
+
+WRITE_METHODS = ("POST", "PUT", "PATCH")
+
+
+class MarketplaceApi(Api):
+    """flask-smorest, with errors left to marketplace.problems (RFC 9457), not its own format."""
+
+    def _register_error_handlers(self):
+        pass
+
+
+def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
+    """Build the app: settings, logging, the router, blueprints, error handlers, commands.
+
+    Outside the `flask` command line, the service refuses to start when any database's schema
+    is behind the code; `flask --app wsgi cpu db upgrade` is how it gets there.
+    """
+    settings = config.load(test_config)
+    observability.configure_logging(settings.log_level)
+    region_map = regionmap.load(settings.regions_file)
+    router = Router(settings, region_map)
+
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_TITLE="CPU Marketplace API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        TESTING=bool((test_config or {}).get("TESTING", False)),
+    )
+    os.makedirs(settings.instance_path, exist_ok=True)
+    current = Platform(settings=settings, regions=region_map, router=router)
+    app.extensions["cpu"] = current
+
+    observability.install(app)
+    problems.register(app)
+    app.before_request(_require_json_bodies)
+    api = MarketplaceApi(app)
+    api.register_blueprint(merchants_blp)
+    app.register_blueprint(health.blp)
+    cli.register(app)
+
+    serving = os.environ.get("FLASK_RUN_FROM_CLI") != "true"
+    if serving and settings.schema_check:
+        schema.require_head(router)
+    if serving and settings.relay_in_process:
+        current.start_relay_thread()
+    return app
+
+
+def _require_json_bodies() -> None:
+    if request.path.startswith("/api/") and request.method in WRITE_METHODS and not request.is_json:
+        raise UnsupportedMediaType("Send the request body as JSON with Content-Type: application/json.")

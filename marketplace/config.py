@@ -1,0 +1,175 @@
+"""Settings, read once at start: defaults, then instance/config.toml, then the environment,
+then a mapping given by the caller (tests). Every problem is reported together, by name.
+
+Outside the embedded default the service refuses to start without real secrets and
+PostgreSQL URLs: there is no development fallback in production.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from marketplace.regions import regionmap
+
+ENVIRONMENTS = ("embedded", "production")
+EMBEDDED_SECRET = "embedded-default-not-secret"
+
+
+class ConfigError(Exception):
+    """The configuration is missing or malformed; the message names every bad setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    instance_path: Path
+    regions_file: Path
+    database_urls: dict[str, str]
+    directory_url: str
+    secret_key: str = field(repr=False)
+    max_body_bytes: int
+    region_retry_after: int
+    db_connect_timeout: int
+    db_pool_size: int
+    relay_in_process: bool
+    relay_interval: float
+    schema_check: bool
+    log_level: str
+
+    def __repr__(self) -> str:  # secrets and passwords never reach a log line
+        urls = {k: mask_url(v) for k, v in self.database_urls.items()}
+        return f"Settings(env={self.env!r}, databases={urls}, directory={mask_url(self.directory_url)!r})"
+
+
+def mask_url(url: str) -> str:
+    """A database URL with its password replaced, fit for logs and command output."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable url>"
+
+
+def load(overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    instance_path = Path(str(overrides.get("CPU_INSTANCE_PATH") or environ.get("CPU_INSTANCE_PATH") or "instance"))
+    values: dict[str, object] = {}
+    values.update(_read_instance_file(instance_path / "config.toml"))
+    values.update({k: v for k, v in environ.items() if k.startswith("CPU_")})
+    values.update(overrides)
+    return _build(values, instance_path.resolve())
+
+
+def _read_instance_file(path: Path) -> dict[str, object]:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+class _Reader:
+    """Collects every problem instead of stopping at the first."""
+
+    def __init__(self, values: Mapping[str, object]):
+        self.values = values
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str) -> str:
+        return str(self.values.get(name, default)).strip()
+
+    def number(self, name: str, default: float, *, minimum: float, kind: type = int):
+        raw = self.values.get(name, default)
+        try:
+            value = kind(raw)
+        except (TypeError, ValueError):
+            self.problems.append(f"{name}={raw!r} is not a {'whole ' if kind is int else ''}number")
+            return default
+        if value < minimum:
+            self.problems.append(f"{name}={raw!r} must be at least {minimum}")
+            return default
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.values.get(name, default)
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        self.problems.append(f"{name}={raw!r} is not true or false")
+        return default
+
+
+def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
+    read = _Reader(values)
+    env = read.text("CPU_ENV", "embedded")
+    if env not in ENVIRONMENTS:
+        read.problems.append(f"CPU_ENV={env!r} must be one of {', '.join(ENVIRONMENTS)}")
+    regions_file = Path(read.text("CPU_REGIONS_FILE", str(regionmap.DEFAULT_REGIONS_FILE)))
+    try:
+        region_codes = regionmap.load(regions_file).region_codes
+    except regionmap.RegionMapError as exc:
+        read.problems.append(str(exc))
+        region_codes = ()
+    database_urls = {code: _database_url(read, code, instance_path, env) for code in region_codes}
+    directory_url = _database_url(read, "directory", instance_path, env)
+    secret_key = read.text("CPU_SECRET_KEY", EMBEDDED_SECRET)
+    if env == "production" and (secret_key == EMBEDDED_SECRET or len(secret_key) < 32):
+        read.problems.append("CPU_SECRET_KEY must be set to a random value of at least 32 characters in production")
+    settings = Settings(
+        env=env,
+        instance_path=instance_path,
+        regions_file=regions_file,
+        database_urls=database_urls,
+        directory_url=directory_url,
+        secret_key=secret_key,
+        max_body_bytes=read.number("CPU_MAX_BODY_BYTES", 1_048_576, minimum=1024),
+        region_retry_after=read.number("CPU_REGION_RETRY_AFTER", 5, minimum=1),
+        db_connect_timeout=read.number("CPU_DB_CONNECT_TIMEOUT", 2, minimum=1),
+        db_pool_size=read.number("CPU_DB_POOL_SIZE", 5, minimum=1),
+        relay_in_process=read.flag("CPU_RELAY_IN_PROCESS", env == "embedded"),
+        relay_interval=read.number("CPU_RELAY_INTERVAL", 0.5, minimum=0.01, kind=float),
+        schema_check=read.flag("CPU_SCHEMA_CHECK", True),
+        log_level=read.text("CPU_LOG_LEVEL", "INFO").upper(),
+    )
+    if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        read.problems.append(f"CPU_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+    if read.problems:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(read.problems))
+    return settings
+
+
+def _database_url(read: _Reader, name: str, instance_path: Path, env: str) -> str:
+    """CPU_DATABASE_URL_<NAME>, else CPU_DATABASE_URL_TEMPLATE with {name}, else a SQLite file."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    key = f"CPU_DATABASE_URL_{name.upper()}"
+    template = read.text("CPU_DATABASE_URL_TEMPLATE", "")
+    url = read.text(key, template.replace("{name}", name) if template else "")
+    if not url:
+        if env == "production":
+            read.problems.append(f"{key} (or CPU_DATABASE_URL_TEMPLATE) is required in production")
+        return f"sqlite:///{instance_path / f'{name}.db'}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        read.problems.append(f"{key}: {mask_url(url)!r} is not a database URL")
+        return url
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        read.problems.append(f"{key}: only sqlite and postgresql databases are supported")
+    elif env == "production" and parsed.get_backend_name() != "postgresql":
+        read.problems.append(f"{key}: production runs on PostgreSQL, not {parsed.get_backend_name()}")
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername != "postgresql+psycopg":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url

@@ -1,0 +1,77 @@
+"""Request ids and structured logs: every response carries X-Request-ID and every log line is
+a JSON object with the request id and the region being worked on."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+
+from flask import Flask, Response, g, request
+from pythonjsonlogger.json import JsonFormatter
+
+from marketplace.regions.uow import current_region
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_WELL_FORMED = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+access_log = logging.getLogger("marketplace.access")
+
+
+class _ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        record.region = current_region.get()
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines on stderr. Idempotent: safe for every app a process creates."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in root.handlers:
+        if getattr(handler, "_cpu", False):
+            return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._cpu = True  # type: ignore[attr-defined]
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(region)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
+        )
+    )
+    handler.addFilter(_ContextFilter())
+    root.addHandler(handler)
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+
+
+def install(app: Flask) -> None:
+    @app.before_request
+    def _assign_request_id() -> None:
+        offered = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = offered if _WELL_FORMED.match(offered) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+        g.request_id_token = request_id.set(g.request_id)
+
+    @app.after_request
+    def _stamp_response(response: Response) -> Response:
+        if "request_id" not in g:  # an error before our before_request ran
+            g.request_id = uuid.uuid4().hex
+        response.headers[REQUEST_ID_HEADER] = g.request_id
+        elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+        access_log.info(
+            "%s %s %s", request.method, request.path, response.status_code,
+            extra={"status": response.status_code, "method": request.method, "path": request.path,
+                   "duration_ms": round(elapsed, 2)},
+        )
+        return response
+
+    @app.teardown_request
+    def _clear_request_id(_exc) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id.reset(token)

@@ -1,0 +1,58 @@
+"""The platform object an application carries: settings, region map, router, outbox handlers
+and the in-process relay. Views and commands reach it through `platform()` / `router()`."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from marketplace.config import Settings
+from marketplace.regions.outbox import HandlerRegistry, Relay
+from marketplace.regions.regionmap import RegionMap
+from marketplace.regions.router import Router
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    regions: RegionMap
+    router: Router
+    handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
+    _relay_stop: threading.Event | None = None
+
+    def relay(self, **kwargs) -> Relay:
+        return Relay(self.router, self.handlers, **kwargs)
+
+    def start_relay_thread(self) -> None:
+        """The embedded default's relay: a daemon thread in the server process."""
+        if self._relay_stop is not None:
+            return
+        self._relay_stop = threading.Event()
+        thread = threading.Thread(
+            target=self.relay().run_forever,
+            args=(self._relay_stop, self.settings.relay_interval),
+            name="outbox-relay",
+            daemon=True,
+        )
+        thread.start()
+        atexit.register(self._relay_stop.set)
+        log.info("outbox relay thread started")
+
+    def stop_relay_thread(self) -> None:
+        if self._relay_stop is not None:
+            self._relay_stop.set()
+            self._relay_stop = None
+
+
+def platform() -> Platform:
+    return current_app.extensions["cpu"]
+
+
+def router() -> Router:
+    return platform().router

@@ -1,0 +1,62 @@
+"""Engine construction per database kind. Only the router calls this."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+APPLICATION_NAME = "cpu-marketplace"
+
+
+def create(url: str, *, connect_timeout: int, pool_size: int) -> Engine:
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite(url)
+    return _postgresql(url, connect_timeout=connect_timeout, pool_size=pool_size)
+
+
+def _postgresql(url: str, *, connect_timeout: int, pool_size: int) -> Engine:
+    # A dead data center must surface as an error quickly, not after the kernel's
+    # multi-minute TCP retry: unacknowledged writes fail after tcp_user_timeout, idle
+    # connections are probed by keepalives, and checkout pings the connection first.
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=2,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={
+            "connect_timeout": connect_timeout,
+            "tcp_user_timeout": 1000 * connect_timeout,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+            "application_name": APPLICATION_NAME,
+        },
+    )
+
+
+def _sqlite(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record):
+        # Let SQLAlchemy, not the driver, decide when a transaction begins (see _begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        # A writing transaction takes the write lock up front: in WAL mode a deferred
+        # transaction that reads and then writes fails at once when another writer went
+        # first, whereas BEGIN IMMEDIATE waits its turn (busy_timeout).
+        read_only = connection.get_execution_options().get("cpu_read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine

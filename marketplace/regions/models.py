@@ -1,0 +1,63 @@
+"""Platform tables: the directory's pointers, and on every shard the outbox and the
+idempotency records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.regions.base import DirectoryBase, ShardBase, UTCDateTime, utcnow
+
+
+class DirectoryEntry(DirectoryBase):
+    """Where a party (merchant, buyer) lives. Holds no private data: only the pointer."""
+
+    __tablename__ = "directory_entries"
+
+    party_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class OutboxEvent(ShardBase):
+    """An event written in the same transaction as the change it announces.
+
+    Lifecycle: pending (delivered_at and parked_at empty) -> claimed by one relay for a lease
+    -> delivered, or back to pending with a later `available_at` after a failure, or parked
+    after too many failures, until an operator replays it.
+    """
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    topic: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_events_pending", "delivered_at", "parked_at", "available_at"),)
+
+
+class IdempotencyRecord(ShardBase):
+    """A write that was already done under this key, so a retry returns it instead of
+    doing it twice. Kept on the shard of the resource, in the same transaction."""
+
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(60), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

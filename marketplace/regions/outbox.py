@@ -1,0 +1,243 @@
+"""The transactional outbox and its relay.
+
+A service announces a change by `publish`ing an event in the same transaction as the change:
+both commit or neither does. Relays deliver committed events at least once to the handlers
+registered for their topic; handlers must therefore be idempotent (the event id is the key).
+
+Claiming is a lease: one short transaction marks a batch as this relay's until a deadline
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so relays side by side take different rows). The
+handlers then run outside any transaction, and each outcome is recorded in its own. A relay
+that dies mid-batch leaves its claims to expire; another relay, or the same one restarted,
+delivers them again. A handler that keeps failing is retried with exponential backoff and
+then parked, visible to operators, until replayed; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from marketplace.errors import NotFound, RegionUnavailable
+from marketplace.regions.base import utcnow
+from marketplace.regions.ids import new_id
+from marketplace.regions.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Event"], None]
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    region: str
+    topic: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempt: int
+
+
+def publish(session: Session, topic: str, payload: dict[str, Any]) -> str:
+    """Add an event to the current unit of work; it is delivered only if that commits."""
+    event_id = new_id("evt")
+    session.add(OutboxEvent(id=event_id, region=session.info["database"], topic=topic, payload=payload))
+    return event_id
+
+
+class HandlerRegistry:
+    def __init__(self) -> None:
+        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+
+    def on(self, topic: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self._handlers[topic].append(handler)
+            return handler
+
+        return register
+
+    def handlers_for(self, topic: str) -> list[Handler]:
+        return self._handlers.get(topic, [])
+
+
+@dataclass
+class RelayStats:
+    delivered: int = 0
+    failed: int = 0
+    parked: int = 0
+    skipped_regions: list[str] = field(default_factory=list)
+
+    def add(self, other: RelayStats) -> None:
+        self.delivered += other.delivered
+        self.failed += other.failed
+        self.parked += other.parked
+        self.skipped_regions += other.skipped_regions
+
+
+@dataclass(frozen=True)
+class RelayPolicy:
+    batch_size: int = 100
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 10
+    backoff_base: timedelta = timedelta(seconds=2)
+    backoff_cap: timedelta = timedelta(minutes=30)
+
+    def backoff(self, attempts: int) -> timedelta:
+        return min(self.backoff_cap, self.backoff_base * (2 ** (attempts - 1)))
+
+
+class Relay:
+    def __init__(self, router, registry: HandlerRegistry, *, policy: RelayPolicy | None = None, worker: str | None = None):
+        self.router = router
+        self.registry = registry
+        self.policy = policy or RelayPolicy()
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{new_id('evt')[-8:]}"
+
+    def run_once(self, regions: Iterable[str] | None = None) -> RelayStats:
+        """One batch per region; a region that is down is skipped, the others go on."""
+        stats = RelayStats()
+        for region in regions or self.router.regions.region_codes:
+            try:
+                stats.add(self._run_region(region))
+            except RegionUnavailable:
+                stats.skipped_regions.append(region)
+        return stats
+
+    def drain(self, regions: Iterable[str] | None = None, *, max_batches: int = 1000) -> RelayStats:
+        """Deliver until no event is ready: what tests and the standalone `--once` use."""
+        total = RelayStats()
+        for _ in range(max_batches):
+            stats = self.run_once(regions)
+            total.add(stats)
+            if stats.delivered + stats.failed + stats.parked == 0:
+                break
+        return total
+
+    def run_forever(self, stop: threading.Event, interval: float) -> None:
+        while not stop.is_set():
+            try:
+                stats = self.run_once()
+            except Exception:  # the relay must outlive any single bad batch
+                log.exception("relay batch failed")
+                stats = RelayStats()
+            if stats.delivered + stats.failed + stats.parked == 0:
+                stop.wait(interval)
+
+    def _run_region(self, region: str) -> RelayStats:
+        stats = RelayStats()
+        for event in self._claim(region):
+            try:
+                for handler in self.registry.handlers_for(event.topic):
+                    handler(event)
+            except Exception as exc:
+                parked = self._record_failure(region, event, exc)
+                stats.parked += parked
+                stats.failed += not parked
+            else:
+                self._record_delivery(region, event)
+                stats.delivered += 1
+        return stats
+
+    def _claim(self, region: str) -> list[Event]:
+        now = utcnow()
+        ready = (
+            select(OutboxEvent.id)
+            .where(
+                OutboxEvent.delivered_at.is_(None),
+                OutboxEvent.parked_at.is_(None),
+                OutboxEvent.available_at <= now,
+                or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now),
+            )
+            .order_by(OutboxEvent.id)
+            .limit(self.policy.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(OutboxEvent)
+            .where(
+                OutboxEvent.id.in_(ready.scalar_subquery()),
+                or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now),
+            )
+            .values(claimed_by=self.worker, claimed_until=now + self.policy.lease)
+            .returning(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload, OutboxEvent.created_at, OutboxEvent.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        with self.router.unit_of_work(region) as uow:
+            rows = uow.session.execute(claim).all()
+            uow.commit()
+        events = [Event(r.id, region, r.topic, r.payload, r.created_at, r.attempts + 1) for r in rows]
+        return sorted(events, key=lambda e: e.id)
+
+    def _mine(self, event_id: str):
+        return and_(OutboxEvent.id == event_id, OutboxEvent.claimed_by == self.worker)
+
+    def _record_delivery(self, region: str, event: Event) -> None:
+        with self.router.unit_of_work(region) as uow:
+            uow.session.execute(
+                update(OutboxEvent)
+                .where(self._mine(event.id))
+                .values(delivered_at=utcnow(), claimed_by=None, claimed_until=None, attempts=event.attempt, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+            uow.commit()
+
+    def _record_failure(self, region: str, event: Event, exc: Exception) -> bool:
+        parked = event.attempt >= self.policy.max_attempts
+        now = utcnow()
+        error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+        values: dict[str, Any] = {"attempts": event.attempt, "last_error": error, "claimed_by": None, "claimed_until": None}
+        if parked:
+            values["parked_at"] = now
+        else:
+            values["available_at"] = now + self.policy.backoff(event.attempt)
+        with self.router.unit_of_work(region) as uow:
+            uow.session.execute(
+                update(OutboxEvent).where(self._mine(event.id)).values(**values).execution_options(synchronize_session=False)
+            )
+            uow.commit()
+        log_method = log.error if parked else log.warning
+        log_method(
+            "outbox event %s (%s) %s after attempt %d: %s",
+            event.id, event.topic, "parked" if parked else "will be retried", event.attempt, error,
+            extra={"event_id": event.id, "topic": event.topic},
+        )
+        return parked
+
+
+def parked_events(router, region: str) -> list[OutboxEvent]:
+    with router.unit_of_work(region, read_only=True) as uow:
+        return list(
+            uow.session.scalars(select(OutboxEvent).where(OutboxEvent.parked_at.is_not(None)).order_by(OutboxEvent.id))
+        )
+
+
+def replay(router, event_id: str) -> str:
+    """Return a parked event to the queue; answers the region it was found in."""
+    unreachable = []
+    for region, uow in router.all_units_of_work():
+        try:
+            with uow:
+                event = uow.session.get(OutboxEvent, event_id)
+                if event is None:
+                    continue
+                if event.parked_at is None:
+                    raise NotFound(f"event {event_id} is not parked")
+                event.parked_at = None
+                event.attempts = 0
+                event.available_at = utcnow()
+                uow.commit()
+                return region
+        except RegionUnavailable:
+            unreachable.append(region)
+    suffix = f" (not searched, unreachable: {', '.join(unreachable)})" if unreachable else ""
+    raise NotFound(f"no outbox event {event_id} in any region{suffix}")

@@ -1,0 +1,167 @@
+"""The shard router: the only code that creates engines and sessions.
+
+It answers "which region holds this party?" from the global directory (cached in process)
+and hands out units of work, each one transaction on one database. A unit of work refuses to
+flush a row whose `region` is not its own, so a merchant's data cannot land in another data
+center's database by mistake.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from marketplace.config import Settings
+from marketplace.regions import engines
+from marketplace.regions.base import DirectoryBase, ShardBase
+from marketplace.regions.health import RegionHealth
+from marketplace.regions.models import DirectoryEntry
+from marketplace.regions.regionmap import RegionMap
+from marketplace.regions.uow import UnitOfWork
+
+DIRECTORY = "directory"
+
+
+class WrongRegion(RuntimeError):
+    """A programming error: a row was about to be written to another region's database."""
+
+
+class LocationCache:
+    """A bounded, thread-safe LRU of party id -> region."""
+
+    def __init__(self, maxsize: int = 100_000):
+        self.maxsize = maxsize
+        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, party_id: str) -> str | None:
+        with self._lock:
+            region = self._entries.get(party_id)
+            if region is not None:
+                self._entries.move_to_end(party_id)
+            return region
+
+    def put(self, party_id: str, region: str) -> None:
+        with self._lock:
+            self._entries[party_id] = region
+            self._entries.move_to_end(party_id)
+            if len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+    def forget(self, party_id: str | None = None) -> None:
+        with self._lock:
+            if party_id is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(party_id, None)
+
+
+class Router:
+    def __init__(self, settings: Settings, region_map: RegionMap):
+        self.settings = settings
+        self.regions = region_map
+        self.health = RegionHealth(settings.region_retry_after)
+        self.locations = LocationCache()
+        self._urls = {**settings.database_urls, DIRECTORY: settings.directory_url}
+        self._engines: dict[str, Engine] = {}
+        self._sessionmakers: dict[tuple[str, bool], sessionmaker[Session]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def database_names(self) -> tuple[str, ...]:
+        """Every database: the regional shards, then the directory."""
+        return (*self.regions.region_codes, DIRECTORY)
+
+    def url(self, name: str) -> str:
+        return self._urls[name]
+
+    def engine(self, name: str) -> Engine:
+        """The engine of one database, created on first use."""
+        engine = self._engines.get(name)
+        if engine is None:
+            with self._lock:
+                engine = self._engines.get(name)
+                if engine is None:
+                    engine = engines.create(
+                        self._urls[name],
+                        connect_timeout=self.settings.db_connect_timeout,
+                        pool_size=self.settings.db_pool_size,
+                    )
+                    self._engines[name] = engine
+        return engine
+
+    def unit_of_work(self, region: str, *, read_only: bool = False) -> UnitOfWork:
+        """One transaction on one region's shard."""
+        if region not in self.regions.regions:
+            raise KeyError(f"unknown region {region!r}")
+        return UnitOfWork(name=region, factory=self._factory(region, read_only), health=self.health)
+
+    def directory(self, *, read_only: bool = False) -> UnitOfWork:
+        """One transaction on the global directory."""
+        return UnitOfWork(name=DIRECTORY, factory=self._factory(DIRECTORY, read_only), health=self.health)
+
+    def region_of(self, party_id: str) -> str | None:
+        """The home region of a merchant or buyer, or None when the directory has no such id."""
+        region = self.locations.get(party_id)
+        if region is not None:
+            return region
+        with self.directory(read_only=True) as uow:
+            entry = uow.session.get(DirectoryEntry, party_id)
+            region = entry.region if entry else None
+        if region is not None:
+            self.locations.put(party_id, region)
+        return region
+
+    def assign(self, party_id: str, *, kind: str, region: str) -> None:
+        """Record a new party's home region in the directory (its own transaction)."""
+        with self.directory() as uow:
+            uow.session.add(DirectoryEntry(party_id=party_id, kind=kind, region=region))
+            uow.commit()
+        self.locations.put(party_id, region)
+
+    def release(self, party_id: str) -> None:
+        """Undo `assign` when the party's own row could not be written."""
+        self.locations.forget(party_id)
+        with self.directory() as uow:
+            entry = uow.session.get(DirectoryEntry, party_id)
+            if entry is not None:
+                uow.session.delete(entry)
+            uow.commit()
+
+    def all_units_of_work(self, *, read_only: bool = False) -> Iterator[tuple[str, UnitOfWork]]:
+        for region in self.regions.region_codes:
+            yield region, self.unit_of_work(region, read_only=read_only)
+
+    def dispose(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+
+    def _factory(self, name: str, read_only: bool) -> sessionmaker[Session]:
+        key = (name, read_only)
+        factory = self._sessionmakers.get(key)
+        if factory is None:
+            bind = self.engine(name)
+            if read_only:
+                bind = bind.execution_options(cpu_read_only=True, postgresql_readonly=True)
+            factory = sessionmaker(bind=bind, expire_on_commit=False, info={"database": name})
+            event.listen(factory, "before_flush", _guard_placement)
+            self._sessionmakers[key] = factory
+        return factory
+
+
+def _guard_placement(session: Session, _context, _instances) -> None:
+    database = session.info["database"]
+    for obj in (*session.new, *session.dirty):
+        if database == DIRECTORY:
+            if not isinstance(obj, DirectoryBase):
+                raise WrongRegion(f"{type(obj).__name__} does not belong in the directory")
+            continue
+        if not isinstance(obj, ShardBase):
+            raise WrongRegion(f"{type(obj).__name__} does not belong in a regional shard")
+        region = getattr(obj, "region", database)
+        if region != database:
+            raise WrongRegion(f"{type(obj).__name__} of region {region!r} written to the {database!r} database")

@@ -1,0 +1,84 @@
+"""Schema management: one Alembic history applied to every regional shard and the directory.
+
+Each migration creates on a database only the tables of its role (shard or directory), read
+from `context.config.attributes["role"]`, so one chain of revisions serves both kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from marketplace.config import mask_url
+from marketplace.regions.router import DIRECTORY, Router
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+class SchemaBehind(RuntimeError):
+    """The service must not start: some database is not at the migration head."""
+
+
+@dataclass(frozen=True)
+class DatabaseSchema:
+    name: str
+    url: str
+    current: str | None
+    head: str
+
+    @property
+    def at_head(self) -> bool:
+        return self.current == self.head
+
+
+def role(name: str) -> str:
+    return "directory" if name == DIRECTORY else "shard"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"the migration history must have one head, it has {heads}")
+    return heads[0]
+
+
+def status(router: Router, name: str) -> DatabaseSchema:
+    with router.engine(name).connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return DatabaseSchema(name, mask_url(router.url(name)), current, head())
+
+
+def upgrade_all(router: Router, report: Callable[[str], None] = print, revision: str = "head") -> None:
+    """Upgrade every database, one line of output per database."""
+    for name in router.database_names:
+        before = status(router, name)
+        config = alembic_config()
+        with router.engine(name).begin() as connection:
+            config.attributes["connection"] = connection
+            config.attributes["role"] = role(name)
+            command.upgrade(config, revision)
+        after = status(router, name)
+        change = "already at head" if before.current == after.current else f"{before.current or 'empty'} -> {after.current}"
+        report(f"{name:<10} {after.url:<60} {change}")
+
+
+def require_head(router: Router) -> None:
+    behind = [s for s in (status(router, n) for n in router.database_names) if not s.at_head]
+    if behind:
+        listing = ", ".join(f"{s.name} ({s.url}) at {s.current or 'no schema'}" for s in behind)
+        raise SchemaBehind(
+            f"database schema is behind the code (head {behind[0].head}): {listing}. "
+            "Run `flask --app wsgi cpu db upgrade`."
+        )

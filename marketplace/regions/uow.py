@@ -1,0 +1,89 @@
+"""The unit of work: one transaction on one database, rolled back unless committed.
+
+Connection failures are translated here, once, into RegionUnavailable, and they open the
+region's circuit breaker so the next requests for that region fail at once.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from marketplace.errors import RegionUnavailable
+from marketplace.regions.health import RegionHealth
+
+_open: ContextVar[frozenset[str]] = ContextVar("open_units_of_work", default=frozenset())
+current_region: ContextVar[str | None] = ContextVar("current_region", default=None)
+
+# SQLSTATE classes that mean "the server cannot be reached or will not serve now".
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+class NestedUnitOfWork(RuntimeError):
+    """A unit of work was opened inside another on the same database."""
+
+
+class UnitOfWork:
+    def __init__(self, *, name: str, factory: sessionmaker[Session], health: RegionHealth):
+        self.name = name
+        self._factory = factory
+        self._health = health
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        opened = _open.get()
+        if self.name in opened:
+            raise NestedUnitOfWork(f"a unit of work on {self.name!r} is already open")
+        self._health.check(self.name)
+        self._token = _open.set(opened | {self.name})
+        self._region_token = current_region.set(self.name)
+        self.session = self._factory()
+        return self
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        close_error = None
+        try:
+            self.session.close()  # rolls back anything not committed
+        except sa_exc.DBAPIError as error:
+            close_error = error
+            exc = exc or error
+        finally:
+            _open.reset(self._token)
+            current_region.reset(self._region_token)
+        if exc is None:
+            self._health.mark_up(self.name)
+            return
+        reason = unavailability(exc)
+        if reason == "busy":
+            raise RegionUnavailable(self.name, retry_after=1, reason=reason) from exc
+        if reason is not None:
+            self._health.mark_down(self.name, reason)
+            raise RegionUnavailable(self.name, retry_after=self._health.retry_after, reason=reason) from exc
+        if close_error is exc:
+            raise close_error
+
+
+def unavailability(exc: BaseException) -> str | None:
+    """Why the database could not serve, when `exc` says it could not; else None."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return "busy"
+    if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return None
+    if exc.connection_invalidated:
+        return "connection lost"
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is None:
+        message = str(exc.orig).lower()
+        if "unable to open database file" in message:
+            return "database file unavailable"
+        if exc.orig.__class__.__module__.startswith("sqlite3"):
+            return None
+        return "unreachable"
+    if sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return "not accepting connections"
+    return None

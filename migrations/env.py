@@ -1,0 +1,17 @@
+"""Alembic environment: runs on the connection and role handed over by
+marketplace.regions.schema, never on a URL of its own."""
+
+from alembic import context
+
+from marketplace.merchants import models as _merchant_models  # noqa: F401  (registers tables)
+from marketplace.regions.base import DirectoryBase, ShardBase
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:
+    raise SystemExit("Run migrations with `flask --app wsgi cpu db upgrade`, which targets every database.")
+
+target_metadata = DirectoryBase.metadata if config.attributes["role"] == "directory" else ShardBase.metadata
+context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
