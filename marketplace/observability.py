@@ -28,15 +28,9 @@ class _ContextFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
-    """JSON lines on stderr. Idempotent: safe for every app a process creates."""
-    root = logging.getLogger()
-    root.setLevel(level)
-    for handler in root.handlers:
-        if getattr(handler, "_cpu", False):
-            return
-    handler = logging.StreamHandler(sys.stderr)
-    handler._cpu = True  # type: ignore[attr-defined]
+def json_handler(stream) -> logging.Handler:
+    """A handler writing one JSON object per line, with the request id and region."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(region)s",
@@ -45,8 +39,19 @@ def configure_logging(level: str) -> None:
         )
     )
     handler.addFilter(_ContextFilter())
-    root.addHandler(handler)
+    return handler
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines on stderr. Idempotent: safe for every app a process creates."""
+    root = logging.getLogger()
+    root.setLevel(level)
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    if any(getattr(handler, "_cpu", False) for handler in root.handlers):
+        return
+    handler = json_handler(sys.stderr)
+    handler._cpu = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
 
 
 def install(app: Flask) -> None:

@@ -1,0 +1,146 @@
+"""The outbox delivers every committed event at least once, never a rolled-back one, survives
+a relay crash, parks what keeps failing, and lets relays run side by side."""
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from marketplace.regions import outbox
+from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
+
+FAST = RelayPolicy(lease=timedelta(seconds=30), backoff_base=timedelta(milliseconds=1), max_attempts=3)
+
+
+class RelayCrash(BaseException):
+    """Stands for the relay process dying: not an Exception, so nothing catches it."""
+
+
+def publish(router, region, topic, count=1, **payload):
+    ids = []
+    with router.unit_of_work(region) as uow:
+        for n in range(count):
+            ids.append(outbox.publish(uow.session, topic, {"n": n, **payload}))
+        uow.commit()
+    return ids
+
+
+def recording(registry, topic):
+    seen = []
+    registry.on(topic)(lambda event: seen.append(event.id))
+    return seen
+
+
+def test_an_event_whose_transaction_rolls_back_is_never_delivered(router):
+    registry = HandlerRegistry()
+    seen = recording(registry, "thing.happened")
+    with pytest.raises(RuntimeError), router.unit_of_work("kin") as uow:
+        outbox.publish(uow.session, "thing.happened", {})
+        raise RuntimeError("the change failed")
+    committed = publish(router, "kin", "thing.happened")
+    Relay(router, registry, policy=FAST).drain()
+    assert seen == committed
+
+
+def test_committed_events_reach_their_handlers_with_their_payload(router):
+    registry = HandlerRegistry()
+    received = []
+    registry.on("order.placed")(lambda event: received.append((event.region, event.payload)))
+    publish(router, "sdq", "order.placed", order="ord_1")
+    publish(router, "pos", "order.placed", order="ord_2")
+    stats = Relay(router, registry, policy=FAST).drain()
+    assert stats.delivered == 2
+    assert sorted(received) == [("pos", {"n": 0, "order": "ord_2"}), ("sdq", {"n": 0, "order": "ord_1"})]
+
+
+def test_a_relay_that_crashes_mid_batch_loses_nothing(router):
+    registry = HandlerRegistry()
+    deliveries = Counter()
+    crash_on = {"armed": True}
+
+    def handler(event):
+        if event.payload["n"] == 2 and crash_on["armed"]:
+            crash_on["armed"] = False
+            raise RelayCrash()
+        deliveries[event.id] += 1
+
+    registry.on("stock.changed")(handler)
+    ids = publish(router, "kin", "stock.changed", count=5)
+    short_lease = RelayPolicy(lease=timedelta(milliseconds=300))
+    with pytest.raises(RelayCrash):
+        Relay(router, registry, policy=short_lease, worker="relay-a").run_once(["kin"])
+    assert set(deliveries) == set(ids[:2])  # two delivered before the crash, the rest still claimed
+
+    restarted = Relay(router, registry, policy=short_lease, worker="relay-b")
+    assert restarted.drain(["kin"]).delivered == 0  # the dead relay's lease still holds them
+    time.sleep(0.35)
+    restarted.drain(["kin"])
+    assert set(deliveries) == set(ids)
+    assert all(deliveries[i] == 1 for i in ids[:2])  # what was recorded as delivered is not sent again
+
+
+def test_a_failing_handler_is_retried_then_parked_then_replayed(router):
+    registry = HandlerRegistry()
+    healthy = {"now": False}
+    delivered = []
+
+    def flaky(event):
+        if not healthy["now"]:
+            raise ConnectionError("postal operator down")
+        delivered.append(event.id)
+
+    registry.on("label.requested")(flaky)
+    [event_id] = publish(router, "bgi", "label.requested")
+    relay = Relay(router, registry, policy=FAST)
+    for _ in range(10):
+        relay.drain()
+        time.sleep(0.01)
+    [parked] = outbox.parked_events(router, "bgi")
+    assert (parked.id, parked.attempts) == (event_id, 3)
+    assert "postal operator down" in parked.last_error
+
+    healthy["now"] = True
+    relay.drain()
+    assert delivered == []  # parked events wait for an operator
+    assert outbox.replay(router, event_id) == "bgi"
+    relay.drain()
+    assert delivered == [event_id]
+    assert outbox.parked_events(router, "bgi") == []
+
+
+def test_the_relay_skips_an_unreachable_region_and_serves_the_others(router):
+    registry = HandlerRegistry()
+    seen = recording(registry, "x")
+    publish(router, "kin", "x")
+    [sdq_event] = publish(router, "sdq", "x")
+    router.health.mark_down("kin", "test outage")
+    stats = Relay(router, registry, policy=FAST).drain()
+    assert seen == [sdq_event]
+    assert "kin" in stats.skipped_regions
+
+
+def test_two_relays_side_by_side_never_deliver_the_same_event_twice(router):
+    registry = HandlerRegistry()
+    deliveries = Counter()
+    lock = threading.Lock()
+
+    def handler(event):
+        with lock:
+            deliveries[event.id] += 1
+        time.sleep(0.001)
+
+    registry.on("bulk")(handler)
+    ids = publish(router, "fdf", "bulk", count=200)
+    policy = RelayPolicy(batch_size=10)
+    relays = [Relay(router, registry, policy=policy, worker=f"relay-{n}") for n in range(2)]
+    shares = {}
+    threads = [threading.Thread(target=lambda r=r: shares.update({r.worker: r.drain(["fdf"]).delivered})) for r in relays]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert set(deliveries) == set(ids)
+    assert max(deliveries.values()) == 1
+    assert sum(shares.values()) == 200 and all(shares.values()), shares  # both relays did part of the work

@@ -1,0 +1,95 @@
+"""The router pins every party to its home region and is the only way to a database."""
+
+import pytest
+from sqlalchemy import select, text
+
+from marketplace.errors import RegionUnavailable
+from marketplace.merchants import service as merchants
+from marketplace.merchants.models import Merchant
+from marketplace.regions.models import DirectoryEntry
+from marketplace.regions.router import DIRECTORY, WrongRegion
+from marketplace.regions.uow import NestedUnitOfWork
+
+
+def where_merchant_rows_are(router, merchant_id):
+    """Scan all seven databases for any trace of the merchant."""
+    found = []
+    for name in router.database_names:
+        with router.engine(name).connect() as connection:
+            if name == DIRECTORY:
+                hit = connection.execute(text("SELECT region FROM directory_entries WHERE party_id = :id"), {"id": merchant_id}).scalar()
+                if hit:
+                    found.append(("directory", hit))
+            elif connection.execute(text("SELECT 1 FROM merchants WHERE id = :id"), {"id": merchant_id}).scalar():
+                found.append((name, "merchant row"))
+    return found
+
+
+@pytest.mark.parametrize(("country", "region"), [("JM", "kin"), ("MQ", "fdf"), ("SR", "pos")])
+def test_a_merchant_exists_only_in_its_home_region(router, country, region):
+    merchant = merchants.register(router=router, name="Pinned Goods", home_country=country)
+    assert where_merchant_rows_are(router, merchant.id) == [(region, "merchant row"), ("directory", region)]
+
+
+def test_the_router_refuses_to_write_a_row_into_another_regions_database(router):
+    with pytest.raises(WrongRegion, match="region 'kin' written to the 'sdq' database"):
+        with router.unit_of_work("sdq") as uow:
+            uow.session.add(Merchant(id="mer_01M897S1J8D38N1K4DV6KSQSH1", region="kin", name="Misplaced", home_country="JM"))
+            uow.commit()
+    with router.unit_of_work("sdq", read_only=True) as uow:
+        assert uow.session.scalars(select(Merchant)).all() == []
+
+
+def test_shard_rows_cannot_enter_the_directory_and_the_other_way_round(router):
+    with pytest.raises(WrongRegion), router.directory() as uow:
+        uow.session.add(Merchant(id="mer_01M897S1J8D38N1K4DV6KSQSH1", region="kin", name="X", home_country="JM"))
+        uow.commit()
+    with pytest.raises(WrongRegion), router.unit_of_work("kin") as uow:
+        uow.session.add(DirectoryEntry(party_id="mer_01M897S1J8D38N1K4DV6KSQSH1", kind="merchant", region="kin"))
+        uow.commit()
+
+
+def test_a_unit_of_work_rolls_back_what_it_did_not_commit(router):
+    with router.unit_of_work("kin") as uow:
+        uow.session.add(Merchant(id="mer_01M897S1J8D38N1K4DV6KSQSH1", region="kin", name="Uncommitted", home_country="JM"))
+        uow.session.flush()
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert uow.session.get(Merchant, "mer_01M897S1J8D38N1K4DV6KSQSH1") is None
+
+
+def test_a_unit_of_work_rolls_back_on_error(router):
+    with pytest.raises(ZeroDivisionError), router.unit_of_work("kin") as uow:
+        uow.session.add(Merchant(id="mer_01M897S1J8D38N1K4DV6KSQSH1", region="kin", name="Doomed", home_country="JM"))
+        uow.session.flush()
+        1 / 0
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert uow.session.get(Merchant, "mer_01M897S1J8D38N1K4DV6KSQSH1") is None
+
+
+def test_a_unit_of_work_inside_another_on_the_same_database_is_refused(router):
+    with router.unit_of_work("kin"):
+        with pytest.raises(NestedUnitOfWork), router.unit_of_work("kin"):
+            pass
+        with router.unit_of_work("sdq"):  # another region is a separate transaction: allowed
+            pass
+
+
+def test_lookups_are_cached_and_a_relocation_invalidates_them(router):
+    merchant = merchants.register(router=router, name="Cached", home_country="BB")
+    router.locations.forget()
+    assert router.region_of(merchant.id) == "bgi"
+    router.health.mark_down(DIRECTORY, "test")  # the directory is now out of reach ...
+    assert router.region_of(merchant.id) == "bgi"  # ... and the cache still answers
+    router.locations.forget(merchant.id)
+    with pytest.raises(RegionUnavailable, match="directory"):
+        router.region_of(merchant.id)
+
+
+def test_an_unknown_party_has_no_region(router):
+    assert router.region_of("mer_01M897S1J8D38N1K4DV6KSQSH1") is None
+
+
+def test_ids_do_not_encode_the_region(router):
+    kin = merchants.register(router=router, name="A", home_country="JM")
+    fdf = merchants.register(router=router, name="B", home_country="MQ")
+    assert kin.id[:10] != "kin" and fdf.id.startswith("mer_")

@@ -1,0 +1,63 @@
+import pytest
+
+from marketplace import config
+
+
+def test_the_embedded_default_needs_nothing_and_keeps_sqlite_files_in_the_instance_folder(tmp_path):
+    settings = config.load({"CPU_INSTANCE_PATH": str(tmp_path)}, environ={})
+    assert settings.env == "embedded"
+    assert settings.database_urls["kin"] == f"sqlite:///{tmp_path / 'kin.db'}"
+    assert settings.directory_url == f"sqlite:///{tmp_path / 'directory.db'}"
+    assert settings.relay_in_process is True
+
+
+def test_production_refuses_to_start_without_secrets_and_postgresql(tmp_path):
+    with pytest.raises(config.ConfigError) as error:
+        config.load({"CPU_INSTANCE_PATH": str(tmp_path)}, environ={"CPU_ENV": "production"})
+    message = str(error.value)
+    assert "CPU_SECRET_KEY" in message
+    assert "CPU_DATABASE_URL_KIN" in message and "CPU_DATABASE_URL_DIRECTORY" in message
+
+
+def test_production_runs_on_postgresql_urls_from_a_template(tmp_path):
+    settings = config.load(
+        {"CPU_INSTANCE_PATH": str(tmp_path)},
+        environ={
+            "CPU_ENV": "production",
+            "CPU_SECRET_KEY": "s" * 40,
+            "CPU_DATABASE_URL_TEMPLATE": "postgresql://app:pw@db-{name}.internal/cpu_{name}",
+            "CPU_DATABASE_URL_FDF": "postgresql://app:pw@fdf.example/cpu",
+        },
+    )
+    assert settings.database_urls["sdq"] == "postgresql+psycopg://app:pw@db-sdq.internal/cpu_sdq"
+    assert settings.database_urls["fdf"] == "postgresql+psycopg://app:pw@fdf.example/cpu"
+    assert "pw" not in repr(settings) and "s" * 40 not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "complaint"),
+    [
+        ("CPU_REGION_RETRY_AFTER", "soon", "CPU_REGION_RETRY_AFTER='soon' is not a whole number"),
+        ("CPU_MAX_BODY_BYTES", "10", "CPU_MAX_BODY_BYTES='10' must be at least 1024"),
+        ("CPU_RELAY_IN_PROCESS", "perhaps", "CPU_RELAY_IN_PROCESS='perhaps' is not true or false"),
+        ("CPU_ENV", "staging", "CPU_ENV='staging' must be one of embedded, production"),
+        ("CPU_DATABASE_URL_KIN", "mysql://x/y", "CPU_DATABASE_URL_KIN: only sqlite and postgresql"),
+        ("CPU_DATABASE_URL_KIN", "not a url", "CPU_DATABASE_URL_KIN: '<unparseable url>' is not a database URL"),
+    ],
+)
+def test_a_malformed_setting_is_named_in_the_error(tmp_path, name, value, complaint):
+    with pytest.raises(config.ConfigError) as error:
+        config.load({"CPU_INSTANCE_PATH": str(tmp_path)}, environ={name: value})
+    assert complaint in str(error.value)
+
+
+def test_the_instance_file_is_read_and_the_environment_wins(tmp_path):
+    (tmp_path / "config.toml").write_text('CPU_REGION_RETRY_AFTER = 9\nCPU_DB_POOL_SIZE = 3\n')
+    settings = config.load({"CPU_INSTANCE_PATH": str(tmp_path)}, environ={"CPU_DB_POOL_SIZE": "7"})
+    assert (settings.region_retry_after, settings.db_pool_size) == (9, 7)
+
+
+def test_a_broken_instance_file_is_reported_by_path(tmp_path):
+    (tmp_path / "config.toml").write_text("CPU_ENV = \n")
+    with pytest.raises(config.ConfigError, match="config.toml: not valid TOML"):
+        config.load({"CPU_INSTANCE_PATH": str(tmp_path)}, environ={})
