@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from html import escape
 
 from flask import Flask, Response, g, json, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from marketplace.errors import DomainError, InvalidInput, RegionUnavailable
 
@@ -72,7 +72,7 @@ def _http_error(exc: HTTPException) -> Response:
 
 def _unexpected_error(exc: Exception) -> Response:
     log.exception("unhandled error")
-    return problem(500, InternalServerError.name, "Something went wrong on our side; the request id identifies it in our logs.")
+    return problem(500, "Internal Server Error", "Something went wrong on our side; the request id identifies it in our logs.")
 
 
 def flatten_messages(messages: Mapping) -> dict[str, list[str]]:

@@ -21,6 +21,10 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self.restore()
 
+    @property
+    def is_cut(self) -> bool:
+        return self._listener is None
+
     def restore(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -32,6 +36,10 @@ class TcpProxy:
     def cut(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             connections, self._connections = self._connections, set()

@@ -1,0 +1,103 @@
+"""The merchant slice through HTTP: registration, lookup, bad input, idempotency, OpenAPI."""
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from marketplace.regions.router import DIRECTORY
+
+PROBLEM = "application/problem+json"
+
+
+def count_rows(router):
+    total = 0
+    for name in router.database_names:
+        table = "directory_entries" if name == DIRECTORY else "merchants"
+        with router.engine(name).connect() as connection:
+            total += connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+    return total
+
+
+def test_registering_a_jamaican_merchant_homes_it_in_kingston(client):
+    response = client.post("/api/v1/merchants", json={"name": "Blue Mountain Roasters", "home_country": "JM"})
+    assert response.status_code == 201
+    merchant = response.get_json()
+    assert merchant["region"] == "kin" and merchant["id"].startswith("mer_")
+    assert merchant["name"] == "Blue Mountain Roasters" and merchant["home_country"] == "JM"
+    assert merchant["created_at"].endswith("+00:00")
+
+    fetched = client.get(f"/api/v1/merchants/{merchant['id']}")
+    assert fetched.status_code == 200 and fetched.get_json() == merchant
+
+
+def test_an_unknown_merchant_is_a_404_problem(client):
+    response = client.get("/api/v1/merchants/mer_01M897S1J8D38N1K4DV6KSQSH1")
+    assert response.status_code == 404 and response.mimetype == PROBLEM
+    assert response.get_json()["detail"] == "No merchant mer_01M897S1J8D38N1K4DV6KSQSH1."
+
+
+BAD_REQUESTS = [
+    ("unknown country", {"json": {"name": "Rum Co", "home_country": "XX"}}, 422, "home_country"),
+    ("country outside the union", {"json": {"name": "Rum Co", "home_country": "US"}}, 422, "home_country"),
+    ("missing name", {"json": {"home_country": "JM"}}, 422, "name"),
+    ("blank name", {"json": {"name": "   ", "home_country": "JM"}}, 422, "name"),
+    ("name too long", {"json": {"name": "x" * 201, "home_country": "JM"}}, 422, "name"),
+    ("name not a string", {"json": {"name": 12, "home_country": "JM"}}, 422, "name"),
+    ("unknown field", {"json": {"name": "Rum Co", "home_country": "JM", "is_admin": True}}, 422, "is_admin"),
+    ("malformed JSON", {"data": '{"name": "Rum', "content_type": "application/json"}, 400, "body"),
+    ("JSON that is not an object", {"data": "[1, 2]", "content_type": "application/json"}, 422, "_schema"),
+    ("form instead of JSON", {"data": {"name": "Rum Co"}}, 415, "Content-Type"),
+    ("oversized body", {"data": json.dumps({"name": "x" * 2_000_000}), "content_type": "application/json"}, 413, "body"),
+]
+
+
+@pytest.mark.parametrize(("case", "request_kwargs", "status", "field"), BAD_REQUESTS, ids=[c[0] for c in BAD_REQUESTS])
+def test_bad_input_is_a_problem_naming_the_field_and_writes_nothing(client, router, case, request_kwargs, status, field):
+    response = client.post("/api/v1/merchants", **request_kwargs)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    problem = response.get_json()
+    assert problem["status"] == status and problem["title"] and problem["detail"]
+    assert field in problem["errors"], problem
+    assert count_rows(router) == 0
+
+
+def test_a_retry_with_the_same_idempotency_key_registers_once(client, router):
+    body = {"name": "Sorrel Syrup Ltd", "home_country": "TT"}
+    first = client.post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "signup-42"})
+    again = client.post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "signup-42"})
+    assert first.status_code == again.status_code == 201
+    assert first.get_json()["id"] == again.get_json()["id"]
+    assert count_rows(router) == 2  # one merchant row and one directory entry
+
+
+def test_reusing_an_idempotency_key_for_another_request_is_a_conflict(client, router):
+    client.post("/api/v1/merchants", json={"name": "One", "home_country": "TT"}, headers={"Idempotency-Key": "k-1"})
+    response = client.post("/api/v1/merchants", json={"name": "Two", "home_country": "TT"}, headers={"Idempotency-Key": "k-1"})
+    assert response.status_code == 409 and response.mimetype == PROBLEM
+    assert count_rows(router) == 2
+
+
+def test_a_malformed_idempotency_key_is_refused(client, router):
+    response = client.post("/api/v1/merchants", json={"name": "One", "home_country": "TT"}, headers={"Idempotency-Key": "has spaces"})
+    assert response.status_code == 422 and "Idempotency-Key" in response.get_json()["errors"]
+    assert count_rows(router) == 0
+
+
+def test_registration_announces_itself_on_the_outbox(client, platform):
+    received = []
+    platform.handlers.on("merchant.registered")(lambda event: received.append(event.payload))
+    merchant = client.post("/api/v1/merchants", json={"name": "Announce", "home_country": "GP"}).get_json()
+    platform.relay().drain()
+    assert {"merchant_id": merchant["id"], "region": "fdf"} in received
+
+
+def test_the_openapi_document_describes_the_merchant_endpoints(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.1")
+    assert {"post"} <= set(document["paths"]["/api/v1/merchants"])
+    assert "get" in document["paths"]["/api/v1/merchants/{merchant_id}"]
+    created = document["paths"]["/api/v1/merchants"]["post"]
+    assert created["summary"] == "Register a merchant in its home region."
+    assert "201" in created["responses"] and "422" in created["responses"]

@@ -1,0 +1,84 @@
+"""A hurricane takes the Kingston data center down: requests for kin fail fast with 503, the
+other five regions carry on, and kin serves again by itself when its database returns.
+
+Runs on PostgreSQL only: a SQLite file has no network to lose. The kin database sits behind a
+TCP proxy that the test cuts (listener gone, open connections reset) and restores.
+"""
+
+import time
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.conftest import make_app
+from tests.support import databases
+from tests.support.tcpproxy import TcpProxy
+
+
+@pytest.fixture
+def outage(postgres_config):
+    kin = make_url(postgres_config["CPU_DATABASE_URL_KIN"])
+    proxy = TcpProxy(kin.host or "127.0.0.1", kin.port or 5432)
+    through_proxy = kin.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    app = make_app({**postgres_config, "CPU_DATABASE_URL_KIN": through_proxy, "CPU_REGION_RETRY_AFTER": "1"})
+    yield app, proxy
+    if proxy.is_cut:
+        proxy.restore()
+    router = app.extensions["cpu"].router
+    router.engine("kin").dispose()  # drop connections the cut left for dead
+    databases.wipe(router)
+    router.dispose()
+    proxy.close()
+
+
+def timed(call):
+    started = time.perf_counter()
+    response = call()
+    return response, time.perf_counter() - started
+
+
+def test_one_region_down_fails_fast_and_the_others_carry_on(outage):
+    app, proxy = outage
+    client = app.test_client()
+    kin = client.post("/api/v1/merchants", json={"name": "Kingston Coffee", "home_country": "JM"}).get_json()
+    sdq = client.post("/api/v1/merchants", json={"name": "Cibao Cacao", "home_country": "DO"}).get_json()
+    assert client.get(f"/api/v1/merchants/{kin['id']}").status_code == 200  # a pooled connection to kin now exists
+
+    proxy.cut()
+
+    for attempt in range(3):  # the first request meets the dead connection, the next ones the open breaker
+        response, seconds = timed(lambda: client.get(f"/api/v1/merchants/{kin['id']}"))
+        assert response.status_code == 503, (attempt, response.get_data(as_text=True))
+        assert seconds < 1.0, f"attempt {attempt} took {seconds:.2f}s"
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["region"] == "kin" and "kin" in response.get_json()["detail"]
+        assert int(response.headers["Retry-After"]) >= 1
+
+    response, seconds = timed(lambda: client.post("/api/v1/merchants", json={"name": "New in JM", "home_country": "JM"}))
+    assert response.status_code == 503 and seconds < 1.0
+
+    for call in (
+        lambda: client.get(f"/api/v1/merchants/{sdq['id']}"),
+        lambda: client.post("/api/v1/merchants", json={"name": "Still open", "home_country": "DO"}),
+    ):
+        response, seconds = timed(call)
+        assert response.status_code in (200, 201) and seconds < 1.0
+
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["not_ready"] == ["kin"]
+
+    proxy.restore()
+    deadline = time.monotonic() + 10
+    while client.get(f"/api/v1/merchants/{kin['id']}").status_code != 200:
+        assert time.monotonic() < deadline, "kin did not come back by itself"
+        time.sleep(0.2)
+    assert client.get("/readyz").status_code == 200
+
+
+def test_a_new_connection_to_a_dead_region_also_fails_fast(outage):
+    app, proxy = outage
+    proxy.cut()  # no pooled connection yet: this request must open one and be refused
+    client = app.test_client()
+    response, seconds = timed(lambda: client.post("/api/v1/merchants", json={"name": "Cold start", "home_country": "KY"}))
+    assert response.status_code == 503 and seconds < 1.0
+    assert response.get_json()["region"] == "kin"
