@@ -18,8 +18,9 @@ from tests.support.tcpproxy import TcpProxy
 @pytest.fixture
 def outage(postgres_config):
     kin = make_url(postgres_config["CPU_DATABASE_URL_KIN"])
-    proxy = TcpProxy(kin.host or "127.0.0.1", kin.port or 5432)
-    through_proxy = kin.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    proxy = TcpProxy(_upstream(kin))
+    direct = {k: v for k, v in kin.query.items() if k not in ("host", "port")}
+    through_proxy = kin.set(host="127.0.0.1", port=proxy.port, query=direct).render_as_string(hide_password=False)
     app = make_app({**postgres_config, "CPU_DATABASE_URL_KIN": through_proxy, "CPU_REGION_RETRY_AFTER": "1"})
     yield app, proxy
     if proxy.is_cut:
@@ -29,6 +30,14 @@ def outage(postgres_config):
     databases.wipe(router)
     router.dispose()
     proxy.close()
+
+
+def _upstream(url):
+    """Where the database really is: host and port, or the Unix socket of an embedded server."""
+    socket_dir = url.query.get("host")
+    if url.host is None and socket_dir:
+        return f"{socket_dir}/.s.PGSQL.{url.query.get('port', 5432)}"
+    return (url.host or "127.0.0.1", url.port or 5432)
 
 
 def timed(call):

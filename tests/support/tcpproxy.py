@@ -13,8 +13,9 @@ import threading
 
 
 class TcpProxy:
-    def __init__(self, upstream_host: str, upstream_port: int):
-        self.upstream = (upstream_host, upstream_port)
+    def __init__(self, upstream: tuple[str, int] | str):
+        """`upstream` is (host, port), or the path of a Unix socket."""
+        self.upstream = upstream
         self.port = _free_port()
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -56,8 +57,7 @@ class TcpProxy:
             except OSError:
                 return
             try:
-                server = socket.create_connection(self.upstream, timeout=5)
-                server.settimeout(None)
+                server = _connect(self.upstream)
             except OSError:
                 _reset(client)
                 continue
@@ -77,6 +77,14 @@ class TcpProxy:
                 with self._lock:
                     self._connections.discard(sock)
                 _reset(sock)
+
+
+def _connect(upstream: tuple[str, int] | str) -> socket.socket:
+    if isinstance(upstream, str):
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.connect(upstream)
+        return server
+    return socket.create_connection(upstream)
 
 
 def _reset(sock: socket.socket) -> None:
