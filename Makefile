@@ -26,7 +26,7 @@ demo: migrate
 ## make run: embedded default (SQLite shards under $(CPU_INSTANCE_PATH)/, in-process relay, demo data)
 run: demo
 	@echo "==> serving on http://127.0.0.1:$(PORT)  (instance: $(CPU_INSTANCE_PATH))"
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 wsgi:app
 
 ## make test: the whole suite, on SQLite and on PostgreSQL
 test: install
