@@ -5,17 +5,27 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from datetime import timedelta
+
 from flask import Flask, request
 from flask_smorest import Api
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import UnsupportedMediaType
 
 from marketplace import cli, config, health, observability, problems
+from marketplace.catalog import importer
+from marketplace.catalog.api import blp as catalog_blp
 from marketplace.merchants.api import blp as merchants_blp
+from marketplace.merchants.merchant_api import blp as merchant_account_blp
+from marketplace.storefront.views import blp as storefront_blp
 from marketplace.platform import Platform
 from marketplace.regions import regionmap, schema
 from marketplace.regions.router import Router
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
+
+
+csrf = CSRFProtect()
 
 
 class MarketplaceApi(Api):
@@ -46,6 +56,11 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         TESTING=bool((test_config or {}).get("TESTING", False)),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_ENABLED=not bool((test_config or {}).get("CSRF_DISABLED", False)),
     )
     os.makedirs(settings.instance_path, exist_ok=True)
     current = Platform(settings=settings, regions=region_map, router=router)
@@ -53,10 +68,17 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
 
     observability.install(app)
     problems.register(app)
+    csrf.init_app(app)
     app.before_request(_require_json_bodies)
     api = MarketplaceApi(app)
-    api.register_blueprint(merchants_blp)
+    for blueprint in (merchants_blp, merchant_account_blp, catalog_blp):
+        api.register_blueprint(blueprint)
+        # The JSON APIs accept only application/json bodies, which a cross-site form cannot
+        # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
+        csrf.exempt(blueprint)
+    app.register_blueprint(storefront_blp)
     app.register_blueprint(health.blp)
+    importer.register_handlers(current.handlers)
     cli.register(app)
 
     serving = os.environ.get("FLASK_RUN_FROM_CLI") != "true"

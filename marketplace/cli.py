@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from marketplace.catalog.cli import catalog
 from marketplace.errors import NotFound
 from marketplace.platform import platform
 from marketplace.regions import outbox, schema
@@ -18,6 +19,7 @@ db = AppGroup("db", help="Databases: one schema history on every shard and the d
 outbox_group = AppGroup("outbox", help="Inspect and replay outbox events.")
 cpu.add_command(db)
 cpu.add_command(outbox_group)
+cpu.add_command(catalog)
 
 
 def register(app: Flask) -> None:

@@ -1,10 +1,11 @@
-"""Merchant rows, kept on the merchant's home shard only."""
+"""Merchant accounts, their staff, API keys and password resets: all on the merchant's home
+shard only. The directory holds pointers to them and nothing private."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.regions.base import ShardBase, UTCDateTime, utcnow
@@ -15,6 +16,53 @@ class Merchant(ShardBase):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     region: Mapped[str] = mapped_column(String(8))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # the trading name, shown to buyers
     home_country: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    legal_name: Mapped[str | None] = mapped_column(String(200))
+    tax_id: Mapped[str | None] = mapped_column(String(40))
+    default_currency: Mapped[str | None] = mapped_column(String(3))
+    languages: Mapped[list[str] | None] = mapped_column(JSON)  # the first is the default
+    handle: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+    @property
+    def default_language(self) -> str:
+        return (self.languages or ["en"])[0]
+
+
+class StaffUser(ShardBase):
+    __tablename__ = "staff_users"
+    __table_args__ = (UniqueConstraint("merchant_id", "email"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))  # owner | staff
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(ShardBase):
+    """Only a digest of the secret is kept; the key is shown once, when it is made."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(ShardBase):
+    __tablename__ = "password_resets"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

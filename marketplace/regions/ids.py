@@ -11,7 +11,7 @@ import re
 
 from ulid import ULID
 
-PREFIXES = frozenset({"mer", "buy", "evt", "prd", "var", "ord", "stf", "key", "cmp"})
+PREFIXES = frozenset({"mer", "buy", "evt", "prd", "var", "ord", "stf", "key", "cmp", "prl", "imp"})
 _ID_SHAPE = re.compile(r"^(?P<prefix>[a-z]{3})_[0-9A-HJKMNP-TV-Z]{26}$")
 
 

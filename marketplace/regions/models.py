@@ -61,3 +61,24 @@ class IdempotencyRecord(ShardBase):
     fingerprint: Mapped[str] = mapped_column(String(64))
     resource_id: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StorefrontHandle(DirectoryBase):
+    """Storefront handles are unique across the whole marketplace, so they live here."""
+
+    __tablename__ = "storefront_handles"
+
+    handle: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(String(40), unique=True)
+    region: Mapped[str] = mapped_column(String(8))
+
+
+class SignInHandle(DirectoryBase):
+    """Finds a staff user's region at sign-in from a keyed digest of the email address: the
+    directory never holds the address itself."""
+
+    __tablename__ = "sign_in_handles"
+
+    email_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str] = mapped_column(String(8))

@@ -1,0 +1,80 @@
+"""The merchant catalog API: products with variants and B2B terms, price lists, quotes."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from marketplace.catalog import service
+from marketplace.catalog.schemas import (
+    PageArgsSchema, PriceListSchema, ProductPageSchema, ProductSchema, QuoteArgsSchema, QuoteSchema,
+)
+from marketplace.merchants.principal import current_principal
+from marketplace.platform import router
+
+blp = Blueprint("catalog", __name__, url_prefix="/api/v1/merchant", description="A merchant's own catalog")
+
+
+@blp.route("/products")
+class Products(MethodView):
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, ProductPageSchema)
+    def get(self, page):
+        """List your products."""
+        items, total = service.list_products(router=router(), principal=current_principal(), **page)
+        return {"items": items, "total": total, **page}
+
+    @blp.arguments(ProductSchema)
+    @blp.response(201, ProductSchema)
+    def post(self, data):
+        """Add a product with its variants."""
+        return service.create_product(router=router(), principal=current_principal(), data=data)
+
+
+@blp.route("/products/<product_id>")
+class ProductById(MethodView):
+    @blp.response(200, ProductSchema)
+    def get(self, product_id):
+        """Read one of your products."""
+        return service.get_product(router=router(), principal=current_principal(), product_id=product_id)
+
+    @blp.arguments(ProductSchema)
+    @blp.response(200, ProductSchema)
+    def put(self, data, product_id):
+        """Replace a product and its variants (matched by SKU)."""
+        return service.replace_product(router=router(), principal=current_principal(), product_id=product_id, data=data)
+
+    @blp.response(204)
+    def delete(self, product_id):
+        """Delete a product."""
+        service.delete_product(router=router(), principal=current_principal(), product_id=product_id)
+
+
+@blp.route("/price-lists")
+class PriceLists(MethodView):
+    @blp.response(200, PriceListSchema(many=True))
+    def get(self):
+        """List your price lists."""
+        return service.list_price_lists(router=router(), principal=current_principal())
+
+    @blp.arguments(PriceListSchema)
+    @blp.response(201, PriceListSchema)
+    def post(self, data):
+        """Give named buyer companies contract prices or a percentage off."""
+        return service.create_price_list(router=router(), principal=current_principal(), data=data)
+
+
+@blp.route("/price-lists/<price_list_id>")
+class PriceListById(MethodView):
+    @blp.response(204)
+    def delete(self, price_list_id):
+        """Delete a price list."""
+        service.delete_price_list(router=router(), principal=current_principal(), price_list_id=price_list_id)
+
+
+@blp.route("/variants/<variant_id>/quote")
+class VariantQuote(MethodView):
+    @blp.arguments(QuoteArgsSchema, location="query")
+    @blp.response(200, QuoteSchema)
+    def get(self, args, variant_id):
+        """What a buyer (or a buyer company) pays for a quantity of your variant today, and why."""
+        principal = current_principal()
+        return service.quote(router=router(), merchant_id=principal.merchant_id, variant_id=variant_id, **args)

@@ -1,0 +1,215 @@
+"""Merchant sign-up, staff sign-in, password reset and settings."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from marketplace.errors import Conflict, InvalidInput, RegionUnavailable
+from marketplace.merchants.auth import (
+    MIN_PASSWORD_LENGTH,
+    NotAuthenticated,
+    Principal,
+    burn_password_check,
+    digest,
+    hash_password,
+    new_secret,
+    password_matches,
+    sha256,
+)
+from marketplace.merchants.errors import MerchantNotFound
+from marketplace.merchants.models import Merchant, PasswordReset, StaffUser
+from marketplace.money import is_currency
+from marketplace.regions import outbox
+from marketplace.regions.base import utcnow
+from marketplace.regions.ids import new_id
+from marketplace.regions.models import DirectoryEntry, SignInHandle, StorefrontHandle
+from marketplace.regions.router import Router
+
+log = logging.getLogger(__name__)
+LANGUAGES = ("en", "es", "fr", "nl")
+HANDLE_SHAPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
+RESET_LIFETIME = timedelta(hours=1)
+
+
+def sign_up(
+    *, router: Router, trading_name: str, legal_name: str, home_country: str, email: str, password: str,
+    handle: str, tax_id: str | None = None, languages: list[str] | None = None, currency: str | None = None,
+) -> Principal:
+    """Open a merchant account with its owner; claims the handle and email marketplace-wide."""
+    country = router.regions.member(home_country)
+    email = email.strip().lower()
+    problems = _account_problems(country, handle, languages, currency) | _password_problems(password)
+    if problems:
+        raise InvalidInput("The account details are not valid.", errors=problems)
+    region = country.region
+    merchant_id, staff_id = new_id("mer"), new_id("stf")
+    email_digest = digest(router.settings.secret_key, email)
+    _claim_names(router, region=region, merchant_id=merchant_id, staff_id=staff_id, handle=handle, email_digest=email_digest)
+    try:
+        with router.unit_of_work(region) as uow:
+            uow.session.add(Merchant(
+                id=merchant_id, region=region, name=trading_name, legal_name=legal_name, home_country=country.code,
+                tax_id=tax_id, default_currency=currency or country.currency, languages=languages or list(country.languages[:1]),
+                handle=handle,
+            ))
+            uow.session.flush()
+            uow.session.add(StaffUser(id=staff_id, region=region, merchant_id=merchant_id, email=email,
+                                      password_hash=hash_password(password), role="owner"))
+            outbox.publish(uow.session, "merchant.registered", {"merchant_id": merchant_id, "region": region, "handle": handle})
+            uow.commit()
+    except BaseException:
+        _release_names(router, merchant_id=merchant_id, staff_id=staff_id, handle=handle, email_digest=email_digest)
+        raise
+    return Principal(merchant_id=merchant_id, region=region, staff_id=staff_id, role="owner")
+
+
+def sign_in(*, router: Router, email: str, password: str) -> Principal:
+    email = email.strip().lower()
+    with router.directory(read_only=True) as uow:
+        handle = uow.session.get(SignInHandle, digest(router.settings.secret_key, email))
+        region, staff_id = (handle.region, handle.staff_id) if handle else (None, None)
+    if region is None:
+        burn_password_check(password)
+        raise NotAuthenticated("The email or password is not right.")
+    with router.unit_of_work(region, read_only=True) as uow:
+        staff = uow.session.get(StaffUser, staff_id)
+    if staff is None or not password_matches(staff.password_hash, password):
+        raise NotAuthenticated("The email or password is not right.")
+    return Principal(merchant_id=staff.merchant_id, region=region, staff_id=staff.id, role=staff.role)
+
+
+def request_password_reset(*, router: Router, email: str, link_base: str) -> None:
+    """Send a single-use link valid for an hour. Says nothing about whether the email exists."""
+    email = email.strip().lower()
+    with router.directory(read_only=True) as uow:
+        handle = uow.session.get(SignInHandle, digest(router.settings.secret_key, email))
+        region, staff_id = (handle.region, handle.staff_id) if handle else (None, None)
+    if region is None:
+        return
+    token = new_secret()
+    with router.unit_of_work(region) as uow:
+        uow.session.add(PasswordReset(token_digest=sha256(token), region=region, staff_id=staff_id,
+                                      expires_at=utcnow() + RESET_LIFETIME))
+        uow.commit()
+    # The embedded default has no mail server: the link goes to the log.
+    log.info("password reset link for %s: %s%s.%s", staff_id, link_base, staff_id, token, extra={"staff_id": staff_id})
+
+
+def reset_password(*, router: Router, token: str, password: str) -> None:
+    invalid = InvalidInput("This reset link is not valid or has expired.", errors={"token": ["invalid or expired"]})
+    staff_id, _, secret = token.partition(".")
+    region = router.region_of(staff_id) if staff_id.startswith("stf_") and secret else None
+    if region is None:
+        raise invalid
+    problems = _password_problems(password)
+    if problems:
+        raise InvalidInput("The new password is not valid.", errors=problems)
+    with router.unit_of_work(region) as uow:
+        reset = uow.session.get(PasswordReset, sha256(secret))
+        if reset is None or reset.staff_id != staff_id or reset.used_at is not None or reset.expires_at < utcnow():
+            raise invalid
+        reset.used_at = utcnow()
+        uow.session.get(StaffUser, staff_id).password_hash = hash_password(password)
+        uow.commit()
+
+
+def get_merchant(*, router: Router, principal: Principal) -> Merchant:
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        merchant = uow.session.get(Merchant, principal.merchant_id)
+    if merchant is None:
+        raise MerchantNotFound(principal.merchant_id)
+    return merchant
+
+
+def update_settings(*, router: Router, principal: Principal, changes: dict) -> Merchant:
+    """Trading and legal name, tax number, default currency and languages."""
+    country = router.regions.member(get_merchant(router=router, principal=principal).home_country)
+    problems = _account_problems(country, None, changes.get("languages"), changes.get("default_currency"))
+    if problems:
+        raise InvalidInput("The settings are not valid.", errors=problems)
+    with router.unit_of_work(principal.region) as uow:
+        merchant = uow.session.get(Merchant, principal.merchant_id)
+        for name in ("name", "legal_name", "tax_id", "default_currency", "languages"):
+            if name in changes:
+                setattr(merchant, name, changes[name])
+        uow.commit()
+    return merchant
+
+
+def _account_problems(country, handle, languages, currency) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    if country is None:
+        problems["home_country"] = ["not a member state of the marketplace"]
+    if handle is not None and not HANDLE_SHAPE.match(handle):
+        problems["handle"] = ["3 to 40 lower-case letters, digits or hyphens, not starting or ending with a hyphen"]
+    if languages is not None and (not languages or set(languages) - set(LANGUAGES)):
+        problems["languages"] = [f"one or more of {', '.join(LANGUAGES)}"]
+    if currency is not None and not is_currency(currency):
+        problems["default_currency"] = [f"{currency!r} is not an ISO 4217 currency code"]
+    return problems
+
+
+def _password_problems(password: str) -> dict[str, list[str]]:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return {"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]}
+    return {}
+
+
+def _claim_names(router: Router, *, region, merchant_id, staff_id, handle, email_digest) -> None:
+    with router.directory() as uow:
+        taken = {}
+        if uow.session.get(StorefrontHandle, handle) is not None:
+            taken["handle"] = ["already taken"]
+        if uow.session.get(SignInHandle, email_digest) is not None:
+            taken["email"] = ["already registered"]
+        if taken:
+            raise Conflict("That storefront handle or email is already in use.", errors=taken)
+        uow.session.add_all([
+            DirectoryEntry(party_id=merchant_id, kind="merchant", region=region),
+            DirectoryEntry(party_id=staff_id, kind="staff", region=region),
+            StorefrontHandle(handle=handle, merchant_id=merchant_id, region=region),
+            SignInHandle(email_digest=email_digest, staff_id=staff_id, region=region),
+        ])
+        uow.commit()
+
+
+def _release_names(router: Router, *, merchant_id, staff_id, handle, email_digest) -> None:
+    try:
+        with router.directory() as uow:
+            uow.session.execute(delete(DirectoryEntry).where(DirectoryEntry.party_id.in_([merchant_id, staff_id])))
+            uow.session.execute(delete(StorefrontHandle).where(StorefrontHandle.handle == handle))
+            uow.session.execute(delete(SignInHandle).where(SignInHandle.email_digest == email_digest))
+            uow.commit()
+    except Exception:
+        log.warning("could not release names of unwritten merchant %s", merchant_id, exc_info=True)
+    router.locations.forget(merchant_id)
+    router.locations.forget(staff_id)
+
+
+def merchant_for_handle(*, router: Router, handle: str) -> Merchant:
+    with router.directory(read_only=True) as uow:
+        entry = uow.session.get(StorefrontHandle, handle)
+        region, merchant_id = (entry.region, entry.merchant_id) if entry else (None, None)
+    if region is None:
+        raise MerchantNotFound(handle)
+    with router.unit_of_work(region, read_only=True) as uow:
+        merchant = uow.session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise MerchantNotFound(handle)
+    return merchant
+
+
+def storefronts(*, router: Router) -> tuple[list[Merchant], list[str]]:
+    """Every merchant with a storefront, by region; and the regions that could not be read."""
+    merchants, unreachable = [], []
+    for region, uow in router.all_units_of_work(read_only=True):
+        try:
+            with uow:
+                merchants += uow.session.scalars(select(Merchant).where(Merchant.handle.is_not(None))).all()
+        except RegionUnavailable:  # one region down must not empty the home page
+            unreachable.append(region)
+    return sorted(merchants, key=lambda m: m.name.lower()), unreachable

@@ -1,0 +1,72 @@
+"""The merchant's own account through the JSON API: settings and API keys."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from marketplace.merchants import accounts, api_keys
+from marketplace.merchants.principal import current_principal
+from marketplace.platform import router
+
+blp = Blueprint("merchant_account", __name__, url_prefix="/api/v1/merchant", description="Your merchant account")
+
+
+class SettingsSchema(Schema):
+    id = fields.String(dump_only=True)
+    region = fields.String(dump_only=True)
+    home_country = fields.String(dump_only=True)
+    handle = fields.String(dump_only=True)
+    name = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "trading name"})
+    legal_name = fields.String(validate=validate.Length(min=1, max=200))
+    tax_id = fields.String(validate=validate.Length(max=40), allow_none=True)
+    default_currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"))
+    languages = fields.List(fields.String(), validate=validate.Length(min=1))
+
+
+class ApiKeySchema(Schema):
+    id = fields.String(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    created_at = fields.AwareDateTime(dump_only=True)
+    last_used_at = fields.AwareDateTime(dump_only=True)
+    revoked_at = fields.AwareDateTime(dump_only=True)
+
+
+class NewApiKeySchema(ApiKeySchema):
+    token = fields.String(dump_only=True, metadata={"description": "shown this once; store it now"})
+
+
+@blp.route("/settings")
+class Settings(MethodView):
+    @blp.response(200, SettingsSchema)
+    def get(self):
+        """Your account settings."""
+        return accounts.get_merchant(router=router(), principal=current_principal())
+
+    @blp.arguments(SettingsSchema(partial=True))
+    @blp.response(200, SettingsSchema)
+    def patch(self, changes):
+        """Change names, tax number, default currency or languages."""
+        return accounts.update_settings(router=router(), principal=current_principal(), changes=changes)
+
+
+@blp.route("/api-keys")
+class ApiKeys(MethodView):
+    @blp.response(200, ApiKeySchema(many=True))
+    def get(self):
+        """Your API keys (never their secrets)."""
+        return api_keys.list_(router=router(), principal=current_principal())
+
+    @blp.arguments(ApiKeySchema)
+    @blp.response(201, NewApiKeySchema)
+    def post(self, data):
+        """Make an API key; its secret is in the answer and nowhere else."""
+        key, token = api_keys.create(router=router(), principal=current_principal(), name=data["name"])
+        return {**{k: getattr(key, k) for k in ("id", "name", "created_at", "last_used_at", "revoked_at")}, "token": token}
+
+
+@blp.route("/api-keys/<key_id>")
+class ApiKeyById(MethodView):
+    @blp.response(200, ApiKeySchema)
+    def delete(self, key_id):
+        """Revoke an API key."""
+        return api_keys.revoke(router=router(), principal=current_principal(), key_id=key_id)

@@ -1,0 +1,46 @@
+"""Finding the Principal of a request: a merchant API key (`Authorization: Bearer cpu.…`) or
+a signed-in staff user's session cookie."""
+
+from __future__ import annotations
+
+from flask import g, request, session
+
+from marketplace.merchants import api_keys
+from marketplace.merchants.auth import NotAuthenticated, Principal
+from marketplace.platform import router
+
+SESSION_KEYS = ("merchant_id", "region", "staff_id", "role")
+
+
+def current_principal() -> Principal:
+    """The caller, or NotAuthenticated (401). Cached for the request."""
+    if "principal" in g:
+        return g.principal
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthenticated("Use `Authorization: Bearer <API key>`.")
+        g.principal = api_keys.authenticate(router=router(), token=token.strip())
+    elif all(session.get(k) for k in SESSION_KEYS):
+        g.principal = Principal(**{k: session[k] for k in SESSION_KEYS})
+    else:
+        raise NotAuthenticated("Sign in or send a merchant API key.")
+    return g.principal
+
+
+def signed_in_principal() -> Principal | None:
+    """The staff user of the session, or None: for pages that change when signed in."""
+    if all(session.get(k) for k in SESSION_KEYS):
+        return Principal(**{k: session[k] for k in SESSION_KEYS})
+    return None
+
+
+def remember(principal: Principal) -> None:
+    session.clear()
+    session.permanent = True
+    session.update({k: getattr(principal, k) for k in SESSION_KEYS})
+
+
+def forget() -> None:
+    session.clear()
