@@ -8,11 +8,15 @@ Caribbean guilder (XCG) is known when Babel is updated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 _CURRENCIES = frozenset(list_currencies())
+# Plain ASCII decimals only: no exponents, separators, or other scripts' digits. The
+# arithmetic below is on integers, so no amount is ever rounded.
+_AMOUNT = re.compile(r"^(?P<sign>-?)(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?$")
 
 
 class MoneyError(ValueError):
@@ -43,23 +47,24 @@ class Money:
     def parse(cls, text: str, currency: str) -> Money:
         """'12.50' in JMD -> Money(1250, 'JMD'); more decimals than the currency has is an error."""
         exponent = minor_units(currency)
-        try:
-            value = Decimal(str(text).strip())
-        except InvalidOperation:
-            raise MoneyError(f"{text!r} is not an amount") from None
-        if not value.is_finite():
-            raise MoneyError(f"{text!r} is not an amount")
-        scaled = value.scaleb(exponent)
-        if scaled != scaled.to_integral_value():
+        match = _AMOUNT.match(str(text).strip())
+        if match is None:
+            raise MoneyError(f"{text!r} is not an amount (write it like 1234.50)")
+        fraction = (match["fraction"] or "").rstrip("0")
+        if len(fraction) > exponent:
             raise MoneyError(f"{text!r} has more than {exponent} decimal places for {currency}")
-        return cls(int(scaled), currency)
+        amount = int(match["whole"]) * 10**exponent + int(fraction.ljust(exponent, "0") or 0)
+        return cls(-amount if match["sign"] else amount, currency)
 
     def decimal(self) -> Decimal:
         return Decimal(self.amount).scaleb(-minor_units(self.currency))
 
     def plain(self) -> str:
-        """'12.50': the form that imports and exports use."""
-        return f"{self.decimal():.{minor_units(self.currency)}f}"
+        """'12.50': the form that imports and exports use. Exact for any amount."""
+        exponent = minor_units(self.currency)
+        whole, fraction = divmod(abs(self.amount), 10**exponent)
+        sign = "-" if self.amount < 0 else ""
+        return f"{sign}{whole}.{fraction:0{exponent}d}" if exponent else f"{sign}{whole}"
 
     def format(self, locale: str = "en") -> str:
         return format_currency(self.decimal(), self.currency, locale=locale)

@@ -62,6 +62,9 @@ class Quote:
     price_list_id: str | None = None
 
 
+MAX_UNIT_PRICE = 2_000_000_000  # minor units; a 32-bit column, and beyond any real unit price
+
+
 class QuantityRefused(InvalidInput):
     """The quantity breaks the merchant's minimum order or case-pack terms."""
 
@@ -144,6 +147,8 @@ def terms_problems(terms: VariantTerms) -> dict[str, list[str]]:
 
     if terms.base_price < 0:
         add("base_price", "must not be negative")
+    elif terms.base_price > MAX_UNIT_PRICE:
+        add("base_price", f"must be at most {MAX_UNIT_PRICE:,} minor units")
     if terms.moq < 1:
         add("moq", "must be at least 1")
     if terms.case_pack < 1:

@@ -207,8 +207,8 @@ def create_price_list(*, router: Router, principal: Principal, data: dict) -> Pr
         problems["percent_off_bp"] = ["between 1 and 9999 basis points"]
     if data.get("valid_from") and data.get("valid_until") and data["valid_from"] > data["valid_until"]:
         problems["valid_until"] = ["must not be before valid_from"]
-    if any(price < 0 for price in data.get("contract_prices", {}).values()):
-        problems["contract_prices"] = ["prices must not be negative"]
+    if any(not 0 <= price <= pricing.MAX_UNIT_PRICE for price in data.get("contract_prices", {}).values()):
+        problems["contract_prices"] = [f"prices from 0 to {pricing.MAX_UNIT_PRICE:,} minor units"]
     if problems:
         raise InvalidInput("The price list is not valid.", errors=problems)
     with router.unit_of_work(principal.region) as uow:
