@@ -11,7 +11,7 @@ from marketplace.platform import router
 blp = Blueprint("merchant_account", __name__, url_prefix="/api/v1/merchant", description="Your merchant account")
 
 
-class SettingsSchema(Schema):
+class MerchantSettingsSchema(Schema):
     id = fields.String(dump_only=True)
     region = fields.String(dump_only=True)
     home_country = fields.String(dump_only=True)
@@ -37,13 +37,13 @@ class NewApiKeySchema(ApiKeySchema):
 
 @blp.route("/settings")
 class Settings(MethodView):
-    @blp.response(200, SettingsSchema)
+    @blp.response(200, MerchantSettingsSchema)
     def get(self):
         """Your account settings."""
         return accounts.get_merchant(router=router(), principal=current_principal())
 
-    @blp.arguments(SettingsSchema(partial=True))
-    @blp.response(200, SettingsSchema)
+    @blp.arguments(MerchantSettingsSchema(partial=True))
+    @blp.response(200, MerchantSettingsSchema)
     def patch(self, changes):
         """Change names, tax number, default currency or languages."""
         return accounts.update_settings(router=router(), principal=current_principal(), changes=changes)
