@@ -42,7 +42,7 @@ class Settings(MethodView):
         """Your account settings."""
         return accounts.get_merchant(router=router(), principal=current_principal())
 
-    @blp.arguments(MerchantSettingsSchema(partial=True))
+    @blp.arguments(MerchantSettingsSchema)
     @blp.response(200, MerchantSettingsSchema)
     def patch(self, changes):
         """Change names, tax number, default currency or languages."""
