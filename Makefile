@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export CPU_INSTANCE_PATH ?= instance
 
-.PHONY: run test install migrate demo bench clean
+.PHONY: run test install browser migrate demo bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (set PYTHON=...)"; exit 1; }
@@ -28,8 +28,17 @@ run: demo
 	@echo "==> serving on http://127.0.0.1:$(PORT)  (instance: $(CPU_INSTANCE_PATH))"
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 wsgi:app
 
-## make test: the whole suite, on SQLite and on PostgreSQL
-test: install
+# Browser tests drive Debian's chromium through Playwright (Playwright's own browser download
+# cannot work here); install it when it is missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "==> installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## make test: the whole suite, on SQLite and on PostgreSQL, browser tests included
+test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
