@@ -17,8 +17,10 @@ import threading
 
 import psycopg
 from flask import Flask, abort, jsonify
+from psycopg.rows import dict_row
 
-QUERY = "SELECT id, name, home_country, region, created_at FROM merchants WHERE id = %s"
+QUERY = "SELECT * FROM merchants WHERE id = %s"  # every column, as the app's ORM loads them
+FIELDS = ("id", "name", "home_country", "region")  # the app's MerchantSchema, with created_at
 
 app = Flask(__name__)
 _local = threading.local()
@@ -28,7 +30,7 @@ def connection() -> psycopg.Connection:
     """This thread's connection, opened on first use and again after it broke."""
     conn = getattr(_local, "conn", None)
     if conn is None or conn.closed:
-        conn = psycopg.connect(os.environ["BARE_DATABASE_URL"], autocommit=True)
+        conn = psycopg.connect(os.environ["BARE_DATABASE_URL"], autocommit=True, row_factory=dict_row)
         _local.conn = conn
     return conn
 
@@ -43,5 +45,4 @@ def merchant(merchant_id: str):
         raise
     if row is None:
         abort(404)
-    id_, name, home_country, region, created_at = row
-    return jsonify(id=id_, name=name, home_country=home_country, region=region, created_at=created_at.isoformat())
+    return jsonify({**{field: row[field] for field in FIELDS}, "created_at": row["created_at"].isoformat()})

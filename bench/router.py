@@ -16,19 +16,25 @@ Ctrl-C. Three measurements:
 1. `router.region_of(id)` with a warm cache, against a plain `dict.get`  (ns per call).
 2. Opening and closing a read-only unit of work on `kin`, empty and with one
    `session.get(Merchant, id)`, on SQLite and on PostgreSQL, against a bare SQLAlchemy
-   `engine.connect()` + the same SELECT (µs per call). The row "router engine" is that same
-   bare statement on the router's own engine (pool pre-ping, SQLite BEGIN hook), which tells
-   how much of the difference is engine configuration and how much the unit of work + ORM.
+   `engine.connect()` + the same SELECT (µs per call). The empty unit of work never touches
+   the database (a Session connects on first use): it is the pure Python cost of the unit of
+   work. The row "router engine" is the bare statement on the router's own engine (pool
+   pre-ping, SQLite BEGIN hook, read-only transaction): it tells how much of the difference is
+   engine configuration and how much the unit of work and the ORM.
 3. Requests per second and p50/p99 latency of `GET /api/v1/merchants/<id>` served by gunicorn
    (`wsgi:app`), against bench/bare_app.py, a bare Flask + psycopg endpoint doing the same
-   single-row SELECT on the same database, under identical gunicorn settings. Load comes from
-   `wrk` when it is on PATH, else from a keep-alive http.client load generator in a separate
-   process (`apt-get install wrk` gives the better one). Only 127.0.0.1 is targeted.
+   single-row SELECT on the same database, under identical gunicorn settings. Both servers
+   run side by side and take turns under load for --rounds rounds; the best round of each is
+   kept. Load comes from `wrk` when it is on PATH, else from a keep-alive http.client load
+   generator in a separate process (`apt-get install wrk` gives the better one). Only
+   127.0.0.1 is targeted.
 
 How to read it: for times, "ratio" is app / baseline (2.0 = twice as slow as doing it by
-hand); for throughput it is app req/s / bare req/s (0.5 = half the bare throughput). Both
-servers, the load generator and PostgreSQL share this machine's cores, so absolute numbers
-depend on the machine; compare ratios between runs, and only runs on the same machine.
+hand); for throughput it is app req/s / bare req/s (0.5 = half the bare throughput). Every
+figure is the best of several runs, baseline and app taking turns, because other work on the
+machine only ever makes a figure worse. Both servers, the load generator and PostgreSQL share
+this machine's cores, so absolute numbers depend on the machine and on what else runs on it
+(the header prints the load average): compare ratios, and only between runs on one machine.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from marketplace import config
 from marketplace.merchants import service
@@ -71,7 +77,9 @@ BENCH = Path(__file__).resolve().parent
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 REGION = "kin"  # where a merchant homed in Jamaica lives
 PATH = "/api/v1/merchants/{id}"
-SELECT = text("SELECT id, region, name, home_country, created_at FROM merchants WHERE id = :id")
+BASELINE = "bare engine: connect() + SELECT"
+# the statement session.get(Merchant, id) sends, as plain text
+SELECT = text(f"SELECT {', '.join(c.name for c in Merchant.__table__.columns)} FROM merchants WHERE id = :id")
 # gunicorn settings, identical for the app and the bare baseline: (workers, threads)
 GUNICORN_CONFIGS = ((2, 1), (2, 4))
 
@@ -161,7 +169,7 @@ def ns_per_call(statement: str, namespace: dict[str, object]) -> float:
     """Best of five timeit runs, in nanoseconds per execution of `statement`."""
     timer = timeit.Timer(statement, globals=namespace)
     number, _ = timer.autorange()
-    number *= 5  # about a second per run
+    number *= 2  # about 0.4 s per run
     return min(timer.repeat(repeat=5, number=number)) / number * 1e9
 
 
@@ -177,24 +185,30 @@ def bench_lookup(router: Router, merchant_id: str) -> tuple[float, float]:
 # --- 2. unit of work ----------------------------------------------------------------------
 
 
-def us_per_call(fn: Callable[[], object], seconds: float) -> float:
-    """Best of three timed loops of `seconds`/3 each, in microseconds per call."""
-    for _ in range(50):  # warm-up: pool filled, statements compiled and cached
-        fn()
-    best = math.inf
-    for _ in range(3):
-        calls, start = 0, time.perf_counter()
-        deadline = start + seconds / 3
-        while (now := time.perf_counter()) < deadline:
+def us_per_call(cases: dict[str, Callable[[], object]], seconds: float, rounds: int = 5) -> dict[str, float]:
+    """Microseconds per call of each case: the best of `rounds` timed loops, the cases taking
+    turns so that a change in the machine's speed during the run hits them all alike."""
+    for fn in cases.values():
+        for _ in range(50):  # warm-up: pool filled, statements compiled and cached
             fn()
-            calls += 1
-        best = min(best, (now - start) / calls)
-    return best * 1e6
+    best = dict.fromkeys(cases, math.inf)
+    for _ in range(rounds):
+        for label, fn in cases.items():
+            best[label] = min(best[label], seconds_per_call(fn, seconds / rounds / len(cases)))
+    return {label: value * 1e6 for label, value in best.items()}
 
 
-def uow_cases(router: Router, merchant_id: str) -> tuple[Callable[[], object], dict[str, Callable[[], object]]]:
-    """The baseline, and the cases measured against it."""
-    bare_engine = create_engine(router.url(REGION))  # SQLAlchemy defaults: no pre-ping, no hooks
+def seconds_per_call(fn: Callable[[], object], seconds: float) -> float:
+    calls, start = 0, time.perf_counter()
+    deadline = start + seconds
+    while (now := time.perf_counter()) < deadline:
+        fn()
+        calls += 1
+    return (now - start) / calls
+
+
+def uow_cases(router: Router, bare_engine: Engine, merchant_id: str) -> dict[str, Callable[[], object]]:
+    """The baseline (first), and the cases measured against it."""
     router_engine = router.engine(REGION).execution_options(cpu_read_only=True, postgresql_readonly=True)
 
     def bare_select():
@@ -214,18 +228,22 @@ def uow_cases(router: Router, merchant_id: str) -> tuple[Callable[[], object], d
             return uow.session.get(Merchant, merchant_id)
 
     assert bare_select() is not None and uow_get() is not None
-    cases = {
+    return {
+        BASELINE: bare_select,
         "router engine: connect() + SELECT": router_engine_select,
         "unit_of_work(read_only): pass": uow_empty,
         "unit_of_work(read_only) + session.get": uow_get,
     }
-    return bare_select, cases
 
 
 def bench_uow(router: Router, merchant_id: str, seconds: float) -> tuple[float, dict[str, float]]:
-    baseline_fn, cases = uow_cases(router, merchant_id)
-    baseline = us_per_call(baseline_fn, seconds)
-    return baseline, {label: us_per_call(fn, seconds) for label, fn in cases.items()}
+    """(baseline, {case: µs per call}) for the `kin` database of `router`."""
+    bare_engine = create_engine(router.url(REGION))  # SQLAlchemy's defaults: no pre-ping, no hooks
+    try:
+        timings = us_per_call(uow_cases(router, bare_engine, merchant_id), seconds)
+    finally:
+        bare_engine.dispose()
+    return timings.pop(BASELINE), timings
 
 
 # --- 3. HTTP --------------------------------------------------------------------------------
@@ -320,11 +338,9 @@ def tail(log: Path, lines: int = 20) -> str:
 # --- load generators ------------------------------------------------------------------------
 
 
-def run_wrk(url: str, *, seconds: float, warmup: float, connections: int) -> Load:
-    base = ["wrk", "--threads", "1", "--connections", str(connections)]
-    subprocess.run([*base, "--duration", f"{max(1, round(warmup))}s", url], capture_output=True, check=True)
-    result = subprocess.run([*base, "--duration", f"{round(seconds)}s", "--latency", url],
-                            capture_output=True, text=True, check=True, timeout=seconds + 60)
+def run_wrk(url: str, *, seconds: int, connections: int) -> Load:
+    command = ["wrk", "--threads", "1", "--connections", str(connections), "--duration", f"{seconds}s", "--latency", url]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
     return parse_wrk(result.stdout)
 
 
@@ -347,15 +363,14 @@ def wrk_ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def run_python_load(port: int, path: str, *, seconds: float, warmup: float, connections: int) -> Load:
+def run_python_load(port: int, path: str, *, seconds: int, connections: int) -> Load:
     """http.client load from a separate process, so it does not share a GIL with anything here."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    worker = context.Process(target=_load_process, args=(port, path, seconds, warmup, connections, results),
-                             daemon=True)
+    worker = context.Process(target=_load_process, args=(port, path, seconds, connections, results), daemon=True)
     worker.start()
     try:
-        return Load(*results.get(timeout=warmup + seconds + 60))
+        return Load(*results.get(timeout=seconds + 60))
     finally:
         worker.join(timeout=10)
         if worker.is_alive():
@@ -363,12 +378,12 @@ def run_python_load(port: int, path: str, *, seconds: float, warmup: float, conn
             worker.join()
 
 
-def _load_process(port: int, path: str, seconds: float, warmup: float, connections: int, results) -> None:
-    start = time.perf_counter() + warmup
-    end = start + seconds
+def _load_process(port: int, path: str, seconds: int, connections: int, results) -> None:
+    """`connections` threads, each one keep-alive connection sending GETs until the deadline."""
+    end = time.perf_counter() + seconds
     latencies: list[list[float]] = [[] for _ in range(connections)]
     errors = [0] * connections
-    threads = [threading.Thread(target=_load_loop, args=(port, path, start, end, latencies[i], errors, i), daemon=True)
+    threads = [threading.Thread(target=_load_loop, args=(port, path, end, latencies[i], errors, i), daemon=True)
                for i in range(connections)]
     for thread in threads:
         thread.start()
@@ -378,9 +393,8 @@ def _load_process(port: int, path: str, seconds: float, warmup: float, connectio
     results.put((len(merged), sum(errors), seconds, percentile(merged, 50), percentile(merged, 99)))
 
 
-def _load_loop(port: int, path: str, start: float, end: float, latencies: list[float], errors: list[int], i: int) -> None:
-    """One keep-alive connection (http.client reconnects when the server closes it)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def _load_loop(port: int, path: str, end: float, latencies: list[float], errors: list[int], i: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # reconnects when the server closes
     while (sent := time.perf_counter()) < end:
         try:
             connection.request("GET", path)
@@ -390,11 +404,10 @@ def _load_loop(port: int, path: str, start: float, end: float, latencies: list[f
         except (OSError, http.client.HTTPException):
             connection.close()
             ok = False
-        if sent >= start:
-            if ok:
-                latencies.append((time.perf_counter() - sent) * 1000)
-            else:
-                errors[i] += 1
+        if ok:
+            latencies.append((time.perf_counter() - sent) * 1000)
+        else:
+            errors[i] += 1
     connection.close()
 
 
@@ -408,31 +421,57 @@ def percentile(sorted_values: list[float], percent: float) -> float | None:
 # --- 3. HTTP, put together ------------------------------------------------------------------
 
 
-def load(port: int, path: str, args: argparse.Namespace) -> Load:
-    if shutil.which("wrk"):
-        return run_wrk(f"http://127.0.0.1:{port}{path}", seconds=args.duration, warmup=args.warmup,
-                       connections=args.connections)
-    return run_python_load(port, path, seconds=args.duration, warmup=args.warmup, connections=args.connections)
+def use_wrk(args: argparse.Namespace) -> bool:
+    return args.loader == "wrk" or (args.loader == "auto" and shutil.which("wrk") is not None)
+
+
+def round_seconds(args: argparse.Namespace) -> int:
+    """Length of one measured round (whole seconds: wrk takes no fractions)."""
+    return max(1, round(args.duration / args.rounds))
+
+
+def load(port: int, path: str, seconds: int, args: argparse.Namespace) -> Load:
+    if use_wrk(args):
+        return run_wrk(f"http://127.0.0.1:{port}{path}", seconds=seconds, connections=args.connections)
+    return run_python_load(port, path, seconds=seconds, connections=args.connections)
 
 
 def bench_http(databases: PostgresDatabases, merchant_id: str, workdir: Path,
                args: argparse.Namespace) -> list[tuple[str, Load, Load]]:
-    """For each gunicorn setting: (label, app load, bare load)."""
+    """For each gunicorn setting: (label, best app round, best bare round).
+
+    Both servers run side by side (an idle one costs nothing) and take turns under load, so
+    that other work on the machine hits both alike."""
     path = PATH.format(id=merchant_id)
-    app_env = server_env(app_settings(workdir / "instance-http", databases.template))
-    bare_env = server_env({"BARE_DATABASE_URL": databases.kin_conninfo})
+    targets = {
+        "app": ("wsgi:app", server_env(app_settings(workdir / "instance-http", databases.template))),
+        "bare": ("bare_app:app", server_env({"BARE_DATABASE_URL": databases.kin_conninfo})),
+    }
     rows = []
     for workers, threads in GUNICORN_CONFIGS:
         label = f"--workers {workers} --threads {threads}"
-        measured = {}
-        for name, target, env in (("app", "wsgi:app", app_env), ("bare", "bare_app:app", bare_env)):
-            with gunicorn(target, workers=workers, threads=threads, env=env, log=workdir / f"gunicorn-{name}.log",
-                          check_path=path) as port:
+        with contextlib.ExitStack() as servers:
+            ports = {name: servers.enter_context(gunicorn(target, workers=workers, threads=threads, env=env,
+                                                           log=workdir / f"gunicorn-{name}.log", check_path=path))
+                     for name, (target, env) in targets.items()}
+            for port in ports.values():
                 assert_serves_merchant(port, path, merchant_id)
-                measured[name] = load(port, path, args)
-            print(f"  {label:<26} {name:<4} {format_load(measured[name])}", flush=True)
-        rows.append((label, measured["app"], measured["bare"]))
+                load(port, path, max(1, round(args.warmup)), args)
+            best = best_rounds(ports, path, label, args)
+        rows.append((label, best["app"], best["bare"]))
     return rows
+
+
+def best_rounds(ports: dict[str, int], path: str, label: str, args: argparse.Namespace) -> dict[str, Load]:
+    """The round with the most req/s for each server, the servers taking turns."""
+    best: dict[str, Load] = {}
+    for round_ in range(1, args.rounds + 1):
+        for name, port in ports.items():
+            result = load(port, path, round_seconds(args), args)
+            print(f"  {label}  round {round_}  {name:<4}  {format_load(result)}", flush=True)
+            if name not in best or result.rps > best[name].rps:
+                best[name] = result
+    return best
 
 
 def assert_serves_merchant(port: int, path: str, merchant_id: str) -> None:
@@ -457,29 +496,46 @@ def ratio(value: float, baseline: float) -> str:
 def print_header(args: argparse.Namespace) -> None:
     with psycopg.connect(args.postgres_url, connect_timeout=5) as admin:
         server = admin.execute("SHOW server_version").fetchone()[0]
-    loader = "wrk" if shutil.which("wrk") else "python http.client (separate process)"
+    loader = "wrk" if use_wrk(args) else "python http.client, 1 process, 1 thread per connection"
     print(f"python {platform.python_version()} | {os.cpu_count()} CPUs | PostgreSQL {server} at "
           f"{config.mask_url(args.postgres_url)}")
-    print(f"HTTP load: {loader}, {args.connections} connections, {args.warmup:g} s warm-up + "
-          f"{args.duration:g} s per target")
+    print(f"HTTP load: {loader}, {args.connections} connections, {args.warmup:g} s warm-up, then "
+          f"{args.rounds} rounds of {round_seconds(args)} s per target, the best round kept")
     if not shutil.which("wrk"):
         print("  (wrk is not on PATH: `apt-get install wrk` gives a better load generator)")
+    print_load_average("at start")
     print()
+
+
+def print_load_average(when: str) -> None:
+    """Other work on the machine skews every figure here; say so when there is any."""
+    load_1min, cpus = os.getloadavg()[0], os.cpu_count() or 1
+    warning = "  <- other processes compete for the CPU: expect noisy figures" if load_1min > 0.5 * cpus else ""
+    print(f"load average {when}: {load_1min:.2f} on {cpus} CPUs{warning}")
 
 
 def print_summary(lookup: tuple[float, float], uow: dict[str, tuple[float, dict[str, float]]],
                   http_rows: list[tuple[str, Load, Load]]) -> None:
-    print("\n== summary (ratio: times app/baseline; req/s app/bare) ==")
     routed, plain = lookup
-    print(f"region_of(id), warm cache                   app: {routed:8,.0f} ns | dict.get: {plain:6,.0f} ns"
-          f" | ratio {ratio(routed, plain)}")
+    per_call = [("region_of(id), warm cache", f"{routed:,.0f} ns", "dict.get", f"{plain:,.0f} ns", ratio(routed, plain))]
     for backend, (baseline, cases) in uow.items():
-        for label, micros in cases.items():
-            print(f"{label + ', ' + backend:<43} app: {micros:8,.1f} µs | bare connect()+SELECT: "
-                  f"{baseline:6,.1f} µs | ratio {ratio(micros, baseline)}")
-    for label, app, bare in http_rows:
-        print(f"GET /api/v1/merchants/<id> [{label}]  app: {format_load(app)} | bare flask+psycopg: "
-              f"{format_load(bare)} | ratio {ratio(app.rps, bare.rps)}")
+        per_call += [(f"{label}, {backend}", f"{micros:,.1f} µs", "bare connect()+SELECT", f"{baseline:,.1f} µs",
+                      ratio(micros, baseline)) for label, micros in cases.items()]
+    served = [(f"GET /api/v1/merchants/<id> [{label}]", format_load(app), "bare flask+psycopg", format_load(bare),
+               ratio(app.rps, bare.rps)) for label, app, bare in http_rows]
+    print("\n== summary (ratio: for times app / baseline, lower is better; for req/s app / bare, higher is better) ==")
+    print_rows(per_call)
+    print_rows(served)
+
+
+def print_rows(rows: list[tuple[str, str, str, str, str]]) -> None:
+    """Aligned lines: `what  app: X | baseline: Y | ratio Z`."""
+    if not rows:
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for what, app, base_name, base, rate in rows:
+        print(f"{what:<{widths[0]}}  app: {app:>{widths[1]}} | {base_name + ':':<{widths[2] + 1}} "
+              f"{base:>{widths[3]}} | ratio {rate}")
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -500,15 +556,23 @@ def no_interrupts() -> Iterator[None]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds of HTTP load per target (default 10)")
+    parser.add_argument("--duration", type=float, default=10,
+                        help="seconds of measured HTTP load per target and gunicorn setting (default 10)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="the HTTP load is split into this many rounds, the targets taking turns (default 3)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of HTTP warm-up per target (default 2)")
     parser.add_argument("--connections", type=int, default=8, help="concurrent HTTP connections (default 8)")
-    parser.add_argument("--micro-seconds", type=float, default=1.5,
-                        help="seconds per unit-of-work measurement (default 1.5)")
+    parser.add_argument("--micro-seconds", type=float, default=8,
+                        help="seconds of unit-of-work measurements per database (default 8)")
+    parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto",
+                        help="HTTP load generator (default: wrk when on PATH, else the Python one)")
     parser.add_argument("--postgres-url", default=os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES),
                         help="an admin connection to the PostgreSQL server (default: $TEST_POSTGRES_URL or "
                              f"{DEFAULT_POSTGRES})")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.loader == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not on PATH (apt-get install wrk)")
+    return args
 
 
 def run(args: argparse.Namespace, workdir: Path) -> None:
@@ -533,12 +597,12 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up as on Ctrl-C
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up as on Ctrl-C
     try:
         with tempfile.TemporaryDirectory(prefix="bench-router-") as workdir:
             run(args, Path(workdir))
     except KeyboardInterrupt:
-        print("\ninterrupted; databases dropped and servers stopped", file=sys.stderr)
+        print("\ninterrupted: databases dropped, servers stopped", file=sys.stderr)
         return 130
     return 0
 

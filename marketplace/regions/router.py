@@ -9,7 +9,6 @@ center's database by mistake.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 
 from sqlalchemy import Engine, event
@@ -31,26 +30,22 @@ class WrongRegion(RuntimeError):
 
 
 class LocationCache:
-    """A bounded, thread-safe LRU of party id -> region."""
+    """A bounded party id -> region map. Reads take no lock (a dict read is atomic under
+    the GIL) because every request does one; writes evict the oldest entry when full."""
 
     def __init__(self, maxsize: int = 100_000):
         self.maxsize = maxsize
-        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._entries: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def get(self, party_id: str) -> str | None:
-        with self._lock:
-            region = self._entries.get(party_id)
-            if region is not None:
-                self._entries.move_to_end(party_id)
-            return region
+        return self._entries.get(party_id)
 
     def put(self, party_id: str, region: str) -> None:
         with self._lock:
             self._entries[party_id] = region
-            self._entries.move_to_end(party_id)
-            if len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
+            while len(self._entries) > self.maxsize:
+                del self._entries[next(iter(self._entries))]
 
     def forget(self, party_id: str | None = None) -> None:
         with self._lock:
@@ -143,8 +138,13 @@ class Router:
     def _factory(self, name: str, read_only: bool) -> sessionmaker[Session]:
         key = (name, read_only)
         factory = self._sessionmakers.get(key)
-        if factory is None:
-            bind = self.engine(name)
+        if factory is not None:
+            return factory
+        bind = self.engine(name)
+        with self._lock:
+            factory = self._sessionmakers.get(key)
+            if factory is not None:
+                return factory
             if read_only:
                 bind = bind.execution_options(cpu_read_only=True, postgresql_readonly=True)
             factory = sessionmaker(bind=bind, expire_on_commit=False, info={"database": name})
