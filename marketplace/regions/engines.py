@@ -84,8 +84,9 @@ def _sqlite(url: str) -> Engine:
     def _begin(connection):
         # A writing transaction takes the write lock up front: in WAL mode a deferred
         # transaction that reads and then writes fails at once when another writer went
-        # first, whereas BEGIN IMMEDIATE waits its turn (busy_timeout).
-        read_only = connection.get_execution_options().get("cpu_read_only", False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # first, whereas BEGIN IMMEDIATE waits its turn (busy_timeout). Read-only units of
+        # work run without a transaction (see router._read_only_options).
+        if not connection.get_execution_options().get("cpu_read_only", False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

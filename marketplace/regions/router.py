@@ -29,6 +29,10 @@ class WrongRegion(RuntimeError):
     """A programming error: a row was about to be written to another region's database."""
 
 
+class ReadOnlyViolation(RuntimeError):
+    """A programming error: a write attempted in a read-only unit of work."""
+
+
 class LocationCache:
     """A bounded party id -> region map. Reads take no lock (a dict read is atomic under
     the GIL) because every request does one; writes evict the oldest entry when full."""
@@ -146,14 +150,26 @@ class Router:
             if factory is not None:
                 return factory
             if read_only:
-                bind = bind.execution_options(cpu_read_only=True, postgresql_readonly=True)
-            factory = sessionmaker(bind=bind, expire_on_commit=False, info={"database": name})
+                bind = bind.execution_options(**_read_only_options(bind.dialect.name))
+            factory = sessionmaker(bind=bind, expire_on_commit=False, info={"database": name, "read_only": read_only})
             event.listen(factory, "before_flush", _guard_placement)
             self._sessionmakers[key] = factory
         return factory
 
 
+def _read_only_options(dialect: str) -> dict[str, object]:
+    """Read-only units of work run without a transaction: one round trip per statement
+    instead of BEGIN, statement, ROLLBACK (the benchmark's largest cost on a single-row
+    read). Each statement sees its own snapshot; reads that must agree with each other
+    belong in a writing unit of work."""
+    if dialect == "postgresql":
+        return {"isolation_level": "AUTOCOMMIT", "cpu_read_only": True}
+    return {"cpu_read_only": True}  # SQLite: the engine's begin hook then issues no BEGIN
+
+
 def _guard_placement(session: Session, _context, _instances) -> None:
+    if session.info["read_only"] and (session.new or session.dirty or session.deleted):
+        raise ReadOnlyViolation("a read-only unit of work cannot write")
     database = session.info["database"]
     for obj in (*session.new, *session.dirty):
         if database == DIRECTORY:

@@ -93,3 +93,13 @@ def test_ids_do_not_encode_the_region(router):
     kin = merchants.register(router=router, name="A", home_country="JM")
     fdf = merchants.register(router=router, name="B", home_country="MQ")
     assert kin.id[:10] != "kin" and fdf.id.startswith("mer_")
+
+
+def test_a_read_only_unit_of_work_refuses_to_write(router):
+    from marketplace.regions.router import ReadOnlyViolation
+
+    with pytest.raises(ReadOnlyViolation), router.unit_of_work("kin", read_only=True) as uow:
+        uow.session.add(Merchant(id="mer_01M897S1J8D38N1K4DV6KSQSH1", region="kin", name="Sneaky", home_country="JM"))
+        uow.session.flush()
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert uow.session.get(Merchant, "mer_01M897S1J8D38N1K4DV6KSQSH1") is None
