@@ -78,7 +78,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         csrf.exempt(blueprint)
     app.register_blueprint(storefront_blp)
     app.register_blueprint(health.blp)
-    importer.register_handlers(current.handlers)
+    importer.register_handlers(current.handlers, router)
     cli.register(app)
 
     serving = os.environ.get("FLASK_RUN_FROM_CLI") != "true"

@@ -1,0 +1,97 @@
+"""Dashboard pages before signing in: sign up, sign in, sign out, password reset."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from marketplace.errors import Conflict, InvalidInput
+from marketplace.merchants import accounts
+from marketplace.merchants.auth import MIN_PASSWORD_LENGTH, NotAuthenticated
+from marketplace.merchants.principal import forget, remember, signed_in_principal
+from marketplace.platform import router
+from marketplace.storefront import access, forms
+
+blp = Blueprint("account", __name__, url_prefix="/dashboard")
+blp.after_request(access.no_store)
+
+
+@blp.route("/signup", methods=["GET", "POST"])
+def sign_up():
+    """Open a merchant account and its storefront."""
+    values, errors = request.form.to_dict(), {}
+    if request.method == "POST":
+        data, errors = forms.load(forms.SignUpForm(), request.form)
+        if not errors:
+            try:
+                principal = accounts.sign_up(router=router(), **data)
+            except (InvalidInput, Conflict) as exc:
+                errors = exc.errors or {"form": [exc.detail]}
+            else:
+                remember(principal)
+                flash("Welcome! Your storefront is open; add your first product.")
+                return redirect(url_for("storefront.dashboard.home"), 303)
+    values.pop("password", None)
+    countries = sorted(router().regions.countries.values(), key=lambda c: c.name)
+    return render_template("dashboard/signup.html", values=values, errors=errors,
+                           country_options=[(c.code, f"{c.name} ({c.code})") for c in countries],
+                           min_password=MIN_PASSWORD_LENGTH), 422 if errors else 200
+
+
+@blp.route("/signin", methods=["GET", "POST"])
+def sign_in():
+    """Sign in with email and password."""
+    if request.method == "GET" and signed_in_principal() is not None:
+        return redirect(access.safe_next(request.args.get("next")))
+    values, errors = {"email": request.form.get("email", "")}, {}
+    if request.method == "POST":
+        data, errors = forms.load(forms.SignInForm(), request.form)
+        if not errors:
+            try:
+                principal = accounts.sign_in(router=router(), **data)
+            except NotAuthenticated as exc:
+                errors = {"form": [exc.detail]}
+            else:
+                remember(principal)
+                return redirect(access.safe_next(request.args.get("next")), 303)
+    return render_template("dashboard/signin.html", values=values, errors=errors), 422 if errors else 200
+
+
+@blp.post("/signout")
+def sign_out():
+    """Sign out (a POST with the CSRF token, so another site cannot sign you out)."""
+    forget()
+    flash("You are signed out.")
+    return redirect(url_for("storefront.shop.home"), 303)
+
+
+@blp.route("/reset", methods=["GET", "POST"])
+def reset_request():
+    """Ask for a password reset link by email."""
+    values, errors = request.form.to_dict(), {}
+    if request.method == "POST":
+        data, errors = forms.load(forms.ResetRequestForm(), request.form)
+        if not errors:
+            link_base = url_for(".reset_request", _external=True) + "/"
+            accounts.request_password_reset(router=router(), email=data["email"], link_base=link_base)
+            return render_template("dashboard/reset_sent.html", email=data["email"])
+    return render_template("dashboard/reset_request.html", values=values, errors=errors), 422 if errors else 200
+
+
+@blp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password with the link from the email."""
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        data, errors = forms.load(forms.NewPasswordForm(), request.form)
+        errors = errors or forms.NewPasswordForm().validate_match(data)
+        if not errors:
+            try:
+                accounts.reset_password(router=router(), token=token, password=data["password"])
+            except InvalidInput as exc:
+                errors = exc.errors
+            else:
+                flash("Your password is changed. Sign in with the new one.")
+                return redirect(url_for(".sign_in"), 303)
+    response = render_template("dashboard/reset_password.html", errors=errors, token=token, min_password=MIN_PASSWORD_LENGTH)
+    # The token is in the address: it must not leak to other sites through the Referer header.
+    return response, 422 if errors else 200, {"Referrer-Policy": "no-referrer"}

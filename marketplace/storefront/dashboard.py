@@ -1,0 +1,77 @@
+"""The signed-in merchant's dashboard: overview, settings and API keys."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from marketplace.errors import InvalidInput
+from marketplace.merchants import accounts, api_keys
+from marketplace.platform import router
+from marketplace.storefront import access, forms
+from marketplace.storefront.product_form import LANGUAGE_NAMES
+
+blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+blp.before_request(access.require_sign_in)
+blp.after_request(access.no_store)
+
+
+@blp.get("/")
+def home():
+    """The overview: the storefront's address and what to do next."""
+    merchant = accounts.get_merchant(router=router(), principal=access.principal())
+    return render_template("dashboard/home.html", merchant=merchant)
+
+
+@blp.route("/settings", methods=["GET", "POST"])
+def settings():
+    """Trading and legal name, tax number, default currency and languages."""
+    merchant = accounts.get_merchant(router=router(), principal=access.principal())
+    values, errors = _settings_values(merchant), {}
+    if request.method == "POST":
+        values = {**request.form.to_dict(), "languages": request.form.getlist("languages")}
+        data, errors = forms.load(forms.SettingsForm(), request.form)
+        if not errors:
+            changes = forms.settings_changes(data, request.form.getlist("languages"))
+            try:
+                accounts.update_settings(router=router(), principal=access.principal(), changes=changes)
+            except InvalidInput as exc:
+                errors = {("default_language" if k == "languages" else k): v for k, v in exc.errors.items()}
+            else:
+                flash("Settings saved.")
+                return redirect(url_for(".settings"), 303)
+    return render_template("dashboard/settings.html", merchant=merchant, values=values, errors=errors,
+                           currency_options=[(c, c) for c in _currencies(merchant)], languages=LANGUAGE_NAMES), 422 if errors else 200
+
+
+def _settings_values(merchant) -> dict:
+    return {"name": merchant.name, "legal_name": merchant.legal_name or "", "tax_id": merchant.tax_id or "",
+            "default_currency": merchant.default_currency or "", "default_language": merchant.default_language,
+            "languages": list(merchant.languages or [])}
+
+
+def _currencies(merchant) -> list[str]:
+    """The member states' currencies, and the merchant's own should it be another."""
+    codes = {c.currency for c in router().regions.countries.values()} | {"USD", "EUR"}
+    return sorted(codes | ({merchant.default_currency} if merchant.default_currency else set()))
+
+
+@blp.route("/api-keys", methods=["GET", "POST"])
+def keys():
+    """Your API keys; a new key's secret is shown on this page once and never again."""
+    values, errors, token = request.form.to_dict(), {}, None
+    if request.method == "POST":
+        data, errors = forms.load(forms.ApiKeyForm(), request.form)
+        if not errors:
+            _, token = api_keys.create(router=router(), principal=access.principal(), name=data["name"])
+            values = {}
+    listed = api_keys.list_(router=router(), principal=access.principal())
+    status = 422 if errors else 201 if token else 200
+    return render_template("dashboard/api_keys.html", keys=listed, token=token, values=values, errors=errors), status
+
+
+@blp.post("/api-keys/<key_id>/revoke")
+def revoke_key(key_id: str):
+    """Revoke an API key: requests made with it are refused from now on."""
+    key = api_keys.revoke(router=router(), principal=access.principal(), key_id=key_id)
+    flash(f"The key “{key.name}” is revoked.")
+    return redirect(url_for(".keys"), 303)

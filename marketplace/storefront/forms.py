@@ -1,0 +1,92 @@
+"""The dashboard's small forms, as marshmallow schemas over the posted fields.
+
+Each schema strips the text it is given and ignores fields it does not know (the CSRF
+token, the submit button). Messages are written for a person filling a form. The rules of
+the account itself (handle shape, password length, member state, currency) stay in
+accounts.py; these schemas check only what a form adds: that something was typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+
+REQUIRED = {"required": "Fill this in."}
+
+
+def _text(*, required: bool = True, max_length: int = 200, **kwargs) -> fields.String:
+    checks = [validate.Length(max=max_length, error="At most {max} characters.")]
+    if required:
+        checks.insert(0, validate.Length(min=1, error="Fill this in."))
+    return fields.String(required=required, validate=checks, error_messages=REQUIRED, **kwargs)
+
+
+class FormSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def strip(self, data, **_):
+        """Spaces around typed text are dropped; a password is taken exactly as typed."""
+        return {k: v.strip() if isinstance(v, str) and "password" not in k else v for k, v in dict(data).items()}
+
+
+class SignUpForm(FormSchema):
+    trading_name = _text()
+    legal_name = _text()
+    home_country = _text(max_length=2)
+    email = fields.Email(required=True, validate=validate.Length(max=254), error_messages={**REQUIRED, "invalid": "An email address, like name@example.com."})
+    password = _text()
+    handle = _text(max_length=40)
+
+    @pre_load
+    def lower_case(self, data, **_):
+        return {**data, **{k: str(data.get(k, "")).strip().lower() for k in ("handle", "email")}}
+
+
+class SignInForm(FormSchema):
+    email = _text(max_length=254)
+    password = _text()
+
+
+class ResetRequestForm(FormSchema):
+    email = fields.Email(required=True, error_messages={**REQUIRED, "invalid": "An email address, like name@example.com."})
+
+
+class NewPasswordForm(FormSchema):
+    password = _text()
+    password_again = fields.String(required=True, error_messages=REQUIRED)
+
+    def validate_match(self, data: dict) -> dict[str, list[str]]:
+        return {} if data["password"] == data["password_again"] else {"password_again": ["The two passwords differ."]}
+
+
+class SettingsForm(FormSchema):
+    name = _text()
+    legal_name = _text()
+    tax_id = _text(required=False, max_length=40)
+    default_currency = _text(max_length=3)
+    default_language = _text(max_length=2)
+
+
+class ApiKeyForm(FormSchema):
+    name = _text(max_length=100)
+
+
+def load(schema: Schema, form: Mapping) -> tuple[dict, dict[str, list[str]]]:
+    """(data, errors by field): data is what the schema loaded, or {} when it refused."""
+    try:
+        return schema.load(form), {}
+    except ValidationError as exc:
+        return {}, {name: list(messages) for name, messages in exc.normalized_messages().items()}
+
+
+def settings_changes(data: dict, other_languages: list[str]) -> dict:
+    """The SettingsForm's fields as update_settings wants them: languages, default first."""
+    default = data["default_language"]
+    return {
+        "name": data["name"], "legal_name": data["legal_name"], "tax_id": data.get("tax_id") or None,
+        "default_currency": data["default_currency"].upper(),
+        "languages": [default, *(code for code in other_languages if code != default)],
+    }
