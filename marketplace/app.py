@@ -19,7 +19,7 @@ from marketplace.merchants.api import blp as merchants_blp
 from marketplace.merchants.merchant_api import blp as merchant_account_blp
 from marketplace.storefront.views import blp as storefront_blp
 from marketplace.platform import Platform
-from marketplace.regions import regionmap, schema
+from marketplace.regions import deadline, regionmap, schema
 from marketplace.regions.router import Router
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
@@ -70,6 +70,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     problems.register(app)
     csrf.init_app(app)
     app.before_request(_require_json_bodies)
+    deadline.install(app, settings.db_request_deadline)
     api = MarketplaceApi(app)
     for blueprint in (merchants_blp, merchant_account_blp, catalog_blp):
         api.register_blueprint(blueprint)
@@ -79,6 +80,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(storefront_blp)
     app.register_blueprint(health.blp)
     importer.register_handlers(current.handlers, router)
+    current.handlers.announce("merchant.registered", "catalog.product.changed")  # for search, payouts, ...
     cli.register(app)
 
     serving = os.environ.get("FLASK_RUN_FROM_CLI") != "true"

@@ -53,10 +53,10 @@ def db_status() -> None:
 def relay(once: bool, regions: tuple[str, ...]) -> None:
     """Run an outbox relay in the foreground (several may run side by side)."""
     current = platform()
-    schema.require_head(current.router)
     unknown = set(regions) - set(current.regions.region_codes)
     if unknown:
         raise click.BadParameter(f"unknown region(s): {', '.join(sorted(unknown))}", param_hint="--region")
+    schema.require_head(current.router, regions or None)
     worker = current.relay()
     if once:
         stats = worker.drain(regions or None)

@@ -35,6 +35,8 @@ class Settings:
     region_retry_after: int
     db_connect_timeout: int
     db_pool_size: int
+    db_request_deadline: float
+    db_background_deadline: float
     relay_in_process: bool
     relay_interval: float
     schema_check: bool
@@ -137,6 +139,8 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         region_retry_after=read.number("CPU_REGION_RETRY_AFTER", 5, minimum=1),
         db_connect_timeout=read.number("CPU_DB_CONNECT_TIMEOUT", 2, minimum=1),
         db_pool_size=read.number("CPU_DB_POOL_SIZE", 5, minimum=1),
+        db_request_deadline=read.number("CPU_DB_REQUEST_DEADLINE", 0.75, minimum=0.05, kind=float),
+        db_background_deadline=read.number("CPU_DB_BACKGROUND_DEADLINE", 30.0, minimum=0.05, kind=float),
         relay_in_process=read.flag("CPU_RELAY_IN_PROCESS", env == "embedded"),
         relay_interval=read.number("CPU_RELAY_INTERVAL", 0.5, minimum=0.01, kind=float),
         schema_check=read.flag("CPU_SCHEMA_CHECK", True),

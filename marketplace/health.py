@@ -3,6 +3,7 @@ dead data center is reported, not waited for."""
 
 from __future__ import annotations
 
+import contextvars
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -29,7 +30,8 @@ def healthz():
 def readyz():
     """Every regional database and the directory: reachable, schema at head, latency."""
     router = current_router()
-    futures = {name: _checks.submit(check_database, router, name) for name in router.database_names}
+    # Each check runs in the request's context, so it keeps the request's statement deadline.
+    futures = {name: _checks.submit(contextvars.copy_context().run, check_database, router, name) for name in router.database_names}
     deadline = time.monotonic() + CHECK_DEADLINE_SECONDS
     report = {}
     for name, future in futures.items():

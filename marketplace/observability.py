@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from flask import Flask, Response, g, request
 from pythonjsonlogger.json import JsonFormatter
 
-from marketplace.regions.uow import current_region
+from marketplace.regions.uow import current_region, last_region
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _WELL_FORMED = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
@@ -24,7 +24,7 @@ access_log = logging.getLogger("marketplace.access")
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
-        record.region = current_region.get()
+        record.region = current_region.get() or last_region.get()
         return True
 
 
@@ -58,9 +58,10 @@ def install(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = offered if _WELL_FORMED.match(offered) else uuid.uuid4().hex
+        g.request_id = offered if _WELL_FORMED.fullmatch(offered) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
         g.request_id_token = request_id.set(g.request_id)
+        last_region.set(None)
 
     @app.after_request
     def _stamp_response(response: Response) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from marketplace.errors import NotFound
 from marketplace.merchants.auth import NotAuthenticated, Principal, new_secret, sha256
@@ -59,12 +59,14 @@ def authenticate(*, router: Router, token: str) -> Principal:
     region = router.region_of(key_id)
     if region is None:
         raise refused
-    with router.unit_of_work(region) as uow:
+    with router.unit_of_work(region, read_only=True) as uow:
         key = uow.session.get(ApiKey, key_id)
-        if key is None or key.revoked_at is not None or not hmac.compare_digest(key.secret_digest, sha256(secret)):
-            raise refused
-        now = utcnow()
-        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-            key.last_used_at = now
+    if key is None or key.revoked_at is not None or not hmac.compare_digest(key.secret_digest, sha256(secret)):
+        raise refused
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        # A write at most once a minute per key, not a writing transaction per request.
+        with router.unit_of_work(region) as uow:
+            uow.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
             uow.commit()
-        return Principal(merchant_id=key.merchant_id, region=region, api_key_id=key.id)
+    return Principal(merchant_id=key.merchant_id, region=region, api_key_id=key.id)

@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.errors import RegionUnavailable
 from marketplace.merchants.errors import MerchantNotFound
 from marketplace.merchants.models import Merchant
 from marketplace.regions import idempotency, outbox
@@ -30,8 +31,10 @@ def register(*, router: Router, name: str, home_country: str, idempotency_key: s
         existing = _replay(router, region, key, request)
         if existing is not None:
             return existing
+    router.health.check(region)  # a region known to be down: say so before writing anything
     merchant_id = new_id("mer")
     router.assign(merchant_id, kind="merchant", region=region)
+    committing = False
     try:
         with router.unit_of_work(region) as uow:
             merchant = Merchant(id=merchant_id, region=region, name=name, home_country=home_country)
@@ -39,8 +42,13 @@ def register(*, router: Router, name: str, home_country: str, idempotency_key: s
             if key is not None:
                 idempotency.remember(uow.session, scope=REGISTER_SCOPE, key=key, request_fingerprint=request, resource_id=merchant_id)
             outbox.publish(uow.session, "merchant.registered", {"merchant_id": merchant_id, "region": region})
+            committing = True
             uow.commit()
-    except BaseException as exc:
+    except Exception as exc:
+        if committing and isinstance(exc, RegionUnavailable):
+            # The connection died during COMMIT: the row may exist. Keep the pointer; a
+            # pointer to nothing answers 404, a row without a pointer could never be found.
+            raise
         _release_quietly(router, merchant_id)
         if key is not None and isinstance(exc, IntegrityError):
             existing = _replay(router, region, key, request)  # a concurrent retry won the race

@@ -7,14 +7,18 @@ import time
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
+from marketplace.regions.deadline import Watchdog
+
 APPLICATION_NAME = "cpu-marketplace"
 PING_AFTER_IDLE_SECONDS = 5.0
 
 
-def create(url: str, *, connect_timeout: int, pool_size: int) -> Engine:
+def create(url: str, *, connect_timeout: int, pool_size: int, watchdog: Watchdog) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite(url)
-    return _postgresql(url, connect_timeout=connect_timeout, pool_size=pool_size)
+    engine = _postgresql(url, connect_timeout=connect_timeout, pool_size=pool_size)
+    watchdog.install(engine)
+    return engine
 
 
 def _postgresql(url: str, *, connect_timeout: int, pool_size: int) -> Engine:
@@ -24,6 +28,7 @@ def _postgresql(url: str, *, connect_timeout: int, pool_size: int) -> Engine:
     # before use (see _ping_if_idle).
     engine = create_engine(
         url,
+        hide_parameters=True,  # error messages reach logs; parameters may be personal data
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=2,
@@ -67,7 +72,7 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
 
 
 def _sqlite(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record):

@@ -20,7 +20,7 @@ _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
 def checked_key(key: str | None) -> str | None:
-    if key is not None and not _KEY_SHAPE.match(key):
+    if key is not None and not _KEY_SHAPE.fullmatch(key):
         raise InvalidInput(
             "Idempotency-Key must be 1 to 255 printable ASCII characters.",
             errors={"Idempotency-Key": ["1 to 255 printable ASCII characters, no spaces"]},

@@ -23,5 +23,5 @@ def new_id(prefix: str) -> str:
 
 def is_id(value: str, prefix: str) -> bool:
     """True when `value` has the shape of an id of that type (it may still not exist)."""
-    match = _ID_SHAPE.match(value)
+    match = _ID_SHAPE.fullmatch(value)
     return bool(match) and match.group("prefix") == prefix

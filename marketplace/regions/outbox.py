@@ -56,8 +56,20 @@ def publish(session: Session, topic: str, payload: dict[str, Any]) -> str:
 
 
 class HandlerRegistry:
+    """Which handlers consume which topic. A topic nobody consumes yet must be declared with
+    `announce`: an event of an undeclared topic is parked, not silently marked delivered
+    (a typo, or a relay older than the code that published it)."""
+
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._announced: set[str] = set()
+
+    def announce(self, *topics: str) -> None:
+        """Topics published for consumers still to come; delivering them does nothing."""
+        self._announced.update(topics)
+
+    def knows(self, topic: str) -> bool:
+        return topic in self._handlers or topic in self._announced
 
     def on(self, topic: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -111,6 +123,9 @@ class Relay:
                 stats.add(self._run_region(region))
             except RegionUnavailable:
                 stats.skipped_regions.append(region)
+            except Exception:  # one broken region must not stop the others
+                log.exception("relay pass over region %s failed", region)
+                stats.skipped_regions.append(region)
         return stats
 
     def drain(self, regions: Iterable[str] | None = None, *, max_batches: int = 1000) -> RelayStats:
@@ -137,6 +152,8 @@ class Relay:
         stats = RelayStats()
         for event in self._claim(region):
             try:
+                if not self.registry.knows(event.topic):
+                    raise LookupError(f"no handler registered for topic {event.topic!r}")
                 for handler in self.registry.handlers_for(event.topic):
                     handler(event)
             except Exception as exc:

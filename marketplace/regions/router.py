@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from marketplace.config import Settings
 from marketplace.regions import engines
 from marketplace.regions.base import DirectoryBase, ShardBase
-from marketplace.regions.health import RegionHealth
+from marketplace.regions.breaker import RegionHealth
+from marketplace.regions.deadline import Watchdog
 from marketplace.regions.models import DirectoryEntry
 from marketplace.regions.regionmap import RegionMap
 from marketplace.regions.uow import UnitOfWork
@@ -63,7 +64,8 @@ class Router:
     def __init__(self, settings: Settings, region_map: RegionMap):
         self.settings = settings
         self.regions = region_map
-        self.health = RegionHealth(settings.region_retry_after)
+        self.health = RegionHealth(settings.region_retry_after, probe_window=settings.db_connect_timeout + 1)
+        self.watchdog = Watchdog(settings.db_background_deadline)
         self.locations = LocationCache()
         self._urls = {**settings.database_urls, DIRECTORY: settings.directory_url}
         self._engines: dict[str, Engine] = {}
@@ -89,6 +91,7 @@ class Router:
                         self._urls[name],
                         connect_timeout=self.settings.db_connect_timeout,
                         pool_size=self.settings.db_pool_size,
+                        watchdog=self.watchdog,
                     )
                     self._engines[name] = engine
         return engine

@@ -14,11 +14,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.exc import OperationalError
+
+import logging
+from functools import cache
 
 from marketplace.config import mask_url
 from marketplace.regions.router import DIRECTORY, Router
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+log = logging.getLogger(__name__)
 
 
 class SchemaBehind(RuntimeError):
@@ -47,6 +52,7 @@ def alembic_config() -> Config:
     return config
 
 
+@cache
 def head() -> str:
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     if len(heads) != 1:
@@ -74,8 +80,23 @@ def upgrade_all(router: Router, report: Callable[[str], None] = print, revision:
         report(f"{name:<10} {after.url:<60} {change}")
 
 
-def require_head(router: Router) -> None:
-    behind = [s for s in (status(router, n) for n in router.database_names) if not s.at_head]
+def require_head(router: Router, names: tuple[str, ...] | None = None) -> None:
+    """Refuse to start when a reachable database is not at the head revision.
+
+    An unreachable database does not stop the start: a hurricane in one region must not keep
+    the other five from being served after a deploy or a restart. Its breaker is opened,
+    and /readyz reports its schema once it answers again.
+    """
+    behind = []
+    for name in names or router.database_names:
+        try:
+            state = status(router, name)
+        except OperationalError as exc:
+            router.health.mark_down(name, "unreachable at start")
+            log.warning("database %s unreachable at start: %s", name, str(exc.orig).strip()[:200])
+            continue
+        if not state.at_head:
+            behind.append(state)
     if behind:
         listing = ", ".join(f"{s.name} ({s.url}) at {s.current or 'no schema'}" for s in behind)
         raise SchemaBehind(

@@ -12,10 +12,12 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from marketplace.errors import RegionUnavailable
-from marketplace.regions.health import RegionHealth
+from marketplace.regions.breaker import RegionHealth
 
 _open: ContextVar[frozenset[str]] = ContextVar("open_units_of_work", default=frozenset())
 current_region: ContextVar[str | None] = ContextVar("current_region", default=None)
+# The last region a unit of work was opened on: the request's access log line names it.
+last_region: ContextVar[str | None] = ContextVar("last_region", default=None)
 
 # SQLSTATE classes that mean "the server cannot be reached or will not serve now".
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
@@ -39,6 +41,7 @@ class UnitOfWork:
         self._health.check(self.name)
         self._token = _open.set(opened | {self.name})
         self._region_token = current_region.set(self.name)
+        last_region.set(self.name)
         self.session = self._factory()
         return self
 
@@ -59,7 +62,10 @@ class UnitOfWork:
             self._health.mark_up(self.name)
             return
         reason = unavailability(exc)
-        if reason == "busy":
+        if reason in ("busy", "connection lost"):
+            # A full pool, or one connection that died (a failover, a restart): this request
+            # fails, the next one gets a fresh connection, and only that failing opens the
+            # breaker.
             raise RegionUnavailable(self.name, retry_after=1, reason=reason) from exc
         if reason is not None:
             self._health.mark_down(self.name, reason)
@@ -74,6 +80,8 @@ def unavailability(exc: BaseException) -> str | None:
         return "busy"
     if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         return None
+    if getattr(exc, "timed_out", False):
+        return "no answer within the deadline"
     if exc.connection_invalidated:
         return "connection lost"
     sqlstate = getattr(exc.orig, "sqlstate", None)

@@ -86,10 +86,13 @@ def test_a_malformed_idempotency_key_is_refused(client, router):
 
 
 def test_registration_announces_itself_on_the_outbox(client, platform):
+    from marketplace.regions.outbox import HandlerRegistry, Relay
+
     received = []
-    platform.handlers.on("merchant.registered")(lambda event: received.append(event.payload))
+    listener = HandlerRegistry()
+    listener.on("merchant.registered")(lambda event: received.append(event.payload))
     merchant = client.post("/api/v1/merchants", json={"name": "Announce", "home_country": "GP"}).get_json()
-    platform.relay().drain()
+    Relay(platform.router, listener).drain()
     assert {"merchant_id": merchant["id"], "region": "fdf"} in received
 
 

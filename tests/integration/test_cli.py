@@ -8,7 +8,7 @@ from marketplace.regions.outbox import RelayPolicy
 
 def test_relay_once_delivers_what_is_ready_and_says_so(app, router):
     with router.unit_of_work("pos") as uow:
-        outbox.publish(uow.session, "nothing.listens", {})
+        outbox.publish(uow.session, "merchant.registered", {})  # announced, no consumer yet
         uow.commit()
     result = app.test_cli_runner().invoke(args=["cpu", "relay", "--once"])
     assert result.exit_code == 0, result.output

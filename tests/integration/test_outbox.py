@@ -144,3 +144,36 @@ def test_two_relays_side_by_side_never_deliver_the_same_event_twice(router):
     assert set(deliveries) == set(ids)
     assert max(deliveries.values()) == 1
     assert sum(shares.values()) == 200 and all(shares.values()), shares  # both relays did part of the work
+
+
+def test_an_event_nobody_consumes_is_parked_not_dropped(router):
+    registry = HandlerRegistry()
+    [event_id] = publish(router, "sxm", "typo.in.topic")
+    Relay(router, registry, policy=RelayPolicy(max_attempts=1)).drain()
+    [parked] = outbox.parked_events(router, "sxm")
+    assert parked.id == event_id and "no handler registered for topic 'typo.in.topic'" in parked.last_error
+
+
+def test_an_announced_topic_without_consumers_is_delivered_quietly(router):
+    registry = HandlerRegistry()
+    registry.announce("merchant.registered")
+    publish(router, "sxm", "merchant.registered")
+    assert Relay(router, registry).drain().delivered == 1
+    assert outbox.parked_events(router, "sxm") == []
+
+
+def test_one_broken_region_does_not_stop_the_relay_for_the_others(router, monkeypatch):
+    registry = HandlerRegistry()
+    seen = recording(registry, "x")
+    [pos_event] = publish(router, "pos", "x")
+    relay = Relay(router, registry)
+    original = relay._claim
+
+    def broken_in_kin(region):
+        if region == "kin":
+            raise RuntimeError("corrupt shard")
+        return original(region)
+
+    monkeypatch.setattr(relay, "_claim", broken_in_kin)
+    stats = relay.run_once()
+    assert seen == [pos_event] and "kin" in stats.skipped_regions

@@ -23,6 +23,7 @@ def outage(postgres_config):
     through_proxy = kin.set(host="127.0.0.1", port=proxy.port, query=direct).render_as_string(hide_password=False)
     app = make_app({**postgres_config, "CPU_DATABASE_URL_KIN": through_proxy, "CPU_REGION_RETRY_AFTER": "1"})
     yield app, proxy
+    proxy.thaw()
     if proxy.is_cut:
         proxy.restore()
     router = app.extensions["cpu"].router
@@ -86,8 +87,49 @@ def test_one_region_down_fails_fast_and_the_others_carry_on(outage):
 
 def test_a_new_connection_to_a_dead_region_also_fails_fast(outage):
     app, proxy = outage
-    proxy.cut()  # no pooled connection yet: this request must open one and be refused
+    app.extensions["cpu"].router.engine("kin").dispose()  # no pooled connection left ...
+    proxy.cut()  # ... so this request must open one, and be refused
     client = app.test_client()
     response, seconds = timed(lambda: client.post("/api/v1/merchants", json={"name": "Cold start", "home_country": "KY"}))
     assert response.status_code == 503 and seconds < 1.0
     assert response.get_json()["region"] == "kin"
+
+
+def test_a_region_that_stops_answering_fails_fast_too(outage):
+    """No reset, no refusal: the database just goes silent. The statement deadline ends the
+    waiting request, the breaker answers the next ones, and the region comes back by itself."""
+    app, proxy = outage
+    client = app.test_client()
+    kin = client.post("/api/v1/merchants", json={"name": "Port Royal Spices", "home_country": "JM"}).get_json()
+    sdq = client.post("/api/v1/merchants", json={"name": "Santiago Tabaco", "home_country": "DO"}).get_json()
+
+    proxy.freeze()
+    for attempt in range(3):
+        response, seconds = timed(lambda: client.get(f"/api/v1/merchants/{kin['id']}"))
+        assert response.status_code == 503 and seconds < 1.0, (attempt, response.status_code, round(seconds, 2))
+        assert response.get_json()["region"] == "kin" and "Retry-After" in response.headers
+    response, seconds = timed(lambda: client.get(f"/api/v1/merchants/{sdq['id']}"))
+    assert response.status_code == 200 and seconds < 1.0
+
+    proxy.thaw()
+    deadline = time.monotonic() + 15
+    while client.get(f"/api/v1/merchants/{kin['id']}").status_code != 200:
+        assert time.monotonic() < deadline, "kin did not come back by itself"
+        time.sleep(0.2)
+
+
+def test_the_service_starts_while_one_region_is_down(postgres_config):
+    kin = make_url(postgres_config["CPU_DATABASE_URL_KIN"])
+    proxy = TcpProxy(_upstream(kin))
+    direct = {k: v for k, v in kin.query.items() if k not in ("host", "port")}
+    proxy.cut()
+    try:
+        app = make_app({**postgres_config, "CPU_DATABASE_URL_KIN": kin.set(host="127.0.0.1", port=proxy.port, query=direct).render_as_string(hide_password=False)})
+        client = app.test_client()
+        assert client.post("/api/v1/merchants", json={"name": "Open for business", "home_country": "TT"}).status_code == 201
+        response, seconds = timed(lambda: client.post("/api/v1/merchants", json={"name": "Closed", "home_country": "JM"}))
+        assert response.status_code == 503 and seconds < 1.0
+        databases.wipe_regions(app.extensions["cpu"].router, exclude=("kin",))
+        app.extensions["cpu"].router.dispose()
+    finally:
+        proxy.close()

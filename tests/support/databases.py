@@ -60,7 +60,13 @@ def migrate(overrides: dict[str, str]) -> None:
 
 def wipe(router: Router) -> None:
     """Empty every table of every database, so each test starts from nothing."""
+    wipe_regions(router)
+
+
+def wipe_regions(router: Router, exclude: tuple[str, ...] = ()) -> None:
     for name in router.database_names:
+        if name in exclude:
+            continue
         metadata = DirectoryBase.metadata if name == DIRECTORY else ShardBase.metadata
         with router.engine(name).begin() as connection:
             for table in reversed(metadata.sorted_tables):

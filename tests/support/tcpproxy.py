@@ -2,7 +2,9 @@
 
 `cut()` does what a data center losing power looks like from the application's side: the
 listening port goes away (new connections are refused) and every open connection is reset.
-`restore()` brings the same port back.
+`restore()` brings the same port back. `freeze()` is the nastier outage: connections stay
+open and bytes are accepted, but nothing comes back, as from a server that hangs or a link
+that drops packets behind a device that still acknowledges them; `thaw()` ends it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 
 
 class TcpProxy:
@@ -20,6 +23,7 @@ class TcpProxy:
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        self._frozen = threading.Event()
         self.restore()
 
     @property
@@ -33,6 +37,12 @@ class TcpProxy:
         listener.listen(64)
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def freeze(self) -> None:
+        self._frozen.set()
+
+    def thaw(self) -> None:
+        self._frozen.clear()
 
     def cut(self) -> None:
         listener, self._listener = self._listener, None
@@ -69,6 +79,8 @@ class TcpProxy:
     def _pump(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
+                while self._frozen.is_set():  # hold the bytes: the peer hears nothing
+                    time.sleep(0.02)
                 target.sendall(chunk)
         except OSError:
             pass
