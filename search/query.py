@@ -1,0 +1,73 @@
+"""The backend-neutral query model: what a buyer asks for, and what comes back.
+
+Both engines (embedded tantivy and Elasticsearch) take a SearchQuery and return a
+SearchResult; nothing above them knows which one answered.
+
+Prices: documents carry each variant's price in the merchant's currency and, for filtering
+and sorting across merchants, `price_usd` in US cents from the reference rates
+(payments.fx). A buyer's price range arrives in the buyer's currency and is converted to US
+cents before it reaches an engine; hits are converted back for display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SORTS = ("relevance", "price_asc", "price_desc", "newest")
+AUDIENCES = ("retail", "b2b")
+FACETS = ("category", "origin_country", "merchant", "price")
+# Price facet buckets, in US cents: [from, to). The API labels them in the buyer's currency.
+PRICE_BUCKETS_USD = ((0, 1_000), (1_000, 2_500), (2_500, 5_000), (5_000, 10_000), (10_000, 25_000), (25_000, None))
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str = ""
+    language: str = "en"
+    category: str | None = None  # a taxonomy slug: the whole subtree matches
+    origin_countries: tuple[str, ...] = ()
+    merchant_regions: tuple[str, ...] = ()
+    merchant_ids: tuple[str, ...] = ()
+    ships_to: str | None = None  # the buyer's country: products that cannot ship there never match
+    price_min_usd: int | None = None  # US cents, inclusive
+    price_max_usd: int | None = None  # US cents, inclusive
+    in_stock: bool = False  # True: only products with stock
+    audience: str = "retail"  # retail buyers never see B2B-only products; b2b buyers see all
+    b2b_only: bool = False  # True: only B2B-only products
+    sort: str = "relevance"
+    offset: int = 0
+    limit: int = 20
+    facets: bool = True
+    price_bucket: int | None = None  # index into PRICE_BUCKETS_USD, a facet selection
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    title: str
+    highlight: str  # the best snippet of title or description, matches wrapped in <mark>
+    merchant_id: str
+    merchant_name: str
+    merchant_handle: str | None
+    category: str
+    origin_countries: tuple[str, ...]
+    price: int  # lowest single-unit price, merchant currency, minor units
+    currency: str
+    price_usd: int
+    in_stock: bool
+    b2b_only: bool
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass
+class SearchResult:
+    items: list[Hit]
+    total: int
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    corrected_terms: tuple[str, ...] = ()  # words matched through typo tolerance, for "did you mean"

@@ -1,0 +1,48 @@
+"""Synonym groups from search/synonyms.toml, applied to the query text."""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+SYNONYMS_FILE = Path(__file__).with_name("synonyms.toml")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: how phrases are compared."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@cache
+def groups() -> tuple[tuple[str, ...], ...]:
+    raw = tomllib.loads(SYNONYMS_FILE.read_text(encoding="utf-8"))["groups"]
+    return tuple(tuple(fold(phrase) for phrase in group) for group in raw)
+
+
+def expand(text: str) -> list[list[str]]:
+    """The query as a list of alternatives per part: phrases found in a synonym group become
+    [phrase, synonym, ...]; other words stand alone. 'sorrel drink' ->
+    [['sorrel', 'hibiscus', 'flor de jamaica', 'oseille'], ['drink']]."""
+    words = fold(text).split()
+    parts: list[list[str]] = []
+    i = 0
+    while i < len(words):
+        for length in (3, 2, 1):
+            phrase = " ".join(words[i : i + length])
+            group = next((g for g in groups() if phrase in g), None) if len(words) - i >= length else None
+            if group:
+                parts.append([phrase, *[p for p in group if p != phrase]])
+                i += length
+                break
+        else:
+            parts.append([words[i]])
+            i += 1
+    return parts
+
+
+def max_edits(word: str) -> int:
+    """Typo tolerance: none under 5 letters, one edit from 5, two from 9."""
+    return 2 if len(word) >= 9 else 1 if len(word) >= 5 else 0
