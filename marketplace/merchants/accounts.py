@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from marketplace.errors import Conflict, InvalidInput, RegionUnavailable
+from marketplace.errors import Conflict, InvalidInput, PermissionDenied, RegionUnavailable
 from marketplace.merchants.auth import (
     MIN_PASSWORD_LENGTH,
     NotAuthenticated,
@@ -117,6 +117,44 @@ def reset_password(*, router: Router, token: str, password: str) -> None:
         uow.commit()
 
 
+def add_staff(*, router: Router, principal: Principal, email: str, password: str, role: str = "staff") -> StaffUser:
+    """An owner adds a colleague who signs in with their own email and password."""
+    if not principal.is_owner:
+        raise PermissionDenied("Only an owner can add staff.")
+    email = email.strip().lower()
+    problems = _password_problems(password)
+    if role not in ("owner", "staff"):
+        problems["role"] = ["owner or staff"]
+    if problems:
+        raise InvalidInput("The staff details are not valid.", errors=problems)
+    staff_id, email_digest = new_id("stf"), digest(router.settings.secret_key, email)
+    with router.directory() as uow:
+        if uow.session.get(SignInHandle, email_digest) is not None:
+            raise Conflict("That email is already registered.", errors={"email": ["already registered"]})
+        uow.session.add_all([
+            DirectoryEntry(party_id=staff_id, kind="staff", region=principal.region),
+            SignInHandle(email_digest=email_digest, staff_id=staff_id, region=principal.region),
+        ])
+        uow.commit()
+    try:
+        with router.unit_of_work(principal.region) as uow:
+            staff = StaffUser(id=staff_id, region=principal.region, merchant_id=principal.merchant_id, email=email,
+                              password_hash=hash_password(password), role=role)
+            uow.session.add(staff)
+            uow.commit()
+    except Exception:
+        _release_staff_names(router, staff_id=staff_id, email_digest=email_digest)
+        raise
+    return staff
+
+
+def list_staff(*, router: Router, principal: Principal) -> list[StaffUser]:
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        return list(uow.session.scalars(
+            select(StaffUser).where(StaffUser.merchant_id == principal.merchant_id).order_by(StaffUser.created_at)
+        ))
+
+
 def get_merchant(*, router: Router, principal: Principal) -> Merchant:
     with router.unit_of_work(principal.region, read_only=True) as uow:
         merchant = uow.session.get(Merchant, principal.merchant_id)
@@ -175,6 +213,16 @@ def _claim_names(router: Router, *, region, merchant_id, staff_id, handle, email
             SignInHandle(email_digest=email_digest, staff_id=staff_id, region=region),
         ])
         uow.commit()
+
+
+def _release_staff_names(router: Router, *, staff_id, email_digest) -> None:
+    try:
+        with router.directory() as uow:
+            uow.session.execute(delete(DirectoryEntry).where(DirectoryEntry.party_id == staff_id))
+            uow.session.execute(delete(SignInHandle).where(SignInHandle.email_digest == email_digest))
+            uow.commit()
+    except Exception:
+        log.warning("could not release names of unwritten staff user %s", staff_id, exc_info=True)
 
 
 def _release_names(router: Router, *, merchant_id, staff_id, handle, email_digest) -> None:

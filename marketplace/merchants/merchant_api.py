@@ -23,6 +23,14 @@ class MerchantSettingsSchema(Schema):
     languages = fields.List(fields.String(), validate=validate.Length(min=1))
 
 
+class StaffSchema(Schema):
+    id = fields.String(dump_only=True)
+    email = fields.Email(required=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
+    role = fields.String(load_default="staff", validate=validate.OneOf(["owner", "staff"]))
+    created_at = fields.AwareDateTime(dump_only=True)
+
+
 class ApiKeySchema(Schema):
     id = fields.String(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
@@ -47,6 +55,20 @@ class Settings(MethodView):
     def patch(self, changes):
         """Change names, tax number, default currency or languages."""
         return accounts.update_settings(router=router(), principal=current_principal(), changes=changes)
+
+
+@blp.route("/staff")
+class Staff(MethodView):
+    @blp.response(200, StaffSchema(many=True))
+    def get(self):
+        """Your staff users."""
+        return accounts.list_staff(router=router(), principal=current_principal())
+
+    @blp.arguments(StaffSchema)
+    @blp.response(201, StaffSchema)
+    def post(self, data):
+        """Add a staff user (owners only); they sign in to the dashboard with this email."""
+        return accounts.add_staff(router=router(), principal=current_principal(), **data)
 
 
 @blp.route("/api-keys")

@@ -193,3 +193,19 @@ def test_merchant_endpoints_are_in_the_openapi_document(client):
                  "/api/v1/merchant/variants/{variant_id}/quote", "/api/v1/merchant/settings", "/api/v1/merchant/api-keys"):
         assert path in paths, path
     assert all(re.match(r"^[A-Z]", op["summary"]) for item in paths.values() for op in item.values() if isinstance(op, dict) and "summary" in op)
+
+
+def test_an_owner_adds_staff_who_can_sign_in_but_not_add_staff(client, router, two_merchants):
+    (principal, auth), _ = two_merchants
+    added = client.post("/api/v1/merchant/staff", headers=auth,
+                        json={"email": "Packer@Kingston-Roasters.example", "password": "packing all day", "role": "staff"})
+    assert added.status_code == 201 and "password" not in added.get_json()
+    staff = accounts.sign_in(router=router, email="packer@kingston-roasters.example", password="packing all day")
+    assert (staff.merchant_id, staff.role) == (principal.merchant_id, "staff")
+    with pytest.raises(Exception) as refused:
+        accounts.add_staff(router=router, principal=staff, email="x@y.example", password="long enough pw")
+    assert getattr(refused.value, "status", None) == 403
+    again = client.post("/api/v1/merchant/staff", headers=auth, json={"email": "packer@kingston-roasters.example", "password": "another password"})
+    assert again.status_code == 409
+    assert [s["email"] for s in client.get("/api/v1/merchant/staff", headers=auth).get_json()] == [
+        "owner@kingston-roasters.example", "packer@kingston-roasters.example"]
