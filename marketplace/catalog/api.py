@@ -7,10 +7,11 @@ from marketplace.catalog import service
 from marketplace.catalog.schemas import (
     PageArgsSchema, PriceListSchema, ProductPageSchema, ProductSchema, QuoteArgsSchema, QuoteSchema,
 )
-from marketplace.merchants.principal import current_principal
+from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.platform import router
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/merchant", description="A merchant's own catalog")
+blp.before_request(require_principal)
 
 
 @blp.route("/products")

@@ -5,10 +5,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from marketplace.merchants import accounts, api_keys
-from marketplace.merchants.principal import current_principal
+from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.platform import router
 
 blp = Blueprint("merchant_account", __name__, url_prefix="/api/v1/merchant", description="Your merchant account")
+blp.before_request(require_principal)
 
 
 class MerchantSettingsSchema(Schema):

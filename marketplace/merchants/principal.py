@@ -29,6 +29,12 @@ def current_principal() -> Principal:
     return g.principal
 
 
+def require_principal() -> None:
+    """A blueprint's before_request: who is calling is settled before the body is read, so
+    an anonymous caller learns 401 and nothing about what the body should look like."""
+    current_principal()
+
+
 def signed_in_principal() -> Principal | None:
     """The staff user of the session, or None: for pages that change when signed in."""
     if all(session.get(k) for k in SESSION_KEYS):

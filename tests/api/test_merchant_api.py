@@ -168,7 +168,9 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
         for name in rule.arguments:
             path = path.replace(f"<{name}>", owned[name])
         query = "?quantity=1" if path.endswith("/quote") else ""
-        body = {"name": "stranger key"} if path.endswith("/api-keys") else {"name": "L", "company_ids": [COMPANY], "percent_off_bp": 100} if path.endswith("/price-lists") else bodies.get(method)
+        special = {"/api-keys": {"name": "stranger key"}, "/price-lists": {"name": "L", "company_ids": [COMPANY], "percent_off_bp": 100},
+                   "/staff": {"email": "new@stranger.example", "password": "a long password"}}
+        body = next((b for suffix, b in special.items() if path.endswith(suffix)), bodies.get(method))
         response = client.open(path + query, method=method, json=body if method in bodies else None, headers=stranger)
         walked += 1
         if rule.arguments:
