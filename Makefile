@@ -22,6 +22,7 @@ migrate: install
 
 demo: migrate
 	$(BIN)/flask --app wsgi cpu demo
+	$(BIN)/flask --app wsgi cpu search reindex
 
 ## make run: embedded default (SQLite shards under $(CPU_INSTANCE_PATH)/, in-process relay, demo data)
 run: demo

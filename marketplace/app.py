@@ -18,6 +18,8 @@ from marketplace.catalog.api import blp as catalog_blp
 from marketplace.merchants.api import blp as merchants_blp
 from marketplace.merchants.merchant_api import blp as merchant_account_blp
 from marketplace.storefront.views import blp as storefront_blp
+from search import indexer
+from search.api import blp as search_blp
 from marketplace.platform import Platform
 from marketplace.regions import deadline, regionmap, schema
 from marketplace.regions.router import Router
@@ -72,7 +74,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     app.before_request(_require_json_bodies)
     deadline.install(app, settings.db_request_deadline)
     api = MarketplaceApi(app)
-    for blueprint in (merchants_blp, merchant_account_blp, catalog_blp):
+    for blueprint in (merchants_blp, merchant_account_blp, catalog_blp, search_blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
@@ -80,7 +82,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(storefront_blp)
     app.register_blueprint(health.blp)
     importer.register_handlers(current.handlers, router)
-    current.handlers.announce("merchant.registered", "catalog.product.changed")  # for search, payouts, ...
+    indexer.register_handlers(current.handlers, router, lambda: current.search)
+    current.handlers.announce("merchant.registered")  # for payouts, notifications, ...
     cli.register(app)
 
     serving = os.environ.get("FLASK_RUN_FROM_CLI") != "true"

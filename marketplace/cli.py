@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from marketplace.catalog.cli import catalog
+from search.cli import search
 from marketplace.errors import NotFound
 from marketplace.platform import platform
 from marketplace.regions import outbox, schema
@@ -20,6 +21,7 @@ outbox_group = AppGroup("outbox", help="Inspect and replay outbox events.")
 cpu.add_command(db)
 cpu.add_command(outbox_group)
 cpu.add_command(catalog)
+cpu.add_command(search)
 
 
 def register(app: Flask) -> None:

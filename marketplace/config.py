@@ -41,6 +41,7 @@ class Settings:
     relay_interval: float
     schema_check: bool
     log_level: str
+    elasticsearch_url: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # secrets and passwords never reach a log line
         urls = {k: mask_url(v) for k, v in self.database_urls.items()}
@@ -63,7 +64,7 @@ def load(overrides: Mapping[str, object] | None = None, environ: Mapping[str, st
     instance_path = Path(str(overrides.get("CPU_INSTANCE_PATH") or environ.get("CPU_INSTANCE_PATH") or "instance"))
     values: dict[str, object] = {}
     values.update(_read_instance_file(instance_path / "config.toml"))
-    values.update({k: v for k, v in environ.items() if k.startswith("CPU_")})
+    values.update({k: v for k, v in environ.items() if k.startswith("CPU_") or k == "ELASTICSEARCH_URL"})
     values.update(overrides)
     return _build(values, instance_path.resolve())
 
@@ -145,6 +146,7 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         relay_interval=read.number("CPU_RELAY_INTERVAL", 0.5, minimum=0.01, kind=float),
         schema_check=read.flag("CPU_SCHEMA_CHECK", True),
         log_level=read.text("CPU_LOG_LEVEL", "INFO").upper(),
+        elasticsearch_url=read.text("ELASTICSEARCH_URL", "") or None,
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         read.problems.append(f"CPU_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")

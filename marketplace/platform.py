@@ -25,6 +25,19 @@ class Platform:
     router: Router
     handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
     _relay_stop: threading.Event | None = None
+    _search: object | None = None
+    _search_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def search(self):
+        """The search engine, opened on first use (the embedded one holds files open)."""
+        if self._search is None:
+            from search.gateways import engine_for
+
+            with self._search_lock:
+                if self._search is None:
+                    self._search = engine_for(self.settings)
+        return self._search
 
     def relay(self, **kwargs) -> Relay:
         return Relay(self.router, self.handlers, **kwargs)

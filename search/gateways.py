@@ -31,3 +31,14 @@ class SearchEngine(Protocol):
 
     def suggest(self, prefix: str, *, language: str = "en", limit: int = 8) -> list[str]:
         """Completions for what the buyer is typing: product titles, best first."""
+
+
+def engine_for(settings) -> SearchEngine:
+    """Elasticsearch when ELASTICSEARCH_URL is set, else the embedded engine in the instance folder."""
+    if settings.elasticsearch_url:
+        from search.engines.elastic import ElasticsearchEngine
+
+        return ElasticsearchEngine(url=settings.elasticsearch_url)
+    from search.engines.embedded import EmbeddedEngine
+
+    return EmbeddedEngine(settings.instance_path / "search")

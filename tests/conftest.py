@@ -45,8 +45,9 @@ def postgres_admin_url(request, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_config(postgres_admin_url):
+def postgres_config(postgres_admin_url, tmp_path_factory):
     with databases.postgres_databases(postgres_admin_url) as overrides:
+        overrides["CPU_INSTANCE_PATH"] = str(tmp_path_factory.mktemp("pg-instance"))
         databases.migrate(overrides)
         yield overrides
 

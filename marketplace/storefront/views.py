@@ -11,10 +11,10 @@ from functools import partial
 from flask import Blueprint, g, request, url_for
 
 from marketplace.money import Money
-from marketplace.storefront import account, dashboard, i18n, imports, products, shop
+from marketplace.storefront import account, dashboard, i18n, imports, products, search_page, shop
 
 blp = Blueprint("storefront", __name__, template_folder="templates", static_folder="static", static_url_path="/static/storefront")
-for part in (shop.blp, account.blp, dashboard.blp, products.blp, imports.blp):
+for part in (shop.blp, search_page.blp, account.blp, dashboard.blp, products.blp, imports.blp):
     blp.register_blueprint(part)
 
 # No script runs on these pages; images are the merchants' own, from anywhere on the web.

@@ -1,0 +1,210 @@
+"""Elasticsearch, the production search engine (chosen when ELASTICSEARCH_URL is set).
+
+Indices and aliases, for the default prefix "cpu-products":
+- `cpu-products` is the read alias: searches, suggestions, upserts and deletes go through it.
+  It points at exactly one index, `cpu-products-<UTC timestamp>`.
+- `rebuild` creates a new timestamped index carrying the alias `cpu-products-building`, loads
+  every document into it, refreshes it, then moves the read alias in one `update_aliases` call
+  (remove from the old index, add to the new, drop the building alias), and only then deletes
+  the old index. Searches see the old index or the complete new one, never a part.
+- Upserts and deletes also go through the building alias, so a change made while a rebuild is
+  loading (from any process) reaches the new index too; the rebuild loads with op_type
+  "create", so such a fresher copy is not overwritten by the rebuild's older one. When no
+  rebuild is running the building alias does not exist and those writes fail harmlessly.
+- Every write carries require_alias, so a write never creates an index with guessed mappings.
+  Before the first rebuild there is no index: writes are skipped (the first rebuild reads the
+  whole catalog) and searches answer empty.
+- Known limit: a product deleted while a rebuild is loading can come back with the rebuild's
+  copy if that copy was read before the delete and sent after it (a window of one bulk chunk);
+  its next change or the next rebuild puts it right.
+
+Searching follows the embedded engine's rules (see elastic_query): when nothing matches every
+word of the text under the filters, the engine asks again with one word fewer required, down
+to half of them.
+
+The request bodies are pure functions (elastic_mapping, elastic_query, elastic_response),
+golden-tested without a server in tests/search/test_elastic_golden.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
+from elasticsearch.helpers import streaming_bulk
+
+from search.documents import SearchDocument
+from search.engines.elastic_mapping import bulk_actions, delete_actions, index_settings_and_mappings
+from search.engines.elastic_query import query_body, relaxations, suggest_body
+from search.engines.elastic_response import empty_result, search_result, suggestions, total_hits
+from search.query import SearchQuery, SearchResult
+
+__all__ = [
+    "ElasticsearchEngine", "SearchIndexError", "bulk_actions", "index_settings_and_mappings", "query_body",
+    "search_result", "suggest_body", "suggestions",
+]
+
+log = logging.getLogger(__name__)
+
+
+class SearchIndexError(RuntimeError):
+    """Elasticsearch refused some documents; `errors` holds its item responses (a few)."""
+
+    def __init__(self, message: str, errors: list[dict]):
+        super().__init__(f"{message}: {errors[:3]}")
+        self.errors = errors
+
+
+class ElasticsearchEngine:
+    name = "elasticsearch"
+
+    def __init__(self, *, url: str | None = None, client: Elasticsearch | None = None,
+                 index_prefix: str = "cpu-products", request_timeout: float = 5.0,
+                 bulk_timeout: float = 120.0, chunk_size: int = 500):
+        if client is None:
+            if not url:
+                raise ValueError("ElasticsearchEngine needs a url or a client")
+            client = Elasticsearch(url, request_timeout=request_timeout)
+        self.client = client
+        self.alias = index_prefix
+        self.building_alias = f"{index_prefix}-building"
+        self.index_prefix = index_prefix
+        self.bulk_timeout = bulk_timeout
+        self.chunk_size = chunk_size
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def upsert(self, documents: Iterable[SearchDocument]) -> None:
+        documents = list(documents)
+        if documents:
+            self._write([*bulk_actions(documents, self.alias), *bulk_actions(documents, self.building_alias)])
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(ids))
+        if ids:
+            self._write([*delete_actions(ids, self.alias), *delete_actions(ids, self.building_alias)])
+
+    def _write(self, actions: list[dict]) -> None:
+        """One bulk request per chunk, answered once the change is searchable (wait_for)."""
+        results = streaming_bulk(self.client, actions, chunk_size=self.chunk_size, raise_on_error=False,
+                                 raise_on_exception=True, refresh="wait_for", require_alias=True)
+        errors = []
+        for action, (ok, item) in zip(actions, results, strict=True):
+            if ok:
+                continue
+            info = next(iter(item.values()))
+            kind = _error_type(info)
+            if action["_op_type"] == "delete" and info.get("status") == 404 and kind is None:
+                continue  # the document was not there: absent ids are ignored
+            if kind == "index_not_found_exception":
+                if action["_index"] == self.alias:
+                    log.warning("search index alias %s does not exist yet; run a rebuild", self.alias)
+                continue  # the building alias exists only while a rebuild runs
+            errors.append(info)
+        if errors:
+            raise SearchIndexError(f"{len(errors)} search index write(s) failed", errors)
+
+    # -- rebuild --------------------------------------------------------------------------
+
+    def rebuild(self, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None = None) -> int:
+        """Load every document into a new index, then switch the read alias to it at once.
+        `progress(done)` is called with the running count after each chunk and at the end."""
+        index = f"{self.index_prefix}-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}"
+        abandoned = self._indices_behind(self.building_alias)
+        if abandoned:  # a rebuild that died before its swap; its index was never searched
+            log.warning("deleting abandoned search index build(s) %s", abandoned)
+            self.client.indices.delete(index=abandoned)
+        self.client.indices.create(index=index, aliases={self.building_alias: {}}, **index_settings_and_mappings())
+        try:
+            count = self._load(index, documents, progress)
+            self.client.indices.refresh(index=index)
+            previous = self._indices_behind(self.alias)
+        except BaseException:
+            self._discard(index)  # nothing ever searched it
+            raise
+        # The one atomic switch. Only a refusal (4xx) proves it was not applied; after a timeout it
+        # may have been, and deleting the new index could leave searches with nothing.
+        try:
+            self.client.indices.update_aliases(actions=[
+                *({"remove": {"index": old, "alias": self.alias}} for old in previous),
+                {"add": {"index": index, "alias": self.alias}},
+                {"remove": {"index": index, "alias": self.building_alias}},
+            ])
+        except ApiError as refused:
+            if refused.status_code < 500:
+                self._discard(index)
+            raise
+        if previous:
+            self.client.indices.delete(index=previous)
+        log.info("search index %s built with %d documents; alias %s moved from %s", index, count, self.alias,
+                 previous or "nothing")
+        return count
+
+    def _load(self, index: str, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None) -> int:
+        done = 0
+        loader = self.client.options(request_timeout=self.bulk_timeout)
+        for ok, item in streaming_bulk(loader, bulk_actions(documents, index, op_type="create"),
+                                       chunk_size=self.chunk_size, raise_on_error=False, raise_on_exception=True):
+            info = next(iter(item.values()))
+            if not ok and _error_type(info) != "version_conflict_engine_exception":  # conflict: a live upsert won
+                raise SearchIndexError(f"search index rebuild of {index} failed", [info])
+            done += 1
+            if progress and done % self.chunk_size == 0:
+                progress(done)
+        if progress and (done == 0 or done % self.chunk_size):
+            progress(done)
+        return done
+
+    def drop(self) -> None:
+        """Delete this engine's indices and aliases (throwaway test indices, tools)."""
+        names = sorted({*self._indices_behind(self.alias), *self._indices_behind(self.building_alias)})
+        if names:
+            self.client.options(ignore_status=404).indices.delete(index=names)
+
+    def _discard(self, index: str) -> None:
+        try:
+            self.client.options(ignore_status=404).indices.delete(index=index)
+        except Exception:  # the error that brought us here is the one to report
+            log.exception("could not delete the unfinished search index %s", index)
+
+    def _indices_behind(self, alias: str) -> list[str]:
+        try:
+            return sorted(_body(self.client.indices.get_alias(name=alias)))
+        except NotFoundError:
+            return []
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """The strictest text query that finds something under the filters: every required
+        part first, then one part fewer at a time (as the embedded engine)."""
+        steps = relaxations(query.text)
+        for step, required_parts in enumerate(steps, start=1):
+            try:
+                response = _body(self.client.search(index=self.alias, body=query_body(query, required_parts)))
+            except NotFoundError:  # no index built yet
+                return empty_result(query)
+            if step == len(steps) or total_hits(response):
+                return search_result(response, query)
+        raise AssertionError("unreachable: relaxations() is never empty")
+
+    def suggest(self, prefix: str, *, language: str = "en", limit: int = 8) -> list[str]:
+        prefix = prefix.strip()
+        if not prefix or limit <= 0:
+            return []
+        try:
+            response = self.client.search(index=self.alias, body=suggest_body(prefix, language, limit))
+        except NotFoundError:
+            return []
+        return suggestions(_body(response), language)[:limit]
+
+
+def _body(response) -> Mapping:
+    return getattr(response, "body", response)
+
+
+def _error_type(info: Mapping) -> str | None:
+    error = info.get("error")
+    return error.get("type") if isinstance(error, Mapping) else None

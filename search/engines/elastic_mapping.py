@@ -1,0 +1,156 @@
+"""The Elasticsearch index: settings, analyzers and mappings, and the bulk actions that fill it.
+
+Pure functions (no client, no server), golden-tested in tests/search/test_elastic_golden.py.
+
+Text fields are per language (title.en, description.fr, ...), each analyzed with that
+language's stemmer after lowercasing and folding accents, so "café", "Cafe" and "cafés" meet.
+Each has a `folded` subfield (lowercase + ASCII folding, no stemming) that the typo-tolerant
+clauses query: edit distances are measured against the words as written, not against stems.
+No stop-word filters: in a four-language catalog one language's stop word is another's
+content word ("den", "de"), and dropping them would make a required word match nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator
+
+from marketplace.catalog import taxonomy
+from search.documents import SearchDocument
+
+LANGUAGES = ("en", "es", "fr", "nl")  # the catalog's languages (marketplace.catalog.service)
+FALLBACK_LANGUAGE = "en"
+FOLDED = "cpu_folded"
+KEYWORD_MAX = 1024  # longer values are not kept in keyword subfields (titles are rarely near it)
+
+_FRENCH_ELISIONS = ["l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu", "puisqu"]
+
+ANALYSIS = {
+    "filter": {
+        "cpu_english_possessive": {"type": "stemmer", "language": "possessive_english"},
+        "cpu_english_stemmer": {"type": "stemmer", "language": "english"},
+        "cpu_spanish_stemmer": {"type": "stemmer", "language": "light_spanish"},
+        "cpu_french_elision": {"type": "elision", "articles_case": True, "articles": _FRENCH_ELISIONS},
+        "cpu_french_stemmer": {"type": "stemmer", "language": "light_french"},
+        "cpu_dutch_stemmer": {"type": "stemmer", "language": "dutch"},
+    },
+    "analyzer": {
+        # Folding comes before stemming so that accented and unaccented spellings are stemmed alike.
+        "cpu_en": {"type": "custom", "tokenizer": "standard",
+                   "filter": ["cpu_english_possessive", "lowercase", "asciifolding", "cpu_english_stemmer"]},
+        "cpu_es": {"type": "custom", "tokenizer": "standard",
+                   "filter": ["lowercase", "asciifolding", "cpu_spanish_stemmer"]},
+        "cpu_fr": {"type": "custom", "tokenizer": "standard",
+                   "filter": ["cpu_french_elision", "lowercase", "asciifolding", "cpu_french_stemmer"]},
+        "cpu_nl": {"type": "custom", "tokenizer": "standard",
+                   "filter": ["lowercase", "asciifolding", "cpu_dutch_stemmer"]},
+        FOLDED: {"type": "custom", "tokenizer": "standard",
+                 "filter": ["cpu_french_elision", "lowercase", "asciifolding"]},
+    },
+    "normalizer": {
+        FOLDED: {"type": "custom", "filter": ["lowercase", "asciifolding"]},
+    },
+}
+
+_KEYWORD = {"type": "keyword"}
+_FOLDED_KEYWORD = {"type": "keyword", "normalizer": FOLDED, "ignore_above": KEYWORD_MAX}
+
+
+def index_settings_and_mappings() -> dict:
+    """The body of the create-index request: {"settings": ..., "mappings": ...}."""
+    return copy.deepcopy({
+        "settings": {
+            # One shard: the catalog is small enough, and scores and collapse stay exact.
+            "number_of_shards": 1,
+            "analysis": ANALYSIS,
+        },
+        "mappings": {
+            # Strict: a new SearchDocument field must be given a mapping here, not guessed.
+            "dynamic": "strict",
+            "_source": {"enabled": True},
+            "properties": {
+                "id": _KEYWORD,
+                "merchant_id": _KEYWORD,
+                "merchant_name": _FOLDED_KEYWORD,
+                "merchant_handle": _KEYWORD,
+                "merchant_region": _KEYWORD,
+                "category": _KEYWORD,
+                "category_path": _KEYWORD,
+                "title": _per_language(keyword=True),
+                "description": _per_language(keyword=False),
+                "attributes": _FOLDED_KEYWORD,  # searched through `keywords`
+                "origin_countries": _KEYWORD,
+                "ships_to_exclusions": _KEYWORD,
+                "b2b_only": {"type": "boolean"},
+                "currency": _KEYWORD,
+                "price": {"type": "long"},
+                "price_usd": {"type": "long"},
+                "in_stock": {"type": "boolean"},
+                "popularity": {"type": "long"},
+                "created_at": {"type": "date"},
+                # Kept in _source for the product page; never searched.
+                "variants": {"type": "object", "enabled": False},
+                # Not document fields, derived in document_source:
+                # what a buyer may search for that is not in the title (as the embedded engine),
+                "keywords": {"type": "text", "analyzer": "cpu_en",
+                             "fields": {"folded": {"type": "text", "analyzer": FOLDED}}},
+                # and the title in each language (else English, else any), for suggest().
+                "suggest": {"type": "object", "dynamic": "strict", "properties": {
+                    language: {"type": "search_as_you_type", "analyzer": FOLDED,
+                               "fields": {"keyword": _FOLDED_KEYWORD}}
+                    for language in LANGUAGES
+                }},
+            },
+        },
+    })
+
+
+def _per_language(*, keyword: bool) -> dict:
+    fields = {"folded": {"type": "text", "analyzer": FOLDED}}
+    if keyword:
+        fields["keyword"] = _FOLDED_KEYWORD
+    return {"type": "object", "dynamic": "strict", "properties": {
+        language: {"type": "text", "analyzer": f"cpu_{language}", "fields": fields} for language in LANGUAGES
+    }}
+
+
+def search_language(language: str) -> str:
+    return language if language in LANGUAGES else FALLBACK_LANGUAGE
+
+
+def localized(texts: dict[str, str], language: str) -> str:
+    """The text in `language`, else in English, else in the first catalog language that has one."""
+    for candidate in (language, FALLBACK_LANGUAGE, *LANGUAGES):
+        text = (texts or {}).get(candidate)
+        if text and text.strip():
+            return text
+    return ""
+
+
+def document_source(document: SearchDocument) -> dict:
+    source = document.as_dict()
+    source["keywords"] = keywords(document)
+    source["suggest"] = {language: localized(document.title, language) for language in LANGUAGES}
+    return source
+
+
+def keywords(document: SearchDocument) -> str:
+    """The category's names in every language (with its ancestors'), option values such as
+    "whole bean" or "case of 12", and the merchant's name."""
+    categories = taxonomy.categories()
+    names = [" ".join(dict.fromkeys(categories[slug].names.values())) for slug in document.category_path
+             if slug in categories]
+    return " ".join([*names, *document.attributes, document.merchant_name])
+
+
+def bulk_actions(documents: Iterable[SearchDocument], index: str, *, op_type: str = "index") -> Iterator[dict]:
+    """Actions for elasticsearch.helpers.bulk: one per document, its id as the _id.
+    op_type "create" never replaces a document already there: a rebuild uses it so that a
+    fresher live upsert made during the rebuild wins over the rebuild's older copy."""
+    for document in documents:
+        yield {"_op_type": op_type, "_index": index, "_id": document.id, "_source": document_source(document)}
+
+
+def delete_actions(ids: Iterable[str], index: str) -> Iterator[dict]:
+    for id_ in ids:
+        yield {"_op_type": "delete", "_index": index, "_id": id_}

@@ -1,0 +1,303 @@
+"""Request bodies for searches and suggestions: pure functions of what the buyer asked.
+
+Free text, the same rules as the embedded engine (search/engines/embedded_query.py). The text
+is split into parts by search.synonyms.expand (a word, or a phrase found in a synonym group,
+with its equivalents). Each part is one dis_max over the ways it can match, so it scores as
+its best match (a product described in four languages does not outrank one described in one):
+- each alternative in the stemmed language fields, title, description and keywords of every
+  language (the buyer's language boosted; synonyms a little lower; several words as a phrase);
+- the typed word as written, within max_edits(word) typos (0 under 5 letters, 1 from 5, 2 from
+  9), in the folded subfields. The fuzziness is set per word, never "AUTO", whose thresholds
+  (3 and 6 letters) are not ours;
+- the last typed word as the start of a title word, when it has 3 letters or more and the text
+  does not end with a space (the buyer may still be typing).
+Every part must match, except stopwords, which only score. When nothing matches every part,
+the engine asks again with one part fewer required, down to half of them (`relaxations`).
+
+Filters are in filter context (no scoring, cached). Facet selections (category, origin country,
+merchant, price bucket) go to `post_filter`, so that each facet's counts can ignore its own
+selection: every facet aggregation is wrapped in a filter aggregation holding the OTHER facets'
+selections. Buyers thus see how many products each other value would give (disjunctive facets).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from search.engines.elastic_mapping import LANGUAGES, search_language
+from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, SearchQuery
+from search.synonyms import expand, fold, max_edits
+from search.engines.embedded_query import STOPWORDS  # one list of optional words for both engines
+
+EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
+TITLE, DESCRIPTION, KEYWORDS = 3.0, 1.0, 1.2
+BUYER_LANGUAGE = 1.5  # the fields in the buyer's language count this much more
+SYNONYM = 0.9  # a synonym counts a little less than the word the buyer typed
+TYPO, PREFIX = 0.4, 0.25  # a typo or a completion ranks under the word spelled out
+TIE_BREAKER = 0.1
+MIN_PREFIX = 3  # a last word shorter than this is not completed
+MAX_EXPANSIONS = 50
+FACET_FIELDS = {"category": "category_path", "origin_country": "origin_countries", "merchant": "merchant_id"}
+FACET_SIZES = {"category": 500, "origin_country": 300, "merchant": 50}
+HIT_SOURCE = ["id", "title", "merchant_id", "merchant_name", "merchant_handle", "category", "origin_countries",
+              "price", "currency", "price_usd", "in_stock", "b2b_only"]
+SNIPPET_CHARS = 160
+_COUNT_THEN_KEY = [{"_count": "desc"}, {"_key": "asc"}]
+SORT_CLAUSES = {
+    "relevance": [{"_score": "desc"}, {"popularity": "desc"}, {"created_at": "desc"}, {"id": "asc"}],
+    "price_asc": [{"price_usd": "asc"}, {"_score": "desc"}, {"id": "asc"}],
+    "price_desc": [{"price_usd": "desc"}, {"_score": "desc"}, {"id": "asc"}],
+    "newest": [{"created_at": "desc"}, {"id": "desc"}],
+}
+
+
+def query_body(query: SearchQuery, required_parts: int | None = None) -> dict:
+    """The body of the _search request for `query`; with `required_parts`, only that many of
+    the text's required parts need to match (see relaxations)."""
+    if query.sort not in SORTS:
+        raise ValueError(f"unknown sort {query.sort!r}; one of {', '.join(SORTS)}")
+    if query.offset < 0 or query.limit < 0:
+        raise ValueError("offset and limit must not be negative")
+    language = search_language(query.language)
+    filters, exclusions = base_filters(query)
+    selected = facet_filters(query)
+
+    body: dict = {}
+    if query.facets:
+        if selected:
+            body["post_filter"] = _all_of(list(selected.values()))
+        body["aggs"] = facet_aggregations(selected)
+    else:
+        filters.extend(selected.values())  # no counts to keep apart: plain filters are cheaper
+    boolean = text_query(query.text, language, required_parts)
+    if filters:
+        boolean["filter"] = filters
+    if exclusions:
+        boolean["must_not"] = exclusions
+    body["query"] = {"bool": boolean} if boolean else {"match_all": {}}
+    body.update({
+        "sort": copy.deepcopy(SORT_CLAUSES[query.sort]),
+        "from": query.offset,
+        "size": query.limit,
+        "track_total_hits": True,
+        "_source": HIT_SOURCE,
+    })
+    if "must" in boolean or "should" in boolean:
+        body["highlight"] = highlight(language)
+    return _order(body)
+
+
+def parts(text: str) -> list[tuple[list[str], bool]]:
+    """(alternatives, required) per part of the text. Stopwords are optional, unless the text
+    has nothing else."""
+    found = [alternatives for alternatives in expand(text) if any(words_of(a) for a in alternatives)]
+    optional = [len(a) == 1 and a[0] in STOPWORDS for a in found]
+    if all(optional):
+        optional = [False] * len(found)
+    return [(alternatives, not skip) for alternatives, skip in zip(found, optional, strict=True)]
+
+
+def words_of(alternative: str) -> list[str]:
+    """The words of an alternative without punctuation at their ends ("salt," is "salt", four
+    letters, no typo allowed); inner punctuation ("l'huile") is left to the analyzers."""
+    return [word for word in (EDGE_PUNCTUATION.sub("", w) for w in alternative.split()) if word]
+
+
+def relaxations(text: str) -> list[int | None]:
+    """How many required parts must match, strictest first: all (None), then one fewer at a
+    time down to half of them."""
+    required = sum(1 for _, needed in parts(text) if needed)
+    return [None, *range(required - 1, max(1, (required + 1) // 2) - 1, -1)]
+
+
+def text_query(text: str, language: str, required_parts: int | None = None) -> dict:
+    """The bool clauses (must/should) for the free text; {} when there is none."""
+    found = parts(text)
+    completing = bool(found) and not text.endswith(" ")
+    clauses = [(part_clause(alternatives, language, prefix=completing and n == len(found) - 1), needed)
+               for n, (alternatives, needed) in enumerate(found)]
+    required = [clause for clause, needed in clauses if needed]
+    optional = [clause for clause, needed in clauses if not needed]
+    boolean: dict = {}
+    if required_parts is not None and required_parts < len(required):
+        boolean["must"] = [{"bool": {"should": required, "minimum_should_match": required_parts}}]
+    elif required:
+        boolean["must"] = required
+    if optional:
+        boolean["should"] = optional
+    return boolean
+
+
+def part_clause(alternatives: list[str], language: str, *, prefix: bool) -> dict:
+    """One part: its best match among its alternatives, typos of the typed word, and (for the
+    last part) completions of it."""
+    queries = [alternative_clause(alternative, language, SYNONYM if n else 1.0)
+               for n, alternative in enumerate(alternatives)]
+    typed = words_of(alternatives[0])
+    if len(typed) == 1:
+        queries.append(typo_clause(typed[0], language))
+        if prefix and len(typed[0]) >= MIN_PREFIX:
+            queries.append(prefix_clause(typed[0], language))
+    return {"dis_max": {"queries": queries, "tie_breaker": TIE_BREAKER}}
+
+
+def alternative_clause(alternative: str, language: str, boost: float) -> dict:
+    """The alternative's stems in the language fields: a word, or several as a phrase."""
+    words = " ".join(words_of(alternative))
+    kind = "phrase" if " " in words else "word"
+    clause = {"query": words, "type": "phrase" if kind == "phrase" else "best_fields",
+              "fields": text_fields(language), "_name": f"{kind}:{words}"}
+    if boost != 1:
+        clause["boost"] = boost
+    return {"multi_match": clause}
+
+
+def typo_clause(word: str, language: str) -> dict:
+    """The word as written, within its typo allowance, in the folded (unstemmed) subfields:
+    edit distances count on real words, not on stems."""
+    clause = {
+        "query": word, "type": "best_fields", "fields": text_fields(language, folded=True),
+        "fuzziness": max_edits(word), "prefix_length": 0, "max_expansions": MAX_EXPANSIONS,
+        "fuzzy_transpositions": True, "boost": TYPO,
+    }
+    if max_edits(word):
+        clause["_name"] = f"typo:{word}"  # read back for SearchResult.corrected_terms
+    return {"multi_match": clause}
+
+
+def prefix_clause(word: str, language: str) -> dict:
+    return {"multi_match": {"query": word, "type": "bool_prefix", "fields": title_fields(language, folded=True),
+                            "boost": PREFIX, "_name": f"prefix:{word}"}}
+
+
+def typo_words(text: str) -> list[str]:
+    """The typed words allowed typos: those whose clause is named typo:<word>."""
+    words = [typed[0] for alternatives, _ in parts(text) if len(typed := words_of(alternatives[0])) == 1]
+    return [word for word in dict.fromkeys(words) if max_edits(word)]
+
+
+def _languages(language: str) -> list[tuple[str, float]]:
+    return [(lang, BUYER_LANGUAGE if lang == language else 1.0)
+            for lang in (language, *[other for other in LANGUAGES if other != language])]
+
+
+def title_fields(language: str, *, folded: bool = False) -> list[str]:
+    suffix = ".folded" if folded else ""
+    return [_boosted(f"title.{lang}{suffix}", TITLE * weight) for lang, weight in _languages(language)]
+
+
+def text_fields(language: str, *, folded: bool = False) -> list[str]:
+    suffix = ".folded" if folded else ""
+    return [
+        *title_fields(language, folded=folded),
+        _boosted(f"keywords{suffix}", KEYWORDS),
+        *[_boosted(f"description.{lang}{suffix}", DESCRIPTION * weight) for lang, weight in _languages(language)],
+    ]
+
+
+def _boosted(field: str, boost: float) -> str:
+    return field if boost == 1 else f"{field}^{boost:g}"
+
+
+def base_filters(query: SearchQuery) -> tuple[list[dict], list[dict]]:
+    """Filters that are not facets: (filter clauses, must_not clauses)."""
+    filters: list[dict] = []
+    if query.merchant_regions:
+        filters.append({"terms": {"merchant_region": list(query.merchant_regions)}})
+    price = {}
+    if query.price_min_usd is not None:
+        price["gte"] = query.price_min_usd
+    if query.price_max_usd is not None:
+        price["lte"] = query.price_max_usd
+    if price:
+        filters.append({"range": {"price_usd": price}})
+    if query.in_stock:
+        filters.append({"term": {"in_stock": True}})
+    if query.audience != "b2b":  # anything but an explicit B2B buyer is treated as retail
+        filters.append({"term": {"b2b_only": False}})
+    if query.b2b_only:
+        filters.append({"term": {"b2b_only": True}})
+    exclusions = [{"term": {"ships_to_exclusions": query.ships_to.upper()}}] if query.ships_to else []
+    return filters, exclusions
+
+
+def facet_filters(query: SearchQuery) -> dict[str, dict]:
+    """The buyer's facet selections, by facet name, in FACETS order."""
+    selected: dict[str, dict] = {}
+    if query.category:
+        selected["category"] = {"term": {"category_path": query.category}}
+    if query.origin_countries:
+        selected["origin_country"] = {"terms": {"origin_countries": [c.upper() for c in query.origin_countries]}}
+    if query.merchant_ids:
+        selected["merchant"] = {"terms": {"merchant_id": list(query.merchant_ids)}}
+    if query.price_bucket is not None:
+        if not 0 <= query.price_bucket < len(PRICE_BUCKETS_USD):
+            raise ValueError(f"price_bucket must be 0..{len(PRICE_BUCKETS_USD) - 1}")
+        low, high = PRICE_BUCKETS_USD[query.price_bucket]
+        selected["price"] = {"range": {"price_usd": {"gte": low} | ({"lt": high} if high is not None else {})}}
+    return selected
+
+
+def facet_aggregations(selected: dict[str, dict]) -> dict:
+    """One filter aggregation per facet, holding every selection but the facet's own."""
+    return {
+        facet: {
+            "filter": _all_of([clause for name, clause in selected.items() if name != facet]),
+            "aggs": {"values": _facet_values(facet)},
+        }
+        for facet in FACETS
+    }
+
+
+def _facet_values(facet: str) -> dict:
+    if facet == "price":
+        ranges = [{"key": str(n), "from": low} | ({"to": high} if high is not None else {})
+                  for n, (low, high) in enumerate(PRICE_BUCKETS_USD)]
+        return {"range": {"field": "price_usd", "ranges": ranges}}
+    return {"terms": {"field": FACET_FIELDS[facet], "size": FACET_SIZES[facet], "order": _COUNT_THEN_KEY}}
+
+
+def _all_of(clauses: list[dict]) -> dict:
+    return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
+
+
+def highlight(language: str) -> dict:
+    fields = {}
+    for lang in (language, *[other for other in LANGUAGES if other != language]):
+        for name in (f"title.{lang}", f"title.{lang}.folded"):
+            fields[name] = {"number_of_fragments": 0}  # the whole title
+        for name in (f"description.{lang}", f"description.{lang}.folded"):
+            fields[name] = {"fragment_size": SNIPPET_CHARS, "number_of_fragments": 1}
+    # encoder "html": the text is escaped before the tags go in, so the snippet is safe markup.
+    return {"pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html", "require_field_match": True,
+            "fields": fields}
+
+
+def suggest_body(prefix: str, language: str, limit: int) -> dict:
+    """Titles completing what the buyer types, in any word order ("mountain cof" finds
+    "Blue Mountain Coffee"), titles starting with it first, one per distinct title (in the
+    buyer's language, else English). Suggestions have no audience, so B2B-only products are
+    never suggested."""
+    field = f"suggest.{search_language(language)}"
+    return {
+        "query": {"bool": {
+            "must": [{"multi_match": {"query": prefix, "type": "bool_prefix", "operator": "and",
+                                      "fields": [field, f"{field}._2gram", f"{field}._3gram"]}}],
+            "should": [{"prefix": {f"{field}.keyword": {"value": fold(prefix), "boost": 2.0}}}],  # starts so
+            "filter": [{"term": {"b2b_only": False}}],
+        }},
+        "collapse": {"field": f"{field}.keyword"},
+        "sort": [{"_score": "desc"}, {"popularity": "desc"}, {"id": "asc"}],
+        "size": max(0, limit),
+        "track_total_hits": False,
+        "_source": [field],
+    }
+
+
+_KEY_ORDER = ("query", "post_filter", "aggs", "sort", "from", "size", "track_total_hits", "_source", "highlight")
+
+
+def _order(body: dict) -> dict:
+    """Keys in reading order, so golden files read top to bottom like the request."""
+    return {key: body[key] for key in _KEY_ORDER if key in body}

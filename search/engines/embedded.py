@@ -1,0 +1,368 @@
+"""The embedded search engine: tantivy, in the process, on files under the instance folder.
+
+Why tantivy. It is a Lucene-like library (BM25, per-language stemmers, fuzzy and prefix terms,
+phrase queries, aggregations) that runs inside the Python process, so `make run` needs no
+search server. SQLite FTS5, the other candidate, has no typo tolerance at all and was about
+20x slower on faceted queries over the same catalogue (each facet is a GROUP BY over the
+matching rows, where tantivy counts over columnar fast fields).
+
+One writer. A tantivy index takes one writer at a time (it holds a lock file; a second one
+fails with "LockBusy", raised here as IndexBusy). Only the indexing process writes: in the
+embedded default that is the server's outbox relay thread, otherwise the `cpu relay` process
+and the `cpu search reindex` command. Inside the process a lock serialises writers, and an
+upsert arriving during a rebuild waits for the switch, then goes into the new index. Every
+other process only reads: its reader reloads after each commit (tantivy watches the index's
+meta.json), and it looks at the CURRENT pointer at most once a second to follow a rebuild
+into its new directory. Known limit: while `cpu search reindex` runs in its own process, a
+change the relay indexes meanwhile may be missing from the new index if the rebuild read
+that product before it changed; the product's next change puts it right, or reindex with
+the relay paused.
+
+Layout on disk (`path`):
+
+    CURRENT          {"generation": "g-...", "schema": 1}, replaced atomically
+    g-<time>/        one complete tantivy index per generation
+
+`rebuild` writes a new generation beside the current one and switches CURRENT to it only
+when it is complete and committed, so searches never see a half-built index; the previous
+generation is kept until the next rebuild, for readers still finishing a search on it.
+With `path=None` the index lives in memory (tests, tools).
+
+The rest lives beside this module: the index layout and analyzers in embedded_schema; free
+text, filters, sorting and facets in embedded_query; typo tolerance in embedded_typos;
+highlights in embedded_highlight. Ranking is BM25, multiplied by a small popularity factor
+(at most a few tenths, see embedded_schema.popularity_boost).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import tantivy
+
+from search import synonyms
+from search.documents import SearchDocument
+from search.engines import embedded_query as queries
+from search.engines.embedded_highlight import Highlighter, display, matched_words
+from search.engines.embedded_schema import LANGUAGES, PLAIN, SCHEMA, SCHEMA_VERSION, analyze, register_analyzers, to_tantivy
+from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, FacetValue, Hit, SearchQuery, SearchResult
+
+log = logging.getLogger(__name__)
+
+POINTER = "CURRENT"
+REBUILD_HEAP = 256_000_000  # bytes for the rebuild writer, shared by its threads
+UPSERT_HEAP = 32_000_000
+POINTER_CHECK_SECONDS = 1.0
+PROGRESS_EVERY = 1000
+SUGGEST_CANDIDATES = 64
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search-facets")  # shared by concurrent searches
+SORT_FIELDS = {"price_asc": ("price_usd", tantivy.Order.Asc), "price_desc": ("price_usd", tantivy.Order.Desc),
+               "newest": ("created_at", tantivy.Order.Desc)}
+
+
+class IndexBusy(RuntimeError):
+    """Another process holds the index's writer lock: only the indexing process may write."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    name: str
+    index: tantivy.Index
+    directory: Path | None
+
+
+class EmbeddedEngine:
+    name = "embedded"
+
+    def __init__(self, path: Path | None = None, *, writer_threads: int | None = None):
+        self._path = Path(path) if path is not None else None
+        self._threads = writer_threads or max(1, min(4, os.cpu_count() or 1))
+        self._write_lock = threading.Lock()
+        self._pointer_lock = threading.Lock()
+        self._pointer_seen: tuple[int, int] | None = None
+        self._pointer_checked = 0.0
+        self._generation = self._open()
+
+    # Writing -----------------------------------------------------------------------------------
+
+    def upsert(self, documents: Iterable[SearchDocument]) -> None:
+        documents = list(documents)
+        if documents:
+            self._write(lambda writer: [_replace(writer, d) for d in documents])
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        if ids:
+            self._write(lambda writer: [writer.delete_documents_by_term("id", i) for i in ids])
+
+    def rebuild(self, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None = None) -> int:
+        """Write every document into a new generation, then switch to it. If anything fails on
+        the way (the catalogue cannot be read, the disk is full), the new generation is thrown
+        away and searches go on with the old one. `progress(done)` gets the running count every
+        PROGRESS_EVERY documents and at the end. Upserts and deletes wait for the switch, then
+        apply to the new generation."""
+        with self._write_lock:
+            fresh = self._new_generation()
+            try:
+                count = self._fill(fresh, documents, progress)
+            except BaseException:
+                _remove(fresh.directory)
+                raise
+            self._switch(fresh)
+        if progress and (count == 0 or count % PROGRESS_EVERY):
+            progress(count)
+        return count
+
+    def _fill(self, generation: Generation, documents: Iterable[SearchDocument], progress) -> int:
+        writer = self._writer(generation.index, REBUILD_HEAP, self._threads)
+        count = 0
+        try:
+            for document in documents:
+                writer.add_document(to_tantivy(document))
+                count += 1
+                if progress and count % PROGRESS_EVERY == 0:
+                    progress(count)
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()  # merges finish and the writer lock is released
+        generation.index.reload()
+        return count
+
+    def _write(self, change: Callable[[tantivy.IndexWriter], object]) -> None:
+        with self._write_lock:
+            generation = self._current(force=True)
+            writer = self._writer(generation.index, UPSERT_HEAP, 1)
+            try:
+                change(writer)
+                writer.commit()
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()  # merges finish, and the writer lock is released
+            generation.index.reload()
+
+    def _writer(self, index: tantivy.Index, heap: int, threads: int) -> tantivy.IndexWriter:
+        try:
+            return index.writer(heap_size=heap, num_threads=threads)
+        except ValueError as exc:
+            if "lock" in str(exc).lower():
+                raise IndexBusy(f"the search index at {self._path} is being written by another process") from exc
+            raise
+
+    # Reading -----------------------------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        if query.sort not in SORTS:
+            raise ValueError(f"unknown sort {query.sort!r}")
+        if query.price_bucket is not None and not 0 <= query.price_bucket < len(PRICE_BUCKETS_USD):
+            raise ValueError(f"no price bucket {query.price_bucket}")
+        searcher = self._current().index.searcher()
+        plan = queries.plan_text(query.text, query.language, searcher) if query.text.strip() else None
+        active = queries.filters(query)
+        strict = plan.query() if plan else None
+        # tantivy lets go of the GIL while it searches: the facet passes for the strict query
+        # run beside the search for the hits, and are redone only when that search relaxes it.
+        counting = self._count_facets(searcher, strict, active) if query.facets else []
+        text, found = _first_that_finds(searcher, plan, strict, active, query)
+        if text is not strict and query.facets:
+            counting = self._count_facets(searcher, text, active)
+        items = _hits(searcher, found, plan, query)[: query.limit]
+        return SearchResult(
+            items=items,
+            total=found.count,
+            facets=_facets([future.result() for future in counting]) if query.facets else {},
+            corrected_terms=plan.corrections if plan else (),
+        )
+
+    @staticmethod
+    def _count_facets(searcher: tantivy.Searcher, text, active) -> list[Future]:
+        return [_POOL.submit(searcher.aggregate, *args) for args in queries.facet_passes(text, active)]
+
+    def suggest(self, prefix: str, *, language: str = "en", limit: int = 8) -> list[str]:
+        words = analyze(PLAIN, prefix)
+        if not words or limit <= 0:
+            return []
+        searcher = self._current().index.searcher()
+        languages = [language] if language == "en" or language not in LANGUAGES else [language, "en"]
+        titles: dict[str, str] = {}
+        for lang in languages:
+            for title in _completions(searcher, words, lang, prefix):
+                titles.setdefault(synonyms.fold(title), title)
+            if len(titles) >= limit:
+                break
+        return list(titles.values())[:limit]
+
+    def count(self) -> int:
+        return self._current().index.searcher().num_docs
+
+    # Generations -------------------------------------------------------------------------------
+
+    def _open(self) -> Generation:
+        if self._path is None:
+            return self._new_generation()
+        self._path.mkdir(parents=True, exist_ok=True)
+        pointer = self._read_pointer()
+        if pointer and pointer.get("schema") == SCHEMA_VERSION:
+            directory = self._path / pointer["generation"]
+            if tantivy.Index.exists(str(directory)):
+                return Generation(pointer["generation"], register_analyzers(tantivy.Index.open(str(directory))), directory)
+        if pointer:
+            log.warning("search index at %s has schema %s, this code needs %s: starting empty, run a rebuild",
+                        self._path, pointer.get("schema"), SCHEMA_VERSION)
+        fresh = self._new_generation()
+        self._write_pointer(fresh)
+        return fresh
+
+    def _new_generation(self) -> Generation:
+        name = f"g-{time.time_ns()}"
+        if self._path is None:
+            return Generation(name, register_analyzers(tantivy.Index(SCHEMA)), None)
+        directory = self._path / name
+        directory.mkdir(parents=True)
+        return Generation(name, register_analyzers(tantivy.Index(SCHEMA, path=str(directory))), directory)
+
+    def _switch(self, fresh: Generation) -> None:
+        previous = self._generation
+        if self._path is not None:
+            self._write_pointer(fresh)
+            keep = {fresh.name, previous.name}
+            for old in self._path.glob("g-*"):
+                if old.name not in keep:
+                    _remove(old)
+        self._generation = fresh
+
+    def _current(self, *, force: bool = False) -> Generation:
+        """The generation to use, following another process's rebuild (checked once a second)."""
+        if self._path is None:
+            return self._generation
+        now = time.monotonic()
+        if not force and now - self._pointer_checked < POINTER_CHECK_SECONDS:
+            return self._generation
+        with self._pointer_lock:
+            self._pointer_checked = now
+            try:
+                stat = (self._path / POINTER).stat()
+            except FileNotFoundError:
+                return self._generation
+            if (stat.st_mtime_ns, stat.st_ino) != self._pointer_seen:
+                self._pointer_seen = (stat.st_mtime_ns, stat.st_ino)
+                pointer = self._read_pointer()
+                if pointer and pointer.get("schema") == SCHEMA_VERSION and pointer["generation"] != self._generation.name:
+                    self._follow(pointer["generation"])
+        return self._generation
+
+    def _follow(self, name: str) -> None:
+        directory = self._path / name
+        try:
+            self._generation = Generation(name, register_analyzers(tantivy.Index.open(str(directory))), directory)
+        except ValueError:  # already replaced by a newer rebuild: the next look finds that one
+            log.warning("search index generation %s vanished before it could be opened", directory)
+            self._pointer_seen = None
+
+    def _read_pointer(self) -> dict | None:
+        try:
+            return json.loads((self._path / POINTER).read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def _write_pointer(self, generation: Generation) -> None:
+        temporary = self._path / f"{POINTER}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps({"generation": generation.name, "schema": SCHEMA_VERSION}))
+        os.replace(temporary, self._path / POINTER)
+        stat = (self._path / POINTER).stat()
+        self._pointer_seen = (stat.st_mtime_ns, stat.st_ino)
+
+
+def _replace(writer: tantivy.IndexWriter, document: SearchDocument) -> None:
+    writer.delete_documents_by_term("id", document.id)
+    writer.add_document(to_tantivy(document))
+
+
+def _remove(directory: Path | None) -> None:
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _first_that_finds(searcher: tantivy.Searcher, plan, strict, active, query: SearchQuery):
+    """(text query, top hits): every word must match (`strict`), unless that finds fewer than
+    FEW products under the filters; then one word fewer at a time, until FEW are found."""
+    best = strict
+    found = _top(searcher, queries.combine(best, active), query)
+    for minimum in plan.relaxations()[1:] if plan else ():
+        if found.count >= queries.FEW:
+            break
+        candidate = plan.query(minimum)
+        more = _top(searcher, queries.combine(candidate, active), query)
+        if more.count > found.count:
+            best, found = candidate, more
+    return best, found
+
+
+def _top(searcher: tantivy.Searcher, main: tantivy.Query, query: SearchQuery):
+    limit = max(query.limit, 1)
+    if query.sort == "relevance":
+        return searcher.search(main, limit, count=True, offset=query.offset, weight_by_field="boost")
+    field_name, order = SORT_FIELDS[query.sort]
+    return searcher.search(main, limit, count=True, offset=query.offset, order_by_field=field_name, order=order)
+
+
+def _hits(searcher: tantivy.Searcher, found, plan, query: SearchQuery) -> list[Hit]:
+    documents = [json.loads(searcher.doc(address)["document"][0]) for _, address in found.hits]
+    extra = matched_words(plan, [display(d["title"], query.language) for d in documents]) if plan else set()
+    highlighter = Highlighter(searcher, plan, extra)
+    scored = query.sort == "relevance"  # a sorted list has no scores (the order key is the price or date)
+    return [_hit(d, score if scored else 0.0, highlighter, query.language) for (score, _), d in zip(found.hits, documents, strict=True)]
+
+
+def _facets(results: list[dict]) -> dict[str, list[FacetValue]]:
+    counts = queries.facet_values(results)
+    return {name: [FacetValue(v, c) for v, c in _ordered(name, counts.get(name, []))] for name in FACETS}
+
+
+def _hit(document: dict, score: float, highlighter: Highlighter, language: str) -> Hit:
+    return Hit(
+        id=document["id"], score=float(score), title=display(document["title"], language),
+        highlight=highlighter.highlight(document, language),
+        merchant_id=document["merchant_id"], merchant_name=document["merchant_name"],
+        merchant_handle=document["merchant_handle"], category=document["category"],
+        origin_countries=tuple(document["origin_countries"]), price=document["price"], currency=document["currency"],
+        price_usd=document["price_usd"], in_stock=document["in_stock"], b2b_only=document["b2b_only"],
+    )
+
+
+def _ordered(name: str, values: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    if name == "price":
+        return sorted(values, key=lambda v: int(v[0]))
+    return sorted(values, key=lambda v: (-v[1], v[0]))
+
+
+def _completions(searcher: tantivy.Searcher, words: list[str], language: str, prefix: str) -> list[str]:
+    """Titles in `language` with the earlier words and a word starting with the last one,
+    best first: titles that start with what was typed, then the most popular, then the
+    shortest."""
+    field_name = f"title_plain_{language}"
+    *whole, last = words
+    clauses = [(tantivy.Occur.Must, tantivy.Query.term_query(SCHEMA, field_name, w)) for w in whole]
+    clauses.append((tantivy.Occur.Must, tantivy.Query.fuzzy_term_query(SCHEMA, field_name, last, 0, True, True)))
+    found = searcher.search(tantivy.Query.boolean_query(clauses), SUGGEST_CANDIDATES, count=False, weight_by_field="boost")
+    typed = synonyms.fold(prefix.strip())
+    ranked = []
+    for score, address in found.hits:
+        document = json.loads(searcher.doc(address)["document"][0])
+        title = document["title"].get(language)
+        if title:
+            ranked.append((not synonyms.fold(title).startswith(typed), -score, len(title), title))
+    return [title for *_, title in sorted(ranked)]

@@ -1,0 +1,73 @@
+"""Request and response shapes of the buyer search API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from search.query import AUDIENCES, PRICE_BUCKETS_USD, SORTS
+
+COUNTRY = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="a two-letter country code in capitals"))
+
+
+class SearchArgsSchema(Schema):
+    q = fields.String(load_default="", validate=validate.Length(max=200))
+    lang = fields.String(load_default="en", validate=validate.OneOf(["en", "es", "fr", "nl"]))
+    category = fields.String(validate=validate.Length(max=80))
+    origin = fields.List(COUNTRY, load_default=list)
+    region = fields.List(fields.String(validate=validate.Length(equal=3)), load_default=list)
+    merchant = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list)
+    ships_to = COUNTRY
+    currency = fields.String(load_default="USD", validate=validate.Regexp(r"^[A-Z]{3}$"))
+    price_min = fields.String(metadata={"description": "in the buyer's currency, e.g. 10.00"})
+    price_max = fields.String()
+    price_bucket = fields.Integer(validate=validate.Range(min=0, max=len(PRICE_BUCKETS_USD) - 1))
+    in_stock = fields.Boolean(load_default=False)
+    audience = fields.String(load_default="retail", validate=validate.OneOf(AUDIENCES))
+    b2b_only = fields.Boolean(load_default=False)
+    sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=500))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class MoneySchema(Schema):
+    amount = fields.Integer()
+    currency = fields.String()
+
+
+class HitSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    highlight = fields.String(metadata={"description": "HTML: matches wrapped in <mark>, the rest escaped"})
+    score = fields.Float()
+    merchant = fields.Dict()
+    category = fields.String()
+    origin_countries = fields.List(fields.String())
+    price = fields.Nested(MoneySchema)
+    buyer_price = fields.Nested(MoneySchema, allow_none=True)
+    in_stock = fields.Boolean()
+    b2b_only = fields.Boolean()
+
+
+class FacetValueSchema(Schema):
+    value = fields.String()
+    count = fields.Integer()
+    label = fields.String()
+
+
+class SearchResultSchema(Schema):
+    items = fields.List(fields.Nested(HitSchema))
+    total = fields.Integer()
+    facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValueSchema)))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    corrected_terms = fields.List(fields.String())
+
+
+class SuggestArgsSchema(Schema):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    lang = fields.String(load_default="en", validate=validate.OneOf(["en", "es", "fr", "nl"]))
+    limit = fields.Integer(load_default=8, validate=validate.Range(min=1, max=20))
+
+
+class SuggestionsSchema(Schema):
+    suggestions = fields.List(fields.String())

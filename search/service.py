@@ -1,0 +1,90 @@
+"""Search for buyers: turns what a buyer asks (prices in their currency, their country) into
+a SearchQuery for whichever engine runs, and the answer back into their currency."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from marketplace.errors import InvalidInput
+from marketplace.money import Money, MoneyError
+from payments import fx
+from search.gateways import SearchEngine
+from search.query import PRICE_BUCKETS_USD, SearchQuery, SearchResult
+
+
+def build_query(args: dict) -> SearchQuery:
+    """From validated request arguments (see search.schemas) to the engine-neutral query."""
+    currency = args["currency"]
+    rates = fx.rates()
+    if not rates.knows(currency):
+        raise InvalidInput(f"No exchange rate for {currency}.", errors={"currency": [f"no reference rate for {currency}"]})
+    bounds = {}
+    for name in ("price_min", "price_max"):
+        if args.get(name) is not None:
+            try:
+                amount = Money.parse(args[name], currency).amount
+            except MoneyError as exc:
+                raise InvalidInput(str(exc), errors={name: [str(exc)]}) from exc
+            bounds[f"{name}_usd"] = rates.convert(amount, currency, "USD")
+    if bounds.get("price_min_usd") is not None and bounds.get("price_max_usd") is not None and bounds["price_min_usd"] > bounds["price_max_usd"]:
+        raise InvalidInput("price_min is above price_max.", errors={"price_min": ["above price_max"]})
+    return SearchQuery(
+        text=args.get("q", "").strip(),
+        language=args["lang"],
+        category=args.get("category"),
+        origin_countries=tuple(args.get("origin", ())),
+        merchant_regions=tuple(args.get("region", ())),
+        merchant_ids=tuple(args.get("merchant", ())),
+        ships_to=args.get("ships_to"),
+        in_stock=args["in_stock"],
+        audience=args["audience"],
+        b2b_only=args["b2b_only"],
+        sort=args["sort"],
+        offset=(args["page"] - 1) * args["per_page"],
+        limit=args["per_page"],
+        price_bucket=args.get("price_bucket"),
+        **bounds,
+    )
+
+
+def search(*, engine: SearchEngine, args: dict) -> dict:
+    query = build_query(args)
+    result = engine.search(query)
+    return present(result, currency=args["currency"], page=args["page"], per_page=args["per_page"])
+
+
+def present(result: SearchResult, *, currency: str, page: int, per_page: int) -> dict:
+    rates = fx.rates()
+    items = []
+    for hit in result.items:
+        price = rates.convert(hit.price, hit.currency, currency) if rates.knows(hit.currency) else None
+        items.append({
+            "id": hit.id, "title": hit.title, "highlight": hit.highlight, "score": round(hit.score, 4),
+            "merchant": {"id": hit.merchant_id, "name": hit.merchant_name, "handle": hit.merchant_handle},
+            "category": hit.category, "origin_countries": list(hit.origin_countries),
+            "price": {"amount": hit.price, "currency": hit.currency},
+            "buyer_price": {"amount": price, "currency": currency} if price is not None else None,
+            "in_stock": hit.in_stock, "b2b_only": hit.b2b_only,
+        })
+    facets = {name: [{"value": v.value, "count": v.count} for v in values] for name, values in result.facets.items()}
+    if "price" in facets:
+        facets["price"] = [dict(bucket, label=_bucket_label(int(bucket["value"]), currency)) for bucket in facets["price"]]
+    return {"items": items, "total": result.total, "facets": facets, "page": page, "per_page": per_page,
+            "corrected_terms": list(result.corrected_terms)}
+
+
+def _bucket_label(index: int, currency: str) -> str:
+    low, high = PRICE_BUCKETS_USD[index]
+    rates = fx.rates()
+    low_text = Money(rates.convert(low, "USD", currency), currency).plain()
+    if high is None:
+        return f"{low_text}+ {currency}"
+    return f"{low_text}–{Money(rates.convert(high, 'USD', currency), currency).plain()} {currency}"
+
+
+def suggest(*, engine: SearchEngine, prefix: str, language: str, limit: int = 8) -> list[str]:
+    return engine.suggest(prefix.strip(), language=language, limit=limit) if prefix.strip() else []
+
+
+def without(query: SearchQuery, **changes) -> SearchQuery:
+    return replace(query, **changes)

@@ -1,0 +1,144 @@
+"""Search from the buyer's side, on real databases: documents carry only public data, catalog
+changes reach the index through the outbox, and the API and the storefront page answer."""
+
+import dataclasses
+import json
+import time
+
+import pytest
+
+from marketplace.catalog import service as catalog
+from marketplace.merchants import accounts, api_keys
+from search import indexer
+from search.documents import SearchDocument, from_catalog
+
+PUBLIC_FIELDS = {
+    "id", "merchant_id", "merchant_name", "merchant_handle", "merchant_region", "category", "category_path", "title",
+    "description", "attributes", "origin_countries", "ships_to_exclusions", "b2b_only", "currency", "price", "price_usd",
+    "in_stock", "popularity", "created_at", "variants",
+}
+
+
+def product(ref, title, *, category="food/coffee", price=4500, visibility="public", exclusions=(), origin="JM", stock=10):
+    return {
+        "ref": ref, "category": category, "title": title, "description": {"en": f"{title.get('en', '')} from the islands."},
+        "image_urls": [], "visibility": visibility, "ships_to_exclusions": list(exclusions),
+        "variants": [{"sku": f"{ref}-1", "options": {"size": "250 g"}, "base_price": price, "tiers": [], "moq": 1,
+                      "case_pack": 1, "hs_code": "090121", "origin_country": origin, "weight_g": 260, "length_mm": 80,
+                      "width_mm": 60, "height_mm": 180, "stock": {"KGN": stock}}],
+    }
+
+
+@pytest.fixture
+def shop(router, platform):
+    owner = accounts.sign_up(router=router, trading_name="Blue Mountain Roasters", legal_name="BMR Holdings Limited",
+                             home_country="JM", email="owner@bmr.example", password="a long secret pw", handle="bmr",
+                             tax_id="JM-TAX-998877")
+    api_keys.create(router=router, principal=owner, name="private key name")
+    platform.search.rebuild([])
+    return owner
+
+
+def index_now(platform):
+    platform.relay().drain()
+
+
+def search(client, **params):
+    response = client.get("/api/v1/search", query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_document_holds_public_fields_only(router, shop):
+    created = catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    document = indexer.read_document(router, "kin", created.id)
+    assert {f.name for f in dataclasses.fields(SearchDocument)} == PUBLIC_FIELDS
+    text = json.dumps(document.as_dict())
+    for private in ("owner@bmr.example", "BMR Holdings Limited", "JM-TAX-998877", "private key name", "a long secret pw", "KGN"):
+        assert private not in text
+
+
+def test_hidden_products_have_no_document(router, shop):
+    created = catalog.create_product(router=router, principal=shop, data=product("secret", {"en": "Secret blend"}, visibility="hidden"))
+    assert indexer.read_document(router, "kin", created.id) is None
+
+
+def test_catalog_changes_reach_search_through_the_outbox(client, router, platform, shop):
+    created = catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    assert search(client, q="blue mountain")["total"] == 0  # not before the relay ran
+    index_now(platform)
+    assert [hit["id"] for hit in search(client, q="blue mountain")["items"]] == [created.id]
+
+    catalog.replace_product(router=router, principal=shop, product_id=created.id,
+                            data=product("bm", {"en": "Blue Mountain coffee"}, visibility="hidden"))
+    index_now(platform)
+    assert search(client, q="blue mountain")["total"] == 0  # hiding removes it
+
+    catalog.replace_product(router=router, principal=shop, product_id=created.id, data=product("bm", {"en": "Blue Mountain coffee"}))
+    index_now(platform)
+    catalog.delete_product(router=router, principal=shop, product_id=created.id)
+    index_now(platform)
+    assert search(client, q="blue mountain")["total"] == 0  # deleting removes it
+
+
+def test_prices_are_filtered_and_shown_in_the_buyers_currency(client, router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("cheap", {"en": "Coffee sampler"}, price=1585))   # JMD 15.85 = USD 0.10
+    catalog.create_product(router=router, principal=shop, data=product("dear", {"en": "Coffee sack"}, price=3_170_000))  # JMD 31,700 = USD 200
+    index_now(platform)
+    found = search(client, q="coffee", currency="USD", price_min="100.00")
+    assert [hit["title"] for hit in found["items"]] == ["Coffee sack"]
+    assert found["items"][0]["buyer_price"] == {"amount": 20_000, "currency": "USD"}
+    assert found["items"][0]["price"] == {"amount": 3_170_000, "currency": "JMD"}
+    assert search(client, q="coffee", currency="EUR", price_max="1.00")["total"] == 1
+
+
+def test_a_product_that_cannot_ship_to_the_buyer_is_never_shown(client, router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("rum", {"en": "Overproof rum"}, category="beverages/rum", exclusions=["US"]))
+    index_now(platform)
+    assert search(client, q="rum", ships_to="US")["total"] == 0
+    assert search(client, q="rum", ships_to="CA")["total"] == 1
+
+
+def test_bad_search_arguments_are_a_problem_naming_the_field(client, shop):
+    for params, field in (({"sort": "cheapest"}, "sort"), ({"currency": "ZZZ"}, "currency"), ({"price_min": "ten"}, "price_min"),
+                          ({"per_page": 1000}, "per_page"), ({"ships_to": "usa"}, "ships_to")):
+        response = client.get("/api/v1/search", query_string=params)
+        assert response.status_code == 422 and field in response.get_json()["errors"], (params, response.get_json())
+
+
+def test_suggestions_complete_what_the_buyer_types(client, router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    index_now(platform)
+    suggestions = client.get("/api/v1/search/suggest", query_string={"q": "blue mou"}).get_json()["suggestions"]
+    assert any("Blue Mountain" in s for s in suggestions)
+
+
+def test_the_storefront_search_page_offers_facets_as_links(client, router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    catalog.create_product(router=router, principal=shop, data=product("nut", {"en": "Grenada nutmeg"}, category="food/spices", origin="GD"))
+    index_now(platform)
+    page = client.get("/search?q=coffee+nutmeg").get_data(as_text=True)
+    assert "Blue Mountain coffee" in page and "Grenada nutmeg" in page
+    assert "/search?q=coffee+nutmeg&amp;origin=GD" in page or "origin=GD" in page
+    filtered = client.get("/search?q=coffee+nutmeg&origin=GD").get_data(as_text=True)
+    assert "Grenada nutmeg" in filtered and "Blue Mountain coffee" not in filtered
+    assert 'aria-current="true"' in filtered  # the selected value is marked, and a link removes it
+
+
+def test_reindex_command_rebuilds_from_every_region(app, router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    result = app.test_cli_runner().invoke(args=["cpu", "search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "indexed 1 products" in result.output
+
+
+def test_a_change_is_searchable_within_two_seconds_with_the_relay_thread(client, router, platform, shop):
+    platform.start_relay_thread()
+    try:
+        started = time.monotonic()
+        catalog.create_product(router=router, principal=shop, data=product("fresh", {"en": "Freshly roasted peaberry"}))
+        while search(client, q="peaberry")["total"] == 0:
+            assert time.monotonic() - started < 2.0, "not searchable within 2 s"
+            time.sleep(0.05)
+    finally:
+        platform.stop_relay_thread()
