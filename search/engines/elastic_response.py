@@ -11,6 +11,7 @@ from search.engines.elastic_mapping import LANGUAGES, localized, search_language
 from search.engines.elastic_query import typo_words
 from search.query import FACETS, FacetValue, Hit, SearchQuery, SearchResult
 from search.synonyms import fold, max_edits
+from search.typos import edit_distance
 
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 
@@ -109,7 +110,7 @@ def corrected_terms(raw_hits: list[Mapping], words: list[str]) -> tuple[str, ...
                 for fragment in fragments:
                     for marked in MARK.findall(fragment):
                         candidate = fold(html.unescape(marked))
-                        if candidate != word and edit_distance(candidate, word) <= max_edits(word):
+                        if candidate != word and edit_distance(candidate, word, max_edits(word)) <= max_edits(word):
                             seen[candidate] += 1
         if seen:
             corrections.append(seen.most_common(1)[0][0])
@@ -119,22 +120,6 @@ def corrected_terms(raw_hits: list[Mapping], words: list[str]) -> tuple[str, ...
 def _matched_names(raw: Mapping) -> set[str]:
     names = raw.get("matched_queries") or ()
     return set(names.keys() if isinstance(names, Mapping) else names)  # a dict when scores are asked for
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance counting a swap of neighbours as one edit, as Lucene's fuzzy
-    queries do with transpositions on (optimal string alignment)."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[len(b)]
 
 
 def suggestions(response: Mapping, language: str) -> list[str]:

@@ -17,7 +17,7 @@ from tantivy import Occur, Query
 
 from search import synonyms
 from search.engines.embedded_query import MIN_PREFIX, TextPlan
-from search.engines.embedded_typos import edit_distance
+from search.typos import edit_distance
 from search.engines.embedded_schema import LANGUAGES, PLAIN, SCHEMA, analyze, stemmed
 
 DESCRIPTION_CHARS = 160

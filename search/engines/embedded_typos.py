@@ -19,6 +19,7 @@ from tantivy import Occur, Query
 
 from search import synonyms
 from search.engines.embedded_schema import LANGUAGES, PLAIN, SCHEMA, analyze, stemmed
+from search.typos import edit_distance
 
 CANDIDATES = 20  # titles read to choose a correction
 
@@ -58,23 +59,3 @@ def correction(searcher: tantivy.Searcher, word: str) -> str | None:
     if not close:
         return None
     return min(close, key=lambda token: (distance[token], -close[token], token))
-
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Optimal string alignment distance (a swap of neighbours is one edit), or limit + 1 once
-    it is certain to exceed `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]

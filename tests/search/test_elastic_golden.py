@@ -32,7 +32,7 @@ from search.engines.elastic import (
     suggest_body, suggestions,
 )
 from search.engines.elastic_query import relaxations
-from search.engines.elastic_response import edit_distance
+from search.typos import edit_distance
 from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, FacetValue, Hit, SearchQuery, SearchResult
 from search.synonyms import max_edits
 
@@ -436,11 +436,11 @@ def test_a_snippet_in_the_buyers_language_is_preferred():
 
 
 def test_edit_distance_counts_a_swap_of_neighbours_as_one():
-    assert edit_distance("cofee", "coffee") == 1
-    assert edit_distance("ginjer", "ginger") == 1
-    assert edit_distance("hnoey", "honey") == 1
-    assert edit_distance("marmallade", "marmalade") == 1
-    assert edit_distance("abc", "") == 3
+    assert edit_distance("cofee", "coffee", 3) == 1
+    assert edit_distance("ginjer", "ginger", 3) == 1
+    assert edit_distance("hnoey", "honey", 3) == 1
+    assert edit_distance("marmallade", "marmalade", 3) == 1
+    assert edit_distance("abc", "", 3) == 3
 
 
 def test_suggestions_are_titles_each_once():
