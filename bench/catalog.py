@@ -63,17 +63,14 @@ import http.client
 import io
 import json
 import math
-import multiprocessing
 import os
 import platform
 import secrets
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +81,10 @@ from sqlalchemy.engine import make_url
 
 # bench/router.py (not marketplace.regions.router): bench/ is sys.path[0] when this file runs
 from router import (
+    round_seconds,
+    run_python_load,
+    run_wrk,
+    use_wrk,
     DEFAULT_POSTGRES,
     GUNICORN_CONFIGS,
     REGION,
@@ -93,8 +94,6 @@ from router import (
     format_load,
     gunicorn,
     migrated_router,
-    parse_wrk,
-    percentile,
     postgres_databases,
     print_load_average,
     ratio,
@@ -268,73 +267,6 @@ def summary_of(report: dict) -> str:
 
 
 # --- 2. HTTP --------------------------------------------------------------------------------
-
-
-def run_wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str]) -> Load:
-    """bench/router.py's run_wrk, with request headers."""
-    header_args = [arg for name, value in headers.items() for arg in ("--header", f"{name}: {value}")]
-    command = ["wrk", "--threads", "1", "--connections", str(connections), "--duration", f"{seconds}s", "--latency",
-               *header_args, url]
-    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
-    return parse_wrk(result.stdout)
-
-
-def run_python_load(port: int, path: str, *, seconds: int, connections: int, headers: dict[str, str]) -> Load:
-    """bench/router.py's load generator, with request headers: http.client keep-alive load
-    from a separate process, so it shares no GIL with anything here."""
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    worker = context.Process(target=_load_process, args=(port, path, headers, seconds, connections, results), daemon=True)
-    worker.start()
-    try:
-        return Load(*results.get(timeout=seconds + 60))
-    finally:
-        worker.join(timeout=10)
-        if worker.is_alive():
-            worker.terminate()
-            worker.join()
-
-
-def _load_process(port: int, path: str, headers: dict[str, str], seconds: int, connections: int, results) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent cleans up; it ends this process
-    end = time.perf_counter() + seconds
-    latencies: list[list[float]] = [[] for _ in range(connections)]
-    errors = [0] * connections
-    threads = [threading.Thread(target=_load_loop, args=(port, path, headers, end, latencies[i], errors, i), daemon=True)
-               for i in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    merged = sorted(latency for per_thread in latencies for latency in per_thread)
-    results.put((len(merged), sum(errors), seconds, percentile(merged, 50), percentile(merged, 99)))
-
-
-def _load_loop(port: int, path: str, headers: dict[str, str], end: float, latencies: list[float],
-               errors: list[int], i: int) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # reconnects when the server closes
-    while (sent := time.perf_counter()) < end:
-        try:
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            ok = response.status == 200
-        except (OSError, http.client.HTTPException):
-            connection.close()
-            ok = False
-        if ok:
-            latencies.append((time.perf_counter() - sent) * 1000)
-        else:
-            errors[i] += 1
-    connection.close()
-
-
-def use_wrk(args: argparse.Namespace) -> bool:
-    return args.loader == "wrk" or (args.loader == "auto" and shutil.which("wrk") is not None)
-
-
-def round_seconds(args: argparse.Namespace) -> int:
-    return max(1, round(args.duration / args.rounds))
 
 
 def load(port: int, path: str, seconds: int, headers: dict[str, str], args: argparse.Namespace) -> Load:

@@ -338,12 +338,6 @@ def tail(log: Path, lines: int = 20) -> str:
 # --- load generators ------------------------------------------------------------------------
 
 
-def run_wrk(url: str, *, seconds: int, connections: int) -> Load:
-    command = ["wrk", "--threads", "1", "--connections", str(connections), "--duration", f"{seconds}s", "--latency", url]
-    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
-    return parse_wrk(result.stdout)
-
-
 def parse_wrk(output: str) -> Load:
     done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
     if done is None:
@@ -363,11 +357,19 @@ def wrk_ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def run_python_load(port: int, path: str, *, seconds: int, connections: int) -> Load:
-    """http.client load from a separate process, so it does not share a GIL with anything here."""
+def run_wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None) -> Load:
+    header_args = [arg for name, value in (headers or {}).items() for arg in ("--header", f"{name}: {value}")]
+    command = ["wrk", "--threads", "1", "--connections", str(connections), "--duration", f"{seconds}s", "--latency",
+               *header_args, url]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    return parse_wrk(result.stdout)
+
+
+def run_python_load(port: int, path: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None) -> Load:
+    """http.client keep-alive load from a separate process, so it shares no GIL with anything here."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    worker = context.Process(target=_load_process, args=(port, path, seconds, connections, results), daemon=True)
+    worker = context.Process(target=_load_process, args=(port, path, headers or {}, seconds, connections, results), daemon=True)
     worker.start()
     try:
         return Load(*results.get(timeout=seconds + 60))
@@ -378,12 +380,12 @@ def run_python_load(port: int, path: str, *, seconds: int, connections: int) -> 
             worker.join()
 
 
-def _load_process(port: int, path: str, seconds: int, connections: int, results) -> None:
-    """`connections` threads, each one keep-alive connection sending GETs until the deadline."""
+def _load_process(port: int, path: str, headers: dict[str, str], seconds: int, connections: int, results) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent cleans up; it ends this process
     end = time.perf_counter() + seconds
     latencies: list[list[float]] = [[] for _ in range(connections)]
     errors = [0] * connections
-    threads = [threading.Thread(target=_load_loop, args=(port, path, end, latencies[i], errors, i), daemon=True)
+    threads = [threading.Thread(target=_load_loop, args=(port, path, headers, end, latencies[i], errors, i), daemon=True)
                for i in range(connections)]
     for thread in threads:
         thread.start()
@@ -393,11 +395,12 @@ def _load_process(port: int, path: str, seconds: int, connections: int, results)
     results.put((len(merged), sum(errors), seconds, percentile(merged, 50), percentile(merged, 99)))
 
 
-def _load_loop(port: int, path: str, end: float, latencies: list[float], errors: list[int], i: int) -> None:
+def _load_loop(port: int, path: str, headers: dict[str, str], end: float, latencies: list[float],
+               errors: list[int], i: int) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # reconnects when the server closes
     while (sent := time.perf_counter()) < end:
         try:
-            connection.request("GET", path)
+            connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             response.read()
             ok = response.status == 200

@@ -10,7 +10,7 @@ import pytest
 from marketplace.catalog import service as catalog
 from marketplace.merchants import accounts, api_keys
 from search import indexer
-from search.documents import SearchDocument, from_catalog
+from search.documents import SearchDocument
 
 PUBLIC_FIELDS = {
     "id", "merchant_id", "merchant_name", "merchant_handle", "merchant_region", "category", "category_path", "title",
