@@ -1,5 +1,6 @@
 """The buyer search API (mobile apps): search with facets, and suggestions while typing."""
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -12,16 +13,19 @@ blp = Blueprint("search", __name__, url_prefix="/api/v1/search", description="Se
 
 @blp.route("")
 class Search(MethodView):
-    @blp.arguments(SearchArgsSchema, location="query")
+    @blp.arguments(SearchArgsSchema(), location="query")
     @blp.response(200, SearchResultSchema)
     def get(self, args):
         """Search products: free text, filters, facets, sorts; prices in the buyer's currency."""
-        return service.search(engine=platform().search, args=args)
+        # service.present builds exactly SearchResultSchema's shape (a test holds it to that), so
+        # the answer skips the schema's dump: on the busiest buyer endpoint that dump was an
+        # eighth of the CPU a search costs. The schema still documents the answer.
+        return jsonify(service.search(engine=platform().search, args=args))
 
 
 @blp.route("/suggest")
 class Suggest(MethodView):
-    @blp.arguments(SuggestArgsSchema, location="query")
+    @blp.arguments(SuggestArgsSchema(), location="query")
     @blp.response(200, SuggestionsSchema)
     def get(self, args):
         """Completions for what the buyer is typing."""

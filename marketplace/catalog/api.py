@@ -16,14 +16,14 @@ blp.before_request(require_principal)
 
 @blp.route("/products")
 class Products(MethodView):
-    @blp.arguments(PageArgsSchema, location="query")
+    @blp.arguments(PageArgsSchema(), location="query")
     @blp.response(200, ProductPageSchema)
     def get(self, page):
         """List your products."""
         items, total = service.list_products(router=router(), principal=current_principal(), **page)
         return {"items": items, "total": total, **page}
 
-    @blp.arguments(ProductSchema)
+    @blp.arguments(ProductSchema())
     @blp.response(201, ProductSchema)
     def post(self, data):
         """Add a product with its variants."""
@@ -37,7 +37,7 @@ class ProductById(MethodView):
         """Read one of your products."""
         return service.get_product(router=router(), principal=current_principal(), product_id=product_id)
 
-    @blp.arguments(ProductSchema)
+    @blp.arguments(ProductSchema())
     @blp.response(200, ProductSchema)
     def put(self, data, product_id):
         """Replace a product and its variants (matched by SKU)."""
@@ -56,7 +56,7 @@ class PriceLists(MethodView):
         """List your price lists."""
         return service.list_price_lists(router=router(), principal=current_principal())
 
-    @blp.arguments(PriceListSchema)
+    @blp.arguments(PriceListSchema())
     @blp.response(201, PriceListSchema)
     def post(self, data):
         """Give named buyer companies contract prices or a percentage off."""
@@ -73,7 +73,7 @@ class PriceListById(MethodView):
 
 @blp.route("/variants/<variant_id>/quote")
 class VariantQuote(MethodView):
-    @blp.arguments(QuoteArgsSchema, location="query")
+    @blp.arguments(QuoteArgsSchema(), location="query")
     @blp.response(200, QuoteSchema)
     def get(self, args, variant_id):
         """What a buyer (or a buyer company) pays for a quantity of your variant today, and why."""

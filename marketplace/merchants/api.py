@@ -13,7 +13,7 @@ blp = Blueprint("merchants", __name__, url_prefix="/api/v1/merchants", descripti
 
 @blp.route("")
 class Merchants(MethodView):
-    @blp.arguments(MerchantCreateSchema)
+    @blp.arguments(MerchantCreateSchema())
     @blp.response(201, MerchantSchema)
     @blp.alt_response(503, description="The home region's data center is unreachable")
     def post(self, data):

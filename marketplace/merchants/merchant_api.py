@@ -51,7 +51,7 @@ class Settings(MethodView):
         """Your account settings."""
         return accounts.get_merchant(router=router(), principal=current_principal())
 
-    @blp.arguments(MerchantSettingsSchema)
+    @blp.arguments(MerchantSettingsSchema())
     @blp.response(200, MerchantSettingsSchema)
     def patch(self, changes):
         """Change names, tax number, default currency or languages."""
@@ -65,7 +65,7 @@ class Staff(MethodView):
         """Your staff users."""
         return accounts.list_staff(router=router(), principal=current_principal())
 
-    @blp.arguments(StaffSchema)
+    @blp.arguments(StaffSchema())
     @blp.response(201, StaffSchema)
     def post(self, data):
         """Add a staff user (owners only); they sign in to the dashboard with this email."""
@@ -79,7 +79,7 @@ class ApiKeys(MethodView):
         """Your API keys (never their secrets)."""
         return api_keys.list_(router=router(), principal=current_principal())
 
-    @blp.arguments(ApiKeySchema)
+    @blp.arguments(ApiKeySchema())
     @blp.response(201, NewApiKeySchema)
     def post(self, data):
         """Make an API key; its secret is in the answer and nowhere else."""

@@ -11,6 +11,7 @@ from marketplace.catalog import service as catalog
 from marketplace.merchants import accounts, api_keys
 from search import indexer
 from search.documents import SearchDocument
+from search.schemas import SearchResultSchema
 
 PUBLIC_FIELDS = {
     "id", "merchant_id", "merchant_name", "merchant_handle", "merchant_region", "category", "category_path", "title",
@@ -142,3 +143,14 @@ def test_a_change_is_searchable_within_two_seconds_with_the_relay_thread(client,
             time.sleep(0.05)
     finally:
         platform.stop_relay_thread()
+
+
+def test_the_search_answer_is_exactly_its_documented_schema(client, router, platform, shop):
+    """The search endpoint returns service.present's dict without dumping it through
+    SearchResultSchema: every key it sends must be one the OpenAPI document describes."""
+    catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    index_now(platform)
+    found = search(client, q="coffee", currency="EUR")
+    assert found["items"] and found["facets"]["price"]
+    assert SearchResultSchema().dump(found) == found
+    assert SearchResultSchema().validate(found) == {}
