@@ -18,10 +18,11 @@ def reindex() -> None:
     current = platform()
     with tqdm(desc="indexing", unit=" products", file=sys.stderr) as bar:
         try:
-            count = indexer.rebuild(current.router, current.search, progress=lambda done: bar.update(done - bar.n))
+            rebuilt = indexer.rebuild(current.router, current.search, progress=lambda done: bar.update(done - bar.n))
         except indexer.PartialCatalog as exc:
-            raise click.ClickException(f"{exc}; the current index is left as it was") from exc
-    click.echo(f"indexed {count} products with the {current.search.name} engine")
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"indexed {rebuilt.indexed} products with the {current.search.name} engine; "
+               f"{rebuilt.caught_up} changed around the rebuild, queued again for the relay")
 
 
 @search.command("relevance")

@@ -3,17 +3,29 @@
 Near real time: each `catalog.product.changed` event on the outbox re-reads that product
 from its merchant's shard and upserts (or removes) its document. In full: `rebuild` reads
 every region's catalog into a brand-new index and switches to it at once.
+
+A rebuild takes a while, and the relay keeps indexing meanwhile, into the index still in use:
+a product that changes after the rebuild has read it would be stale in the new index. So once
+the switch is made, every product with a change event since shortly before the rebuild began
+gets a fresh event, and the relay writes its current state into the new index. (Re-reading
+them here instead would race with the relay: an older read could overwrite a newer one.)
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from marketplace.catalog.models import Product
+from marketplace.errors import RegionUnavailable
 from marketplace.merchants.models import Merchant
+from marketplace.regions import outbox
+from marketplace.regions.base import utcnow
+from marketplace.regions.models import OutboxEvent
 from marketplace.regions.outbox import Event, HandlerRegistry
 from marketplace.regions.router import Router
 from search.documents import SearchDocument, from_catalog
@@ -21,6 +33,9 @@ from search.gateways import SearchEngine
 
 log = logging.getLogger(__name__)
 TOPIC = "catalog.product.changed"
+# Changes this long before a rebuild began are caught up too: a transaction that published its
+# event before the start may commit after the rebuild read that product.
+CATCH_UP_MARGIN = timedelta(minutes=5)
 
 
 class PartialCatalog(RuntimeError):
@@ -51,13 +66,11 @@ def read_document(router: Router, region: str, product_id: str) -> SearchDocumen
 
 def all_documents(router: Router) -> Iterator[SearchDocument]:
     """Every searchable product of every region; refuses to go on past a region it cannot read."""
-    from marketplace.errors import RegionUnavailable
-
     for region in router.regions.region_codes:
         try:
             yield from _region_documents(router, region)
         except RegionUnavailable as exc:
-            raise PartialCatalog(f"region {region} is unreachable; a rebuild now would drop its products") from exc
+            raise PartialCatalog(f"region {region} is unreachable; a rebuild now would drop its products; the current index is left as it was") from exc
 
 
 def _region_documents(router: Router, region: str, batch: int = 500) -> Iterator[SearchDocument]:
@@ -75,5 +88,37 @@ def _region_documents(router: Router, region: str, batch: int = 500) -> Iterator
         last_id = products[-1].id
 
 
-def rebuild(router: Router, engine: SearchEngine, progress: Callable[[int], None] | None = None) -> int:
-    return engine.rebuild(all_documents(router), progress)
+@dataclass(frozen=True)
+class Rebuilt:
+    indexed: int
+    caught_up: int  # products changed around the rebuild, queued again for the relay
+
+
+def rebuild(router: Router, engine: SearchEngine, progress: Callable[[int], None] | None = None) -> Rebuilt:
+    started = utcnow()
+    indexed = engine.rebuild(all_documents(router), progress)
+    return Rebuilt(indexed, catch_up(router, since=started - CATCH_UP_MARGIN))
+
+
+def catch_up(router: Router, *, since: datetime) -> int:
+    """A fresh change event for every product with one since `since`, in every region."""
+    queued = 0
+    for region in router.regions.region_codes:
+        try:
+            queued += _catch_up_region(router, region, since)
+        except RegionUnavailable as exc:
+            raise PartialCatalog(f"the new index is in use, but region {region} became unreachable before products "
+                                 f"changed during the rebuild were queued again; run the rebuild again") from exc
+    return queued
+
+
+def _catch_up_region(router: Router, region: str, since: datetime) -> int:
+    with router.unit_of_work(region) as uow:
+        payloads = uow.session.scalars(
+            select(OutboxEvent.payload).where(OutboxEvent.topic == TOPIC, OutboxEvent.created_at >= since)
+        ).all()
+        changed = {p["product_id"]: p for p in payloads}
+        for payload in changed.values():
+            outbox.publish(uow.session, TOPIC, payload)
+        uow.commit()
+    return len(changed)

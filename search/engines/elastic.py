@@ -14,9 +14,9 @@ Indices and aliases, for the default prefix "cpu-products":
 - Every write carries require_alias, so a write never creates an index with guessed mappings.
   Before the first rebuild there is no index: writes are skipped (the first rebuild reads the
   whole catalog) and searches answer empty.
-- Known limit: a product deleted while a rebuild is loading can come back with the rebuild's
-  copy if that copy was read before the delete and sent after it (a window of one bulk chunk);
-  its next change or the next rebuild puts it right.
+- A product deleted while a rebuild is loading can come back with the rebuild's copy if that
+  copy was read before the delete and sent after it (a window of one bulk chunk): after the
+  swap, search.indexer's catch-up has the relay apply that delete again.
 
 Searching follows the embedded engine's rules (see elastic_query): when nothing matches every
 word of the text under the filters, the engine asks again with one word fewer required, down

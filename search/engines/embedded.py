@@ -13,10 +13,10 @@ and the `cpu search reindex` command. Inside the process a lock serialises write
 upsert arriving during a rebuild waits for the switch, then goes into the new index. Every
 other process only reads: its reader reloads after each commit (tantivy watches the index's
 meta.json), and it looks at the CURRENT pointer at most once a second to follow a rebuild
-into its new directory. Known limit: while `cpu search reindex` runs in its own process, a
-change the relay indexes meanwhile may be missing from the new index if the rebuild read
-that product before it changed; the product's next change puts it right, or reindex with
-the relay paused.
+into its new directory. While `cpu search reindex` runs in its own process, the relay goes
+on indexing into the generation in use, so a product changed after the rebuild read it is
+stale in the new one until search.indexer's catch-up, right after the switch, has the relay
+index it again.
 
 Layout on disk (`path`):
 

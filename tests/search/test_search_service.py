@@ -11,6 +11,8 @@ from marketplace.catalog import service as catalog
 from marketplace.merchants import accounts, api_keys
 from search import indexer
 from search.documents import SearchDocument
+from search.engines.embedded import EmbeddedEngine
+from search.query import SearchQuery
 from search.schemas import SearchResultSchema
 
 PUBLIC_FIELDS = {
@@ -131,6 +133,38 @@ def test_reindex_command_rebuilds_from_every_region(app, router, platform, shop)
     result = app.test_cli_runner().invoke(args=["cpu", "search", "reindex"])
     assert result.exit_code == 0, result.output
     assert "indexed 1 products" in result.output
+
+
+def test_reindex_refuses_while_a_region_is_unreachable_and_keeps_the_index(app, client, router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    index_now(platform)
+    router.health.mark_down("sxm", "hurricane")
+    result = app.test_cli_runner().invoke(args=["cpu", "search", "reindex"])
+    assert result.exit_code != 0
+    assert "region sxm is unreachable" in result.output and "left as it was" in result.output
+    assert search(client, q="coffee")["total"] == 1
+
+
+def test_a_change_indexed_while_another_process_rebuilds_reaches_the_new_index(monkeypatch, router, platform, shop):
+    """`cpu search reindex` runs in its own process while the server's relay goes on indexing
+    into the index in use: a product changed after the rebuild read it must not stay stale."""
+    created = catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    index_now(platform)
+    read_before_the_change = list(indexer.all_documents(router))
+
+    def catalogue_changing_midway(_router):
+        catalog.replace_product(router=router, principal=shop, product_id=created.id,
+                                data=product("bm", {"en": "Peaberry coffee"}))
+        index_now(platform)  # the server's relay writes the change into the index still in use
+        yield from read_before_the_change
+
+    monkeypatch.setattr(indexer, "all_documents", catalogue_changing_midway)
+    other_process = EmbeddedEngine(platform.settings.instance_path / "search")
+    rebuilt = indexer.rebuild(router, other_process)
+    assert (rebuilt.indexed, rebuilt.caught_up) == (1, 1)
+    index_now(platform)  # the relay takes the queued-again change into the new index
+    a_server_started_now = EmbeddedEngine(platform.settings.instance_path / "search")
+    assert [hit.title for hit in a_server_started_now.search(SearchQuery(text="coffee")).items] == ["Peaberry coffee"]
 
 
 def test_a_change_is_searchable_within_two_seconds_with_the_relay_thread(client, router, platform, shop):
