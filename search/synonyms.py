@@ -1,4 +1,5 @@
-"""Synonym groups from search/synonyms.toml, applied to the query text."""
+"""Synonym groups from search/synonyms.toml (equivalents, and the same goods in the four
+languages), applied to the query text."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ def fold(text: str) -> str:
 
 @cache
 def groups() -> tuple[tuple[str, ...], ...]:
-    raw = tomllib.loads(SYNONYMS_FILE.read_text(encoding="utf-8"))["groups"]
-    return tuple(tuple(fold(phrase) for phrase in group) for group in raw)
+    raw = tomllib.loads(SYNONYMS_FILE.read_text(encoding="utf-8"))
+    return tuple(tuple(dict.fromkeys(fold(phrase) for phrase in group)) for group in [*raw["groups"], *raw["translations"]])
 
 
 def expand(text: str) -> list[list[str]]:
     """The query as a list of alternatives per part: phrases found in a synonym group become
-    [phrase, synonym, ...]; other words stand alone. 'sorrel drink' ->
-    [['sorrel', 'hibiscus', 'flor de jamaica', 'oseille'], ['drink']]."""
+    [phrase, synonym, ...]; other words stand alone. 'sorrel punch' ->
+    [['sorrel', 'hibiscus', 'flor de jamaica', 'oseille'], ['punch']]."""
     words = fold(text).split()
     parts: list[list[str]] = []
     i = 0

@@ -207,12 +207,12 @@ def names(node) -> list[str]:
 
 
 def test_every_part_is_required_and_any_synonym_alternative_satisfies_it():
-    body = query_body(SearchQuery(text="sorrel drink"))
-    sorrel, drink = body["query"]["bool"]["must"]
+    body = query_body(SearchQuery(text="sorrel punch"))
+    sorrel, punch = body["query"]["bool"]["must"]
     assert names(sorrel) == ["word:sorrel", "word:hibiscus", "phrase:flor de jamaica", "word:oseille", "typo:sorrel"]
     assert [m.get("boost", 1) for m in clauses(sorrel, "multi_match")][:4] == [1, 0.9, 0.9, 0.9]  # synonyms lower
     assert sorrel["dis_max"]["queries"][2]["multi_match"]["type"] == "phrase"
-    assert names(drink) == ["word:drink", "typo:drink", "prefix:drink"]  # the last word is being typed
+    assert names(punch) == ["word:punch", "typo:punch", "prefix:punch"]  # the last word is being typed
 
 
 def test_a_last_word_is_completed_only_from_three_letters_and_while_typing():

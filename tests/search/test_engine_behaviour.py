@@ -16,6 +16,8 @@ import re
 
 import pytest
 
+from search import synonyms
+from search.engines.embedded_query import STOPWORDS
 from search.query import PRICE_BUCKETS_USD, SearchQuery
 from tests.search.conftest import by_id, catalogue, changed, document
 
@@ -119,6 +121,8 @@ def test_the_last_word_is_completed_as_the_buyer_types(engine):
     ("rhum", "prd_ron"),
     ("koffie", "prd_coffee_medium"),
     ("wholesale", "prd_basket"),  # "case of 6"
+    ("guayaba", "prd_guava_paste"),  # written in English and French only: found through the translation
+    ("jengibre", "prd_sorrel_drink"),
 ])
 def test_a_synonym_finds_what_the_merchant_called_it(engine, typed, wanted):
     assert wanted in ids(engine, typed)
@@ -489,3 +493,9 @@ def test_an_index_written_by_another_schema_version_is_not_opened(embedded, tmp_
     pointer = tmp_path / "search" / POINTER
     pointer.write_text(pointer.read_text().replace('"schema": ', '"schema": -'))
     assert search(EmbeddedEngine(tmp_path / "search")).total == 0
+
+
+def test_no_synonym_is_a_word_every_query_may_leave_out():
+    """A stopword in a synonym group would stop being optional: folded, the French "thé" is
+    the English "the", and "rum by the case" would then require tea."""
+    assert not [phrase for group in synonyms.groups() for phrase in group if phrase in STOPWORDS]

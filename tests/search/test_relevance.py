@@ -10,12 +10,13 @@ from search import relevance
 from search.engines.embedded import EmbeddedEngine
 
 # Measured when the judged set was written: 90 queries, nDCG@10 0.9130 (by kind: plain 0.95,
-# synonym 0.99, typo 0.99, b2b 0.94, place 0.82, other languages 0.72 -- products whose merchant
-# wrote no title in the buyer's language are found only through the synonym file), recall@10
-# 0.83, one-typo queries 12/12 in the top three. Deterministic: the same catalogue and index
-# give the same figure on every run. Raise it when relevance improves; a change that lowers
-# it must say why.
-MEASURED_NDCG_AT_10 = 0.913
+# synonym 0.99, typo 0.99, b2b 0.94, place 0.82, other languages 0.72), recall@10 0.83.
+# Raised with the translation groups of search/synonyms.toml (products whose merchant wrote no
+# title in the buyer's language are found through them): nDCG@10 0.9527 (plain 0.955, synonym
+# 0.99, typo 0.99, b2b 0.94, place 0.82, other languages 0.94), recall@10 0.88, one-typo
+# queries 12/12 in the top three. Deterministic: the same catalogue and index give the same
+# figure on every run. Raise it when relevance improves; a change that lowers it must say why.
+MEASURED_NDCG_AT_10 = 0.953
 TYPO_TOP3_AT_LEAST = 0.90
 
 
