@@ -30,7 +30,7 @@ everything again, also on error, Ctrl-C or SIGTERM. Two measurements:
    re-import follows the first import at once, before autovacuum has analyzed the new rows,
    as when a merchant corrects a file and uploads it again: queries that need statistics
    show it there.
-2. Requests per second and p50/p99 latency of `GET /api/v1/merchant/products/<id>` (a
+2. Requests per second and p50/p95/p99 latency of `GET /api/v1/merchant/products/<id>` (a
    product of the PostgreSQL import, with its 4 variants; `Authorization: Bearer <API key>`)
    served by gunicorn (`wsgi:app`), against bench/bare_app.py, a bare Flask + psycopg
    endpoint doing one single-row SELECT of the merchant on the same database, under
@@ -38,9 +38,10 @@ everything again, also on error, Ctrl-C or SIGTERM. Two measurements:
    the floor of any endpoint here (no key check, one row instead of a product and its
    variants), so the ratio prices everything the app adds, authentication included. Both
    servers run side by side and take turns under load for --rounds rounds; the best round
-   of each is kept. Load comes from `wrk` when it is on PATH, else from a keep-alive
-   http.client load generator in a separate process; both send the Authorization header to
-   both servers (the bare one ignores it). Only 127.0.0.1 is targeted.
+   of each is kept. Load comes from bench/loadgen.py: `wrk` when it is on PATH, else a
+   keep-alive http.client load generator in a separate process (--loader chooses); both
+   send the Authorization header to both servers (the bare one ignores it). Only 127.0.0.1
+   is targeted.
 
 How to read it: for times, "ratio" is app / baseline (50 = fifty times the bare INSERT); for
 throughput it is app req/s / bare req/s (0.25 = a quarter of the bare throughput). The
@@ -79,25 +80,21 @@ import psycopg
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-# bench/router.py (not marketplace.regions.router): bench/ is sys.path[0] when this file runs
+# bench/loadgen.py and bench/router.py (not marketplace.regions.router): bench/ is sys.path[0]
+# when this file runs
+from loadgen import Load, add_loader_argument, gunicorn, load, loader_label, server_env
 from router import (
-    round_seconds,
-    run_python_load,
-    run_wrk,
-    use_wrk,
     DEFAULT_POSTGRES,
     GUNICORN_CONFIGS,
     REGION,
-    Load,
     PostgresDatabases,
     app_settings,
     format_load,
-    gunicorn,
     migrated_router,
     postgres_databases,
     print_load_average,
     ratio,
-    server_env,
+    round_seconds,
 )
 from router import PATH as BARE_PATH
 
@@ -269,12 +266,6 @@ def summary_of(report: dict) -> str:
 # --- 2. HTTP --------------------------------------------------------------------------------
 
 
-def load(port: int, path: str, seconds: int, headers: dict[str, str], args: argparse.Namespace) -> Load:
-    if use_wrk(args):
-        return run_wrk(f"http://127.0.0.1:{port}{path}", seconds=seconds, connections=args.connections, headers=headers)
-    return run_python_load(port, path, seconds=seconds, connections=args.connections, headers=headers)
-
-
 def get_json(port: int, path: str, headers: dict[str, str]) -> tuple[int, object]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -310,11 +301,12 @@ def bench_http(databases: PostgresDatabases, principal: Principal, product_id: s
             assert_serves(ports["app"], paths["app"], headers, "id", product_id, variants=VARIANTS_PER_PRODUCT)
             assert_serves(ports["bare"], paths["bare"], headers, "id", principal.merchant_id)
             for name, port in ports.items():
-                load(port, paths[name], max(1, round(args.warmup)), headers, args)
+                load(port, [paths[name]], max(1, round(args.warmup)), args.connections, args.loader, headers)
             best: dict[str, Load] = {}
             for round_ in range(1, args.rounds + 1):
                 for name, port in ports.items():
-                    result = load(port, paths[name], round_seconds(args), headers, args)
+                    result = load(port, [paths[name]], round_seconds(args), args.connections, args.loader,
+                                  headers)
                     print(f"  {label}  round {round_}  {name:<4}  {format_load(result)}", flush=True)
                     if name not in best or result.rps > best[name].rps:
                         best[name] = result
@@ -347,14 +339,13 @@ def a_product_id(router: Router, principal: Principal) -> str:
 def print_header(args: argparse.Namespace, content: bytes) -> None:
     with psycopg.connect(args.postgres_url, connect_timeout=5) as admin:
         server = admin.execute("SHOW server_version").fetchone()[0]
-    loader = "wrk" if use_wrk(args) else "python http.client, 1 process, 1 thread per connection"
     print(f"python {platform.python_version()} | {os.cpu_count()} CPUs | PostgreSQL {server} at "
           f"{config.mask_url(args.postgres_url)}")
     variants = content.count(b"\n") - 1
     print(f"import: {variants:,} variants in {PRODUCTS:,} products, {len(content) / 1024:,.0f} KiB of "
           f"CSV, {importer.BATCH_ROWS} rows per unit of work; {args.import_rounds} round(s) per backend, goal "
           f"< {GOAL_SECONDS:.0f} s")
-    print(f"HTTP load: {loader}, {args.connections} connections, {args.warmup:g} s warm-up, then "
+    print(f"HTTP load: {loader_label(args.loader)}, {args.connections} connections, {args.warmup:g} s warm-up, then "
           f"{args.rounds} rounds of {round_seconds(args)} s per target, the best round kept")
     if not shutil.which("wrk"):
         print("  (wrk is not on PATH: `apt-get install wrk` gives a better load generator)")
@@ -412,15 +403,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the HTTP load is split into this many rounds, the targets taking turns (default 3)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of HTTP warm-up per target (default 2)")
     parser.add_argument("--connections", type=int, default=8, help="concurrent HTTP connections (default 8)")
-    parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto",
-                        help="HTTP load generator (default: wrk when on PATH, else the Python one)")
+    add_loader_argument(parser)
     parser.add_argument("--skip-http", action="store_true", help="measure the import only")
     parser.add_argument("--postgres-url", default=os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES),
                         help="an admin connection to the PostgreSQL server (default: $TEST_POSTGRES_URL or "
                              f"{DEFAULT_POSTGRES})")
     args = parser.parse_args(argv)
-    if args.loader == "wrk" and not shutil.which("wrk"):
-        parser.error("wrk is not on PATH (apt-get install wrk)")
     if args.import_rounds < 1 or args.rounds < 1:
         parser.error("--import-rounds and --rounds must be at least 1")
     return args

@@ -21,13 +21,13 @@ Ctrl-C. Three measurements:
    work. The row "router engine" is the bare statement on the router's own engine (pool
    pre-ping, SQLite BEGIN hook, read-only transaction): it tells how much of the difference is
    engine configuration and how much the unit of work and the ORM.
-3. Requests per second and p50/p99 latency of `GET /api/v1/merchants/<id>` served by gunicorn
-   (`wsgi:app`), against bench/bare_app.py, a bare Flask + psycopg endpoint doing the same
-   single-row SELECT on the same database, under identical gunicorn settings. Both servers
-   run side by side and take turns under load for --rounds rounds; the best round of each is
-   kept. Load comes from `wrk` when it is on PATH, else from a keep-alive http.client load
-   generator in a separate process (`apt-get install wrk` gives the better one). Only
-   127.0.0.1 is targeted.
+3. Requests per second and p50/p95/p99 latency of `GET /api/v1/merchants/<id>` served by
+   gunicorn (`wsgi:app`), against bench/bare_app.py, a bare Flask + psycopg endpoint doing
+   the same single-row SELECT on the same database, under identical gunicorn settings. Both
+   servers run side by side and take turns under load for --rounds rounds; the best round of
+   each is kept. Load comes from bench/loadgen.py: `wrk` when it is on PATH, else a
+   keep-alive http.client load generator in a separate process (`apt-get install wrk` gives
+   the better one; --loader chooses). Only 127.0.0.1 is targeted.
 
 How to read it: for times, "ratio" is app / baseline (2.0 = twice as slow as doing it by
 hand); for throughput it is app req/s / bare req/s (0.5 = half the bare throughput). Every
@@ -41,21 +41,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import math
-import multiprocessing
 import os
 import platform
-import re
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import timeit
 from collections.abc import Callable, Iterator
@@ -66,14 +60,15 @@ from urllib.parse import quote
 import psycopg
 from sqlalchemy import Engine, create_engine, text
 
+# bench/loadgen.py: bench/ is sys.path[0] when this file runs
+from loadgen import Load, add_loader_argument, gunicorn, http_get, load, loader_label, no_interrupts, server_env
+
 from marketplace import config
 from marketplace.merchants import service
 from marketplace.merchants.models import Merchant
 from marketplace.regions import regionmap, schema
 from marketplace.regions.router import DIRECTORY, Router
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH = Path(__file__).resolve().parent
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 REGION = "kin"  # where a merchant homed in Jamaica lives
 PATH = "/api/v1/merchants/{id}"
@@ -249,194 +244,9 @@ def bench_uow(router: Router, merchant_id: str, seconds: float) -> tuple[float, 
 # --- 3. HTTP --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Load:
-    requests: int
-    errors: int
-    seconds: float
-    p50_ms: float | None
-    p99_ms: float | None
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def server_env(extra: dict[str, str]) -> dict[str, str]:
-    """This process's environment without CPU_* and Flask CLI variables, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CPU_") and k != "FLASK_RUN_FROM_CLI"}
-    return {**env, **extra}
-
-
-@contextlib.contextmanager
-def gunicorn(target: str, *, workers: int, threads: int, env: dict[str, str], log: Path,
-             check_path: str) -> Iterator[int]:
-    """A gunicorn serving `target` (module:app, from the repository root or bench/) on 127.0.0.1,
-    up and answering `check_path`; yields its port."""
-    port = free_port()
-    pythonpath = ["--pythonpath", str(BENCH)] if (BENCH / f"{target.split(':')[0]}.py").exists() else []
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--threads", str(threads), "--log-level", "warning", *pythonpath, target]
-    with open(log, "ab") as output:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_until_serving(server, port, check_path, log)
-        yield port
-    finally:
-        with no_interrupts():
-            stop(server)
-
-
-def wait_until_serving(server: subprocess.Popen, port: int, path: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}:\n{tail(log)}")
-        with contextlib.suppress(OSError):
-            status, body = http_get(port, path)
-            if status == 200:
-                return
-            raise RuntimeError(f"GET {path} answered {status}: {body[:300]!r}\n{tail(log)}")
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not serve within {timeout} s:\n{tail(log)}")
-
-
-def http_get(port: int, path: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-def stop(server: subprocess.Popen) -> None:
-    """SIGTERM to gunicorn's process group (it stops its workers); SIGKILL if it lingers."""
-    if server.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-
-
-def tail(log: Path, lines: int = 20) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
-
-
-# --- load generators ------------------------------------------------------------------------
-
-
-def parse_wrk(output: str) -> Load:
-    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
-    if done is None:
-        raise RuntimeError(f"could not read wrk's output:\n{output}")
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
-    errors += sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
-    return Load(int(done[1]), errors, wrk_ms(done[2], done[3]) / 1000,
-                wrk_percentile(output, "50"), wrk_percentile(output, "99"))
-
-
-def wrk_percentile(output: str, percent: str) -> float | None:
-    match = re.search(rf"^\s+{percent}(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
-    return wrk_ms(match[1], match[2]) if match else None
-
-
-def wrk_ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
-
-
-def run_wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None) -> Load:
-    header_args = [arg for name, value in (headers or {}).items() for arg in ("--header", f"{name}: {value}")]
-    command = ["wrk", "--threads", "1", "--connections", str(connections), "--duration", f"{seconds}s", "--latency",
-               *header_args, url]
-    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
-    return parse_wrk(result.stdout)
-
-
-def run_python_load(port: int, path: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None) -> Load:
-    """http.client keep-alive load from a separate process, so it shares no GIL with anything here."""
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    worker = context.Process(target=_load_process, args=(port, path, headers or {}, seconds, connections, results), daemon=True)
-    worker.start()
-    try:
-        return Load(*results.get(timeout=seconds + 60))
-    finally:
-        worker.join(timeout=10)
-        if worker.is_alive():
-            worker.terminate()
-            worker.join()
-
-
-def _load_process(port: int, path: str, headers: dict[str, str], seconds: int, connections: int, results) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent cleans up; it ends this process
-    end = time.perf_counter() + seconds
-    latencies: list[list[float]] = [[] for _ in range(connections)]
-    errors = [0] * connections
-    threads = [threading.Thread(target=_load_loop, args=(port, path, headers, end, latencies[i], errors, i), daemon=True)
-               for i in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    merged = sorted(latency for per_thread in latencies for latency in per_thread)
-    results.put((len(merged), sum(errors), seconds, percentile(merged, 50), percentile(merged, 99)))
-
-
-def _load_loop(port: int, path: str, headers: dict[str, str], end: float, latencies: list[float],
-               errors: list[int], i: int) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # reconnects when the server closes
-    while (sent := time.perf_counter()) < end:
-        try:
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            ok = response.status == 200
-        except (OSError, http.client.HTTPException):
-            connection.close()
-            ok = False
-        if ok:
-            latencies.append((time.perf_counter() - sent) * 1000)
-        else:
-            errors[i] += 1
-    connection.close()
-
-
-def percentile(sorted_values: list[float], percent: float) -> float | None:
-    if not sorted_values:
-        return None
-    rank = max(0, math.ceil(percent / 100 * len(sorted_values)) - 1)
-    return sorted_values[rank]
-
-
-# --- 3. HTTP, put together ------------------------------------------------------------------
-
-
-def use_wrk(args: argparse.Namespace) -> bool:
-    return args.loader == "wrk" or (args.loader == "auto" and shutil.which("wrk") is not None)
-
-
 def round_seconds(args: argparse.Namespace) -> int:
     """Length of one measured round (whole seconds: wrk takes no fractions)."""
     return max(1, round(args.duration / args.rounds))
-
-
-def load(port: int, path: str, seconds: int, args: argparse.Namespace) -> Load:
-    if use_wrk(args):
-        return run_wrk(f"http://127.0.0.1:{port}{path}", seconds=seconds, connections=args.connections)
-    return run_python_load(port, path, seconds=seconds, connections=args.connections)
 
 
 def bench_http(databases: PostgresDatabases, merchant_id: str, workdir: Path,
@@ -459,7 +269,7 @@ def bench_http(databases: PostgresDatabases, merchant_id: str, workdir: Path,
                      for name, (target, env) in targets.items()}
             for port in ports.values():
                 assert_serves_merchant(port, path, merchant_id)
-                load(port, path, max(1, round(args.warmup)), args)
+                load(port, [path], max(1, round(args.warmup)), args.connections, args.loader)
             best = best_rounds(ports, path, label, args)
         rows.append((label, best["app"], best["bare"]))
     return rows
@@ -470,7 +280,7 @@ def best_rounds(ports: dict[str, int], path: str, label: str, args: argparse.Nam
     best: dict[str, Load] = {}
     for round_ in range(1, args.rounds + 1):
         for name, port in ports.items():
-            result = load(port, path, round_seconds(args), args)
+            result = load(port, [path], round_seconds(args), args.connections, args.loader)
             print(f"  {label}  round {round_}  {name:<4}  {format_load(result)}", flush=True)
             if name not in best or result.rps > best[name].rps:
                 best[name] = result
@@ -487,7 +297,8 @@ def assert_serves_merchant(port: int, path: str, merchant_id: str) -> None:
 
 
 def format_load(load: Load) -> str:
-    latency = f" p50 {load.p50_ms:.2f} ms p99 {load.p99_ms:.2f} ms" if load.p99_ms is not None else ""
+    latency = (f" p50 {load.p50_ms:.2f} ms p95 {load.p95_ms:.2f} ms p99 {load.p99_ms:.2f} ms"
+               if load.p99_ms is not None else "")
     errors = f" ({load.errors:,} errors)" if load.errors else ""
     return f"{load.rps:,.0f} req/s{latency}{errors}"
 
@@ -499,10 +310,9 @@ def ratio(value: float, baseline: float) -> str:
 def print_header(args: argparse.Namespace) -> None:
     with psycopg.connect(args.postgres_url, connect_timeout=5) as admin:
         server = admin.execute("SHOW server_version").fetchone()[0]
-    loader = "wrk" if use_wrk(args) else "python http.client, 1 process, 1 thread per connection"
     print(f"python {platform.python_version()} | {os.cpu_count()} CPUs | PostgreSQL {server} at "
           f"{config.mask_url(args.postgres_url)}")
-    print(f"HTTP load: {loader}, {args.connections} connections, {args.warmup:g} s warm-up, then "
+    print(f"HTTP load: {loader_label(args.loader)}, {args.connections} connections, {args.warmup:g} s warm-up, then "
           f"{args.rounds} rounds of {round_seconds(args)} s per target, the best round kept")
     if not shutil.which("wrk"):
         print("  (wrk is not on PATH: `apt-get install wrk` gives a better load generator)")
@@ -544,19 +354,6 @@ def print_rows(rows: list[tuple[str, str, str, str, str]]) -> None:
 # --- main -----------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def no_interrupts() -> Iterator[None]:
-    """Let clean-up finish even when Ctrl-C is pressed again."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10,
@@ -567,15 +364,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8, help="concurrent HTTP connections (default 8)")
     parser.add_argument("--micro-seconds", type=float, default=8,
                         help="seconds of unit-of-work measurements per database (default 8)")
-    parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto",
-                        help="HTTP load generator (default: wrk when on PATH, else the Python one)")
+    add_loader_argument(parser)
     parser.add_argument("--postgres-url", default=os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES),
                         help="an admin connection to the PostgreSQL server (default: $TEST_POSTGRES_URL or "
                              f"{DEFAULT_POSTGRES})")
-    args = parser.parse_args(argv)
-    if args.loader == "wrk" and not shutil.which("wrk"):
-        parser.error("wrk is not on PATH (apt-get install wrk)")
-    return args
+    return parser.parse_args(argv)
 
 
 def run(args: argparse.Namespace, workdir: Path) -> None:
