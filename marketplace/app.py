@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-
 from datetime import timedelta
 
 from flask import Flask, request
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from marketplace import cli, config, health, observability, problems
+from marketplace import cli, config, health, observability, problems, throttle
 from marketplace.catalog import importer
 from marketplace.catalog.api import blp as catalog_blp
 from marketplace.merchants.api import blp as merchants_blp
@@ -64,6 +64,12 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_ENABLED=not bool((test_config or {}).get("CSRF_DISABLED", False)),
     )
+    if settings.trusted_proxies:
+        # Behind load balancers, the client's address (throttles, logs) and the public host
+        # and scheme (links in emails) come from their X-Forwarded-* headers; never from a
+        # client's own, which anyone can write.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     os.makedirs(settings.instance_path, exist_ok=True)
     current = Platform(settings=settings, regions=region_map, router=router)
     app.extensions["cpu"] = current
@@ -80,6 +86,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
         csrf.exempt(blueprint)
     app.register_blueprint(storefront_blp)
+    throttle.install(app, settings.rate_limit_storage)
     app.register_blueprint(health.blp)
     importer.register_handlers(current.handlers, router)
     indexer.register_handlers(current.handlers, router, lambda: current.search)

@@ -17,6 +17,7 @@ from marketplace.regions import regionmap
 
 ENVIRONMENTS = ("embedded", "production")
 EMBEDDED_SECRET = "embedded-default-not-secret"
+RATE_LIMIT_STORAGES = ("memory", "redis", "rediss")  # where sign-in attempts are counted
 
 
 class ConfigError(Exception):
@@ -41,6 +42,8 @@ class Settings:
     relay_interval: float
     schema_check: bool
     log_level: str
+    rate_limit_storage: str = field(default="memory://", repr=False)
+    trusted_proxies: int = 0
     elasticsearch_url: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # secrets and passwords never reach a log line
@@ -146,8 +149,12 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         relay_interval=read.number("CPU_RELAY_INTERVAL", 0.5, minimum=0.01, kind=float),
         schema_check=read.flag("CPU_SCHEMA_CHECK", True),
         log_level=read.text("CPU_LOG_LEVEL", "INFO").upper(),
+        rate_limit_storage=read.text("CPU_RATE_LIMIT_STORAGE", "memory://"),
+        trusted_proxies=read.number("CPU_TRUSTED_PROXIES", 0, minimum=0),
         elasticsearch_url=read.text("ELASTICSEARCH_URL", "") or None,
     )
+    if settings.rate_limit_storage.split("://")[0] not in RATE_LIMIT_STORAGES:
+        read.problems.append(f"CPU_RATE_LIMIT_STORAGE must start with one of {', '.join(s + '://' for s in RATE_LIMIT_STORAGES)}")
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         read.problems.append(f"CPU_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
     if read.problems:

@@ -84,6 +84,7 @@ def _session_app(database_config):
 def app(_session_app):
     yield _session_app
     databases.wipe(_session_app.extensions["cpu"].router)
+    _session_app.extensions["cpu-throttle"].reset()  # sign-in attempts counted by one test stay in it
 
 
 @pytest.fixture

@@ -43,6 +43,7 @@ def test_production_runs_on_postgresql_urls_from_a_template(tmp_path):
         ("CPU_ENV", "staging", "CPU_ENV='staging' must be one of embedded, production"),
         ("CPU_DATABASE_URL_KIN", "mysql://x/y", "CPU_DATABASE_URL_KIN: only sqlite and postgresql"),
         ("CPU_DATABASE_URL_KIN", "not a url", "CPU_DATABASE_URL_KIN: '<unparseable url>' is not a database URL"),
+        ("CPU_RATE_LIMIT_STORAGE", "memcached://cache:11211", "CPU_RATE_LIMIT_STORAGE must start with one of memory://, redis://"),
     ],
 )
 def test_a_malformed_setting_is_named_in_the_error(tmp_path, name, value, complaint):
