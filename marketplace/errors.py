@@ -68,3 +68,12 @@ class RegionUnavailable(DomainError):
 
     def extra(self) -> dict[str, object]:
         return {"region": self.region}
+
+
+class SearchUnavailable(DomainError):
+    """The search engine cannot answer now (unreachable, overloaded); retry after a pause."""
+
+    status = 503
+    title = "Search unavailable"
+    slug = "search-unavailable"
+    retry_after = 5

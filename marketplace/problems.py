@@ -47,7 +47,8 @@ def problem(status: int, title: str, detail: str, *, slug: str | None = None,
 
 
 def _domain_error(exc: DomainError) -> Response:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RegionUnavailable) else None
+    retry_after = getattr(exc, "retry_after", None)  # the outages: a region, the search engine
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
     if isinstance(exc, RegionUnavailable):
         log.warning("region %s unavailable: %s", exc.region, exc.detail)
     return problem(exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, extra=exc.extra(), headers=headers)

@@ -18,6 +18,9 @@ AUDIENCES = ("retail", "b2b")
 FACETS = ("category", "origin_country", "merchant", "price")
 # Price facet buckets, in US cents: [from, to). The API labels them in the buyer's currency.
 PRICE_BUCKETS_USD = ((0, 1_000), (1_000, 2_500), (2_500, 5_000), (5_000, 10_000), (10_000, 25_000), (25_000, None))
+# The deepest result a search pages to (Elasticsearch's default max_result_window): past it,
+# a buyer should narrow the search, and no engine is asked to sort a whole catalogue.
+MAX_RESULT_WINDOW = 10_000
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from search.query import AUDIENCES, PRICE_BUCKETS_USD, SORTS
+from search.query import AUDIENCES, MAX_RESULT_WINDOW, PRICE_BUCKETS_USD, SORTS
 
 COUNTRY = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="a two-letter country code in capitals"))
 
@@ -27,6 +27,12 @@ class SearchArgsSchema(Schema):
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=500))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+    @validates_schema
+    def _within_the_result_window(self, data, **kwargs):
+        if data.get("page", 1) * data.get("per_page", 20) > MAX_RESULT_WINDOW:
+            raise ValidationError(f"only the first {MAX_RESULT_WINDOW:,} results can be paged through; "
+                                  f"narrow the search", field_name="page")
 
 
 class MoneySchema(Schema):

@@ -24,6 +24,29 @@ to half of them.
 
 The request bodies are pure functions (elastic_mapping, elastic_query, elastic_response),
 golden-tested without a server in tests/search/test_elastic_golden.py.
+
+What the cluster must be:
+- Elasticsearch 9.x. The pinned 9.x client sends `compatible-with=9` headers, which an 8.x
+  server refuses with 400 media_type_header_exception; an 8.x cluster needs the 8.19 client.
+- `search.allow_expensive_queries` left on (the default): typo tolerance is fuzzy queries,
+  completions are prefix queries.
+- An API key that may create and delete `cpu-products-*` indices and move their aliases.
+
+A search the cluster cannot answer (unreachable, 429, 5xx) is SearchUnavailable: the buyer
+gets a 503 with Retry-After. A refused request (other 4xx) is a bug in these bodies and
+surfaces as one.
+
+This engine has not yet met a real cluster: the bodies are checked against the reference
+and the client's own request building, not against a server. On the first cluster, before
+switching production to it, check (ELASTICSEARCH_URL=... make test runs the behavioural
+suite there; `flask --app wsgi cpu search relevance` compares relevance with the embedded
+engine):
+- the analyzers' output for a few words per language (`_analyze`): elision, stemming after
+  folding, the suggester's shingles;
+- that typo and prefix matches on the `.folded` subfields are highlighted and named in
+  `matched_queries` (corrected_terms depends on it);
+- the node's clause limit against a long query (see elastic_query.MAX_EXPANSIONS);
+- the time a write takes with refresh=wait_for, and the index's refresh interval.
 """
 
 from __future__ import annotations
@@ -32,9 +55,10 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
-from elasticsearch import ApiError, Elasticsearch, NotFoundError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from elasticsearch.helpers import streaming_bulk
 
+from marketplace.errors import SearchUnavailable
 from search.documents import SearchDocument
 from search.engines.elastic_mapping import bulk_actions, delete_actions, index_settings_and_mappings
 from search.engines.elastic_query import query_body, relaxations, suggest_body
@@ -112,14 +136,17 @@ class ElasticsearchEngine:
         """Load every document into a new index, then switch the read alias to it at once.
         `progress(done)` is called with the running count after each chunk and at the end."""
         index = f"{self.index_prefix}-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}"
+        # Index and alias changes wait on the cluster state: give them the bulk timeout, not the
+        # search one, so that a busy master does not make a switch look failed when it was not.
+        admin = self.client.options(request_timeout=self.bulk_timeout)
         abandoned = self._indices_behind(self.building_alias)
         if abandoned:  # a rebuild that died before its swap; its index was never searched
             log.warning("deleting abandoned search index build(s) %s", abandoned)
-            self.client.indices.delete(index=abandoned)
-        self.client.indices.create(index=index, aliases={self.building_alias: {}}, **index_settings_and_mappings())
+            admin.indices.delete(index=abandoned)
+        admin.indices.create(index=index, aliases={self.building_alias: {}}, **index_settings_and_mappings())
         try:
             count = self._load(index, documents, progress)
-            self.client.indices.refresh(index=index)
+            admin.indices.refresh(index=index)
             previous = self._indices_behind(self.alias)
         except BaseException:
             self._discard(index)  # nothing ever searched it
@@ -127,7 +154,7 @@ class ElasticsearchEngine:
         # The one atomic switch. Only a refusal (4xx) proves it was not applied; after a timeout it
         # may have been, and deleting the new index could leave searches with nothing.
         try:
-            self.client.indices.update_aliases(actions=[
+            admin.indices.update_aliases(actions=[
                 *({"remove": {"index": old, "alias": self.alias}} for old in previous),
                 {"add": {"index": index, "alias": self.alias}},
                 {"remove": {"index": index, "alias": self.building_alias}},
@@ -137,7 +164,7 @@ class ElasticsearchEngine:
                 self._discard(index)
             raise
         if previous:
-            self.client.indices.delete(index=previous)
+            admin.indices.delete(index=previous)
         log.info("search index %s built with %d documents; alias %s moved from %s", index, count, self.alias,
                  previous or "nothing")
         return count
@@ -183,7 +210,7 @@ class ElasticsearchEngine:
         steps = relaxations(query.text)
         for step, required_parts in enumerate(steps, start=1):
             try:
-                response = _body(self.client.search(index=self.alias, body=query_body(query, required_parts)))
+                response = self._search(query_body(query, required_parts))
             except NotFoundError:  # no index built yet
                 return empty_result(query)
             if step == len(steps) or total_hits(response):
@@ -195,10 +222,24 @@ class ElasticsearchEngine:
         if not prefix or limit <= 0:
             return []
         try:
-            response = self.client.search(index=self.alias, body=suggest_body(prefix, language, limit))
+            response = self._search(suggest_body(prefix, language, limit))
         except NotFoundError:
             return []
-        return suggestions(_body(response), language)[:limit]
+        return suggestions(response, language)[:limit]
+
+    def _search(self, body: dict) -> Mapping:
+        """The response body; an unreachable, overloaded or failing cluster is SearchUnavailable
+        (503 with Retry-After for the buyer). A refused request (4xx) is a bug here, and raised."""
+        try:
+            return _body(self.client.search(index=self.alias, body=body))
+        except ApiError as exc:
+            if exc.status_code == 429 or exc.status_code >= 500:
+                log.warning("Elasticsearch answered %s: %s", exc.status_code, exc)
+                raise SearchUnavailable("Search is busy; try again in a few seconds.") from exc
+            raise
+        except TransportError as exc:  # no answer: refused, timed out, TLS
+            log.warning("Elasticsearch unreachable: %s", exc)
+            raise SearchUnavailable("Search is not reachable; try again in a few seconds.") from exc
 
 
 def _body(response) -> Mapping:

@@ -31,18 +31,24 @@ from search.synonyms import expand, fold, max_edits
 from search.engines.embedded_query import STOPWORDS  # one list of optional words for both engines
 
 EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
+SEPARATOR = re.compile(r"\W")  # a space, or inner punctuation ("sea-salt"): the analyzers see several tokens
 TITLE, DESCRIPTION, KEYWORDS = 3.0, 1.0, 1.2
 BUYER_LANGUAGE = 1.5  # the fields in the buyer's language count this much more
 SYNONYM = 0.9  # a synonym counts a little less than the word the buyer typed
 TYPO, PREFIX = 0.4, 0.25  # a typo or a completion ranks under the word spelled out
 TIE_BREAKER = 0.1
 MIN_PREFIX = 3  # a last word shorter than this is not completed
-MAX_EXPANSIONS = 50
+# Elasticsearch caps the leaf clauses of a rewritten query (1,024 on a small node): a fuzzy
+# clause over the nine text fields may become 9 x MAX_EXPANSIONS leaves, so expansions are few
+# and only the first TYPO_PARTS parts of a long query get typo and prefix clauses.
+MAX_EXPANSIONS = 10
+TYPO_PARTS = 8
 FACET_FIELDS = {"category": "category_path", "origin_country": "origin_countries", "merchant": "merchant_id"}
 FACET_SIZES = {"category": 500, "origin_country": 300, "merchant": 50}
 HIT_SOURCE = ["id", "title", "merchant_id", "merchant_name", "merchant_handle", "category", "origin_countries",
               "price", "currency", "price_usd", "in_stock", "b2b_only"]
 SNIPPET_CHARS = 160
+MAX_HIGHLIGHTED_CHARS = 100_000
 _COUNT_THEN_KEY = [{"_count": "desc"}, {"_key": "asc"}]
 SORT_CLAUSES = {
     "relevance": [{"_score": "desc"}, {"popularity": "desc"}, {"created_at": "desc"}, {"id": "asc"}],
@@ -115,7 +121,8 @@ def text_query(text: str, language: str, required_parts: int | None = None) -> d
     """The bool clauses (must/should) for the free text; {} when there is none."""
     found = parts(text)
     completing = bool(found) and not text.endswith(" ")
-    clauses = [(part_clause(alternatives, language, prefix=completing and n == len(found) - 1), needed)
+    clauses = [(part_clause(alternatives, language, prefix=completing and n == len(found) - 1, typos=n < TYPO_PARTS),
+                 needed)
                for n, (alternatives, needed) in enumerate(found)]
     required = [clause for clause, needed in clauses if needed]
     optional = [clause for clause, needed in clauses if not needed]
@@ -129,23 +136,31 @@ def text_query(text: str, language: str, required_parts: int | None = None) -> d
     return boolean
 
 
-def part_clause(alternatives: list[str], language: str, *, prefix: bool) -> dict:
+def part_clause(alternatives: list[str], language: str, *, prefix: bool, typos: bool = True) -> dict:
     """One part: its best match among its alternatives, typos of the typed word, and (for the
-    last part) completions of it."""
+    last part) completions of it. Typos and completions are for a single word only, as in the
+    embedded engine: spread over the tokens of "sea-salt", a word's allowance would let "sea"
+    match almost any short word."""
     queries = [alternative_clause(alternative, language, SYNONYM if n else 1.0)
                for n, alternative in enumerate(alternatives)]
-    typed = words_of(alternatives[0])
-    if len(typed) == 1:
-        queries.append(typo_clause(typed[0], language))
-        if prefix and len(typed[0]) >= MIN_PREFIX:
-            queries.append(prefix_clause(typed[0], language))
+    word = single_word(alternatives[0])
+    if word and typos:
+        queries.append(typo_clause(word, language))
+        if prefix and len(word) >= MIN_PREFIX:
+            queries.append(prefix_clause(word, language))
     return {"dis_max": {"queries": queries, "tie_breaker": TIE_BREAKER}}
+
+
+def single_word(alternative: str) -> str | None:
+    """The alternative if it is one word to the analyzers, else None."""
+    words = words_of(alternative)
+    return words[0] if len(words) == 1 and not SEPARATOR.search(words[0]) else None
 
 
 def alternative_clause(alternative: str, language: str, boost: float) -> dict:
     """The alternative's stems in the language fields: a word, or several as a phrase."""
     words = " ".join(words_of(alternative))
-    kind = "phrase" if " " in words else "word"
+    kind = "phrase" if SEPARATOR.search(words) else "word"  # several tokens must stay together, in order
     clause = {"query": words, "type": "phrase" if kind == "phrase" else "best_fields",
               "fields": text_fields(language), "_name": f"{kind}:{words}"}
     if boost != 1:
@@ -173,7 +188,7 @@ def prefix_clause(word: str, language: str) -> dict:
 
 def typo_words(text: str) -> list[str]:
     """The typed words allowed typos: those whose clause is named typo:<word>."""
-    words = [typed[0] for alternatives, _ in parts(text) if len(typed := words_of(alternatives[0])) == 1]
+    words = [word for alternatives, _ in parts(text)[:TYPO_PARTS] if (word := single_word(alternatives[0]))]
     return [word for word in dict.fromkeys(words) if max_edits(word)]
 
 
@@ -270,8 +285,10 @@ def highlight(language: str) -> dict:
         for name in (f"description.{lang}", f"description.{lang}.folded"):
             fields[name] = {"fragment_size": SNIPPET_CHARS, "number_of_fragments": 1}
     # encoder "html": the text is escaped before the tags go in, so the snippet is safe markup.
+    # max_analyzed_offset: a description longer than the index's limit (1,000,000 characters)
+    # would otherwise fail the whole search; past it, the text is simply not highlighted.
     return {"pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html", "require_field_match": True,
-            "fields": fields}
+            "max_analyzed_offset": MAX_HIGHLIGHTED_CHARS, "fields": fields}
 
 
 def suggest_body(prefix: str, language: str, limit: int) -> dict:

@@ -31,7 +31,7 @@ from search.engines.elastic import (
     ElasticsearchEngine, SearchIndexError, bulk_actions, index_settings_and_mappings, query_body, search_result,
     suggest_body, suggestions,
 )
-from search.engines.elastic_query import relaxations
+from search.engines.elastic_query import TYPO_PARTS, relaxations, typo_words
 from search.typos import edit_distance
 from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, FacetValue, Hit, SearchQuery, SearchResult
 from search.synonyms import max_edits
@@ -804,5 +804,22 @@ def test_suggest_sends_the_suggest_body_and_returns_titles(fake, engine):
 
 def test_punctuation_at_a_words_ends_does_not_count_as_letters_and_inner_punctuation_is_kept():
     assert typo_clause(query_body(SearchQuery(text="salt, pepper")), "salt")["fuzziness"] == 0
-    assert "word:l'huile" in names(query_body(SearchQuery(text="l'huile", language="fr")))
+    assert "phrase:l'huile" in names(query_body(SearchQuery(text="l'huile", language="fr")))
+
+
+def test_a_word_with_inner_punctuation_matches_as_a_phrase_without_typos():
+    """The analyzers split "sea-salt" in two: as a plain match either token would do, and the
+    word's typo allowance on "sea" would match almost any short word."""
+    [part] = query_body(SearchQuery(text="sea-salt chocolate "))["query"]["bool"]["must"][:1]
+    assert names(part) == ["phrase:sea-salt"]
+    assert [m["type"] for m in clauses(part, "multi_match")] == ["phrase"]
+
+
+def test_only_the_first_parts_of_a_long_query_get_typo_clauses():
+    """Elasticsearch caps the leaf clauses of a rewritten query; every typo clause may expand
+    to MAX_EXPANSIONS terms in each of nine fields."""
+    words = [f"wordnumber{n}" for n in range(12)]
+    typo_names = [n for n in names(query_body(SearchQuery(text=" ".join(words) + " "))) if n and n.startswith("typo:")]
+    assert typo_names == [f"typo:{w}" for w in words[:TYPO_PARTS]]
+    assert typo_words(" ".join(words)) == words[:TYPO_PARTS]
     assert query_body(SearchQuery(text=" -- ")) == query_body(SearchQuery())

@@ -3,6 +3,7 @@ changes reach the index through the outbox, and the API and the storefront page 
 
 import dataclasses
 import json
+import socket
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from search import indexer
 from search.documents import SearchDocument
 from search.engines.embedded import EmbeddedEngine
 from search.query import SearchQuery
+from tests.conftest import make_app
 from search.schemas import SearchResultSchema
 
 PUBLIC_FIELDS = {
@@ -104,7 +106,8 @@ def test_a_product_that_cannot_ship_to_the_buyer_is_never_shown(client, router, 
 
 def test_bad_search_arguments_are_a_problem_naming_the_field(client, shop):
     for params, field in (({"sort": "cheapest"}, "sort"), ({"currency": "ZZZ"}, "currency"), ({"price_min": "ten"}, "price_min"),
-                          ({"per_page": 1000}, "per_page"), ({"ships_to": "usa"}, "ships_to")):
+                          ({"per_page": 1000}, "per_page"), ({"ships_to": "usa"}, "ships_to"),
+                          ({"page": 101, "per_page": 100}, "page")):
         response = client.get("/api/v1/search", query_string=params)
         assert response.status_code == 422 and field in response.get_json()["errors"], (params, response.get_json())
 
@@ -188,3 +191,25 @@ def test_the_search_answer_is_exactly_its_documented_schema(client, router, plat
     assert found["items"] and found["facets"]["price"]
     assert SearchResultSchema().dump(found) == found
     assert SearchResultSchema().validate(found) == {}
+
+
+def test_an_unreachable_search_cluster_is_a_503_the_buyer_may_retry(database_config):
+    """Production searches Elasticsearch; when it does not answer, the buyer gets a problem
+    document with Retry-After, not a 500, and suggestions fail the same way."""
+    server = make_app(database_config, ELASTICSEARCH_URL=f"http://127.0.0.1:{closed_port()}")
+    try:
+        client = server.test_client()
+        for path in ("/api/v1/search?q=coffee", "/api/v1/search/suggest?q=cof"):
+            response = client.get(path)
+            assert response.status_code == 503, response.get_json()
+            assert response.mimetype == "application/problem+json"
+            assert response.get_json()["type"] == "/problems/search-unavailable"
+            assert int(response.headers["Retry-After"]) > 0
+    finally:
+        server.extensions["cpu"].router.dispose()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the probe is: connections are refused
