@@ -65,11 +65,12 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         WTF_CSRF_ENABLED=not bool((test_config or {}).get("CSRF_DISABLED", False)),
     )
     if settings.trusted_proxies:
-        # Behind load balancers, the client's address (throttles, logs) and the public host
-        # and scheme (links in emails) come from their X-Forwarded-* headers; never from a
-        # client's own, which anyone can write.
+        # Behind load balancers, the client's address (throttles, logs) and scheme come from
+        # their X-Forwarded-For/-Proto; never from a client's own, which anyone can write.
+        # Not the host: many proxies pass a client's X-Forwarded-Host through, and links in
+        # emails are built from CPU_PUBLIC_URL instead.
         n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
     os.makedirs(settings.instance_path, exist_ok=True)
     current = Platform(settings=settings, regions=region_map, router=router)
     app.extensions["cpu"] = current

@@ -44,6 +44,7 @@ class Settings:
     log_level: str
     rate_limit_storage: str = field(default="memory://", repr=False)
     trusted_proxies: int = 0
+    public_url: str = ""  # https://market.example: links in emails; empty: the request's own host
     elasticsearch_url: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # secrets and passwords never reach a log line
@@ -151,10 +152,20 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         log_level=read.text("CPU_LOG_LEVEL", "INFO").upper(),
         rate_limit_storage=read.text("CPU_RATE_LIMIT_STORAGE", "memory://"),
         trusted_proxies=read.number("CPU_TRUSTED_PROXIES", 0, minimum=0),
+        public_url=read.text("CPU_PUBLIC_URL", "").rstrip("/"),
         elasticsearch_url=read.text("ELASTICSEARCH_URL", "") or None,
     )
     if settings.rate_limit_storage.split("://")[0] not in RATE_LIMIT_STORAGES:
         read.problems.append(f"CPU_RATE_LIMIT_STORAGE must start with one of {', '.join(s + '://' for s in RATE_LIMIT_STORAGES)}")
+    if settings.public_url and not settings.public_url.startswith(("https://", "http://")):
+        read.problems.append(f"CPU_PUBLIC_URL={settings.public_url!r} must start with https://")
+    if env == "production":
+        if settings.rate_limit_storage.startswith("memory"):
+            read.problems.append("CPU_RATE_LIMIT_STORAGE must be a redis:// URL in production: counted in each "
+                                 "process, sign-in limits would multiply by the number of processes")
+        if not settings.public_url.startswith("https://"):
+            read.problems.append("CPU_PUBLIC_URL (https://...) is required in production: links in emails are built "
+                                 "from it, never from a request's Host header")
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         read.problems.append(f"CPU_LOG_LEVEL={settings.log_level!r} must be DEBUG, INFO, WARNING or ERROR")
     if read.problems:

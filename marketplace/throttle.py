@@ -4,56 +4,91 @@ password reset link, opening accounts.
 The limits live here, in one table, rather than scattered over the views: this is the
 policy an operator reviews. Counting is Flask-Limiter's (moving windows, on the `limits`
 library): in one process with the embedded default, or in Redis (CPU_RATE_LIMIT_STORAGE=
-redis://...) when several processes or hosts serve, so that the limits hold across them. If
-Redis is unreachable, each process counts on its own rather than refusing every sign-in.
+redis://..., required in production) so that the limits hold across processes and hosts. If
+Redis does not answer within a fraction of a second, each process counts on its own rather
+than holding every sign-in up.
 
-Failed sign-ins are counted per account as well as per address: a guesser spreading over
-many addresses still gets five tries a minute at one account, and the owner, after a wrong
-password or two, is never locked out by strangers (the account is throttled, not locked).
+Sign-in guesses are limited three ways:
+- per account and client address, failures only: five a minute, twenty an hour. The owner's
+  own typos never keep the owner out from another address;
+- per account and client address, every attempt: ten a minute. Failures are counted after
+  the password check, so without this, guesses sent all at once would all be checked;
+- per account, every attempt from anywhere: a hundred an hour, the ceiling on a guesser who
+  spreads over many addresses. The price: such a guesser can keep the owner waiting too;
+  the owner can still reset the password (reset links are limited per address and account).
+Client addresses are IPv6 /64 networks (one host holds a whole /64) or single IPv4 addresses.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-TOO_MANY_SIGN_INS = "Too many failed sign-ins for this account. Wait a minute, or reset the password."
+TOO_MANY_SIGN_INS = "Too many sign-in attempts for this account. Wait a few minutes, or reset the password."
 TOO_MANY_REQUESTS = "Too many attempts from your address. Wait a little and try again."
+TOO_MANY_RESETS = "Reset links were sent to this address recently; check your mail, or wait an hour."
+# Redis that does not answer must not hold requests: fail fast, then count in the process.
+REDIS_OPTIONS = {"socket_connect_timeout": 0.3, "socket_timeout": 0.3, "retry": Retry(NoBackoff(), 0)}
 
 
-def by_email() -> str:
+def client_address() -> str:
+    """The client's address, or its /64 network for IPv6."""
+    address = request.remote_addr or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def account() -> str:
     return "email:" + request.form.get("email", "").strip().lower()  # as accounts compares them
 
 
-def failed(response: Response) -> bool:
-    """Only failures count: a successful form post redirects."""
-    return response.status_code >= 400
+def account_from_address() -> str:
+    return f"{account()}|{client_address()}"
 
 
-# endpoint -> (limits, key, counted when, message); all on POST only: reading a form is free.
-LIMITS: dict[str, list[tuple[str, Callable[[], str], Callable[[Response], bool] | None, str]]] = {
+def wrong_password(response: Response) -> bool:
+    """A refused sign-in is a 422; outages (503) and our own errors are not the user's guesses."""
+    return response.status_code == 422
+
+
+Rule = tuple[str, Callable[[], str], Callable[[Response], bool] | None, str]
+# endpoint -> (limits, key, counted when (None: always), message); POST only: reading a form is free.
+LIMITS: dict[str, list[Rule]] = {
     "storefront.account.sign_in": [
-        ("30 per minute", get_remote_address, None, TOO_MANY_REQUESTS),
-        ("5 per minute; 20 per hour", by_email, failed, TOO_MANY_SIGN_INS),
+        ("30 per minute", client_address, None, TOO_MANY_REQUESTS),
+        ("5 per minute; 20 per hour", account_from_address, wrong_password, TOO_MANY_SIGN_INS),
+        ("10 per minute", account_from_address, None, TOO_MANY_SIGN_INS),
+        ("100 per hour", account, None, TOO_MANY_SIGN_INS),
     ],
     "storefront.account.reset_request": [
-        ("10 per hour", get_remote_address, None, TOO_MANY_REQUESTS),
-        ("3 per hour", by_email, None, "A reset link was sent to this address recently; check your mail, or wait an hour."),
+        ("10 per hour", client_address, None, TOO_MANY_REQUESTS),
+        ("3 per hour", account_from_address, None, TOO_MANY_RESETS),
+        ("10 per hour", account, None, TOO_MANY_RESETS),
     ],
     "storefront.account.sign_up": [
-        ("20 per hour", get_remote_address, None, TOO_MANY_REQUESTS),
+        ("20 per hour", client_address, None, TOO_MANY_REQUESTS),
     ],
 }
 
 
 def install(app: Flask, storage_uri: str) -> Limiter:
     """Wrap the views named in LIMITS with their limits; returns the app's limiter."""
-    limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri, strategy="moving-window",
-                      headers_enabled=True, swallow_errors=True, in_memory_fallback_enabled=True,
-                      key_prefix="cpu")
+    options = REDIS_OPTIONS if storage_uri.startswith("redis") else {}
+    limiter = Limiter(client_address, app=app, storage_uri=storage_uri, storage_options=options,
+                      strategy="moving-window", headers_enabled=True, swallow_errors=True,
+                      in_memory_fallback_enabled=True, key_prefix="cpu")
     for endpoint, rules in LIMITS.items():
         view = app.view_functions[endpoint]
         for limits, key, counted_when, message in rules:

@@ -8,7 +8,7 @@ from marketplace.errors import Conflict, InvalidInput
 from marketplace.merchants import accounts
 from marketplace.merchants.auth import MIN_PASSWORD_LENGTH, NotAuthenticated
 from marketplace.merchants.principal import forget, remember, signed_in_principal
-from marketplace.platform import router
+from marketplace.platform import platform, router
 from marketplace.storefront import access, forms
 
 blp = Blueprint("account", __name__, url_prefix="/dashboard")
@@ -71,7 +71,8 @@ def reset_request():
     if request.method == "POST":
         data, errors = forms.load(forms.ResetRequestForm(), request.form)
         if not errors:
-            link_base = url_for(".reset_request", _external=True) + "/"
+            public = platform().settings.public_url  # never the request's Host: an attacker may set it
+            link_base = (public + url_for(".reset_request") if public else url_for(".reset_request", _external=True)) + "/"
             accounts.request_password_reset(router=router(), email=data["email"], link_base=link_base)
             return render_template("dashboard/reset_sent.html", email=data["email"])
     return render_template("dashboard/reset_request.html", values=values, errors=errors), 422 if errors else 200

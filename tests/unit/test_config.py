@@ -17,6 +17,8 @@ def test_production_refuses_to_start_without_secrets_and_postgresql(tmp_path):
     message = str(error.value)
     assert "CPU_SECRET_KEY" in message
     assert "CPU_DATABASE_URL_KIN" in message and "CPU_DATABASE_URL_DIRECTORY" in message
+    assert "CPU_RATE_LIMIT_STORAGE must be a redis:// URL in production" in message
+    assert "CPU_PUBLIC_URL (https://...) is required in production" in message
 
 
 def test_production_runs_on_postgresql_urls_from_a_template(tmp_path):
@@ -27,8 +29,11 @@ def test_production_runs_on_postgresql_urls_from_a_template(tmp_path):
             "CPU_SECRET_KEY": "s" * 40,
             "CPU_DATABASE_URL_TEMPLATE": "postgresql://app:pw@db-{name}.internal/cpu_{name}",
             "CPU_DATABASE_URL_FDF": "postgresql://app:pw@fdf.example/cpu",
+            "CPU_RATE_LIMIT_STORAGE": "redis://limits.internal:6379/0",
+            "CPU_PUBLIC_URL": "https://market.example/",
         },
     )
+    assert settings.public_url == "https://market.example"
     assert settings.database_urls["sdq"] == "postgresql+psycopg://app:pw@db-sdq.internal/cpu_sdq"
     assert settings.database_urls["fdf"] == "postgresql+psycopg://app:pw@fdf.example/cpu"
     assert "pw" not in repr(settings) and "s" * 40 not in repr(settings)
@@ -44,6 +49,7 @@ def test_production_runs_on_postgresql_urls_from_a_template(tmp_path):
         ("CPU_DATABASE_URL_KIN", "mysql://x/y", "CPU_DATABASE_URL_KIN: only sqlite and postgresql"),
         ("CPU_DATABASE_URL_KIN", "not a url", "CPU_DATABASE_URL_KIN: '<unparseable url>' is not a database URL"),
         ("CPU_RATE_LIMIT_STORAGE", "memcached://cache:11211", "CPU_RATE_LIMIT_STORAGE must start with one of memory://, redis://"),
+        ("CPU_PUBLIC_URL", "market.example", "CPU_PUBLIC_URL='market.example' must start with https://"),
     ],
 )
 def test_a_malformed_setting_is_named_in_the_error(tmp_path, name, value, complaint):
