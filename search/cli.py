@@ -1,12 +1,14 @@
 """`flask --app wsgi cpu search ...`"""
 
 import sys
+from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
 from tqdm import tqdm
 
 from marketplace.platform import platform
+from marketplace.regions.base import utcnow
 from search import indexer
 
 search = AppGroup("search", help="The shopping search index.")
@@ -19,10 +21,24 @@ def reindex() -> None:
     with tqdm(desc="indexing", unit=" products", file=sys.stderr) as bar:
         try:
             rebuilt = indexer.rebuild(current.router, current.search, progress=lambda done: bar.update(done - bar.n))
-        except indexer.PartialCatalog as exc:
+        except (indexer.PartialCatalog, indexer.CatchUpIncomplete) as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"indexed {rebuilt.indexed} products with the {current.search.name} engine; "
                f"{rebuilt.caught_up} changed around the rebuild, queued again for the relay")
+
+
+@search.command("catch-up")
+@click.option("--minutes", type=click.IntRange(min=1), default=60, show_default=True,
+              help="queue again the products changed in the last this many minutes")
+def catch_up(minutes: int) -> None:
+    """Have the relay index again the products changed recently (after a rebuild that could
+    not reach every region, or an index restored from a backup)."""
+    since = utcnow() - timedelta(minutes=minutes)
+    try:
+        queued = indexer.catch_up(platform().router, since=since)
+    except indexer.CatchUpIncomplete as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{queued} products changed since {since:%Y-%m-%d %H:%M} UTC queued again for the relay")
 
 
 @search.command("relevance")

@@ -5,10 +5,13 @@ from its merchant's shard and upserts (or removes) its document. In full: `rebui
 every region's catalog into a brand-new index and switches to it at once.
 
 A rebuild takes a while, and the relay keeps indexing meanwhile, into the index still in use:
-a product that changes after the rebuild has read it would be stale in the new index. So once
-the switch is made, every product with a change event since shortly before the rebuild began
-gets a fresh event, and the relay writes its current state into the new index. (Re-reading
-them here instead would race with the relay: an older read could overwrite a newer one.)
+a product that changes after the rebuild has read it would be stale in the new index. So after
+the switch (and after a rebuild that failed, since the switch may still have happened), every
+product with a change event since shortly before the rebuild began gets a fresh event, and
+the relay writes its current state into the new index. Queued rather than re-read here, so
+that these writes take their turn with the relay's others instead of racing them (with
+several relays side by side, two events of one product can still be handled at once, as for
+any two quick changes). `cpu search catch-up` queues the same again by hand.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from marketplace.errors import RegionUnavailable
 from marketplace.merchants.models import Merchant
 from marketplace.regions import outbox
 from marketplace.regions.base import utcnow
+from marketplace.regions.ids import first_id_since
 from marketplace.regions.models import OutboxEvent
 from marketplace.regions.outbox import Event, HandlerRegistry
 from marketplace.regions.router import Router
@@ -36,6 +40,7 @@ TOPIC = "catalog.product.changed"
 # Changes this long before a rebuild began are caught up too: a transaction that published its
 # event before the start may commit after the rebuild read that product.
 CATCH_UP_MARGIN = timedelta(minutes=5)
+CATCH_UP_BATCH = 500  # events published per transaction
 
 
 class PartialCatalog(RuntimeError):
@@ -94,31 +99,56 @@ class Rebuilt:
     caught_up: int  # products changed around the rebuild, queued again for the relay
 
 
+class CatchUpIncomplete(RuntimeError):
+    """Some regions could not be reached to queue their recent changes again."""
+
+
 def rebuild(router: Router, engine: SearchEngine, progress: Callable[[int], None] | None = None) -> Rebuilt:
-    started = utcnow()
-    indexed = engine.rebuild(all_documents(router), progress)
-    return Rebuilt(indexed, catch_up(router, since=started - CATCH_UP_MARGIN))
+    since = utcnow() - CATCH_UP_MARGIN
+    try:
+        indexed = engine.rebuild(all_documents(router), progress)
+    except PartialCatalog:
+        raise  # refused before anything was built
+    except BaseException:
+        _catch_up_after_failure(router, since)
+        raise
+    return Rebuilt(indexed, catch_up(router, since=since))
+
+
+def _catch_up_after_failure(router: Router, since: datetime) -> None:
+    try:
+        queued = catch_up(router, since=since)
+    except Exception:  # the rebuild's own error is the one to report
+        log.exception("after a failed rebuild, recent changes could not all be queued again")
+    else:
+        log.warning("rebuild failed; %d recently changed products queued again in case the switch happened", queued)
 
 
 def catch_up(router: Router, *, since: datetime) -> int:
-    """A fresh change event for every product with one since `since`, in every region."""
-    queued = 0
+    """A fresh change event for every product with one since `since`, in every region it can
+    reach; CatchUpIncomplete names the others once all were tried."""
+    queued, unreachable = 0, []
     for region in router.regions.region_codes:
         try:
             queued += _catch_up_region(router, region, since)
-        except RegionUnavailable as exc:
-            raise PartialCatalog(f"the new index is in use, but region {region} became unreachable before products "
-                                 f"changed during the rebuild were queued again; run the rebuild again") from exc
+        except RegionUnavailable:
+            unreachable.append(region)
+    if unreachable:
+        raise CatchUpIncomplete(f"{queued} products queued again, but region(s) {', '.join(unreachable)} could not be "
+                                f"reached; run `cpu search catch-up` once they are back")
     return queued
 
 
 def _catch_up_region(router: Router, region: str, since: datetime) -> int:
-    with router.unit_of_work(region) as uow:
+    with router.unit_of_work(region, read_only=True) as uow:
         payloads = uow.session.scalars(
-            select(OutboxEvent.payload).where(OutboxEvent.topic == TOPIC, OutboxEvent.created_at >= since)
+            select(OutboxEvent.payload).where(OutboxEvent.id >= first_id_since("evt", since),
+                                              OutboxEvent.topic == TOPIC, OutboxEvent.created_at >= since)
         ).all()
-        changed = {p["product_id"]: p for p in payloads}
-        for payload in changed.values():
-            outbox.publish(uow.session, TOPIC, payload)
-        uow.commit()
+    changed = list({p["product_id"]: p for p in payloads}.values())
+    for start in range(0, len(changed), CATCH_UP_BATCH):
+        with router.unit_of_work(region) as uow:
+            for payload in changed[start:start + CATCH_UP_BATCH]:
+                outbox.publish(uow.session, TOPIC, payload)
+            uow.commit()
     return len(changed)

@@ -9,6 +9,9 @@ from functools import cache
 from pathlib import Path
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.toml")
+# A query is read up to this many parts: past them a buyer is pasting, not searching, and each
+# part costs a clause per field and language (Elasticsearch caps a query's clauses).
+MAX_PARTS = 16
 
 
 def fold(text: str) -> str:
@@ -30,7 +33,7 @@ def expand(text: str) -> list[list[str]]:
     words = fold(text).split()
     parts: list[list[str]] = []
     i = 0
-    while i < len(words):
+    while i < len(words) and len(parts) < MAX_PARTS:
         for length in (3, 2, 1):
             phrase = " ".join(words[i : i + length])
             group = next((g for g in groups() if phrase in g), None) if len(words) - i >= length else None
@@ -41,7 +44,7 @@ def expand(text: str) -> list[list[str]]:
         else:
             parts.append([words[i]])
             i += 1
-    return parts
+    return [part for n, part in enumerate(parts) if part not in parts[:n]]  # "jam jam jam" asks for jam once
 
 
 def max_edits(word: str) -> int:

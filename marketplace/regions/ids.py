@@ -8,6 +8,7 @@ it survives a party's move to another data center unchanged.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from ulid import ULID
 
@@ -19,6 +20,12 @@ def new_id(prefix: str) -> str:
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
     return f"{prefix}_{ULID()}"
+
+
+def first_id_since(prefix: str, moment: datetime) -> str:
+    """The smallest id of that type created at or after `moment`: `id >= first_id_since(...)`
+    finds recent rows through the primary key's index, with no index on a time column."""
+    return f"{prefix}_{str(ULID.from_datetime(moment))[:10]}{'0' * 16}"
 
 
 def is_id(value: str, prefix: str) -> bool:

@@ -138,12 +138,13 @@ class ElasticsearchEngine:
         index = f"{self.index_prefix}-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}"
         # Index and alias changes wait on the cluster state: give them the bulk timeout, not the
         # search one, so that a busy master does not make a switch look failed when it was not.
-        admin = self.client.options(request_timeout=self.bulk_timeout)
+        admin = self.client.options(request_timeout=self.bulk_timeout + 5)
+        waits = {"master_timeout": f"{self.bulk_timeout:g}s", "timeout": f"{self.bulk_timeout:g}s"}  # the cluster's side
         abandoned = self._indices_behind(self.building_alias)
         if abandoned:  # a rebuild that died before its swap; its index was never searched
             log.warning("deleting abandoned search index build(s) %s", abandoned)
-            admin.indices.delete(index=abandoned)
-        admin.indices.create(index=index, aliases={self.building_alias: {}}, **index_settings_and_mappings())
+            admin.indices.delete(index=abandoned, **waits)
+        admin.indices.create(index=index, aliases={self.building_alias: {}}, **waits, **index_settings_and_mappings())
         try:
             count = self._load(index, documents, progress)
             admin.indices.refresh(index=index)
@@ -154,7 +155,7 @@ class ElasticsearchEngine:
         # The one atomic switch. Only a refusal (4xx) proves it was not applied; after a timeout it
         # may have been, and deleting the new index could leave searches with nothing.
         try:
-            admin.indices.update_aliases(actions=[
+            switched = admin.indices.update_aliases(**waits, actions=[
                 *({"remove": {"index": old, "alias": self.alias}} for old in previous),
                 {"add": {"index": index, "alias": self.alias}},
                 {"remove": {"index": index, "alias": self.building_alias}},
@@ -163,8 +164,10 @@ class ElasticsearchEngine:
             if refused.status_code < 500:
                 self._discard(index)
             raise
+        if not _body(switched).get("acknowledged", True):  # committed, but not every node said so in time
+            log.warning("the switch of alias %s to %s is not yet acknowledged by every node", self.alias, index)
         if previous:
-            admin.indices.delete(index=previous)
+            admin.indices.delete(index=previous, **waits)
         log.info("search index %s built with %d documents; alias %s moved from %s", index, count, self.alias,
                  previous or "nothing")
         return count

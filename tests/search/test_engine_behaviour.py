@@ -499,3 +499,11 @@ def test_no_synonym_is_a_word_every_query_may_leave_out():
     """A stopword in a synonym group would stop being optional: folded, the French "thé" is
     the English "the", and "rum by the case" would then require tea."""
     assert not [phrase for group in synonyms.groups() for phrase in group if phrase in STOPWORDS]
+
+
+def test_a_pasted_wall_of_words_is_read_up_to_its_first_parts(engine):
+    """A 200-character query repeating a word, or listing forty, still answers (Elasticsearch
+    would otherwise refuse a query with too many clauses)."""
+    assert "prd_guava_paste" in ids(engine, "guava " * 33)
+    assert len(synonyms.expand(" ".join(f"word{n}" for n in range(40)))) == synonyms.MAX_PARTS
+    assert search(engine, " ".join(f"word{n}" for n in range(40))).total == 0

@@ -7,9 +7,11 @@ import socket
 import time
 
 import pytest
+from sqlalchemy import func, select
 
 from marketplace.catalog import service as catalog
 from marketplace.merchants import accounts, api_keys
+from marketplace.regions.models import OutboxEvent
 from search import indexer
 from search.documents import SearchDocument
 from search.engines.embedded import EmbeddedEngine
@@ -213,3 +215,41 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]  # closed again when the probe is: connections are refused
+
+
+def queued_changes(router, region="kin") -> int:
+    with router.unit_of_work(region, read_only=True) as uow:
+        return uow.session.scalar(select(func.count()).select_from(OutboxEvent).where(
+            OutboxEvent.topic == indexer.TOPIC, OutboxEvent.delivered_at.is_(None)))
+
+
+class SwitchTimedOut:
+    """An engine whose rebuild reads everything, then fails where it cannot tell whether its
+    switch happened (an alias change that timed out)."""
+
+    name = "failing"
+
+    def rebuild(self, documents, progress=None):
+        list(documents)
+        raise TimeoutError("update_aliases timed out")
+
+
+def test_a_rebuild_that_fails_late_still_queues_recent_changes_again(router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    index_now(platform)
+    assert queued_changes(router) == 0
+    with pytest.raises(TimeoutError):
+        indexer.rebuild(router, SwitchTimedOut())
+    assert queued_changes(router) == 1
+
+
+def test_catch_up_goes_on_past_an_unreachable_region_and_names_it(app, router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    index_now(platform)
+    router.health.mark_down("sxm", "hurricane")
+    result = app.test_cli_runner().invoke(args=["cpu", "search", "catch-up", "--minutes", "5"])
+    assert result.exit_code != 0 and "region(s) sxm could not be reached" in result.output
+    assert queued_changes(router) == 1  # kin's change went out all the same
+    router.health.mark_up("sxm")
+    result = app.test_cli_runner().invoke(args=["cpu", "search", "catch-up", "--minutes", "5"])
+    assert result.exit_code == 0 and "1 products changed since" in result.output
