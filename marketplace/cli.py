@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import timedelta
 
 import click
 from flask import Flask
@@ -14,6 +15,7 @@ from search.cli import search
 from marketplace.errors import NotFound
 from marketplace.platform import platform
 from marketplace.regions import outbox, schema
+from marketplace.regions.outbox import RelayPolicy
 
 cpu = AppGroup("cpu", help="Operate the CPU Marketplace.")
 db = AppGroup("db", help="Databases: one schema history on every shard and the directory.")
@@ -83,6 +85,20 @@ def outbox_parked() -> None:
             click.echo(f"{region} {event.id} {event.topic} attempts={event.attempts} parked={event.parked_at:%Y-%m-%dT%H:%M:%SZ}")
             click.echo(f"    {event.last_error}")
     click.echo(f"{count} parked event(s)")
+
+
+@outbox_group.command("prune")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="keep delivered events this many days [default: CPU_OUTBOX_RETENTION_DAYS]")
+def outbox_prune(days: int | None) -> None:
+    """Delete delivered events past the retention (relays also do it every hour)."""
+    current = platform()
+    worker = current.relay(policy=RelayPolicy(retention=timedelta(days=days))) if days else current.relay()
+    deleted = worker.prune()
+    for region in current.regions.region_codes:
+        click.echo(f"{region:<9} {deleted[region]:>8} deleted" if region in deleted else f"{region:<9} unreachable, not pruned")
+    if len(deleted) < len(current.regions.region_codes):
+        raise click.ClickException("some regions could not be pruned; run it again once they are back")
 
 
 @outbox_group.command("replay")

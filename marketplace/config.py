@@ -40,6 +40,7 @@ class Settings:
     db_background_deadline: float
     relay_in_process: bool
     relay_interval: float
+    outbox_retention_days: int
     schema_check: bool
     log_level: str
     rate_limit_storage: str = field(default="memory://", repr=False)
@@ -148,6 +149,7 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         db_background_deadline=read.number("CPU_DB_BACKGROUND_DEADLINE", 30.0, minimum=0.05, kind=float),
         relay_in_process=read.flag("CPU_RELAY_IN_PROCESS", env == "embedded"),
         relay_interval=read.number("CPU_RELAY_INTERVAL", 0.5, minimum=0.01, kind=float),
+        outbox_retention_days=read.number("CPU_OUTBOX_RETENTION_DAYS", 7, minimum=1),
         schema_check=read.flag("CPU_SCHEMA_CHECK", True),
         log_level=read.text("CPU_LOG_LEVEL", "INFO").upper(),
         rate_limit_storage=read.text("CPU_RATE_LIMIT_STORAGE", "memory://"),

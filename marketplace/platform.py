@@ -7,11 +7,12 @@ import atexit
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import current_app
 
 from marketplace.config import Settings
-from marketplace.regions.outbox import HandlerRegistry, Relay
+from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
 from marketplace.regions.regionmap import RegionMap
 from marketplace.regions.router import Router
 
@@ -40,6 +41,7 @@ class Platform:
         return self._search
 
     def relay(self, **kwargs) -> Relay:
+        kwargs.setdefault("policy", RelayPolicy(retention=timedelta(days=self.settings.outbox_retention_days)))
         return Relay(self.router, self.handlers, **kwargs)
 
     def start_relay_thread(self) -> None:

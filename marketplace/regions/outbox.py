@@ -10,6 +10,11 @@ handlers then run outside any transaction, and each outcome is recorded in its o
 that dies mid-batch leaves its claims to expire; another relay, or the same one restarted,
 delivers them again. A handler that keeps failing is retried with exponential backoff and
 then parked, visible to operators, until replayed; nothing is dropped.
+
+Delivered events are kept for a while (RelayPolicy.retention, a week by default: long enough
+to see what happened, and for the search index's catch-up), then pruned, or the tables would
+grow for ever. Relays prune every hour; `cpu outbox prune` does it by hand. Pending and
+parked events are never pruned.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -25,12 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.errors import NotFound, RegionUnavailable
 from marketplace.regions.base import utcnow
-from marketplace.regions.ids import new_id
+from marketplace.regions.ids import first_id_since, new_id
 from marketplace.regions.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -103,6 +109,8 @@ class RelayPolicy:
     max_attempts: int = 10
     backoff_base: timedelta = timedelta(seconds=2)
     backoff_cap: timedelta = timedelta(minutes=30)
+    retention: timedelta = timedelta(days=7)  # how long delivered events are kept
+    prune_every: timedelta = timedelta(hours=1)
 
     def backoff(self, attempts: int) -> timedelta:
         return min(self.backoff_cap, self.backoff_base * (2 ** (attempts - 1)))
@@ -139,14 +147,31 @@ class Relay:
         return total
 
     def run_forever(self, stop: threading.Event, interval: float) -> None:
+        next_prune = time.monotonic()
         while not stop.is_set():
             try:
                 stats = self.run_once()
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + self.policy.prune_every.total_seconds()
+                    self.prune()
             except Exception:  # the relay must outlive any single bad batch
                 log.exception("relay batch failed")
                 stats = RelayStats()
             if stats.delivered + stats.failed + stats.parked == 0:
                 stop.wait(interval)
+
+    def prune(self, regions: Iterable[str] | None = None) -> dict[str, int]:
+        """Delete delivered events past the retention, region by region; {region: deleted}.
+        An unreachable region is left for the next time."""
+        deleted = {}
+        for region in regions or self.router.regions.region_codes:
+            try:
+                deleted[region] = prune(self.router, region, older_than=self.policy.retention)
+            except RegionUnavailable:
+                log.warning("outbox of region %s not pruned: unreachable", region)
+        if any(deleted.values()):
+            log.info("pruned delivered outbox events: %s", deleted)
+        return deleted
 
     def _run_region(self, region: str) -> RelayStats:
         stats = RelayStats()
@@ -229,6 +254,24 @@ class Relay:
             extra={"event_id": event.id, "topic": event.topic},
         )
         return parked
+
+
+def prune(router, region: str, *, older_than: timedelta, batch: int = 1000) -> int:
+    """Delete the region's delivered events created more than `older_than` ago, in batches
+    (short transactions, found through the primary key: ids are time-sortable)."""
+    before = first_id_since("evt", utcnow() - older_than)
+    deleted = 0
+    while True:
+        old = (select(OutboxEvent.id).where(OutboxEvent.id < before, OutboxEvent.delivered_at.is_not(None))
+               .order_by(OutboxEvent.id).limit(batch))
+        with router.unit_of_work(region) as uow:
+            count = uow.session.execute(
+                delete(OutboxEvent).where(OutboxEvent.id.in_(old.scalar_subquery())).execution_options(synchronize_session=False)
+            ).rowcount
+            uow.commit()
+        deleted += count
+        if count < batch:
+            return deleted
 
 
 def parked_events(router, region: str) -> list[OutboxEvent]:

@@ -1,14 +1,19 @@
 """The outbox delivers every committed event at least once, never a rolled-back one, survives
 a relay crash, parks what keeps failing, and lets relays run side by side."""
 
+import re
 import threading
 import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
+from ulid import ULID
 
 from marketplace.regions import outbox
+from marketplace.regions.base import utcnow
+from marketplace.regions.models import OutboxEvent
 from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
 
 FAST = RelayPolicy(lease=timedelta(seconds=30), backoff_base=timedelta(milliseconds=1), max_attempts=3)
@@ -177,3 +182,56 @@ def test_one_broken_region_does_not_stop_the_relay_for_the_others(router, monkey
     monkeypatch.setattr(relay, "_claim", broken_in_kin)
     stats = relay.run_once()
     assert seen == [pos_event] and "kin" in stats.skipped_regions
+
+
+def old_event(router, region, *, days_ago, delivered=True, parked=False):
+    """An event written `days_ago` days ago (its id says when, as a real one would)."""
+    created = utcnow() - timedelta(days=days_ago)
+    event_id = f"evt_{ULID.from_datetime(created)}"
+    with router.unit_of_work(region) as uow:
+        uow.session.add(OutboxEvent(id=event_id, region=region, topic="x", payload={}, created_at=created,
+                                    available_at=created, delivered_at=created if delivered else None,
+                                    parked_at=created if parked else None))
+        uow.commit()
+    return event_id
+
+
+def event_ids(router, region):
+    with router.unit_of_work(region, read_only=True) as uow:
+        return set(uow.session.scalars(select(OutboxEvent.id)))
+
+
+def test_delivered_events_past_the_retention_are_pruned_and_nothing_else(router):
+    old_delivered = [old_event(router, "sxm", days_ago=9) for _ in range(3)]
+    kept = {old_event(router, "sxm", days_ago=9, delivered=False),  # still to deliver: never pruned
+            old_event(router, "sxm", days_ago=9, delivered=False, parked=True),  # waits for an operator
+            old_event(router, "sxm", days_ago=2)}  # delivered, within the week
+    relay = Relay(router, HandlerRegistry(), policy=RelayPolicy(retention=timedelta(days=7)))
+    assert relay.prune(["sxm"]) == {"sxm": len(old_delivered)}
+    assert event_ids(router, "sxm") == kept
+    assert outbox.prune(router, "sxm", older_than=timedelta(days=1), batch=1) == 1  # batches add up
+
+
+def test_the_prune_command_reports_each_region_and_says_which_it_could_not_reach(app, router):
+    old_event(router, "kin", days_ago=30)
+    router.health.mark_down("pos", "hurricane")
+    result = app.test_cli_runner().invoke(args=["cpu", "outbox", "prune", "--days", "7"])
+    assert result.exit_code != 0
+    assert re.search(r"^kin\s+1 deleted$", result.output, re.MULTILINE)
+    assert re.search(r"^pos\s+unreachable, not pruned$", result.output, re.MULTILINE)
+
+
+def test_a_running_relay_prunes_by_itself(router):
+    old_event(router, "fdf", days_ago=8)
+    stop = threading.Event()
+    relay = Relay(router, HandlerRegistry(), policy=RelayPolicy(retention=timedelta(days=7)))
+    thread = threading.Thread(target=relay.run_forever, args=(stop, 0.01))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while event_ids(router, "fdf") and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert event_ids(router, "fdf") == set()
