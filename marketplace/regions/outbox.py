@@ -5,7 +5,8 @@ both commit or neither does. Relays deliver committed events at least once to th
 registered for their topic; handlers must therefore be idempotent (the event id is the key).
 
 Claiming is a lease: one short transaction marks a batch as this relay's until a deadline
-(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so relays side by side take different rows). The
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so relays side by side take different rows). A batch
+still running at half its lease renews it for the events it has left. The
 handlers then run outside any transaction, and each outcome is recorded in its own. A relay
 that dies mid-batch leaves its claims to expire; another relay, or the same one restarted,
 delivers them again. A handler that keeps failing is retried with exponential backoff and
@@ -175,7 +176,15 @@ class Relay:
 
     def _run_region(self, region: str) -> RelayStats:
         stats = RelayStats()
-        for event in self._claim(region):
+        events = self._claim(region)
+        held = {e.id for e in events}
+        renew_at = time.monotonic() + self.policy.lease.total_seconds() / 2
+        for n, event in enumerate(events):
+            if time.monotonic() >= renew_at:  # a slow batch: keep the rest of it ours
+                held = self._renew(region, [e.id for e in events[n:] if e.id in held])
+                renew_at = time.monotonic() + self.policy.lease.total_seconds() / 2
+            if event.id not in held:
+                continue  # its lease ran out before the renewal and another relay has it
             try:
                 if not self.registry.knows(event.topic):
                     raise LookupError(f"no handler registered for topic {event.topic!r}")
@@ -219,6 +228,20 @@ class Relay:
             uow.commit()
         events = [Event(r.id, region, r.topic, r.payload, r.created_at, r.attempts + 1) for r in rows]
         return sorted(events, key=lambda e: e.id)
+
+    def _renew(self, region: str, event_ids: list[str]) -> set[str]:
+        """Extend this relay's lease on these events; answers those still ours (an event whose
+        lease ran out may have gone to another relay: it is theirs now)."""
+        with self.router.unit_of_work(region) as uow:
+            held = uow.session.scalars(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_(event_ids), OutboxEvent.claimed_by == self.worker)
+                .values(claimed_until=utcnow() + self.policy.lease)
+                .returning(OutboxEvent.id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            uow.commit()
+        return set(held)
 
     def _mine(self, event_id: str):
         return and_(OutboxEvent.id == event_id, OutboxEvent.claimed_by == self.worker)

@@ -235,3 +235,25 @@ def test_a_running_relay_prunes_by_itself(router):
         stop.set()
         thread.join(5)
     assert event_ids(router, "fdf") == set()
+
+
+def test_a_slow_batch_keeps_its_lease_so_no_other_relay_takes_its_events(router):
+    """A batch that outlasts its lease renews it: a second relay polling meanwhile finds
+    nothing to take, and every event is handled once."""
+    registry = HandlerRegistry()
+    deliveries = Counter()
+
+    def slow(event):
+        deliveries[event.id] += 1
+        time.sleep(0.25)
+
+    registry.on("label.print")(slow)
+    ids = publish(router, "bgi", "label.print", count=6)
+    policy = RelayPolicy(lease=timedelta(seconds=1))
+    first = threading.Thread(target=Relay(router, registry, policy=policy, worker="slow").run_once, args=(["bgi"],))
+    first.start()
+    time.sleep(1.2)  # past the first lease
+    taken = Relay(router, registry, policy=policy, worker="eager").run_once(["bgi"])
+    first.join(10)
+    assert taken.delivered == 0
+    assert sorted(deliveries) == sorted(ids) and set(deliveries.values()) == {1}
