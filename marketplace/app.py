@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
+from http import HTTPStatus
 
 from flask import Flask, request
 from flask_smorest import Api
@@ -31,10 +32,23 @@ csrf = CSRFProtect()
 
 
 class MarketplaceApi(Api):
-    """flask-smorest, with errors left to marketplace.problems (RFC 9457), not its own format."""
+    """flask-smorest, with errors left to marketplace.problems (RFC 9457), not its own format,
+    and documented as what they are: application/problem+json bodies of ProblemSchema."""
+
+    ERROR_SCHEMA = problems.ProblemSchema
 
     def _register_error_handlers(self):
         pass
+
+    def _register_responses(self):
+        for status in HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["content"] = {problems.PROBLEM_TYPE: {"schema": self.ERROR_SCHEMA}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, {
+            "description": "Any other error", "content": {problems.PROBLEM_TYPE: {"schema": self.ERROR_SCHEMA}},
+        }, lazy=True)
 
 
 def create_app(test_config: Mapping[str, object] | None = None) -> Flask:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from html import escape
 
 from flask import Flask, Response, g, json, request
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from marketplace.errors import DomainError, InvalidInput, RegionUnavailable
@@ -16,6 +17,21 @@ from marketplace.errors import DomainError, InvalidInput, RegionUnavailable
 log = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
 JSON_PATHS = ("/api/", "/healthz", "/readyz")
+
+
+class ProblemSchema(Schema):
+    """Every error answer of the JSON APIs, as the OpenAPI document describes it."""
+
+    type = fields.String(metadata={"description": "what kind of problem: /problems/<slug>, or about:blank"})
+    title = fields.String(metadata={"description": "short, the same for every problem of this type"})
+    status = fields.Integer(metadata={"description": "the HTTP status code"})
+    detail = fields.String(metadata={"description": "what went wrong this time, for a person"})
+    instance = fields.String(metadata={"description": "the path that was asked for"})
+    request_id = fields.String(metadata={"description": "quote it to support: it finds the request in our logs"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "for invalid input: field name -> what is wrong with it"})
+    region = fields.String(metadata={"description": "region-unavailable only: the data center out of reach "
+                                                    "(retry after the Retry-After header's seconds)"})
 
 
 def register(app: Flask) -> None:

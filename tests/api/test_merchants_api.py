@@ -5,6 +5,7 @@ import json
 import pytest
 from sqlalchemy import text
 
+from marketplace.problems import ProblemSchema
 from marketplace.regions.router import DIRECTORY
 
 PROBLEM = "application/problem+json"
@@ -104,3 +105,16 @@ def test_the_openapi_document_describes_the_merchant_endpoints(client):
     created = document["paths"]["/api/v1/merchants"]["post"]
     assert created["summary"] == "Register a merchant in its home region."
     assert "201" in created["responses"] and "422" in created["responses"]
+
+
+def test_errors_are_documented_as_the_problem_documents_they_are(client):
+    """Clients generated from the OpenAPI document must parse real error answers."""
+    document = client.get("/api/v1/openapi.json").get_json()
+    invalid = document["components"]["responses"]["UNPROCESSABLE_ENTITY"]["content"]
+    assert invalid == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert {"type", "title", "status", "detail", "errors", "request_id"} <= set(document["components"]["schemas"]["Problem"]["properties"])
+    for response in (client.post("/api/v1/merchants", json={"name": ""}),           # 422 with field errors
+                     client.get("/api/v1/merchants/mer_01M897S1J8D38N1K4DV6KSQSH1"),  # 404
+                     client.get("/api/v1/merchant/products")):                      # 401
+        assert response.mimetype == "application/problem+json"
+        assert ProblemSchema().validate(response.get_json()) == {}, response.get_json()
