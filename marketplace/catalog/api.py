@@ -1,5 +1,6 @@
 """The merchant catalog API: products with variants and B2B terms, price lists, quotes."""
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -9,6 +10,7 @@ from marketplace.catalog.schemas import (
 )
 from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.platform import router
+from marketplace.regions import idempotency
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/merchant", description="A merchant's own catalog")
 blp.before_request(require_principal)
@@ -25,9 +27,11 @@ class Products(MethodView):
 
     @blp.arguments(ProductSchema())
     @blp.response(201, ProductSchema)
+    @blp.doc(parameters=[idempotency.OPENAPI_HEADER])
     def post(self, data):
         """Add a product with its variants."""
-        return service.create_product(router=router(), principal=current_principal(), data=data)
+        return service.create_product(router=router(), principal=current_principal(), data=data,
+                                      idempotency_key=request.headers.get("Idempotency-Key"))
 
 
 @blp.route("/products/<product_id>")
@@ -58,9 +62,11 @@ class PriceLists(MethodView):
 
     @blp.arguments(PriceListSchema())
     @blp.response(201, PriceListSchema)
+    @blp.doc(parameters=[idempotency.OPENAPI_HEADER])
     def post(self, data):
         """Give named buyer companies contract prices or a percentage off."""
-        return service.create_price_list(router=router(), principal=current_principal(), data=data)
+        return service.create_price_list(router=router(), principal=current_principal(), data=data,
+                                         idempotency_key=request.headers.get("Idempotency-Key"))
 
 
 @blp.route("/price-lists/<price_list_id>")

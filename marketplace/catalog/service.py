@@ -7,9 +7,11 @@ bulk import, so a product is held to the same rules whichever way it arrives.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace.catalog import pricing, taxonomy
@@ -17,7 +19,7 @@ from marketplace.catalog.models import VISIBILITIES, PriceList, Product, Variant
 from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.merchants.auth import Principal
 from marketplace.merchants.models import Merchant
-from marketplace.regions import outbox
+from marketplace.regions import idempotency, outbox
 from marketplace.regions.base import utcnow
 from marketplace.regions.ids import is_id, new_id
 from marketplace.regions.regionmap import is_iso_country
@@ -130,17 +132,21 @@ def _assign(obj, values: dict) -> bool:
     return changed
 
 
-def create_product(*, router: Router, principal: Principal, data: dict) -> Product:
-    """Add a product with its variants."""
+def create_product(*, router: Router, principal: Principal, data: dict, idempotency_key: str | None = None) -> Product:
+    """Add a product with its variants; a retry under the same idempotency key returns it."""
     _check(data)
-    with router.unit_of_work(principal.region) as uow:
+    once = _Once(router, principal, "catalog.product.create", idempotency_key, data, fetch=lambda s, i: s.get(Product, i))
+    if (done := once.replayed()) is not None:
+        return done
+    with once.guard(), router.unit_of_work(principal.region) as uow:
         merchant = uow.session.get(Merchant, principal.merchant_id)
         if uow.session.scalar(select(Product.id).where(Product.merchant_id == merchant.id, Product.ref == data["ref"])):
             raise Conflict(f"A product with ref {data['ref']!r} exists already.", errors={"ref": ["already used"]})
         _refuse_sku_clash(uow.session, merchant.id, data, product_id=None)
         product, _ = write_product(uow.session, merchant, data, None)
+        once.remember(uow.session, product.id)
         uow.commit()
-    return product
+    return once.result if once.result is not None else product
 
 
 def replace_product(*, router: Router, principal: Principal, product_id: str, data: dict) -> Product:
@@ -199,7 +205,8 @@ def _refuse_sku_clash(session: Session, merchant_id: str, data: dict, *, product
 
 # Price lists ---------------------------------------------------------------------------------
 
-def create_price_list(*, router: Router, principal: Principal, data: dict) -> PriceList:
+def create_price_list(*, router: Router, principal: Principal, data: dict, idempotency_key: str | None = None) -> PriceList:
+    """A price list for named buyer companies; a retry under the same idempotency key returns it."""
     problems = {}
     if data.get("percent_off_bp") is None and not data.get("contract_prices"):
         problems["percent_off_bp"] = ["give a percentage off or contract prices"]
@@ -211,7 +218,10 @@ def create_price_list(*, router: Router, principal: Principal, data: dict) -> Pr
         problems["contract_prices"] = [f"prices from 0 to {pricing.MAX_UNIT_PRICE:,} minor units"]
     if problems:
         raise InvalidInput("The price list is not valid.", errors=problems)
-    with router.unit_of_work(principal.region) as uow:
+    once = _Once(router, principal, "catalog.price_list.create", idempotency_key, data, fetch=lambda s, i: s.get(PriceList, i))
+    if (done := once.replayed()) is not None:
+        return done
+    with once.guard(), router.unit_of_work(principal.region) as uow:
         unknown = set(data.get("contract_prices", {})) - set(uow.session.scalars(
             select(Variant.id).where(Variant.merchant_id == principal.merchant_id, Variant.id.in_(list(data.get("contract_prices", {}))))
         ))
@@ -219,8 +229,9 @@ def create_price_list(*, router: Router, principal: Principal, data: dict) -> Pr
             raise InvalidInput("Contract prices name unknown variants.", errors={"contract_prices": sorted(unknown)})
         price_list = PriceList(id=new_id("prl"), region=principal.region, merchant_id=principal.merchant_id, **data)
         uow.session.add(price_list)
+        once.remember(uow.session, price_list.id)
         uow.commit()
-    return price_list
+    return once.result if once.result is not None else price_list
 
 
 def list_price_lists(*, router: Router, principal: Principal) -> list[PriceList]:
@@ -277,3 +288,35 @@ def public_product(*, router: Router, merchant: Merchant, product_id: str) -> Pr
         if product is None or product.merchant_id != merchant.id or product.visibility != "public":
             raise ProductNotFound(product_id)
         return product
+
+
+class _Once:
+    """An idempotency key around one merchant write: the earlier result when the key was used
+    for this request before, remembered with the write, and (`guard`) the winner's result
+    when a concurrent retry committed first."""
+
+    def __init__(self, router: Router, principal: Principal, operation: str, key: str | None, data: dict, *, fetch):
+        self.router, self.region = router, principal.region
+        self.scope = idempotency.merchant_scope(operation, principal.merchant_id)
+        self.key = idempotency.checked_key(key)
+        self.request = idempotency.fingerprint(data)
+        self.fetch = fetch
+        self.result = None
+
+    def replayed(self):
+        return idempotency.replayed(self.router, self.region, scope=self.scope, key=self.key,
+                                    request_fingerprint=self.request, fetch=self.fetch)
+
+    def remember(self, session: Session, resource_id: str) -> None:
+        if self.key is not None:
+            idempotency.remember(session, scope=self.scope, key=self.key, request_fingerprint=self.request,
+                                 resource_id=resource_id)
+
+    @contextmanager
+    def guard(self):
+        try:
+            yield
+        except (IntegrityError, Conflict):  # a unique key hit: perhaps the same request, committed meanwhile
+            self.result = self.replayed()
+            if self.result is None:
+                raise

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marketplace.merchants import service
 from marketplace.merchants.schemas import MerchantCreateSchema, MerchantSchema
 from marketplace.platform import router
+from marketplace.regions import idempotency
 
 blp = Blueprint("merchants", __name__, url_prefix="/api/v1/merchants", description="Merchant accounts")
 
@@ -16,6 +17,7 @@ class Merchants(MethodView):
     @blp.arguments(MerchantCreateSchema())
     @blp.response(201, MerchantSchema)
     @blp.alt_response(503, description="The home region's data center is unreachable")
+    @blp.doc(parameters=[idempotency.OPENAPI_HEADER])
     def post(self, data):
         """Register a merchant in its home region."""
         return service.register(router=router(), idempotency_key=request.headers.get("Idempotency-Key"), **data)

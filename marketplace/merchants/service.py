@@ -27,10 +27,9 @@ def register(*, router: Router, name: str, home_country: str, idempotency_key: s
     region = router.regions.home_region(home_country).code
     key = idempotency.checked_key(idempotency_key)
     request = idempotency.fingerprint({"name": name, "home_country": home_country})
-    if key is not None:
-        existing = _replay(router, region, key, request)
-        if existing is not None:
-            return existing
+    existing = idempotency.replayed(router, region, scope=REGISTER_SCOPE, key=key, request_fingerprint=request, fetch=_fetch)
+    if existing is not None:
+        return existing
     router.health.check(region)  # a region known to be down: say so before writing anything
     merchant_id = new_id("mer")
     router.assign(merchant_id, kind="merchant", region=region)
@@ -50,8 +49,9 @@ def register(*, router: Router, name: str, home_country: str, idempotency_key: s
             # pointer to nothing answers 404, a row without a pointer could never be found.
             raise
         _release_quietly(router, merchant_id)
-        if key is not None and isinstance(exc, IntegrityError):
-            existing = _replay(router, region, key, request)  # a concurrent retry won the race
+        if isinstance(exc, IntegrityError):  # a concurrent retry won the race
+            existing = idempotency.replayed(router, region, scope=REGISTER_SCOPE, key=key, request_fingerprint=request,
+                                            fetch=_fetch)
             if existing is not None:
                 return existing
         raise
@@ -77,7 +77,5 @@ def _release_quietly(router: Router, merchant_id: str) -> None:
         log.warning("could not remove directory entry of unwritten merchant %s", merchant_id, exc_info=True)
 
 
-def _replay(router: Router, region: str, key: str, request: str) -> Merchant | None:
-    with router.unit_of_work(region, read_only=True) as uow:
-        merchant_id = idempotency.prior_result(uow.session, scope=REGISTER_SCOPE, key=key, request_fingerprint=request)
-        return uow.session.get(Merchant, merchant_id) if merchant_id else None
+def _fetch(session, merchant_id: str) -> Merchant | None:
+    return session.get(Merchant, merchant_id)

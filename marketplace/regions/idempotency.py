@@ -1,7 +1,12 @@
 """Idempotency keys: a retried write returns what the first one did instead of doing it twice.
 
 The record lives on the shard of the resource it created and commits with it, so a key is
-either bound to a finished write or free; there is no "in progress" state to clean up.
+either bound to a finished write or free; there is no "in progress" state to clean up. Keys
+of a merchant's own writes are scoped to that merchant: two merchants' clients may pick the
+same key, and neither can learn anything about the other's through it.
+
+Writes that create something take the `Idempotency-Key` header (OPENAPI_HEADER documents it).
+API keys do not: a replay could not show the secret again, which is kept only as a digest.
 """
 
 from __future__ import annotations
@@ -9,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +23,13 @@ from marketplace.errors import Conflict, InvalidInput
 from marketplace.regions.models import IdempotencyRecord
 
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
+T = TypeVar("T")
+OPENAPI_HEADER = {
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 255},
+    "description": "Any unique string (a UUID, say). Sending the same request again with the same key returns "
+                   "what the first one created instead of creating it twice; the same key with another request "
+                   "is a 409.",
+}
 
 
 def checked_key(key: str | None) -> str | None:
@@ -44,3 +57,17 @@ def prior_result(session: Session, *, scope: str, key: str, request_fingerprint:
 
 def remember(session: Session, *, scope: str, key: str, request_fingerprint: str, resource_id: str) -> None:
     session.add(IdempotencyRecord(scope=scope, key=key, fingerprint=request_fingerprint, resource_id=resource_id))
+
+
+def merchant_scope(operation: str, merchant_id: str) -> str:
+    return f"{operation}:{merchant_id}"
+
+
+def replayed(router, region: str, *, scope: str, key: str | None, request_fingerprint: str,
+             fetch: Callable[[Session, str], T]) -> T | None:
+    """What an earlier request with this key created (fetched by its id), or None."""
+    if key is None:
+        return None
+    with router.unit_of_work(region, read_only=True) as uow:
+        resource_id = prior_result(uow.session, scope=scope, key=key, request_fingerprint=request_fingerprint)
+        return fetch(uow.session, resource_id) if resource_id else None

@@ -3,6 +3,7 @@ walk over every merchant endpoint with another merchant's key."""
 
 import json
 import re
+import threading
 
 import pytest
 
@@ -211,3 +212,66 @@ def test_an_owner_adds_staff_who_can_sign_in_but_not_add_staff(client, router, t
     assert again.status_code == 409
     assert [s["email"] for s in client.get("/api/v1/merchant/staff", headers=auth).get_json()] == [
         "owner@kingston-roasters.example", "packer@kingston-roasters.example"]
+
+
+def test_a_retried_product_or_price_list_is_created_once(client, two_merchants):
+    """The network failed after the write: the app sends the same request with the same key."""
+    (_, auth), _ = two_merchants
+    keyed = {**auth, "Idempotency-Key": "upload-7f3a"}
+    first = client.post("/api/v1/merchant/products", json=product_body(), headers=keyed)
+    again = client.post("/api/v1/merchant/products", json=product_body(), headers=keyed)
+    assert (first.status_code, again.status_code) == (201, 201)
+    product_id = first.get_json()["id"]
+    assert again.get_json() == client.get(f"/api/v1/merchant/products/{product_id}", headers=auth).get_json()
+    assert again.get_json()["id"] == product_id
+    assert client.get("/api/v1/merchant/products", headers=auth).get_json()["total"] == 1
+
+    price_list = {"name": "Hotels", "company_ids": [COMPANY], "percent_off_bp": 500}
+    lists = [client.post("/api/v1/merchant/price-lists", json=price_list, headers={**auth, "Idempotency-Key": "pl-1"})
+             for _ in range(2)]
+    assert [r.status_code for r in lists] == [201, 201] and lists[0].get_json()["id"] == lists[1].get_json()["id"]
+    assert len(client.get("/api/v1/merchant/price-lists", headers=auth).get_json()) == 1
+
+
+def test_an_idempotency_key_reused_for_another_request_is_a_conflict(client, two_merchants):
+    (_, auth), _ = two_merchants
+    keyed = {**auth, "Idempotency-Key": "k-77"}
+    assert client.post("/api/v1/merchant/products", json=product_body(), headers=keyed).status_code == 201
+    other = client.post("/api/v1/merchant/products", json=product_body(ref="tea-1", sku_prefix="TEA"), headers=keyed)
+    assert other.status_code == 409 and "Idempotency-Key" in other.get_json()["detail"]
+
+
+def test_idempotency_keys_belong_to_one_merchant(client, two_merchants):
+    """Another merchant's client picking the same key gets its own product, and learns nothing."""
+    (_, first), (_, second) = two_merchants
+    mine = client.post("/api/v1/merchant/products", json=product_body(), headers={**first, "Idempotency-Key": "same"})
+    theirs = client.post("/api/v1/merchant/products", json=product_body(ref="rhum-1", sku_prefix="RH"),
+                         headers={**second, "Idempotency-Key": "same"})
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.get_json()["id"] != theirs.get_json()["id"]
+
+
+def test_the_openapi_document_offers_idempotency_keys_on_creating_writes(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/merchant/products", "/api/v1/merchant/price-lists", "/api/v1/merchants"):
+        assert "Idempotency-Key" in [p["name"] for p in paths[path]["post"].get("parameters", [])], path
+
+
+def test_two_retries_racing_each_other_create_one_product(app, two_merchants):
+    (_, auth), _ = two_merchants
+    keyed = {**auth, "Idempotency-Key": "race-1"}
+    start, answers = threading.Barrier(2), []
+
+    def post():
+        client = app.test_client()
+        start.wait()
+        response = client.post("/api/v1/merchant/products", json=product_body(), headers=keyed)
+        answers.append((response.status_code, response.get_json().get("id")))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in answers] == [201, 201], answers
+    assert answers[0][1] == answers[1][1]
