@@ -66,6 +66,21 @@ class Hit:
 class FacetValue:
     value: str
     count: int
+    label: str | None = None  # what to show, when the engine knows it better than the value (a merchant's name)
+
+
+# A merchant facet value carries the merchant's name, so that facets show names, not ids:
+# engines count on "<merchant id>|<name>" and split it back with merchant_facet_value.
+MERCHANT_FACET_SEPARATOR = "|"
+
+
+def merchant_facet_key(merchant_id: str, merchant_name: str) -> str:
+    return f"{merchant_id}{MERCHANT_FACET_SEPARATOR}{merchant_name}"
+
+
+def merchant_facet_value(key: str, count: int) -> FacetValue:
+    merchant_id, _, name = key.partition(MERCHANT_FACET_SEPARATOR)
+    return FacetValue(merchant_id, count, name or None)
 
 
 @dataclass

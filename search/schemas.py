@@ -55,9 +55,9 @@ class HitSchema(Schema):
 
 
 class FacetValueSchema(Schema):
-    value = fields.String()
+    value = fields.String(metadata={"description": "what to send back to select it (an id, a code, a bucket)"})
     count = fields.Integer()
-    label = fields.String()
+    label = fields.String(metadata={"description": "what to show, in the buyer's language and currency"})
 
 
 class SearchResultSchema(Schema):

@@ -4,7 +4,11 @@ a SearchQuery for whichever engine runs, and the answer back into their currency
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 
+from babel import Locale
+
+from marketplace.catalog import taxonomy
 from marketplace.errors import InvalidInput
 from marketplace.money import Money, MoneyError
 from payments import fx
@@ -50,10 +54,10 @@ def build_query(args: dict) -> SearchQuery:
 def search(*, engine: SearchEngine, args: dict) -> dict:
     query = build_query(args)
     result = engine.search(query)
-    return present(result, currency=args["currency"], page=args["page"], per_page=args["per_page"])
+    return present(result, currency=args["currency"], language=args["lang"], page=args["page"], per_page=args["per_page"])
 
 
-def present(result: SearchResult, *, currency: str, page: int, per_page: int) -> dict:
+def present(result: SearchResult, *, currency: str, language: str, page: int, per_page: int) -> dict:
     rates = fx.rates()
     items = []
     for hit in result.items:
@@ -66,11 +70,27 @@ def present(result: SearchResult, *, currency: str, page: int, per_page: int) ->
             "buyer_price": {"amount": price, "currency": currency} if price is not None else None,
             "in_stock": hit.in_stock, "b2b_only": hit.b2b_only,
         })
-    facets = {name: [{"value": v.value, "count": v.count} for v in values] for name, values in result.facets.items()}
-    if "price" in facets:
-        facets["price"] = [dict(bucket, label=_bucket_label(int(bucket["value"]), currency)) for bucket in facets["price"]]
+    labels = {
+        "category": lambda v: _category_name(v.value, language),
+        "origin_country": lambda v: _country_names(language).get(v.value, v.value),
+        "merchant": lambda v: v.label or v.value,
+        "price": lambda v: _bucket_label(int(v.value), currency),
+    }
+    facets = {name: [{"value": v.value, "count": v.count, "label": labels[name](v)} for v in values]
+              for name, values in result.facets.items()}
     return {"items": items, "total": result.total, "facets": facets, "page": page, "per_page": per_page,
             "corrected_terms": list(result.corrected_terms)}
+
+
+def _category_name(slug: str, language: str) -> str:
+    category = taxonomy.categories().get(slug)
+    return category.name(language) if category else slug
+
+
+@cache
+def _country_names(language: str) -> dict[str, str]:
+    """ISO 3166 codes to country names in that language (CLDR, through Babel)."""
+    return dict(Locale.parse(language).territories)
 
 
 def _bucket_label(index: int, currency: str) -> str:

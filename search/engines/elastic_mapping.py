@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 
 from marketplace.catalog import taxonomy
 from search.documents import SearchDocument
+from search.query import merchant_facet_key
 
 LANGUAGES = ("en", "es", "fr", "nl")  # the catalog's languages (marketplace.catalog.service)
 FALLBACK_LANGUAGE = "en"
@@ -74,6 +75,7 @@ def index_settings_and_mappings() -> dict:
                 "merchant_name": _FOLDED_KEYWORD,
                 "merchant_handle": _KEYWORD,
                 "merchant_region": _KEYWORD,
+                "merchant_facet": _KEYWORD,  # derived: "<id>|<name>", counted for the merchant facet
                 "category": _KEYWORD,
                 "category_path": _KEYWORD,
                 "title": _per_language(keyword=True),
@@ -130,6 +132,7 @@ def localized(texts: dict[str, str], language: str) -> str:
 def document_source(document: SearchDocument) -> dict:
     source = document.as_dict()
     source["keywords"] = keywords(document)
+    source["merchant_facet"] = merchant_facet_key(document.merchant_id, document.merchant_name)
     source["suggest"] = {language: localized(document.title, language) for language in LANGUAGES}
     return source
 

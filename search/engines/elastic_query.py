@@ -43,7 +43,7 @@ MIN_PREFIX = 3  # a last word shorter than this is not completed
 # and only the first TYPO_PARTS parts of a long query get typo and prefix clauses.
 MAX_EXPANSIONS = 10
 TYPO_PARTS = 8
-FACET_FIELDS = {"category": "category_path", "origin_country": "origin_countries", "merchant": "merchant_id"}
+FACET_FIELDS = {"category": "category_path", "origin_country": "origin_countries", "merchant": "merchant_facet"}
 FACET_SIZES = {"category": 500, "origin_country": 300, "merchant": 50}
 HIT_SOURCE = ["id", "title", "merchant_id", "merchant_name", "merchant_handle", "category", "origin_countries",
               "price", "currency", "price_usd", "in_stock", "b2b_only"]
@@ -278,6 +278,8 @@ def _all_of(clauses: list[dict]) -> dict:
 
 
 def highlight(language: str) -> dict:
+    """Highlights of titles and descriptions. Unlike the embedded engine, stopwords the buyer
+    typed ("de") are marked too: a highlight_query without them would repeat every clause."""
     fields = {}
     for lang in (language, *[other for other in LANGUAGES if other != language]):
         for name in (f"title.{lang}", f"title.{lang}.folded"):

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from search.engines.elastic_mapping import LANGUAGES, localized, search_language
 from search.engines.elastic_query import typo_words
-from search.query import FACETS, FacetValue, Hit, SearchQuery, SearchResult
+from search.query import FACETS, FacetValue, Hit, SearchQuery, SearchResult, merchant_facet_value
 from search.synonyms import fold, max_edits
 from search.typos import edit_distance
 
@@ -90,7 +90,8 @@ def facets(aggregations: Mapping) -> dict[str, list[FacetValue]]:
     result = {}
     for facet in FACETS:
         buckets = ((aggregations.get(facet) or {}).get("values") or {}).get("buckets") or []
-        result[facet] = [FacetValue(str(bucket["key"]), int(bucket["doc_count"]))
+        value = merchant_facet_value if facet == "merchant" else FacetValue
+        result[facet] = [value(str(bucket["key"]), int(bucket["doc_count"]))
                          for bucket in buckets if bucket.get("doc_count", 0) > 0]
     return result
 

@@ -54,7 +54,7 @@ from search.documents import SearchDocument
 from search.engines import embedded_query as queries
 from search.engines.embedded_highlight import Highlighter, display, matched_words
 from search.engines.embedded_schema import LANGUAGES, PLAIN, SCHEMA, SCHEMA_VERSION, analyze, register_analyzers, to_tantivy
-from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, FacetValue, Hit, SearchQuery, SearchResult
+from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, FacetValue, Hit, SearchQuery, SearchResult, merchant_facet_value
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +329,8 @@ def _hits(searcher: tantivy.Searcher, found, plan, query: SearchQuery) -> list[H
 
 def _facets(results: list[dict]) -> dict[str, list[FacetValue]]:
     counts = queries.facet_values(results)
-    return {name: [FacetValue(v, c) for v, c in _ordered(name, counts.get(name, []))] for name in FACETS}
+    return {name: [merchant_facet_value(v, c) if name == "merchant" else FacetValue(v, c)
+                   for v, c in _ordered(name, counts.get(name, []))] for name in FACETS}
 
 
 def _hit(document: dict, score: float, highlighter: Highlighter, language: str) -> Hit:

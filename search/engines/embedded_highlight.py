@@ -45,7 +45,8 @@ class Highlighter:
 
     def __init__(self, searcher: tantivy.Searcher, plan: TextPlan | None, extra_words: set[str]):
         self._searcher = searcher
-        self._phrases = [a for p in plan.parts for a in p.alternatives] + sorted(extra_words) if plan else []
+        # Stopwords ("de", "the") only help ranking: marking every "de" of a title would be noise.
+        self._phrases = [a for p in plan.parts if not p.optional for a in p.alternatives] + sorted(extra_words) if plan else []
         self._generators: dict[str, tantivy.SnippetGenerator | None] = {}
 
     def highlight(self, document: dict, language: str) -> str:

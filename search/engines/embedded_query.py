@@ -51,7 +51,7 @@ STOPWORDS = frozenset(
 FACET_AGGREGATIONS = {
     "category": {"terms": {"field": "category_path", "size": 500}},
     "origin_country": {"terms": {"field": "origin_countries", "size": 300}},
-    "merchant": {"terms": {"field": "merchant_id", "size": 50}},
+    "merchant": {"terms": {"field": "merchant_facet", "size": 50}},
     "price": {"range": {"field": "price_usd", "ranges": [
         {"key": str(n), **({"from": low} if low else {}), **({"to": high} if high is not None else {})}
         for n, (low, high) in enumerate(PRICE_BUCKETS_USD)

@@ -24,10 +24,11 @@ import tantivy
 
 from marketplace.catalog import taxonomy
 from search.documents import SearchDocument
+from search.query import merchant_facet_key
 
 # Bumped whenever the layout below changes: an index written with another version is not
 # opened (the engine starts an empty one and a rebuild fills it).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: merchant_facet
 
 LANGUAGES = ("en", "es", "fr", "nl")
 STEMMERS = {"en": "english", "es": "spanish", "fr": "french", "nl": "dutch"}
@@ -77,6 +78,7 @@ def build_schema() -> tantivy.Schema:
     builder.add_text_field("keywords_plain", tokenizer_name=PLAIN, index_option="basic")
     for name in FACET_FIELDS:
         builder.add_text_field(name, tokenizer_name="raw", fast=True)
+    builder.add_text_field("merchant_facet", tokenizer_name="raw", fast=True)  # counted, never searched
     builder.add_text_field("ships_to_exclusions", tokenizer_name="raw")
     builder.add_integer_field("price_usd", indexed=True, fast=True)
     builder.add_integer_field("popularity", fast=True)
@@ -107,6 +109,7 @@ def to_tantivy(document: SearchDocument) -> tantivy.Document:
         "origin_countries": document.origin_countries,
         "merchant_id": document.merchant_id,
         "merchant_region": document.merchant_region,
+        "merchant_facet": merchant_facet_key(document.merchant_id, document.merchant_name),
         "price_usd": document.price_usd,
         "popularity": document.popularity,
         "created_at": epoch_seconds(document.created_at),

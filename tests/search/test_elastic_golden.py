@@ -105,7 +105,7 @@ def mapping() -> dict:
 def test_every_document_field_is_mapped_and_nothing_else_is_guessed():
     properties = mapping()["properties"]
     assert mapping()["dynamic"] == "strict"
-    assert set(properties) == {f.name for f in dataclasses.fields(SearchDocument)} | {"keywords", "suggest"}
+    assert set(properties) == {f.name for f in dataclasses.fields(SearchDocument)} | {"keywords", "suggest", "merchant_facet"}
 
 
 def test_languages_are_the_catalogs():
@@ -157,10 +157,11 @@ def test_bulk_actions_index_each_document_by_id_with_keywords_and_titles_for_sug
     [action] = bulk_actions([document(title={"es": "Café"})], "cpu-products")
     assert (action["_op_type"], action["_index"], action["_id"]) == ("index", "cpu-products", "prd_01")
     source = action["_source"]
-    derived = ("keywords", "suggest")
+    derived = ("keywords", "suggest", "merchant_facet")
     assert {k: v for k, v in source.items() if k not in derived} == document(title={"es": "Café"}).as_dict()
     assert source["suggest"] == {"en": "Café", "es": "Café", "fr": "Café", "nl": "Café"}  # fallback: any title
     assert source["keywords"] == "Food Alimentos Alimentation Voeding Coffee Café Koffie 250 g dark roast Blue Hills"
+    assert source["merchant_facet"] == "mer_01A|Blue Hills"  # the facet shows the name, selects by the id
     [create] = bulk_actions([document()], "cpu-products-new", op_type="create")
     assert create["_op_type"] == "create"
 

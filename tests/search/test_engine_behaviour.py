@@ -234,6 +234,13 @@ def test_facets_count_categories_with_their_ancestors(engine):
     assert facet(result, "merchant")["mer_bajan"] == 6
 
 
+def test_merchant_facet_values_are_ids_named_for_display(engine):
+    """Selecting sends the id back; the buyer reads the trading name."""
+    labels = {v.value: v.label for v in search(engine).facets["merchant"]}
+    assert labels["mer_bajan"] == "Bajan Pepper Works"
+    assert set(labels) == {d.merchant_id for d in RETAIL}
+
+
 def test_the_price_facet_counts_each_bucket(engine):
     result = search(engine)
     expected = {}
@@ -332,6 +339,13 @@ def test_a_hit_carries_what_a_result_list_shows(engine):
 def test_matches_are_highlighted_with_mark(engine):
     hit = search(engine, "cinnamon").items[0]
     assert "<mark>cinnamon</mark>" in hit.highlight.lower()
+
+
+def test_stopwords_are_not_marked(engine):
+    if engine.name == "elasticsearch":
+        pytest.skip("Elasticsearch marks every query term it finds, stopwords too (cosmetic; see elastic_query.highlight)")
+    [hit] = [h for h in search(engine, "pâte de goyave", language="fr").items if h.id == "prd_guava_paste"]
+    assert "<mark>goyave</mark>" in hit.highlight.lower() and "<mark>de</mark>" not in hit.highlight
 
 
 def test_a_description_match_is_highlighted_in_the_description(engine):

@@ -3,6 +3,7 @@ changes reach the index through the outbox, and the API and the storefront page 
 
 import dataclasses
 import json
+import re
 import socket
 import time
 
@@ -126,11 +127,29 @@ def test_the_storefront_search_page_offers_facets_as_links(client, router, platf
     catalog.create_product(router=router, principal=shop, data=product("nut", {"en": "Grenada nutmeg"}, category="food/spices", origin="GD"))
     index_now(platform)
     page = client.get("/search?q=coffee+nutmeg").get_data(as_text=True)
-    assert "Blue Mountain coffee" in page and "Grenada nutmeg" in page
-    assert "/search?q=coffee+nutmeg&amp;origin=GD" in page or "origin=GD" in page
+    assert "Blue Mountain coffee" in words(page) and "Grenada nutmeg" in words(page)
+    assert "<mark>coffee</mark>" in page  # the match is marked in the title, not repeated under it
+    assert words(page).count("Blue Mountain coffee") == 1
+    assert re.search(r'<a href="[^"]*origin=GD[^"]*">Grenada</a>', page)  # names, not codes or ids
+    assert re.search(r'<a href="[^"]*merchant=mer_\w+[^"]*">Blue Mountain Roasters</a>', page)
     filtered = client.get("/search?q=coffee+nutmeg&origin=GD").get_data(as_text=True)
-    assert "Grenada nutmeg" in filtered and "Blue Mountain coffee" not in filtered
+    assert "Grenada nutmeg" in words(filtered) and "Blue Mountain coffee" not in words(filtered)
     assert 'aria-current="true"' in filtered  # the selected value is marked, and a link removes it
+
+
+def words(page: str) -> str:
+    return re.sub(r"<[^>]+>", "", page)
+
+
+def test_facet_values_carry_labels_in_the_buyers_language(client, router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("nut", {"en": "Grenada nutmeg"}, category="food/spices", origin="GD"))
+    index_now(platform)
+    facets = search(client, q="nutmeg", lang="es", currency="EUR")["facets"]
+    labels = {name: {v["value"]: v["label"] for v in values} for name, values in facets.items()}
+    assert labels["origin_country"] == {"GD": "Granada"}
+    assert labels["merchant"] == {shop.merchant_id: "Blue Mountain Roasters"}
+    assert labels["category"]["food/spices"] == "Especias"
+    assert all(label.endswith(" EUR") for label in labels["price"].values())
 
 
 def test_reindex_command_rebuilds_from_every_region(app, router, platform, shop):
