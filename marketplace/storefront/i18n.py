@@ -79,6 +79,8 @@ WORDS: dict[str, dict[str, str]] = {
     "pages": {"en": "Pages", "es": "Páginas", "fr": "Pages", "nl": "Pagina's"},
     "previous": {"en": "Previous", "es": "Anterior", "fr": "Précédent", "nl": "Vorige"},
     "next": {"en": "Next", "es": "Siguiente", "fr": "Suivant", "nl": "Volgende"},
+    "corrected": {"en": "Including results for: {words}", "es": "Incluye resultados para: {words}",
+                  "fr": "Résultats incluant : {words}", "nl": "Inclusief resultaten voor: {words}"},
     "no_results": {"en": "Nothing found. Try other words or fewer filters.", "es": "No se encontró nada. Pruebe otras palabras o menos filtros.",
                    "fr": "Rien trouvé. Essayez d'autres mots ou moins de filtres.", "nl": "Niets gevonden. Probeer andere woorden of minder filters."},
     "home_intro": {

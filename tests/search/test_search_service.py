@@ -272,3 +272,10 @@ def test_catch_up_goes_on_past_an_unreachable_region_and_names_it(app, router, p
     router.health.mark_up("sxm")
     result = app.test_cli_runner().invoke(args=["cpu", "search", "catch-up", "--minutes", "5"])
     assert result.exit_code == 0 and "1 products changed since" in result.output
+
+
+def test_the_search_page_says_which_word_a_typo_was_taken_for(client, router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("nut", {"en": "Grenada nutmeg"}, category="food/spices", origin="GD"))
+    index_now(platform)
+    page = client.get("/search?q=nutmge").get_data(as_text=True)
+    assert "Grenada" in words(page) and "Including results for: nutmeg" in words(page)
