@@ -71,7 +71,7 @@ def relay(once: bool, regions: tuple[str, ...]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     click.echo(f"relay {worker.worker} running; Ctrl-C stops it")
-    worker.run_forever(stop, current.settings.relay_interval)
+    worker.run_forever(stop, current.settings.relay_interval, regions or None)
 
 
 @outbox_group.command("parked")
@@ -94,10 +94,11 @@ def outbox_prune(days: int | None) -> None:
     """Delete delivered events past the retention (relays also do it every hour)."""
     current = platform()
     worker = current.relay(policy=RelayPolicy(retention=timedelta(days=days))) if days else current.relay()
-    deleted = worker.prune()
+    pruned = worker.prune()
     for region in current.regions.region_codes:
-        click.echo(f"{region:<9} {deleted[region]:>8} deleted" if region in deleted else f"{region:<9} unreachable, not pruned")
-    if len(deleted) < len(current.regions.region_codes):
+        click.echo(f"{region:<9} {pruned.deleted[region]:>8} deleted" if region in pruned.deleted
+                   else f"{region:<9} not pruned (unreachable or failing; see the log)")
+    if pruned.failed:
         raise click.ClickException("some regions could not be pruned; run it again once they are back")
 
 

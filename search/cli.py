@@ -33,6 +33,10 @@ def reindex() -> None:
 def catch_up(minutes: int) -> None:
     """Have the relay index again the products changed recently (after a rebuild that could
     not reach every region, or an index restored from a backup)."""
+    retention = platform().settings.outbox_retention_days
+    if minutes > retention * 24 * 60:
+        raise click.BadParameter(f"the outbox keeps {retention} days of changes; for older ones run "
+                                 f"`cpu search reindex`", param_hint="--minutes")
     since = utcnow() - timedelta(minutes=minutes)
     try:
         queued = indexer.catch_up(platform().router, since=since)

@@ -65,9 +65,14 @@ def merchant_scope(operation: str, merchant_id: str) -> str:
 
 def replayed(router, region: str, *, scope: str, key: str | None, request_fingerprint: str,
              fetch: Callable[[Session, str], T]) -> T | None:
-    """What an earlier request with this key created (fetched by its id), or None."""
+    """What an earlier request with this key created (fetched by its id), or None. A key whose
+    resource was deleted since stays used: replaying it cannot answer what it did."""
     if key is None:
         return None
     with router.unit_of_work(region, read_only=True) as uow:
         resource_id = prior_result(uow.session, scope=scope, key=key, request_fingerprint=request_fingerprint)
-        return fetch(uow.session, resource_id) if resource_id else None
+        found = fetch(uow.session, resource_id) if resource_id else None
+    if resource_id and found is None:
+        raise Conflict(f"What this Idempotency-Key created ({resource_id}) was deleted since; send a new key "
+                       f"to create it again.")
+    return found

@@ -112,6 +112,8 @@ class RelayPolicy:
     backoff_cap: timedelta = timedelta(minutes=30)
     retention: timedelta = timedelta(days=7)  # how long delivered events are kept
     prune_every: timedelta = timedelta(hours=1)
+    prune_batches: int = 5  # per region and pass: a first prune of a large backlog must not stall delivery
+    prune_again: timedelta = timedelta(minutes=1)  # when a pass left work behind
 
     def backoff(self, attempts: int) -> timedelta:
         return min(self.backoff_cap, self.backoff_base * (2 ** (attempts - 1)))
@@ -147,32 +149,41 @@ class Relay:
                 break
         return total
 
-    def run_forever(self, stop: threading.Event, interval: float) -> None:
+    def run_forever(self, stop: threading.Event, interval: float, regions: Iterable[str] | None = None) -> None:
+        regions = list(regions) if regions else None
         next_prune = time.monotonic()
         while not stop.is_set():
             try:
-                stats = self.run_once()
+                stats = self.run_once(regions)
                 if time.monotonic() >= next_prune:
-                    next_prune = time.monotonic() + self.policy.prune_every.total_seconds()
-                    self.prune()
+                    more = self.prune(regions, max_batches=self.policy.prune_batches).more
+                    wait = self.policy.prune_again if more else self.policy.prune_every
+                    next_prune = time.monotonic() + wait.total_seconds()
             except Exception:  # the relay must outlive any single bad batch
                 log.exception("relay batch failed")
                 stats = RelayStats()
             if stats.delivered + stats.failed + stats.parked == 0:
                 stop.wait(interval)
 
-    def prune(self, regions: Iterable[str] | None = None) -> dict[str, int]:
-        """Delete delivered events past the retention, region by region; {region: deleted}.
-        An unreachable region is left for the next time."""
-        deleted = {}
+    def prune(self, regions: Iterable[str] | None = None, *, max_batches: int | None = None) -> Pruned:
+        """Delete delivered events past the retention, region by region, at most `max_batches`
+        batches each (None: all). A region that cannot be pruned now is left for the next time."""
+        pruned = Pruned()
         for region in regions or self.router.regions.region_codes:
             try:
-                deleted[region] = prune(self.router, region, older_than=self.policy.retention)
+                deleted, more = prune(self.router, region, older_than=self.policy.retention, max_batches=max_batches)
             except RegionUnavailable:
                 log.warning("outbox of region %s not pruned: unreachable", region)
-        if any(deleted.values()):
-            log.info("pruned delivered outbox events: %s", deleted)
-        return deleted
+                pruned.failed.append(region)
+            except Exception:  # one region's trouble must not keep the others from being pruned
+                log.exception("outbox of region %s not pruned", region)
+                pruned.failed.append(region)
+            else:
+                pruned.deleted[region] = deleted
+                pruned.more = pruned.more or more
+        if any(pruned.deleted.values()):
+            log.info("pruned delivered outbox events: %s", pruned.deleted)
+        return pruned
 
     def _run_region(self, region: str) -> RelayStats:
         stats = RelayStats()
@@ -279,22 +290,34 @@ class Relay:
         return parked
 
 
-def prune(router, region: str, *, older_than: timedelta, batch: int = 1000) -> int:
-    """Delete the region's delivered events created more than `older_than` ago, in batches
-    (short transactions, found through the primary key: ids are time-sortable)."""
-    before = first_id_since("evt", utcnow() - older_than)
-    deleted = 0
-    while True:
-        old = (select(OutboxEvent.id).where(OutboxEvent.id < before, OutboxEvent.delivered_at.is_not(None))
-               .order_by(OutboxEvent.id).limit(batch))
+@dataclass
+class Pruned:
+    deleted: dict[str, int] = field(default_factory=dict)  # region -> events deleted
+    failed: list[str] = field(default_factory=list)  # regions not pruned
+    more: bool = False  # a region had more to delete than one pass may
+
+
+def prune(router, region: str, *, older_than: timedelta, batch: int = 1000,
+          max_batches: int | None = None) -> tuple[int, bool]:
+    """Delete the region's events delivered more than `older_than` ago, in batches (short
+    transactions; found through the primary key, ids being time-sortable, then by delivery
+    time, so an old event delivered late is kept its full time). Returns (deleted, whether
+    `max_batches` stopped it with more to delete)."""
+    cutoff = utcnow() - older_than
+    old = (select(OutboxEvent.id)
+           .where(OutboxEvent.id < first_id_since("evt", cutoff), OutboxEvent.delivered_at < cutoff)
+           .order_by(OutboxEvent.id).limit(batch))
+    deleted = batches = 0
+    while max_batches is None or batches < max_batches:
         with router.unit_of_work(region) as uow:
             count = uow.session.execute(
                 delete(OutboxEvent).where(OutboxEvent.id.in_(old.scalar_subquery())).execution_options(synchronize_session=False)
             ).rowcount
             uow.commit()
-        deleted += count
+        deleted, batches = deleted + count, batches + 1
         if count < batch:
-            return deleted
+            return deleted, False
+    return deleted, True
 
 
 def parked_events(router, region: str) -> list[OutboxEvent]:

@@ -275,3 +275,14 @@ def test_two_retries_racing_each_other_create_one_product(app, two_merchants):
         thread.join()
     assert [status for status, _ in answers] == [201, 201], answers
     assert answers[0][1] == answers[1][1]
+
+
+def test_a_key_whose_product_was_deleted_says_so(client, two_merchants):
+    (_, auth), _ = two_merchants
+    keyed = {**auth, "Idempotency-Key": "gone-1"}
+    product_id = client.post("/api/v1/merchant/products", json=product_body(), headers=keyed).get_json()["id"]
+    assert client.delete(f"/api/v1/merchant/products/{product_id}", headers=auth).status_code == 204
+    again = client.post("/api/v1/merchant/products", json=product_body(), headers=keyed)
+    assert again.status_code == 409 and "deleted since" in again.get_json()["detail"]
+    fresh = client.post("/api/v1/merchant/products", json=product_body(), headers={**auth, "Idempotency-Key": "gone-2"})
+    assert fresh.status_code == 201

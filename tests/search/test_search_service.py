@@ -279,3 +279,8 @@ def test_the_search_page_says_which_word_a_typo_was_taken_for(client, router, pl
     index_now(platform)
     page = client.get("/search?q=nutmge").get_data(as_text=True)
     assert "Grenada" in words(page) and "Including results for: nutmeg" in words(page)
+
+
+def test_catch_up_refuses_to_reach_past_what_the_outbox_keeps(app, shop):
+    result = app.test_cli_runner().invoke(args=["cpu", "search", "catch-up", "--minutes", str(8 * 24 * 60)])
+    assert result.exit_code != 0 and "keeps 7 days of changes" in result.output and "reindex" in result.output
