@@ -91,12 +91,14 @@ def outbox_parked() -> None:
 @click.option("--days", type=click.IntRange(min=1), default=None,
               help="keep delivered events this many days [default: CPU_OUTBOX_RETENTION_DAYS]")
 def outbox_prune(days: int | None) -> None:
-    """Delete delivered events past the retention (relays also do it every hour)."""
+    """Delete delivered events past the retention, and idempotency keys past 30 days (relays
+    also do it every hour)."""
     current = platform()
     worker = current.relay(policy=RelayPolicy(retention=timedelta(days=days))) if days else current.relay()
     pruned = worker.prune()
     for region in current.regions.region_codes:
-        click.echo(f"{region:<9} {pruned.deleted[region]:>8} deleted" if region in pruned.deleted
+        click.echo(f"{region:<9} {pruned.deleted[region]:>8} events deleted, {pruned.keys[region]} idempotency keys forgotten"
+                   if region in pruned.deleted
                    else f"{region:<9} not pruned (unreachable or failing; see the log)")
     if pruned.failed:
         raise click.ClickException("some regions could not be pruned; run it again once they are back")

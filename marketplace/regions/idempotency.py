@@ -7,6 +7,8 @@ same key, and neither can learn anything about the other's through it.
 
 Writes that create something take the `Idempotency-Key` header (OPENAPI_HEADER documents it).
 API keys do not: a replay could not show the secret again, which is kept only as a digest.
+Keys are remembered for KEY_DAYS days (relays prune older ones with the outbox): a retry
+comes within minutes, and the table must not grow for ever.
 """
 
 from __future__ import annotations
@@ -15,20 +17,24 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from marketplace.errors import Conflict, InvalidInput
+from marketplace.regions.base import utcnow
 from marketplace.regions.models import IdempotencyRecord
 
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
 T = TypeVar("T")
+KEY_DAYS = 30
 OPENAPI_HEADER = {
     "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 255},
     "description": "Any unique string (a UUID, say). Sending the same request again with the same key returns "
                    "what the first one created instead of creating it twice; the same key with another request "
-                   "is a 409.",
+                   "is a 409. Keys are remembered for 30 days.",
 }
 
 
@@ -57,6 +63,25 @@ def prior_result(session: Session, *, scope: str, key: str, request_fingerprint:
 
 def remember(session: Session, *, scope: str, key: str, request_fingerprint: str, resource_id: str) -> None:
     session.add(IdempotencyRecord(scope=scope, key=key, fingerprint=request_fingerprint, resource_id=resource_id))
+
+
+def prune(router, region: str, *, older_than: timedelta = timedelta(days=KEY_DAYS), batch: int = 1000,
+          max_batches: int | None = None) -> tuple[int, bool]:
+    """Forget the region's keys older than `older_than`, in batches; (deleted, more left)."""
+    old = (select(IdempotencyRecord.scope, IdempotencyRecord.key)
+           .where(IdempotencyRecord.created_at < utcnow() - older_than).limit(batch))
+    deleted = batches = 0
+    while max_batches is None or batches < max_batches:
+        with router.unit_of_work(region) as uow:
+            keys = uow.session.execute(old).all()
+            if keys:
+                uow.session.execute(delete(IdempotencyRecord).where(
+                    tuple_(IdempotencyRecord.scope, IdempotencyRecord.key).in_([tuple(k) for k in keys])))
+            uow.commit()
+        deleted, batches = deleted + len(keys), batches + 1
+        if len(keys) < batch:
+            return deleted, False
+    return deleted, True
 
 
 def merchant_scope(operation: str, merchant_id: str) -> str:

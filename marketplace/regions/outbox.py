@@ -36,6 +36,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.errors import NotFound, RegionUnavailable
+from marketplace.regions import idempotency
 from marketplace.regions.base import utcnow
 from marketplace.regions.ids import first_id_since, new_id
 from marketplace.regions.models import OutboxEvent
@@ -166,12 +167,16 @@ class Relay:
                 stop.wait(interval)
 
     def prune(self, regions: Iterable[str] | None = None, *, max_batches: int | None = None) -> Pruned:
-        """Delete delivered events past the retention, region by region, at most `max_batches`
-        batches each (None: all). A region that cannot be pruned now is left for the next time."""
+        """Housekeeping: delete delivered events past the retention, and idempotency keys past
+        theirs, region by region, at most `max_batches` batches of each (None: all). A region
+        that cannot be pruned now is left for the next time."""
         pruned = Pruned()
         for region in regions or self.router.regions.region_codes:
             try:
                 deleted, more = prune(self.router, region, older_than=self.policy.retention, max_batches=max_batches)
+                keys, more_keys = idempotency.prune(self.router, region, max_batches=max_batches)
+                more = more or more_keys
+                pruned.keys[region] = keys
             except RegionUnavailable:
                 log.warning("outbox of region %s not pruned: unreachable", region)
                 pruned.failed.append(region)
@@ -293,6 +298,7 @@ class Relay:
 @dataclass
 class Pruned:
     deleted: dict[str, int] = field(default_factory=dict)  # region -> events deleted
+    keys: dict[str, int] = field(default_factory=dict)  # region -> idempotency keys forgotten
     failed: list[str] = field(default_factory=list)  # regions not pruned
     more: bool = False  # a region had more to delete than one pass may
 

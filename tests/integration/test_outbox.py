@@ -13,7 +13,7 @@ from ulid import ULID
 
 from marketplace.regions import outbox
 from marketplace.regions.base import utcnow
-from marketplace.regions.models import OutboxEvent
+from marketplace.regions.models import IdempotencyRecord, OutboxEvent
 from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
 
 FAST = RelayPolicy(lease=timedelta(seconds=30), backoff_base=timedelta(milliseconds=1), max_attempts=3)
@@ -226,7 +226,7 @@ def test_the_prune_command_reports_each_region_and_says_which_it_could_not_reach
     router.health.mark_down("pos", "hurricane")
     result = app.test_cli_runner().invoke(args=["cpu", "outbox", "prune", "--days", "7"])
     assert result.exit_code != 0
-    assert re.search(r"^kin\s+1 deleted$", result.output, re.MULTILINE)
+    assert re.search(r"^kin\s+1 events deleted, 0 idempotency keys forgotten$", result.output, re.MULTILINE)
     assert re.search(r"^pos\s+not pruned \(unreachable", result.output, re.MULTILINE)
 
 
@@ -266,3 +266,15 @@ def test_a_slow_batch_keeps_its_lease_so_no_other_relay_takes_its_events(router)
     first.join(10)
     assert taken.delivered == 0
     assert sorted(deliveries) == sorted(ids) and set(deliveries.values()) == {1}
+
+
+def test_idempotency_keys_are_forgotten_after_thirty_days(router):
+    with router.unit_of_work("kin") as uow:
+        for key, days in (("old-1", 31), ("old-2", 45), ("recent", 29)):
+            uow.session.add(IdempotencyRecord(scope="merchant.register", key=key, fingerprint="f" * 64,
+                                              resource_id="mer_x", created_at=utcnow() - timedelta(days=days)))
+        uow.commit()
+    pruned = Relay(router, HandlerRegistry()).prune(["kin"])
+    assert pruned.keys == {"kin": 2}
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert set(uow.session.scalars(select(IdempotencyRecord.key))) == {"recent"}
