@@ -1,7 +1,8 @@
 """Keeping the search index in step with the catalogs.
 
 Near real time: each `catalog.product.changed` event on the outbox re-reads that product
-from its merchant's shard and upserts (or removes) its document. In full: `rebuild` reads
+from its merchant's shard and upserts (or removes) its document; `merchant.renamed` does the
+same for every product of the merchant (the trading name is on each document). In full: `rebuild` reads
 every region's catalog into a brand-new index and switches to it at once.
 
 A rebuild takes a while, and the relay keeps indexing meanwhile, into the index still in use:
@@ -25,6 +26,7 @@ from sqlalchemy import select
 
 from marketplace.catalog.models import Product
 from marketplace.errors import RegionUnavailable
+from marketplace.merchants.accounts import MERCHANT_RENAMED
 from marketplace.merchants.models import Merchant
 from marketplace.regions import outbox
 from marketplace.regions.base import utcnow
@@ -41,6 +43,7 @@ TOPIC = "catalog.product.changed"
 # event before the start may commit after the rebuild read that product.
 CATCH_UP_MARGIN = timedelta(minutes=5)
 CATCH_UP_BATCH = 500  # events published per transaction
+UPSERT_BATCH = 500  # documents per engine write when a merchant's products are indexed again
 
 
 class PartialCatalog(RuntimeError):
@@ -57,6 +60,16 @@ def register_handlers(registry: HandlerRegistry, router: Router, engine: Callabl
             engine().delete([event.payload["product_id"]])
         else:
             engine().upsert([document])
+
+    @registry.on(MERCHANT_RENAMED)
+    def reindex_merchant(event: Event) -> None:
+        batch: list[SearchDocument] = []
+        for document in _region_documents(router, event.region, merchant_id=event.payload["merchant_id"]):
+            batch.append(document)
+            if len(batch) == UPSERT_BATCH:
+                engine().upsert(batch)
+                batch = []
+        engine().upsert(batch)
 
 
 def read_document(router: Router, region: str, product_id: str) -> SearchDocument | None:
@@ -78,12 +91,14 @@ def all_documents(router: Router) -> Iterator[SearchDocument]:
             raise PartialCatalog(f"region {region} is unreachable; a rebuild now would drop its products; the current index is left as it was") from exc
 
 
-def _region_documents(router: Router, region: str, batch: int = 500) -> Iterator[SearchDocument]:
+def _region_documents(router: Router, region: str, batch: int = 500, *,
+                      merchant_id: str | None = None) -> Iterator[SearchDocument]:
     last_id = ""
+    wanted = [Product.visibility != "hidden"] + ([Product.merchant_id == merchant_id] if merchant_id else [])
     while True:
         with router.unit_of_work(region, read_only=True) as uow:
             products = uow.session.scalars(
-                select(Product).where(Product.visibility != "hidden", Product.id > last_id).order_by(Product.id).limit(batch)
+                select(Product).where(*wanted, Product.id > last_id).order_by(Product.id).limit(batch)
             ).all()
             merchants = {m.id: m for m in uow.session.scalars(select(Merchant).where(Merchant.id.in_({p.merchant_id for p in products})))}
             documents = [from_catalog(p, merchants[p.merchant_id]) for p in products]

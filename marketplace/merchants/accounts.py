@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("en", "es", "fr", "nl")
 HANDLE_SHAPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
 RESET_LIFETIME = timedelta(hours=1)
+MERCHANT_RENAMED = "merchant.renamed"
 
 
 def sign_up(
@@ -171,9 +172,12 @@ def update_settings(*, router: Router, principal: Principal, changes: dict) -> M
         raise InvalidInput("The settings are not valid.", errors=problems)
     with router.unit_of_work(principal.region) as uow:
         merchant = uow.session.get(Merchant, principal.merchant_id)
+        renamed = "name" in changes and changes["name"] != merchant.name
         for name in ("name", "legal_name", "tax_id", "default_currency", "languages"):
             if name in changes:
                 setattr(merchant, name, changes[name])
+        if renamed:  # the trading name is on every product's search document
+            outbox.publish(uow.session, MERCHANT_RENAMED, {"merchant_id": merchant.id})
         uow.commit()
     return merchant
 

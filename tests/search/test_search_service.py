@@ -284,3 +284,15 @@ def test_the_search_page_says_which_word_a_typo_was_taken_for(client, router, pl
 def test_catch_up_refuses_to_reach_past_what_the_outbox_keeps(app, shop):
     result = app.test_cli_runner().invoke(args=["cpu", "search", "catch-up", "--minutes", str(8 * 24 * 60)])
     assert result.exit_code != 0 and "keeps 7 days of changes" in result.output and "reindex" in result.output
+
+
+def test_a_renamed_merchant_is_found_and_shown_under_its_new_name(client, router, platform, shop):
+    for ref in ("bm", "pea"):
+        catalog.create_product(router=router, principal=shop, data=product(ref, {"en": f"Coffee {ref}"}))
+    index_now(platform)
+    accounts.update_settings(router=router, principal=shop, changes={"name": "Mavis Bank Coffee Factory"})
+    index_now(platform)
+    found = search(client, q="coffee")
+    assert {hit["merchant"]["name"] for hit in found["items"]} == {"Mavis Bank Coffee Factory"}
+    assert [v["label"] for v in found["facets"]["merchant"]] == ["Mavis Bank Coffee Factory"]
+    assert search(client, q="mavis")["total"] == 2  # the name is searchable, as the old one was
