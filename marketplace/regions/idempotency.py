@@ -1,7 +1,8 @@
 """Idempotency keys: a retried write returns what the first one did instead of doing it twice.
 
 The record lives on the shard of the resource it created and commits with it, so a key is
-either bound to a finished write or free; there is no "in progress" state to clean up. Keys
+either bound to a finished write or free; there is no "in progress" state to clean up.
+(Merchant registrations keep theirs in the directory instead: see merchants.service.register.) Keys
 of a merchant's own writes are scoped to that merchant: two merchants' clients may pick the
 same key, and neither can learn anything about the other's through it.
 

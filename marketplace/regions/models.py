@@ -24,6 +24,18 @@ class DirectoryEntry(DirectoryBase):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class RegistrationKey(DirectoryBase):
+    """The Idempotency-Key of a merchant registration. In the directory, not on a shard: the
+    region follows from the request, so only here is the same key seen whatever the country."""
+
+    __tablename__ = "registration_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    merchant_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutboxEvent(ShardBase):
     """An event written in the same transaction as the change it announces.
 

@@ -9,7 +9,7 @@ center's database by mistake.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -118,10 +118,12 @@ class Router:
             self.locations.put(party_id, region)
         return region
 
-    def assign(self, party_id: str, *, kind: str, region: str) -> None:
-        """Record a new party's home region in the directory (its own transaction)."""
+    def assign(self, party_id: str, *, kind: str, region: str, also: Sequence[object] = ()) -> None:
+        """Record a new party's home region in the directory, with any other directory rows
+        that belong to it (`also`), in one transaction."""
         with self.directory() as uow:
             uow.session.add(DirectoryEntry(party_id=party_id, kind=kind, region=region))
+            uow.session.add_all(also)
             uow.commit()
         self.locations.put(party_id, region)
 

@@ -6,6 +6,9 @@ import pytest
 from sqlalchemy import text
 
 from marketplace.problems import ProblemSchema
+from marketplace.regions.idempotency import fingerprint
+from marketplace.regions.ids import new_id
+from marketplace.regions.models import RegistrationKey
 from marketplace.regions.router import DIRECTORY
 
 PROBLEM = "application/problem+json"
@@ -118,3 +121,22 @@ def test_errors_are_documented_as_the_problem_documents_they_are(client):
                      client.get("/api/v1/merchant/products")):                      # 401
         assert response.mimetype == "application/problem+json"
         assert ProblemSchema().validate(response.get_json()) == {}, response.get_json()
+
+
+def test_a_key_reused_with_another_home_country_is_a_conflict_not_a_second_merchant(client, router):
+    """The other country is another region: only the directory sees both requests."""
+    first = client.post("/api/v1/merchants", json={"name": "One", "home_country": "JM"}, headers={"Idempotency-Key": "k-2"})
+    other = client.post("/api/v1/merchants", json={"name": "One", "home_country": "BB"}, headers={"Idempotency-Key": "k-2"})
+    assert first.status_code == 201 and other.status_code == 409
+    assert count_rows(router) == 2
+
+
+def test_a_retry_while_the_first_registration_is_still_writing_is_told_to_wait(client, router):
+    """The key and the directory entry are in (the first request's first step), the merchant
+    row not yet: answering 201 with nothing, or registering again, would both be wrong."""
+    merchant_id = new_id("mer")
+    request = fingerprint({"name": "Slow", "home_country": "JM"})
+    router.assign(merchant_id, kind="merchant", region="kin",
+                  also=[RegistrationKey(key="k-3", fingerprint=request, merchant_id=merchant_id)])
+    response = client.post("/api/v1/merchants", json={"name": "Slow", "home_country": "JM"}, headers={"Idempotency-Key": "k-3"})
+    assert response.status_code == 409 and "not finished" in response.get_json()["detail"]

@@ -271,7 +271,7 @@ def test_a_slow_batch_keeps_its_lease_so_no_other_relay_takes_its_events(router)
 def test_idempotency_keys_are_forgotten_after_thirty_days(router):
     with router.unit_of_work("kin") as uow:
         for key, days in (("old-1", 31), ("old-2", 45), ("recent", 29)):
-            uow.session.add(IdempotencyRecord(scope="merchant.register", key=key, fingerprint="f" * 64,
+            uow.session.add(IdempotencyRecord(scope="catalog.product.create:mer_x", key=key, fingerprint="f" * 64,
                                               resource_id="mer_x", created_at=utcnow() - timedelta(days=days)))
         uow.commit()
     pruned = Relay(router, HandlerRegistry()).prune(["kin"])
