@@ -100,8 +100,10 @@ def outbox_prune(days: int | None) -> None:
         click.echo(f"{region:<9} {pruned.deleted[region]:>8} events deleted, {pruned.keys[region]} idempotency keys forgotten"
                    if region in pruned.deleted
                    else f"{region:<9} not pruned (unreachable or failing; see the log)")
+    if "directory" not in pruned.failed:
+        click.echo(f"{'directory':<9} {pruned.registration_keys:>8} registration keys forgotten")
     if pruned.failed:
-        raise click.ClickException("some regions could not be pruned; run it again once they are back")
+        raise click.ClickException(f"not pruned: {', '.join(pruned.failed)}; run it again once they are back")
 
 
 @outbox_group.command("replay")

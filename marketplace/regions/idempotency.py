@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.regions.base import utcnow
-from marketplace.regions.models import IdempotencyRecord
+from marketplace.regions.models import IdempotencyRecord, RegistrationKey
 
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
 T = TypeVar("T")
@@ -66,18 +66,29 @@ def remember(session: Session, *, scope: str, key: str, request_fingerprint: str
     session.add(IdempotencyRecord(scope=scope, key=key, fingerprint=request_fingerprint, resource_id=resource_id))
 
 
-def prune(router, region: str, *, older_than: timedelta = timedelta(days=KEY_DAYS), batch: int = 1000,
+def prune(router, region: str, *, older_than: timedelta = timedelta(days=KEY_DAYS),
           max_batches: int | None = None) -> tuple[int, bool]:
     """Forget the region's keys older than `older_than`, in batches; (deleted, more left)."""
-    old = (select(IdempotencyRecord.scope, IdempotencyRecord.key)
-           .where(IdempotencyRecord.created_at < utcnow() - older_than).limit(batch))
+    return _forget(lambda: router.unit_of_work(region), IdempotencyRecord,
+                   (IdempotencyRecord.scope, IdempotencyRecord.key), older_than, max_batches)
+
+
+def prune_registrations(router, *, older_than: timedelta = timedelta(days=KEY_DAYS),
+                        max_batches: int | None = None) -> tuple[int, bool]:
+    """Forget the directory's registration keys (see merchants.service.register) older than
+    `older_than`; (deleted, more left)."""
+    return _forget(router.directory, RegistrationKey, (RegistrationKey.key,), older_than, max_batches)
+
+
+def _forget(unit_of_work, model, key_columns, older_than: timedelta, max_batches: int | None,
+            batch: int = 1000) -> tuple[int, bool]:
+    old = select(*key_columns).where(model.created_at < utcnow() - older_than).limit(batch)
     deleted = batches = 0
     while max_batches is None or batches < max_batches:
-        with router.unit_of_work(region) as uow:
-            keys = uow.session.execute(old).all()
+        with unit_of_work() as uow:
+            keys = [tuple(k) for k in uow.session.execute(old).all()]
             if keys:
-                uow.session.execute(delete(IdempotencyRecord).where(
-                    tuple_(IdempotencyRecord.scope, IdempotencyRecord.key).in_([tuple(k) for k in keys])))
+                uow.session.execute(delete(model).where(tuple_(*key_columns).in_(keys)))
             uow.commit()
         deleted, batches = deleted + len(keys), batches + 1
         if len(keys) < batch:

@@ -40,6 +40,7 @@ from marketplace.regions import idempotency
 from marketplace.regions.base import utcnow
 from marketplace.regions.ids import first_id_since, new_id
 from marketplace.regions.models import OutboxEvent
+from marketplace.regions.router import DIRECTORY
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,13 @@ class Relay:
             else:
                 pruned.deleted[region] = deleted
                 pruned.more = pruned.more or more
+        if regions is None:  # a relay of every region also keeps the directory's registration keys
+            try:
+                pruned.registration_keys, more = idempotency.prune_registrations(self.router, max_batches=max_batches)
+                pruned.more = pruned.more or more
+            except Exception:
+                log.exception("registration keys in the directory not pruned")
+                pruned.failed.append(DIRECTORY)
         if any(pruned.deleted.values()):
             log.info("pruned delivered outbox events: %s", pruned.deleted)
         return pruned
@@ -299,6 +307,7 @@ class Relay:
 class Pruned:
     deleted: dict[str, int] = field(default_factory=dict)  # region -> events deleted
     keys: dict[str, int] = field(default_factory=dict)  # region -> idempotency keys forgotten
+    registration_keys: int = 0  # forgotten in the directory
     failed: list[str] = field(default_factory=list)  # regions not pruned
     more: bool = False  # a region had more to delete than one pass may
 

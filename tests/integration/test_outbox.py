@@ -13,7 +13,7 @@ from ulid import ULID
 
 from marketplace.regions import outbox
 from marketplace.regions.base import utcnow
-from marketplace.regions.models import IdempotencyRecord, OutboxEvent
+from marketplace.regions.models import IdempotencyRecord, OutboxEvent, RegistrationKey
 from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
 
 FAST = RelayPolicy(lease=timedelta(seconds=30), backoff_base=timedelta(milliseconds=1), max_attempts=3)
@@ -278,3 +278,14 @@ def test_idempotency_keys_are_forgotten_after_thirty_days(router):
     assert pruned.keys == {"kin": 2}
     with router.unit_of_work("kin", read_only=True) as uow:
         assert set(uow.session.scalars(select(IdempotencyRecord.key))) == {"recent"}
+
+
+def test_registration_keys_in_the_directory_are_forgotten_after_thirty_days(router):
+    with router.directory() as uow:
+        for key, days in (("reg-old", 40), ("reg-new", 3)):
+            uow.session.add(RegistrationKey(key=key, fingerprint="f" * 64, merchant_id="mer_x",
+                                            created_at=utcnow() - timedelta(days=days)))
+        uow.commit()
+    assert Relay(router, HandlerRegistry()).prune().registration_keys == 1
+    with router.directory(read_only=True) as uow:
+        assert set(uow.session.scalars(select(RegistrationKey.key))) == {"reg-new"}
