@@ -74,7 +74,7 @@ def present(result: SearchResult, *, currency: str, language: str, page: int, pe
         "category": lambda v: _category_name(v.value, language),
         "origin_country": lambda v: _country_names(language).get(v.value, v.value),
         "merchant": lambda v: v.label or v.value,
-        "price": lambda v: _bucket_label(int(v.value), currency),
+        "price": lambda v: _bucket_label(int(v.value), currency, language),
     }
     facets = {name: [{"value": v.value, "count": v.count, "label": labels[name](v)} for v in values]
               for name, values in result.facets.items()}
@@ -93,13 +93,15 @@ def _country_names(language: str) -> dict[str, str]:
     return dict(Locale.parse(language).territories)
 
 
-def _bucket_label(index: int, currency: str) -> str:
+def _bucket_label(index: int, currency: str, language: str) -> str:
+    """'€9.21–€23.03' in English, '9,21 €–23,03 €' in French: the bucket's US-cent bounds in the
+    buyer's currency, written as the buyer's language writes money."""
     low, high = PRICE_BUCKETS_USD[index]
     rates = fx.rates()
-    low_text = Money(rates.convert(low, "USD", currency), currency).plain()
+    low_text = Money(rates.convert(low, "USD", currency), currency).format(language)
     if high is None:
-        return f"{low_text}+ {currency}"
-    return f"{low_text}–{Money(rates.convert(high, 'USD', currency), currency).plain()} {currency}"
+        return f"{low_text}+"
+    return f"{low_text}–{Money(rates.convert(high, 'USD', currency), currency).format(language)}"
 
 
 def suggest(*, engine: SearchEngine, prefix: str, language: str, limit: int = 8) -> list[str]:
