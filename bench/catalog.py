@@ -89,10 +89,12 @@ from router import (
     REGION,
     PostgresDatabases,
     app_settings,
+    best_rounds,
     format_load,
     migrated_router,
     postgres_databases,
     print_load_average,
+    print_rows,
     ratio,
     round_seconds,
 )
@@ -302,14 +304,7 @@ def bench_http(databases: PostgresDatabases, principal: Principal, product_id: s
             assert_serves(ports["bare"], paths["bare"], headers, "id", principal.merchant_id)
             for name, port in ports.items():
                 load(port, [paths[name]], max(1, round(args.warmup)), args.connections, args.loader, headers)
-            best: dict[str, Load] = {}
-            for round_ in range(1, args.rounds + 1):
-                for name, port in ports.items():
-                    result = load(port, [paths[name]], round_seconds(args), args.connections, args.loader,
-                                  headers)
-                    print(f"  {label}  round {round_}  {name:<4}  {format_load(result)}", flush=True)
-                    if name not in best or result.rps > best[name].rps:
-                        best[name] = result
+            best = best_rounds(ports, paths, label, args, headers)
         rows.append((label, best["app"], best["bare"]))
     return rows
 
@@ -377,16 +372,6 @@ def print_summary(imports: list[ImportResult], http_rows: list[tuple[str, Load, 
     print_rows(rows)
     print_rows(served)
     print_load_average("at end")
-
-
-def print_rows(rows: list[tuple[str, str, str, str, str]]) -> None:
-    """Aligned lines: `what  app: X | baseline: Y | ratio Z`."""
-    if not rows:
-        return
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for what, app, base_name, base, rate in rows:
-        print(f"{what:<{widths[0]}}  app: {app:>{widths[1]}} | {base_name + ':':<{widths[2] + 1}} "
-              f"{base:>{widths[3]}} | ratio {rate}")
 
 
 # --- main -----------------------------------------------------------------------------------

@@ -270,17 +270,19 @@ def bench_http(databases: PostgresDatabases, merchant_id: str, workdir: Path,
             for port in ports.values():
                 assert_serves_merchant(port, path, merchant_id)
                 load(port, [path], max(1, round(args.warmup)), args.connections, args.loader)
-            best = best_rounds(ports, path, label, args)
+            best = best_rounds(ports, {name: path for name in ports}, label, args)
         rows.append((label, best["app"], best["bare"]))
     return rows
 
 
-def best_rounds(ports: dict[str, int], path: str, label: str, args: argparse.Namespace) -> dict[str, Load]:
-    """The round with the most req/s for each server, the servers taking turns."""
+def best_rounds(ports: dict[str, int], paths: dict[str, str], label: str, args: argparse.Namespace,
+                headers: dict[str, str] | None = None) -> dict[str, Load]:
+    """The round with the most req/s for each server (asked for its own path), the servers
+    taking turns."""
     best: dict[str, Load] = {}
     for round_ in range(1, args.rounds + 1):
         for name, port in ports.items():
-            result = load(port, [path], round_seconds(args), args.connections, args.loader)
+            result = load(port, [paths[name]], round_seconds(args), args.connections, args.loader, headers)
             print(f"  {label}  round {round_}  {name:<4}  {format_load(result)}", flush=True)
             if name not in best or result.rps > best[name].rps:
                 best[name] = result

@@ -88,6 +88,7 @@ def variant_problems(variant: dict) -> dict[str, list[str]]:
     if any(units < 0 for units in variant["stock"].values()):
         problems["stock"] = ["stock must not be negative"]
     terms = pricing.VariantTerms(
+        # Neither id nor currency exists yet (both are set on writing); terms_problems reads neither.
         variant_id="", currency="XXX", base_price=variant["base_price"],
         tiers=tuple(pricing.Tier(t["min_quantity"], t["unit_price"]) for t in variant["tiers"]),
         moq=variant["moq"], case_pack=variant["case_pack"],

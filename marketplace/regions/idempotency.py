@@ -21,11 +21,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.regions.base import utcnow
+from marketplace.regions.batches import delete_in_batches
 from marketplace.regions.models import IdempotencyRecord, RegistrationKey
 
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -69,31 +69,17 @@ def remember(session: Session, *, scope: str, key: str, request_fingerprint: str
 def prune(router, region: str, *, older_than: timedelta = timedelta(days=KEY_DAYS),
           max_batches: int | None = None) -> tuple[int, bool]:
     """Forget the region's keys older than `older_than`, in batches; (deleted, more left)."""
-    return _forget(lambda: router.unit_of_work(region), IdempotencyRecord,
-                   (IdempotencyRecord.scope, IdempotencyRecord.key), older_than, max_batches)
+    return delete_in_batches(lambda: router.unit_of_work(region), IdempotencyRecord,
+                             (IdempotencyRecord.scope, IdempotencyRecord.key),
+                             IdempotencyRecord.created_at < utcnow() - older_than, max_batches=max_batches)
 
 
 def prune_registrations(router, *, older_than: timedelta = timedelta(days=KEY_DAYS),
                         max_batches: int | None = None) -> tuple[int, bool]:
     """Forget the directory's registration keys (see merchants.service.register) older than
     `older_than`; (deleted, more left)."""
-    return _forget(router.directory, RegistrationKey, (RegistrationKey.key,), older_than, max_batches)
-
-
-def _forget(unit_of_work, model, key_columns, older_than: timedelta, max_batches: int | None,
-            batch: int = 1000) -> tuple[int, bool]:
-    old = select(*key_columns).where(model.created_at < utcnow() - older_than).limit(batch)
-    deleted = batches = 0
-    while max_batches is None or batches < max_batches:
-        with unit_of_work() as uow:
-            keys = [tuple(k) for k in uow.session.execute(old).all()]
-            if keys:
-                uow.session.execute(delete(model).where(tuple_(*key_columns).in_(keys)))
-            uow.commit()
-        deleted, batches = deleted + len(keys), batches + 1
-        if len(keys) < batch:
-            return deleted, False
-    return deleted, True
+    return delete_in_batches(router.directory, RegistrationKey, (RegistrationKey.key,),
+                             RegistrationKey.created_at < utcnow() - older_than, max_batches=max_batches)
 
 
 def merchant_scope(operation: str, merchant_id: str) -> str:

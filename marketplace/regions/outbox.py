@@ -32,12 +32,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.errors import NotFound, RegionUnavailable
 from marketplace.regions import idempotency
 from marketplace.regions.base import utcnow
+from marketplace.regions.batches import delete_in_batches
 from marketplace.regions.ids import first_id_since, new_id
 from marketplace.regions.models import OutboxEvent
 from marketplace.regions.router import DIRECTORY
@@ -314,25 +315,14 @@ class Pruned:
 
 def prune(router, region: str, *, older_than: timedelta, batch: int = 1000,
           max_batches: int | None = None) -> tuple[int, bool]:
-    """Delete the region's events delivered more than `older_than` ago, in batches (short
-    transactions; found through the primary key, ids being time-sortable, then by delivery
-    time, so an old event delivered late is kept its full time). Returns (deleted, whether
-    `max_batches` stopped it with more to delete)."""
+    """Delete the region's events delivered more than `older_than` ago, in batches (found
+    through the primary key, ids being time-sortable, then by delivery time, so an old event
+    delivered late is kept its full time). Returns (deleted, whether `max_batches` stopped it
+    with more to delete)."""
     cutoff = utcnow() - older_than
-    old = (select(OutboxEvent.id)
-           .where(OutboxEvent.id < first_id_since("evt", cutoff), OutboxEvent.delivered_at < cutoff)
-           .order_by(OutboxEvent.id).limit(batch))
-    deleted = batches = 0
-    while max_batches is None or batches < max_batches:
-        with router.unit_of_work(region) as uow:
-            count = uow.session.execute(
-                delete(OutboxEvent).where(OutboxEvent.id.in_(old.scalar_subquery())).execution_options(synchronize_session=False)
-            ).rowcount
-            uow.commit()
-        deleted, batches = deleted + count, batches + 1
-        if count < batch:
-            return deleted, False
-    return deleted, True
+    return delete_in_batches(lambda: router.unit_of_work(region), OutboxEvent, (OutboxEvent.id,),
+                             and_(OutboxEvent.id < first_id_since("evt", cutoff), OutboxEvent.delivered_at < cutoff),
+                             batch=batch, max_batches=max_batches)
 
 
 def parked_events(router, region: str) -> list[OutboxEvent]:
