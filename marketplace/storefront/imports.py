@@ -51,12 +51,15 @@ def upload():
 def job(job_id: str):
     """An import's progress; the page reloads itself every second until the job is finished."""
     from marketplace.catalog.importer import get_job
+    from marketplace.catalog.importer.writer import rows_with_errors
 
     found = get_job(router=router(), principal=access.principal(), job_id=job_id)
     report = found.report or {}
+    row_errors = report.get("errors") or []
+    bad_rows = report.get("rows_with_errors", rows_with_errors(row_errors))  # reports stored before the count
     return render_template(
         "dashboard/import_job.html", job=found, running=found.status in RUNNING, report=report,
-        row_errors=report.get("errors") or [], percent=_percent(found.processed_rows, found.total_rows),
+        row_errors=row_errors, bad_rows=bad_rows, percent=_percent(found.processed_rows, found.total_rows),
     )
 
 

@@ -618,3 +618,20 @@ def test_a_file_the_relay_cannot_read_ends_failed_with_the_reason(app, client, r
     failed = client.get(response.headers["Location"])
     assert "The import failed" in page_text(failed)
     assert re.findall(r"<tr><td>(\d*)</td><td>([^<]*)</td>", failed.get_data(as_text=True)) == [("1", "")]
+
+
+def test_the_import_summary_counts_rows_to_fix_not_messages(app, client, router, platform):
+    owner = open_merchant(router)
+    sign_in_as(client, owner)
+    header = "product_ref,category,title_en,sku,price,tiers,hs_code,origin_country,weight_g,length_mm,width_mm,height_mm,stock\n"
+    rows = ("BEANS,food/coffee,Beans,BEANS-250,twelve,,090121,JM,heavy,120,80,50,KGN=100\n"  # two bad cells, one row
+            "SAUCE,food/hot-sauces,Sauce,SAUCE-6,12.00,,210390,JM,1800,250,170,200,KGN=5\n")
+    response = post_form(client, "/dashboard/imports/", {"file": (io.BytesIO((header + rows).encode()), "catalog.csv")},
+                         form_page="/dashboard/imports/", content_type="multipart/form-data")
+    assert response.status_code == 303
+    with app.app_context():
+        platform.relay().drain()
+    body = client.get(response.headers["Location"]).get_data(as_text=True)
+    cells = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td>", body)
+    assert len(cells) == 2 and {line for line, _ in cells} == {"2"}
+    assert 'id="count-errors">1<' in body

@@ -24,7 +24,7 @@ Rules:
 - A SKU that belongs to another of the merchant's products is refused, as in the API.
 
 The report: `created`, `updated`, `unchanged` (products), `rows` (data rows, i.e. variants)
-and `errors`, each {"line", "column", "reason"}: the line in the file (CSV: 1 is the header;
+`rows_with_errors` (distinct lines with at least one error) and `errors`, each {"line", "column", "reason"}: the line in the file (CSV: 1 is the header;
 JSON: the line where the object starts). Problems with the file as a whole (encoding, header,
 JSON syntax) raise ImportRefused and nothing is written.
 

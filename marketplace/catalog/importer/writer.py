@@ -45,7 +45,13 @@ class Report:
         self.counts["created" if product is None else "updated" if changed else "unchanged"] += 1
 
     def as_dict(self) -> dict:
-        return {**self.counts, "errors": sorted(self.errors, key=lambda e: e["line"] or 0), "rows": self.rows}
+        return {**self.counts, "errors": sorted(self.errors, key=lambda e: e["line"] or 0), "rows": self.rows,
+                "rows_with_errors": rows_with_errors(self.errors)}
+
+
+def rows_with_errors(errors: list[dict]) -> int:
+    """Rows the merchant must correct: a row with three bad cells is one row to fix, not three."""
+    return len({e["line"] for e in errors if e.get("line") is not None})
 
 
 def batches(drafts: list[Draft]) -> Iterator[list[Draft]]:
