@@ -47,6 +47,9 @@ class Settings:
     trusted_proxies: int = 0
     public_url: str = ""  # https://market.example: links in emails; empty: the request's own host
     elasticsearch_url: str | None = field(default=None, repr=False)
+    max_api_keys: int = 25  # active keys per merchant
+    max_staff_users: int = 50  # staff users (owners included) per merchant
+    principal_cache_seconds: float = 5.0  # how long an API key's principal is trusted without a look
 
     def __repr__(self) -> str:  # secrets and passwords never reach a log line
         urls = {k: mask_url(v) for k, v in self.database_urls.items()}
@@ -156,6 +159,9 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         trusted_proxies=read.number("CPU_TRUSTED_PROXIES", 0, minimum=0),
         public_url=read.text("CPU_PUBLIC_URL", "").rstrip("/"),
         elasticsearch_url=read.text("ELASTICSEARCH_URL", "") or None,
+        max_api_keys=read.number("CPU_MAX_API_KEYS", 25, minimum=1),
+        max_staff_users=read.number("CPU_MAX_STAFF_USERS", 50, minimum=1),
+        principal_cache_seconds=read.number("CPU_PRINCIPAL_CACHE_SECONDS", 5.0, minimum=0, kind=float),
     )
     if settings.rate_limit_storage.split("://")[0] not in RATE_LIMIT_STORAGES:
         read.problems.append(f"CPU_RATE_LIMIT_STORAGE must start with one of {', '.join(s + '://' for s in RATE_LIMIT_STORAGES)}")

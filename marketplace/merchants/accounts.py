@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from marketplace.errors import Conflict, InvalidInput, PermissionDenied, RegionUnavailable
+from marketplace.errors import Conflict, InvalidInput, RegionUnavailable
 from marketplace.merchants.auth import (
     MIN_PASSWORD_LENGTH,
     NotAuthenticated,
@@ -20,6 +20,7 @@ from marketplace.merchants.auth import (
     password_matches,
     sha256,
 )
+from marketplace.merchants import caps
 from marketplace.merchants.errors import MerchantNotFound
 from marketplace.merchants.models import Merchant, PasswordReset, StaffUser
 from marketplace.money import is_currency
@@ -120,8 +121,8 @@ def reset_password(*, router: Router, token: str, password: str) -> None:
 
 def add_staff(*, router: Router, principal: Principal, email: str, password: str, role: str = "staff") -> StaffUser:
     """An owner adds a colleague who signs in with their own email and password."""
-    if not principal.is_owner:
-        raise PermissionDenied("Only an owner can add staff.")
+    principal.require_owner("add staff")
+    caps.refuse_another_staff_user(router=router, principal=principal)
     email = email.strip().lower()
     problems = _password_problems(password)
     if role not in ("owner", "staff"):
@@ -150,6 +151,7 @@ def add_staff(*, router: Router, principal: Principal, email: str, password: str
 
 
 def list_staff(*, router: Router, principal: Principal) -> list[StaffUser]:
+    principal.require_owner("see the staff users")
     with router.unit_of_work(principal.region, read_only=True) as uow:
         return list(uow.session.scalars(
             select(StaffUser).where(StaffUser.merchant_id == principal.merchant_id).order_by(StaffUser.created_at)
@@ -166,6 +168,7 @@ def get_merchant(*, router: Router, principal: Principal) -> Merchant:
 
 def update_settings(*, router: Router, principal: Principal, changes: dict) -> Merchant:
     """Trading and legal name, tax number, default currency and languages."""
+    principal.require_owner("change the account settings")
     country = router.regions.member(get_merchant(router=router, principal=principal).home_country)
     problems = _account_problems(country, None, changes.get("languages"), changes.get("default_currency"))
     if problems:

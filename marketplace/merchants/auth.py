@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, PermissionDenied
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
@@ -26,8 +26,14 @@ class NotAuthenticated(DomainError):
     slug = "not-authenticated"
 
 
+ROLES = ("owner", "staff")
+
+
 @dataclass(frozen=True)
 class Principal:
+    """A staff user (staff_id) or an API key (api_key_id) acting for one merchant. An API key
+    carries the role of the staff user who made it, so a key is never worth more than its maker."""
+
     merchant_id: str
     region: str
     staff_id: str | None = None
@@ -36,7 +42,12 @@ class Principal:
 
     @property
     def is_owner(self) -> bool:
-        return self.role == "owner" or self.api_key_id is not None
+        return self.role == "owner"
+
+    def require_owner(self, action: str) -> None:
+        """PermissionDenied (403) unless an owner is acting: keys, staff and account settings."""
+        if not self.is_owner:
+            raise PermissionDenied(f"Only an owner can {action}.")
 
 
 def hash_password(password: str) -> str:

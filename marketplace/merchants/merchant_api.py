@@ -38,6 +38,9 @@ class ApiKeySchema(Schema):
     created_at = fields.AwareDateTime(dump_only=True)
     last_used_at = fields.AwareDateTime(dump_only=True)
     revoked_at = fields.AwareDateTime(dump_only=True)
+    role = fields.String(dump_only=True, metadata={"description": "owner or staff: the role of its maker"})
+    created_by_staff_id = fields.String(dump_only=True, metadata={"description": "the staff user who made it"})
+    created_by_key_id = fields.String(dump_only=True, metadata={"description": "the API key that made it"})
 
 
 class NewApiKeySchema(ApiKeySchema):
@@ -54,7 +57,7 @@ class Settings(MethodView):
     @blp.arguments(MerchantSettingsSchema())
     @blp.response(200, MerchantSettingsSchema)
     def patch(self, changes):
-        """Change names, tax number, default currency or languages."""
+        """Change names, tax number, default currency or languages (owners only)."""
         return accounts.update_settings(router=router(), principal=current_principal(), changes=changes)
 
 
@@ -62,13 +65,13 @@ class Settings(MethodView):
 class Staff(MethodView):
     @blp.response(200, StaffSchema(many=True))
     def get(self):
-        """Your staff users."""
+        """Your staff users (owners only)."""
         return accounts.list_staff(router=router(), principal=current_principal())
 
     @blp.arguments(StaffSchema())
     @blp.response(201, StaffSchema)
     def post(self, data):
-        """Add a staff user (owners only); they sign in to the dashboard with this email."""
+        """Add a staff user or owner (owners only); they sign in to the dashboard with this email."""
         return accounts.add_staff(router=router(), principal=current_principal(), **data)
 
 
@@ -76,20 +79,20 @@ class Staff(MethodView):
 class ApiKeys(MethodView):
     @blp.response(200, ApiKeySchema(many=True))
     def get(self):
-        """Your API keys (never their secrets)."""
+        """Your API keys, revoked ones too, and who made each (owners only; never their secrets)."""
         return api_keys.list_(router=router(), principal=current_principal())
 
     @blp.arguments(ApiKeySchema())
     @blp.response(201, NewApiKeySchema)
     def post(self, data):
-        """Make an API key; its secret is in the answer and nowhere else."""
+        """Make an API key with your role (owners only); its secret is in the answer and nowhere else."""
         key, token = api_keys.create(router=router(), principal=current_principal(), name=data["name"])
-        return {**{k: getattr(key, k) for k in ("id", "name", "created_at", "last_used_at", "revoked_at")}, "token": token}
+        return {**{name: getattr(key, name) for name in ApiKeySchema().dump_fields}, "token": token}
 
 
 @blp.route("/api-keys/<key_id>")
 class ApiKeyById(MethodView):
     @blp.response(200, ApiKeySchema)
     def delete(self, key_id):
-        """Revoke an API key."""
+        """Revoke an API key (owners only)."""
         return api_keys.revoke(router=router(), principal=current_principal(), key_id=key_id)

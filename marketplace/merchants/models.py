@@ -44,7 +44,10 @@ class StaffUser(ShardBase):
 
 
 class ApiKey(ShardBase):
-    """Only a digest of the secret is kept; the key is shown once, when it is made."""
+    """Only a digest of the secret is kept; the key is shown once, when it is made.
+
+    A key acts with the role its maker had (never more), and records who made it: a staff
+    user signed in, or another key, so that an owner can see what a key left behind."""
 
     __tablename__ = "api_keys"
 
@@ -56,6 +59,9 @@ class ApiKey(ShardBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    role: Mapped[str] = mapped_column(String(10), default="staff")  # owner | staff: its maker's
+    created_by_staff_id: Mapped[str | None] = mapped_column(String(40))
+    created_by_key_id: Mapped[str | None] = mapped_column(String(40))
 
 
 class PasswordReset(ShardBase):
