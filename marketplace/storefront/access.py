@@ -44,7 +44,7 @@ def safe_next(target: str | None) -> str:
     library parses as a bare path (no scheme, no host) starting with one slash, is kept.
     """
     home = url_for("storefront.dashboard.home")
-    if not target or not target.isprintable() or "\\" in target:
+    if not target or not target.isprintable() or "\\" in target or target.startswith("//"):
         return home
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
