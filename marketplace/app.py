@@ -65,6 +65,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        SECRET_KEY_FALLBACKS=list(settings.secret_key_fallbacks),  # older cookie keys, still accepted
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE="CPU Marketplace API",
         API_VERSION="v1",

@@ -17,6 +17,7 @@ from marketplace.regions import regionmap
 
 ENVIRONMENTS = ("embedded", "production")
 EMBEDDED_SECRET = "embedded-default-not-secret"
+EMBEDDED_LOOKUP_KEY = "embedded-default-lookup-not-secret"
 RATE_LIMIT_STORAGES = ("memory", "redis", "rediss")  # where sign-in attempts are counted
 
 
@@ -31,7 +32,7 @@ class Settings:
     regions_file: Path
     database_urls: dict[str, str]
     directory_url: str
-    secret_key: str = field(repr=False)
+    secret_key: str = field(repr=False)  # signs session cookies and CSRF tokens
     max_body_bytes: int
     region_retry_after: int
     db_connect_timeout: int
@@ -50,6 +51,10 @@ class Settings:
     max_api_keys: int = 25  # active keys per merchant
     max_staff_users: int = 50  # staff users (owners included) per merchant
     principal_cache_seconds: float = 5.0  # how long an API key's principal is trusted without a look
+    # Keys the directory's email digests: a key of its own, so the cookie-signing key can be
+    # rotated (old ones kept as fallbacks a while) without making every email unfindable.
+    email_lookup_key: str = field(default=EMBEDDED_LOOKUP_KEY, repr=False)
+    secret_key_fallbacks: tuple[str, ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:  # secrets and passwords never reach a log line
         urls = {k: mask_url(v) for k, v in self.database_urls.items()}
@@ -135,8 +140,14 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
     database_urls = {code: _database_url(read, code, instance_path, env) for code in region_codes}
     directory_url = _database_url(read, "directory", instance_path, env)
     secret_key = read.text("CPU_SECRET_KEY", EMBEDDED_SECRET)
-    if env == "production" and (secret_key == EMBEDDED_SECRET or len(secret_key) < 32):
-        read.problems.append("CPU_SECRET_KEY must be set to a random value of at least 32 characters in production")
+    email_lookup_key = read.text("CPU_EMAIL_LOOKUP_KEY", EMBEDDED_LOOKUP_KEY)
+    if env == "production":
+        for name, value, placeholder in (("CPU_SECRET_KEY", secret_key, EMBEDDED_SECRET),
+                                         ("CPU_EMAIL_LOOKUP_KEY", email_lookup_key, EMBEDDED_LOOKUP_KEY)):
+            if value == placeholder or len(value) < 32:
+                read.problems.append(f"{name} must be set to a random value of at least 32 characters in production")
+    if secret_key == email_lookup_key:
+        read.problems.append("CPU_EMAIL_LOOKUP_KEY must differ from CPU_SECRET_KEY")
     settings = Settings(
         env=env,
         instance_path=instance_path,
@@ -162,6 +173,8 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         max_api_keys=read.number("CPU_MAX_API_KEYS", 25, minimum=1),
         max_staff_users=read.number("CPU_MAX_STAFF_USERS", 50, minimum=1),
         principal_cache_seconds=read.number("CPU_PRINCIPAL_CACHE_SECONDS", 5.0, minimum=0, kind=float),
+        email_lookup_key=email_lookup_key,
+        secret_key_fallbacks=tuple(k.strip() for k in read.text("CPU_SECRET_KEY_FALLBACKS", "").split(",") if k.strip()),
     )
     if settings.rate_limit_storage.split("://")[0] not in RATE_LIMIT_STORAGES:
         read.problems.append(f"CPU_RATE_LIMIT_STORAGE must start with one of {', '.join(s + '://' for s in RATE_LIMIT_STORAGES)}")

@@ -21,6 +21,7 @@ from marketplace.merchants.auth import (
     sha256,
 )
 from marketplace.merchants import caps
+from marketplace.merchants import sessions
 from marketplace.merchants.errors import MerchantNotFound
 from marketplace.merchants.models import Merchant, PasswordReset, StaffUser
 from marketplace.money import is_currency
@@ -49,7 +50,7 @@ def sign_up(
         raise InvalidInput("The account details are not valid.", errors=problems)
     region = country.region
     merchant_id, staff_id = new_id("mer"), new_id("stf")
-    email_digest = digest(router.settings.secret_key, email)
+    email_digest = digest(router.settings.email_lookup_key, email)
     _claim_names(router, region=region, merchant_id=merchant_id, staff_id=staff_id, handle=handle, email_digest=email_digest)
     try:
         with router.unit_of_work(region) as uow:
@@ -72,7 +73,7 @@ def sign_up(
 def sign_in(*, router: Router, email: str, password: str) -> Principal:
     email = email.strip().lower()
     with router.directory(read_only=True) as uow:
-        handle = uow.session.get(SignInHandle, digest(router.settings.secret_key, email))
+        handle = uow.session.get(SignInHandle, digest(router.settings.email_lookup_key, email))
         region, staff_id = (handle.region, handle.staff_id) if handle else (None, None)
     if region is None:
         burn_password_check(password)
@@ -88,7 +89,7 @@ def request_password_reset(*, router: Router, email: str, link_base: str) -> Non
     """Send a single-use link valid for an hour. Says nothing about whether the email exists."""
     email = email.strip().lower()
     with router.directory(read_only=True) as uow:
-        handle = uow.session.get(SignInHandle, digest(router.settings.secret_key, email))
+        handle = uow.session.get(SignInHandle, digest(router.settings.email_lookup_key, email))
         region, staff_id = (handle.region, handle.staff_id) if handle else (None, None)
     if region is None:
         return
@@ -116,6 +117,7 @@ def reset_password(*, router: Router, token: str, password: str) -> None:
             raise invalid
         reset.used_at = utcnow()
         uow.session.get(StaffUser, staff_id).password_hash = hash_password(password)
+        sessions.revoke_all(uow.session, staff_id=staff_id)  # a stolen session must not outlive the old password
         uow.commit()
 
 
@@ -129,7 +131,7 @@ def add_staff(*, router: Router, principal: Principal, email: str, password: str
         problems["role"] = ["owner or staff"]
     if problems:
         raise InvalidInput("The staff details are not valid.", errors=problems)
-    staff_id, email_digest = new_id("stf"), digest(router.settings.secret_key, email)
+    staff_id, email_digest = new_id("stf"), digest(router.settings.email_lookup_key, email)
     with router.directory() as uow:
         if uow.session.get(SignInHandle, email_digest) is not None:
             raise Conflict("That email is already registered.", errors={"email": ["already registered"]})

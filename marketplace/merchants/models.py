@@ -43,6 +43,20 @@ class StaffUser(ShardBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class StaffSession(ShardBase):
+    """A signed-in browser. The cookie carries the token; only its digest is kept here, in the
+    staff user's home region, so signing out (here or everywhere), a password reset or a role
+    change ends the session on the server, whatever copies of the cookie exist."""
+
+    __tablename__ = "staff_sessions"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class ApiKey(ShardBase):
     """Only a digest of the secret is kept; the key is shown once, when it is made.
 

@@ -3,13 +3,11 @@ a signed-in staff user's session cookie."""
 
 from __future__ import annotations
 
-from flask import g, request, session
+from flask import g, request
 
-from marketplace.merchants import api_keys
+from marketplace.merchants import api_keys, session_cookie
 from marketplace.merchants.auth import NotAuthenticated, Principal
 from marketplace.platform import router
-
-SESSION_KEYS = ("merchant_id", "region", "staff_id", "role")
 
 
 def current_principal() -> Principal:
@@ -22,8 +20,8 @@ def current_principal() -> Principal:
         if scheme.lower() != "bearer" or not token:
             raise NotAuthenticated("Use `Authorization: Bearer <API key>`.")
         g.principal = api_keys.authenticate(router=router(), token=token.strip())
-    elif all(session.get(k) for k in SESSION_KEYS):
-        g.principal = Principal(**{k: session[k] for k in SESSION_KEYS})
+    elif (principal := signed_in_principal()) is not None:
+        g.principal = principal
     else:
         raise NotAuthenticated("Sign in or send a merchant API key.")
     return g.principal
@@ -37,16 +35,4 @@ def require_principal() -> None:
 
 def signed_in_principal() -> Principal | None:
     """The staff user of the session, or None: for pages that change when signed in."""
-    if all(session.get(k) for k in SESSION_KEYS):
-        return Principal(**{k: session[k] for k in SESSION_KEYS})
-    return None
-
-
-def remember(principal: Principal) -> None:
-    session.clear()
-    session.permanent = True
-    session.update({k: getattr(principal, k) for k in SESSION_KEYS})
-
-
-def forget() -> None:
-    session.clear()
+    return session_cookie.principal_from_cookie()

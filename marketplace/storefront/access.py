@@ -7,6 +7,8 @@ service they call scopes its reads and writes to that merchant.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import g, redirect, request, url_for
 
 from marketplace.merchants.auth import Principal
@@ -34,7 +36,17 @@ def no_store(response):
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a path on this site, never another site."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("storefront.dashboard.home")
+    """Where to go after signing in: a path on this site, never another site.
+
+    Browsers drop tabs and newlines from addresses and read a backslash as a slash, so
+    `/%09/evil.example` and `/\\evil.example` lead off the site although they start with one
+    slash. Only a target made of printable characters without backslashes, that the standard
+    library parses as a bare path (no scheme, no host) starting with one slash, is kept.
+    """
+    home = url_for("storefront.dashboard.home")
+    if not target or not target.isprintable() or "\\" in target or target.startswith("//"):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return home
+    return target

@@ -7,7 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.merchants import accounts
 from marketplace.merchants.auth import MIN_PASSWORD_LENGTH, NotAuthenticated
-from marketplace.merchants.principal import forget, remember, signed_in_principal
+from marketplace.merchants.principal import signed_in_principal
+from marketplace.merchants.session_cookie import forget, forget_everywhere, remember
 from marketplace.platform import platform, router
 from marketplace.storefront import access, forms
 
@@ -62,6 +63,17 @@ def sign_out():
     forget()
     flash("You are signed out.")
     return redirect(url_for("storefront.shop.home"), 303)
+
+
+@blp.post("/signout-everywhere")
+def sign_out_everywhere():
+    """End every session of the signed-in staff user, in every browser (a copied cookie too)."""
+    principal = signed_in_principal()
+    if principal is None:
+        return redirect(url_for(".sign_in"), 303)
+    forget_everywhere(principal)
+    flash("You are signed out everywhere.")
+    return redirect(url_for(".sign_in"), 303)
 
 
 @blp.route("/reset", methods=["GET", "POST"])

@@ -1,9 +1,18 @@
-"""Server-side sessions and sign-up claims. (Placeholder reserved for the hardening work; filled in by it.)
+"""Server-side sessions on every shard, and sign-up claims in the directory.
+
+A session cookie now names a row in `staff_sessions` (the token's digest), so sessions can be
+ended on the server. `name_claims` records a sign-up or new staff user in flight, so names
+claimed by a request that died can be told apart from names whose rows were committed.
 
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02
 """
+
+import sqlalchemy as sa
+from alembic import context, op
+
+from marketplace.regions.base import UTCDateTime
 
 revision = "0006"
 down_revision = "0005"
@@ -12,8 +21,38 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    if context.config.attributes["role"] == "directory":
+        op.create_table(
+            "name_claims",
+            sa.Column("staff_id", sa.String(40), nullable=False),
+            sa.Column("merchant_id", sa.String(40), nullable=True),
+            sa.Column("region", sa.String(8), nullable=False),
+            sa.Column("handle", sa.String(40), nullable=True),
+            sa.Column("email_digest", sa.String(64), nullable=False),
+            sa.Column("expires_at", UTCDateTime(), nullable=False),
+            sa.PrimaryKeyConstraint("staff_id", name=op.f("pk_name_claims")),
+        )
+        op.create_index(op.f("ix_name_claims_expires_at"), "name_claims", ["expires_at"], unique=False)
+        return
+    op.create_table(
+        "staff_sessions",
+        sa.Column("token_digest", sa.String(64), nullable=False),
+        sa.Column("region", sa.String(8), nullable=False),
+        sa.Column("staff_id", sa.String(40), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff_users.id"], name=op.f("fk_staff_sessions_staff_id_staff_users")),
+        sa.PrimaryKeyConstraint("token_digest", name=op.f("pk_staff_sessions")),
+    )
+    op.create_index(op.f("ix_staff_sessions_staff_id"), "staff_sessions", ["staff_id"], unique=False)
+    op.create_index(op.f("ix_staff_sessions_expires_at"), "staff_sessions", ["expires_at"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    if context.config.attributes["role"] == "directory":
+        op.drop_index(op.f("ix_name_claims_expires_at"), table_name="name_claims")
+        op.drop_table("name_claims")
+        return
+    op.drop_index(op.f("ix_staff_sessions_expires_at"), table_name="staff_sessions")
+    op.drop_index(op.f("ix_staff_sessions_staff_id"), table_name="staff_sessions")
+    op.drop_table("staff_sessions")

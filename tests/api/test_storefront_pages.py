@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from marketplace.catalog import service as catalog
 from marketplace.catalog.models import ImportJob
-from marketplace.merchants import accounts
+from marketplace.merchants import accounts, session_cookie, sessions
 from marketplace.regions.router import DIRECTORY
 
 PASSWORD = "correct horse battery"
@@ -51,9 +51,10 @@ def add_product(router, principal, ref, *variants, **fields):
 
 
 def sign_in_as(client, principal):
+    """A real server-side session for `principal`, its token in the client's cookie."""
+    token = sessions.start(router=client.application.extensions["cpu"].router, principal=principal)
     with client.session_transaction() as session:
-        session.update({"merchant_id": principal.merchant_id, "region": principal.region,
-                        "staff_id": principal.staff_id, "role": principal.role})
+        session.update({session_cookie.REGION: principal.region, session_cookie.TOKEN: token})
 
 
 def csrf_token(client, path):

@@ -1,0 +1,42 @@
+"""The dashboard's session cookie: it carries a session token and the staff user's home
+region, nothing else; `sessions` decides on the server whether the session is still live."""
+
+from __future__ import annotations
+
+from flask import session
+
+from marketplace.merchants import sessions
+from marketplace.merchants.auth import Principal
+from marketplace.platform import router
+
+REGION, TOKEN = "region", "session_token"
+
+
+def principal_from_cookie() -> Principal | None:
+    """The signed-in staff user of this request, or None (no cookie, or an ended session)."""
+    region, token = session.get(REGION), session.get(TOKEN)
+    if not (isinstance(region, str) and isinstance(token, str)):
+        return None
+    return sessions.principal_for(router=router(), region=region, token=token)
+
+
+def remember(principal: Principal) -> None:
+    """Sign this browser in, with a new session (never one an attacker planted before)."""
+    token = sessions.start(router=router(), principal=principal)
+    session.clear()
+    session.permanent = True
+    session.update({REGION: principal.region, TOKEN: token})
+
+
+def forget() -> None:
+    """Sign this browser out, ending its session on the server too."""
+    region, token = session.get(REGION), session.get(TOKEN)
+    session.clear()
+    if isinstance(region, str) and isinstance(token, str):
+        sessions.end(router=router(), region=region, token=token)
+
+
+def forget_everywhere(principal: Principal) -> None:
+    """Sign this staff user out of every browser, this one included."""
+    session.clear()
+    sessions.end_all(router=router(), principal=principal)

@@ -1,0 +1,104 @@
+"""Server-checked sessions of signed-in staff users.
+
+A signed cookie alone would decide who the caller is until it expires: a copy taken before
+signing out would go on working, and nothing could end it early. So the cookie carries only a
+random token and the home region; the session itself is a row in that region (only the
+token's digest is kept), checked on every request. Ending it is deleting the row: signing out
+ends this browser's session, "sign out everywhere", a password reset or a role change end all
+of a staff user's sessions (`revoke_all`, to call inside the unit of work that changes them).
+
+A check is cached in the process for `CHECK_CACHE_SECONDS`, so a busy dashboard does not read
+the shard on every request; revocations in this process forget their cached entries at once,
+other processes see them within that many seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from cachetools import TTLCache
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from marketplace.merchants.auth import Principal, new_secret, sha256
+from marketplace.merchants.models import StaffSession, StaffUser
+from marketplace.regions.base import utcnow
+from marketplace.regions.router import Router
+
+SESSION_LIFETIME = timedelta(hours=12)  # also the cookie's lifetime (PERMANENT_SESSION_LIFETIME)
+CHECK_CACHE_SECONDS = 5
+
+_checked: TTLCache[str, Principal] = TTLCache(maxsize=10_000, ttl=CHECK_CACHE_SECONDS)
+_lock = threading.Lock()  # TTLCache is not thread-safe
+
+
+def start(*, router: Router, principal: Principal) -> str:
+    """Open a session for a staff user who has just proved who they are; answers its token."""
+    token = new_secret()
+    with router.unit_of_work(principal.region) as uow:
+        uow.session.add(StaffSession(token_digest=sha256(token), region=principal.region, staff_id=principal.staff_id,
+                                     expires_at=utcnow() + SESSION_LIFETIME))
+        uow.commit()
+    return token
+
+
+def principal_for(*, router: Router, region: str, token: str) -> Principal | None:
+    """The staff user of a live session, with their role as it is now; None for an ended one."""
+    key = sha256(token)
+    with _lock:
+        cached = _checked.get(key)
+    if cached is not None:
+        return cached
+    if region not in router.regions.regions:
+        return None
+    query = (select(StaffUser.id, StaffUser.merchant_id, StaffUser.role)
+             .join(StaffSession, StaffSession.staff_id == StaffUser.id)
+             .where(StaffSession.token_digest == key, StaffSession.expires_at > utcnow()))
+    with router.unit_of_work(region, read_only=True) as uow:
+        row = uow.session.execute(query).first()
+    if row is None:
+        return None
+    principal = Principal(merchant_id=row.merchant_id, region=region, staff_id=row.id, role=row.role)
+    with _lock:
+        _checked[key] = principal
+    return principal
+
+
+def end(*, router: Router, region: str, token: str) -> None:
+    """Sign this browser out: its cookie, and every copy of it, stops working."""
+    key = sha256(token)
+    _forget(lambda digest, _principal: digest == key)
+    if region not in router.regions.regions:
+        return
+    with router.unit_of_work(region) as uow:
+        uow.session.execute(delete(StaffSession).where(StaffSession.token_digest == key))
+        uow.commit()
+
+
+def end_all(*, router: Router, principal: Principal) -> None:
+    """Sign a staff user out everywhere."""
+    with router.unit_of_work(principal.region) as uow:
+        revoke_all(uow.session, staff_id=principal.staff_id)
+        uow.commit()
+
+
+def revoke_all(session: Session, *, staff_id: str) -> None:
+    """End every session of a staff user, in the caller's unit of work on their home region:
+    call it wherever their password or role changes."""
+    session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
+    _forget(lambda _digest, principal: principal.staff_id == staff_id)
+
+
+def prune(router: Router, region: str) -> int:
+    """Housekeeping: delete sessions past their lifetime; answers how many."""
+    with router.unit_of_work(region) as uow:
+        deleted = uow.session.execute(delete(StaffSession).where(StaffSession.expires_at <= utcnow())).rowcount
+        uow.commit()
+    return deleted
+
+
+def _forget(matches) -> None:
+    with _lock:
+        for digest in [d for d, p in _checked.items() if matches(d, p)]:
+            _checked.pop(digest, None)
