@@ -64,7 +64,7 @@ from sqlalchemy import Engine, create_engine, text
 from loadgen import Load, add_loader_argument, gunicorn, http_get, load, loader_label, no_interrupts, server_env
 
 from marketplace import config
-from marketplace.merchants import service
+from marketplace.merchants import accounts, service
 from marketplace.merchants.models import Merchant
 from marketplace.regions import regionmap, schema
 from marketplace.regions.router import DIRECTORY, Router
@@ -152,7 +152,9 @@ def migrated_router(settings: dict[str, str]) -> Iterator[Router]:
 
 
 def register_merchant(router: Router) -> str:
-    merchant = service.register(router=router, name="Bench Merchant", home_country="JM")
+    owner = accounts.sign_up(router=router, trading_name="Bench Merchant", legal_name="Bench Merchant Ltd", home_country="JM",
+                             email="owner@bench.example", password="bench password", handle="bench-merchant")
+    merchant = service.get(router=router, merchant_id=owner.merchant_id)
     assert merchant.region == REGION, merchant.region
     return merchant.id
 

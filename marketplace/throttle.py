@@ -80,6 +80,9 @@ LIMITS: dict[str, list[Rule]] = {
     "storefront.account.sign_up": [
         ("20 per hour", client_address, None, TOO_MANY_REQUESTS),
     ],
+    "merchants.Merchants": [  # the same sign-up, as JSON
+        ("20 per hour", client_address, None, TOO_MANY_REQUESTS),
+    ],
 }
 
 

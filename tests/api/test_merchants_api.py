@@ -1,4 +1,4 @@
-"""The merchant slice through HTTP: registration, lookup, bad input, idempotency, OpenAPI."""
+"""The merchant slice through HTTP: registration, lookup, bad input, OpenAPI."""
 
 import json
 
@@ -6,10 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from marketplace.problems import ProblemSchema
-from marketplace.regions.idempotency import fingerprint
-from marketplace.regions.ids import new_id
-from marketplace.regions.models import RegistrationKey
 from marketplace.regions.router import DIRECTORY
+from tests.support.merchants import registration
 
 PROBLEM = "application/problem+json"
 
@@ -24,11 +22,12 @@ def count_rows(router):
 
 
 def test_registering_a_jamaican_merchant_homes_it_in_kingston(client):
-    response = client.post("/api/v1/merchants", json={"name": "Blue Mountain Roasters", "home_country": "JM"})
+    response = client.post("/api/v1/merchants", json=registration("Blue Mountain Roasters", "JM"))
     assert response.status_code == 201
     merchant = response.get_json()
     assert merchant["region"] == "kin" and merchant["id"].startswith("mer_")
     assert merchant["name"] == "Blue Mountain Roasters" and merchant["home_country"] == "JM"
+    assert merchant["handle"] == "blue-mountain-roasters" and "password" not in merchant
     assert merchant["created_at"].endswith("+00:00")
 
     fetched = client.get(f"/api/v1/merchants/{merchant['id']}")
@@ -67,26 +66,14 @@ def test_bad_input_is_a_problem_naming_the_field_and_writes_nothing(client, rout
     assert count_rows(router) == 0
 
 
-def test_a_retry_with_the_same_idempotency_key_registers_once(client, router):
-    body = {"name": "Sorrel Syrup Ltd", "home_country": "TT"}
-    first = client.post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "signup-42"})
-    again = client.post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "signup-42"})
-    assert first.status_code == again.status_code == 201
-    assert first.get_json()["id"] == again.get_json()["id"]
-    assert count_rows(router) == 2  # one merchant row and one directory entry
-
-
-def test_reusing_an_idempotency_key_for_another_request_is_a_conflict(client, router):
-    client.post("/api/v1/merchants", json={"name": "One", "home_country": "TT"}, headers={"Idempotency-Key": "k-1"})
-    response = client.post("/api/v1/merchants", json={"name": "Two", "home_country": "TT"}, headers={"Idempotency-Key": "k-1"})
-    assert response.status_code == 409 and response.mimetype == PROBLEM
-    assert count_rows(router) == 2
-
-
-def test_a_malformed_idempotency_key_is_refused(client, router):
-    response = client.post("/api/v1/merchants", json={"name": "One", "home_country": "TT"}, headers={"Idempotency-Key": "has spaces"})
-    assert response.status_code == 422 and "Idempotency-Key" in response.get_json()["errors"]
-    assert count_rows(router) == 0
+def test_registering_a_taken_handle_or_email_again_is_a_conflict_and_registers_once(client, router):
+    """What a retry after a lost answer gets: nothing is registered twice."""
+    body = registration("Sorrel Syrup Ltd", "TT")
+    assert client.post("/api/v1/merchants", json=body).status_code == 201
+    again = client.post("/api/v1/merchants", json=body)
+    assert again.status_code == 409 and again.mimetype == PROBLEM
+    assert {"handle", "email"} <= set(again.get_json()["errors"])
+    assert count_rows(router) == 3  # one merchant row; directory entries of the merchant and its owner
 
 
 def test_registration_announces_itself_on_the_outbox(client, platform):
@@ -95,9 +82,9 @@ def test_registration_announces_itself_on_the_outbox(client, platform):
     received = []
     listener = HandlerRegistry()
     listener.on("merchant.registered")(lambda event: received.append(event.payload))
-    merchant = client.post("/api/v1/merchants", json={"name": "Announce", "home_country": "GP"}).get_json()
+    merchant = client.post("/api/v1/merchants", json=registration("Announce", "GP")).get_json()
     Relay(platform.router, listener).drain()
-    assert {"merchant_id": merchant["id"], "region": "fdf"} in received
+    assert [(e["merchant_id"], e["region"]) for e in received] == [(merchant["id"], "fdf")]
 
 
 def test_the_openapi_document_describes_the_merchant_endpoints(client):
@@ -106,7 +93,7 @@ def test_the_openapi_document_describes_the_merchant_endpoints(client):
     assert {"post"} <= set(document["paths"]["/api/v1/merchants"])
     assert "get" in document["paths"]["/api/v1/merchants/{merchant_id}"]
     created = document["paths"]["/api/v1/merchants"]["post"]
-    assert created["summary"] == "Register a merchant in its home region."
+    assert created["summary"] == "Open a merchant account with its owner, in its home region."
     assert "201" in created["responses"] and "422" in created["responses"]
 
 
@@ -121,22 +108,3 @@ def test_errors_are_documented_as_the_problem_documents_they_are(client):
                      client.get("/api/v1/merchant/products")):                      # 401
         assert response.mimetype == "application/problem+json"
         assert ProblemSchema().validate(response.get_json()) == {}, response.get_json()
-
-
-def test_a_key_reused_with_another_home_country_is_a_conflict_not_a_second_merchant(client, router):
-    """The other country is another region: only the directory sees both requests."""
-    first = client.post("/api/v1/merchants", json={"name": "One", "home_country": "JM"}, headers={"Idempotency-Key": "k-2"})
-    other = client.post("/api/v1/merchants", json={"name": "One", "home_country": "BB"}, headers={"Idempotency-Key": "k-2"})
-    assert first.status_code == 201 and other.status_code == 409
-    assert count_rows(router) == 2
-
-
-def test_a_retry_while_the_first_registration_is_still_writing_is_told_to_wait(client, router):
-    """The key and the directory entry are in (the first request's first step), the merchant
-    row not yet: answering 201 with nothing, or registering again, would both be wrong."""
-    merchant_id = new_id("mer")
-    request = fingerprint({"name": "Slow", "home_country": "JM"})
-    router.assign(merchant_id, kind="merchant", region="kin",
-                  also=[RegistrationKey(key="k-3", fingerprint=request, merchant_id=merchant_id)])
-    response = client.post("/api/v1/merchants", json={"name": "Slow", "home_country": "JM"}, headers={"Idempotency-Key": "k-3"})
-    assert response.status_code == 409 and "not finished" in response.get_json()["detail"]

@@ -6,6 +6,7 @@ import logging
 
 from marketplace.observability import json_handler
 from tests.conftest import make_app
+from tests.support.merchants import registration
 
 
 def test_every_response_carries_a_request_id_and_accepts_a_well_formed_one(client):
@@ -58,7 +59,7 @@ def test_log_lines_are_json_with_request_id_and_region(client):
     previous = access.level
     access.setLevel(logging.INFO)
     try:
-        merchant = client.post("/api/v1/merchants", json={"name": "Logged", "home_country": "BB"}).get_json()
+        merchant = client.post("/api/v1/merchants", json=registration("Logged", "BB")).get_json()
         client.get(f"/api/v1/merchants/{merchant['id']}", headers={"X-Request-ID": "trace-logline-1"})
     finally:
         access.removeHandler(handler)

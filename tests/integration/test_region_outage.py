@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from tests.conftest import make_app
 from tests.support import databases
 from tests.support.tcpproxy import TcpProxy
+from tests.support.merchants import registration
 
 
 @pytest.fixture
@@ -50,8 +51,8 @@ def timed(call):
 def test_one_region_down_fails_fast_and_the_others_carry_on(outage):
     app, proxy = outage
     client = app.test_client()
-    kin = client.post("/api/v1/merchants", json={"name": "Kingston Coffee", "home_country": "JM"}).get_json()
-    sdq = client.post("/api/v1/merchants", json={"name": "Cibao Cacao", "home_country": "DO"}).get_json()
+    kin = client.post("/api/v1/merchants", json=registration("Kingston Coffee", "JM")).get_json()
+    sdq = client.post("/api/v1/merchants", json=registration("Cibao Cacao", "DO")).get_json()
     assert client.get(f"/api/v1/merchants/{kin['id']}").status_code == 200  # a pooled connection to kin now exists
 
     proxy.cut()
@@ -64,12 +65,12 @@ def test_one_region_down_fails_fast_and_the_others_carry_on(outage):
         assert response.get_json()["region"] == "kin" and "kin" in response.get_json()["detail"]
         assert int(response.headers["Retry-After"]) >= 1
 
-    response, seconds = timed(lambda: client.post("/api/v1/merchants", json={"name": "New in JM", "home_country": "JM"}))
+    response, seconds = timed(lambda: client.post("/api/v1/merchants", json=registration("New in JM", "JM")))
     assert response.status_code == 503 and seconds < 1.0
 
     for call in (
         lambda: client.get(f"/api/v1/merchants/{sdq['id']}"),
-        lambda: client.post("/api/v1/merchants", json={"name": "Still open", "home_country": "DO"}),
+        lambda: client.post("/api/v1/merchants", json=registration("Still open", "DO")),
     ):
         response, seconds = timed(call)
         assert response.status_code in (200, 201) and seconds < 1.0
@@ -90,7 +91,7 @@ def test_a_new_connection_to_a_dead_region_also_fails_fast(outage):
     app.extensions["cpu"].router.engine("kin").dispose()  # no pooled connection left ...
     proxy.cut()  # ... so this request must open one, and be refused
     client = app.test_client()
-    response, seconds = timed(lambda: client.post("/api/v1/merchants", json={"name": "Cold start", "home_country": "KY"}))
+    response, seconds = timed(lambda: client.post("/api/v1/merchants", json=registration("Cold start", "KY")))
     assert response.status_code == 503 and seconds < 1.0
     assert response.get_json()["region"] == "kin"
 
@@ -100,8 +101,8 @@ def test_a_region_that_stops_answering_fails_fast_too(outage):
     waiting request, the breaker answers the next ones, and the region comes back by itself."""
     app, proxy = outage
     client = app.test_client()
-    kin = client.post("/api/v1/merchants", json={"name": "Port Royal Spices", "home_country": "JM"}).get_json()
-    sdq = client.post("/api/v1/merchants", json={"name": "Santiago Tabaco", "home_country": "DO"}).get_json()
+    kin = client.post("/api/v1/merchants", json=registration("Port Royal Spices", "JM")).get_json()
+    sdq = client.post("/api/v1/merchants", json=registration("Santiago Tabaco", "DO")).get_json()
 
     proxy.freeze()
     for attempt in range(3):
@@ -126,8 +127,8 @@ def test_the_service_starts_while_one_region_is_down(postgres_config):
     try:
         app = make_app({**postgres_config, "CPU_DATABASE_URL_KIN": kin.set(host="127.0.0.1", port=proxy.port, query=direct).render_as_string(hide_password=False)})
         client = app.test_client()
-        assert client.post("/api/v1/merchants", json={"name": "Open for business", "home_country": "TT"}).status_code == 201
-        response, seconds = timed(lambda: client.post("/api/v1/merchants", json={"name": "Closed", "home_country": "JM"}))
+        assert client.post("/api/v1/merchants", json=registration("Open for business", "TT")).status_code == 201
+        response, seconds = timed(lambda: client.post("/api/v1/merchants", json=registration("Closed", "JM")))
         assert response.status_code == 503 and seconds < 1.0
         databases.wipe_regions(app.extensions["cpu"].router, exclude=("kin",))
         app.extensions["cpu"].router.dispose()

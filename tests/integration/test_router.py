@@ -4,11 +4,11 @@ import pytest
 from sqlalchemy import select, text
 
 from marketplace.errors import RegionUnavailable
-from marketplace.merchants import service as merchants
 from marketplace.merchants.models import Merchant
 from marketplace.regions.models import DirectoryEntry
 from marketplace.regions.router import DIRECTORY, WrongRegion
 from marketplace.regions.uow import NestedUnitOfWork
+from tests.support.merchants import open_account
 
 
 def where_merchant_rows_are(router, merchant_id):
@@ -27,7 +27,7 @@ def where_merchant_rows_are(router, merchant_id):
 
 @pytest.mark.parametrize(("country", "region"), [("JM", "kin"), ("MQ", "fdf"), ("SR", "pos")])
 def test_a_merchant_exists_only_in_its_home_region(router, country, region):
-    merchant = merchants.register(router=router, name="Pinned Goods", home_country=country)
+    merchant = open_account(router, "Pinned Goods", country)
     assert where_merchant_rows_are(router, merchant.id) == [(region, "merchant row"), ("directory", region)]
 
 
@@ -75,7 +75,7 @@ def test_a_unit_of_work_inside_another_on_the_same_database_is_refused(router):
 
 
 def test_lookups_are_cached_and_a_relocation_invalidates_them(router):
-    merchant = merchants.register(router=router, name="Cached", home_country="BB")
+    merchant = open_account(router, "Cached", "BB")
     router.locations.forget()
     assert router.region_of(merchant.id) == "bgi"
     router.health.mark_down(DIRECTORY, "test")  # the directory is now out of reach ...
@@ -90,7 +90,7 @@ def test_an_unknown_party_has_no_region(router):
 
 
 def test_an_id_says_nothing_of_the_region_so_a_move_keeps_it(router):
-    merchant = merchants.register(router=router, name="Moving Co", home_country="JM")
+    merchant = open_account(router, "Moving Co", "JM")
     with router.directory() as uow:  # what a relocation does to the directory
         uow.session.get(DirectoryEntry, merchant.id).region = "sdq"
         uow.commit()
