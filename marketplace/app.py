@@ -117,5 +117,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
 
 
 def _require_json_bodies() -> None:
+    if request.routing_exception is not None:
+        return  # a 404 or 405 is the truer answer than "wrong Content-Type"
     if request.path.startswith("/api/") and request.method in WRITE_METHODS and not request.is_json:
         raise UnsupportedMediaType("Send the request body as JSON with Content-Type: application/json.")
