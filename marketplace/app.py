@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from marketplace import cli, config, health, observability, problems, throttle
+from marketplace import cli, config, health, jsonbody, observability, problems, throttle
 from marketplace.catalog import importer
 from marketplace.catalog.api import blp as catalog_blp
 from marketplace.merchants.api import blp as merchants_blp
@@ -94,6 +94,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     problems.register(app)
     csrf.init_app(app)
     app.before_request(_require_json_bodies)
+    jsonbody.install(app)
     deadline.install(app, settings.db_request_deadline)
     api = MarketplaceApi(app)
     for blueprint in (merchants_blp, merchant_account_blp, catalog_blp, search_blp):
@@ -118,5 +119,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
 
 
 def _require_json_bodies() -> None:
+    if request.routing_exception is not None:
+        return  # a 404 or 405 is the truer answer than "wrong Content-Type"
     if request.path.startswith("/api/") and request.method in WRITE_METHODS and not request.is_json:
         raise UnsupportedMediaType("Send the request body as JSON with Content-Type: application/json.")

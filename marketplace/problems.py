@@ -38,6 +38,16 @@ def register(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    app.after_request(_guard_api_response)
+
+
+def _guard_api_response(response: Response) -> Response:
+    """Nothing under /api/ is ever sniffed into HTML by a browser, nor kept by a cache: an
+    answer there may echo what the client sent, or carry a secret (a new API key)."""
+    if request.path.startswith(JSON_PATHS):
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def problem(status: int, title: str, detail: str, *, slug: str | None = None,
@@ -83,7 +93,9 @@ def _http_error(exc: HTTPException) -> Response:
         detail = "The request has invalid fields; see errors."
     if exc.code == 422:
         return problem(422, InvalidInput.title, detail, slug=InvalidInput.slug, errors=errors)
-    headers = dict(exc.get_headers()) if exc.code == 405 else None
+    # Only the Allow header: the exception's own headers name its HTML page's Content-Type.
+    allowed = getattr(exc, "valid_methods", None)
+    headers = {"Allow": ", ".join(allowed)} if allowed else None
     return problem(exc.code or 500, exc.name, detail, errors=errors, headers=headers)
 
 
