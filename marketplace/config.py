@@ -7,6 +7,7 @@ PostgreSQL URLs: there is no development fallback in production.
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -19,6 +20,12 @@ ENVIRONMENTS = ("embedded", "production")
 EMBEDDED_SECRET = "embedded-default-not-secret"
 EMBEDDED_LOOKUP_KEY = "embedded-default-lookup-not-secret"
 RATE_LIMIT_STORAGES = ("memory", "redis", "rediss")  # where sign-in attempts are counted
+# The shards sit in other data centers: production talks to them only over TLS. verify-full
+# also checks the server's certificate and name; require encrypts but trusts any server.
+VERIFIED_SSLMODE = "verify-full"
+UNVERIFIED_SSLMODE = "require"
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -215,6 +222,20 @@ def _database_url(read: _Reader, name: str, instance_path: Path, env: str) -> st
         read.problems.append(f"{key}: only sqlite and postgresql databases are supported")
     elif env == "production" and parsed.get_backend_name() != "postgresql":
         read.problems.append(f"{key}: production runs on PostgreSQL, not {parsed.get_backend_name()}")
+    if env == "production" and parsed.get_backend_name() == "postgresql":
+        _check_tls(read, key, parsed.query.get("sslmode"))
     if parsed.get_backend_name() == "postgresql" and parsed.drivername != "postgresql+psycopg":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return url
+
+
+def _check_tls(read: _Reader, key: str, sslmode: object) -> None:
+    """Refuse a production PostgreSQL URL that could travel in clear text between data centers."""
+    if sslmode == VERIFIED_SSLMODE:
+        return
+    if sslmode == UNVERIFIED_SSLMODE:
+        log.warning("%s uses sslmode=require: encrypted, but the server's certificate is not verified; "
+                    "use sslmode=verify-full", key)
+        return
+    read.problems.append(f"{key}: production needs TLS to the database: add ?sslmode={VERIFIED_SSLMODE} "
+                         f"(or {UNVERIFIED_SSLMODE}, which does not check the server's certificate)")

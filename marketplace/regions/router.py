@@ -9,6 +9,7 @@ center's database by mistake.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Engine, event
@@ -19,6 +20,7 @@ from marketplace.regions import engines
 from marketplace.regions.base import DirectoryBase, ShardBase
 from marketplace.regions.breaker import RegionHealth
 from marketplace.regions.deadline import Watchdog
+from marketplace.regions.ids import PREFIXES, is_id
 from marketplace.regions.models import DirectoryEntry
 from marketplace.regions.regionmap import RegionMap
 from marketplace.regions.uow import UnitOfWork
@@ -35,29 +37,53 @@ class ReadOnlyViolation(RuntimeError):
 
 
 class LocationCache:
-    """A bounded party id -> region map. Reads take no lock (a dict read is atomic under
-    the GIL) because every request does one; writes evict the oldest entry when full."""
+    """A bounded party id -> region map, and a bounded, short-lived memory of ids the
+    directory does not hold.
 
-    def __init__(self, maxsize: int = 100_000):
+    Reads take no lock (a dict read is atomic under the GIL) because every request does one;
+    writes evict the oldest entry when full. Misses are remembered for `miss_ttl` seconds
+    only: a party registered in another process becomes visible here after at most that long,
+    while a client repeating a made-up id costs the directory one lookup per TTL.
+    """
+
+    def __init__(self, maxsize: int = 100_000, *, miss_ttl: float = 5.0, miss_maxsize: int = 10_000):
         self.maxsize = maxsize
+        self.miss_ttl = miss_ttl
+        self.miss_maxsize = miss_maxsize
         self._entries: dict[str, str] = {}
+        self._misses: dict[str, float] = {}  # party id -> monotonic time the miss expires
         self._lock = threading.Lock()
 
     def get(self, party_id: str) -> str | None:
         return self._entries.get(party_id)
 
+    def known_missing(self, party_id: str) -> bool:
+        """True while a recent directory lookup found no such party."""
+        expires = self._misses.get(party_id)
+        return expires is not None and expires > time.monotonic()
+
     def put(self, party_id: str, region: str) -> None:
         with self._lock:
+            self._misses.pop(party_id, None)
             self._entries[party_id] = region
             while len(self._entries) > self.maxsize:
                 del self._entries[next(iter(self._entries))]
+
+    def put_missing(self, party_id: str) -> None:
+        with self._lock:
+            self._misses.pop(party_id, None)  # re-inserted last, so eviction stays oldest-first
+            self._misses[party_id] = time.monotonic() + self.miss_ttl
+            while len(self._misses) > self.miss_maxsize:
+                del self._misses[next(iter(self._misses))]
 
     def forget(self, party_id: str | None = None) -> None:
         with self._lock:
             if party_id is None:
                 self._entries.clear()
+                self._misses.clear()
             else:
                 self._entries.pop(party_id, None)
+                self._misses.pop(party_id, None)
 
 
 class Router:
@@ -107,14 +133,22 @@ class Router:
         return UnitOfWork(name=DIRECTORY, factory=self._factory(DIRECTORY, read_only), health=self.health)
 
     def region_of(self, party_id: str) -> str | None:
-        """The home region of a merchant or buyer, or None when the directory has no such id."""
+        """The home region of a merchant or buyer, or None when the directory has no such id.
+
+        Anyone can send an id, so what one costs is bounded: a string not shaped like an id
+        never reaches the directory, and a well-formed id that is not there is remembered as
+        missing for a few seconds (see LocationCache)."""
         region = self.locations.get(party_id)
         if region is not None:
             return region
+        if not _looks_like_party_id(party_id) or self.locations.known_missing(party_id):
+            return None
         with self.directory(read_only=True) as uow:
             entry = uow.session.get(DirectoryEntry, party_id)
             region = entry.region if entry else None
-        if region is not None:
+        if region is None:
+            self.locations.put_missing(party_id)
+        else:
             self.locations.put(party_id, region)
         return region
 
@@ -160,6 +194,13 @@ class Router:
             event.listen(factory, "before_flush", _guard_placement)
             self._sessionmakers[key] = factory
         return factory
+
+
+def _looks_like_party_id(value: str) -> bool:
+    return isinstance(value, str) and any(is_id(value, prefix) for prefix in _DIRECTORY_PREFIXES)
+
+
+_DIRECTORY_PREFIXES = tuple(sorted(PREFIXES))
 
 
 def _read_only_options(dialect: str) -> dict[str, object]:

@@ -28,15 +28,15 @@ def test_production_runs_on_postgresql_urls_from_a_template(tmp_path):
             "CPU_ENV": "production",
             "CPU_SECRET_KEY": "s" * 40,
             "CPU_EMAIL_LOOKUP_KEY": "l" * 40,
-            "CPU_DATABASE_URL_TEMPLATE": "postgresql://app:pw@db-{name}.internal/cpu_{name}",
-            "CPU_DATABASE_URL_FDF": "postgresql://app:pw@fdf.example/cpu",
+            "CPU_DATABASE_URL_TEMPLATE": "postgresql://app:pw@db-{name}.internal/cpu_{name}?sslmode=verify-full",
+            "CPU_DATABASE_URL_FDF": "postgresql://app:pw@fdf.example/cpu?sslmode=verify-full",
             "CPU_RATE_LIMIT_STORAGE": "redis://limits.internal:6379/0",
             "CPU_PUBLIC_URL": "https://market.example/",
         },
     )
     assert settings.public_url == "https://market.example"
-    assert settings.database_urls["sdq"] == "postgresql+psycopg://app:pw@db-sdq.internal/cpu_sdq"
-    assert settings.database_urls["fdf"] == "postgresql+psycopg://app:pw@fdf.example/cpu"
+    assert settings.database_urls["sdq"] == "postgresql+psycopg://app:pw@db-sdq.internal/cpu_sdq?sslmode=verify-full"
+    assert settings.database_urls["fdf"] == "postgresql+psycopg://app:pw@fdf.example/cpu?sslmode=verify-full"
     assert "pw" not in repr(settings) and "s" * 40 not in repr(settings)
 
 
