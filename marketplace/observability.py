@@ -17,6 +17,7 @@ from marketplace.regions.uow import current_region, last_region
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _WELL_FORMED = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+_RESET_TOKEN_PATH = re.compile(r"^(/dashboard/reset/)[^/]+")
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 access_log = logging.getLogger("marketplace.access")
 
@@ -54,6 +55,12 @@ def configure_logging(level: str) -> None:
     root.addHandler(handler)
 
 
+def loggable_path(path: str) -> str:
+    """The path as the access log may show it: a reset link's token replaced, so whoever reads
+    the logs cannot take over the account."""
+    return _RESET_TOKEN_PATH.sub(r"\1[redacted]", path)
+
+
 def install(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
@@ -70,8 +77,8 @@ def install(app: Flask) -> None:
         response.headers[REQUEST_ID_HEADER] = g.request_id
         elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
         access_log.info(
-            "%s %s %s", request.method, request.path, response.status_code,
-            extra={"status": response.status_code, "method": request.method, "path": request.path,
+            "%s %s %s", request.method, loggable_path(request.path), response.status_code,
+            extra={"status": response.status_code, "method": request.method, "path": loggable_path(request.path),
                    "duration_ms": round(elapsed, 2)},
         )
         return response
