@@ -94,20 +94,3 @@ class SignInHandle(DirectoryBase):
     email_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     staff_id: Mapped[str] = mapped_column(String(40))
     region: Mapped[str] = mapped_column(String(8))
-
-
-class NameClaim(DirectoryBase):
-    """A sign-up or new staff user in flight: the names and pointers it claimed in the
-    directory before writing its rows on the home shard. Deleted once those rows are known to
-    be committed. A claim still here after `expires_at` belongs to a request that died (or
-    lost its connection during COMMIT): `accounts.settle_claims` then checks the shard and
-    either keeps the names (the rows are there) or releases them (they are not)."""
-
-    __tablename__ = "name_claims"
-
-    staff_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    merchant_id: Mapped[str | None] = mapped_column(String(40))  # None when adding staff to a merchant
-    region: Mapped[str] = mapped_column(String(8))
-    handle: Mapped[str | None] = mapped_column(String(40))
-    email_digest: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

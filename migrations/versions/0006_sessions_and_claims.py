@@ -1,8 +1,7 @@
-"""Server-side sessions on every shard, and sign-up claims in the directory.
+"""Server-side sessions on every shard.
 
 A session cookie now names a row in `staff_sessions` (the token's digest), so sessions can be
-ended on the server. `name_claims` records a sign-up or new staff user in flight, so names
-claimed by a request that died can be told apart from names whose rows were committed.
+ended on the server.
 
 Revision ID: 0006
 Revises: 0005
@@ -22,17 +21,6 @@ depends_on = None
 
 def upgrade() -> None:
     if context.config.attributes["role"] == "directory":
-        op.create_table(
-            "name_claims",
-            sa.Column("staff_id", sa.String(40), nullable=False),
-            sa.Column("merchant_id", sa.String(40), nullable=True),
-            sa.Column("region", sa.String(8), nullable=False),
-            sa.Column("handle", sa.String(40), nullable=True),
-            sa.Column("email_digest", sa.String(64), nullable=False),
-            sa.Column("expires_at", UTCDateTime(), nullable=False),
-            sa.PrimaryKeyConstraint("staff_id", name=op.f("pk_name_claims")),
-        )
-        op.create_index(op.f("ix_name_claims_expires_at"), "name_claims", ["expires_at"], unique=False)
         return
     op.create_table(
         "staff_sessions",
@@ -50,8 +38,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if context.config.attributes["role"] == "directory":
-        op.drop_index(op.f("ix_name_claims_expires_at"), table_name="name_claims")
-        op.drop_table("name_claims")
         return
     op.drop_index(op.f("ix_staff_sessions_expires_at"), table_name="staff_sessions")
     op.drop_index(op.f("ix_staff_sessions_staff_id"), table_name="staff_sessions")
