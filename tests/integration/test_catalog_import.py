@@ -84,7 +84,7 @@ def events(router, region, topic="catalog.product.changed") -> int:
 def test_good_csv_file_imports_every_product_and_variant(router, merchant):
     report = importer.import_rows(router, merchant, GOOD_CSV.read_bytes(), "catalog.csv")
 
-    assert report == {"created": 3, "updated": 0, "unchanged": 0, "errors": [], "rows": 5}
+    assert report == {"created": 3, "updated": 0, "unchanged": 0, "errors": [], "rows": 5, "rows_with_errors": 0}
     products = products_of(router, merchant)
     assert sorted(products) == ["BMC-250", "RUM-OAK", "SAUCE-6"]
     coffee = products["BMC-250"]
@@ -114,7 +114,7 @@ def test_reimporting_the_same_file_changes_nothing(router, merchant):
 
     again = importer.import_rows(router, merchant, GOOD_CSV.read_bytes(), "catalog.csv")
 
-    assert again == {"created": 0, "updated": 0, "unchanged": 3, "errors": [], "rows": 5}
+    assert again == {"created": 0, "updated": 0, "unchanged": 3, "errors": [], "rows": 5, "rows_with_errors": 0}
     assert {ref: p.updated_at for ref, p in products_of(router, merchant).items()} == before
     assert events(router, merchant.region) == 3  # no event for an unchanged product
 
@@ -168,7 +168,7 @@ def test_file_name_must_say_csv_or_json(router, merchant):
 
 def test_json_product_objects_import_and_reimport_unchanged(router, merchant):
     report = importer.import_rows(router, merchant, GOOD_JSON.read_bytes(), "catalog.json")
-    assert report == {"created": 2, "updated": 0, "unchanged": 0, "errors": [], "rows": 3}
+    assert report == {"created": 2, "updated": 0, "unchanged": 0, "errors": [], "rows": 3, "rows_with_errors": 0}
     nutmeg = products_of(router, merchant)["NUT-100"]
     assert {v.sku: v.base_price for v in nutmeg.variants} == {"NUT-100-G": 850, "NUT-1KG": 7200}
 
@@ -335,7 +335,7 @@ def test_export_reimports_with_everything_unchanged(router, merchant, export):
     suffix = "csv" if export is exporter.export_csv else "json"
     report = importer.import_rows(router, merchant, content, f"export.{suffix}")
 
-    assert report == {"created": 0, "updated": 0, "unchanged": 5, "errors": [], "rows": 8}
+    assert report == {"created": 0, "updated": 0, "unchanged": 5, "errors": [], "rows": 8, "rows_with_errors": 0}
     assert export(router, merchant) == content
 
 
@@ -373,7 +373,7 @@ def test_submitted_job_is_run_by_the_relay_and_ends_done_with_the_report(platfor
     done = importer.get_job(router=router, principal=merchant, job_id=job.id)
     assert done.status == "done" and done.finished_at is not None
     assert (done.processed_rows, done.total_rows) == (5, 5)
-    assert done.report == {"created": 3, "updated": 0, "unchanged": 0, "errors": [], "rows": 5}
+    assert done.report == {"created": 3, "updated": 0, "unchanged": 0, "errors": [], "rows": 5, "rows_with_errors": 0}
     assert sorted(products_of(router, merchant)) == ["BMC-250", "RUM-OAK", "SAUCE-6"]
 
 
