@@ -10,10 +10,30 @@ from marketplace.catalog.schemas import (
 )
 from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.platform import router
+from marketplace.errors import InvalidInput
 from marketplace.regions import idempotency
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/merchant", description="A merchant's own catalog")
 blp.before_request(require_principal)
+
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+            "description": "the ETag of the product as you read it; a PUT over a newer revision is refused with 412"}
+
+
+def etag_of(product) -> dict[str, str]:
+    """The product's revision as a strong ETag: `"3"`."""
+    return {"ETag": f'"{product.revision}"'}
+
+
+def expected_revision() -> int | None:
+    """The revision If-Match names, or None without the header (`*` asks for none either)."""
+    if "If-Match" not in request.headers or request.if_match.star_tag:
+        return None
+    tags = list(request.if_match.as_set())
+    if len(tags) != 1 or not tags[0].isdigit():
+        raise InvalidInput("If-Match takes one ETag of this product, as GET returned it.",
+                           errors={"If-Match": ['one ETag such as "3"']})
+    return int(tags[0])
 
 
 @blp.route("/products")
@@ -30,8 +50,9 @@ class Products(MethodView):
     @blp.doc(parameters=[idempotency.OPENAPI_HEADER])
     def post(self, data):
         """Add a product with its variants."""
-        return service.create_product(router=router(), principal=current_principal(), data=data,
-                                      idempotency_key=request.headers.get("Idempotency-Key"))
+        product = service.create_product(router=router(), principal=current_principal(), data=data,
+                                         idempotency_key=request.headers.get("Idempotency-Key"))
+        return product, 201, etag_of(product)
 
 
 @blp.route("/products/<product_id>")
@@ -39,13 +60,18 @@ class ProductById(MethodView):
     @blp.response(200, ProductSchema)
     def get(self, product_id):
         """Read one of your products."""
-        return service.get_product(router=router(), principal=current_principal(), product_id=product_id)
+        product = service.get_product(router=router(), principal=current_principal(), product_id=product_id)
+        return product, 200, etag_of(product)
 
     @blp.arguments(ProductSchema())
     @blp.response(200, ProductSchema)
+    @blp.alt_response(412, description="If-Match names an older revision: the product changed since you read it")
+    @blp.doc(parameters=[IF_MATCH])
     def put(self, data, product_id):
         """Replace a product and its variants (matched by SKU)."""
-        return service.replace_product(router=router(), principal=current_principal(), product_id=product_id, data=data)
+        product = service.replace_product(router=router(), principal=current_principal(), product_id=product_id,
+                                          data=data, expected_revision=expected_revision())
+        return product, 200, etag_of(product)
 
     @blp.response(204)
     def delete(self, product_id):

@@ -29,12 +29,17 @@ class Product(ShardBase):
     ships_to_exclusions: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Bumped by every write of the row (SQLAlchemy's version counter: an UPDATE matches only the
+    # revision it read, so two writers never both succeed from one read). It is the API's ETag
+    # and the search document's version, so an older copy never replaces a newer one.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     variants: Mapped[list[Variant]] = relationship(
         back_populates="product", cascade="all, delete-orphan", order_by="Variant.sku", lazy="selectin"
     )
 
     __table_args__ = (UniqueConstraint("merchant_id", "ref"),)
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class Variant(ShardBase):

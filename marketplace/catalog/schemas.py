@@ -52,6 +52,7 @@ class ProductSchema(Schema):
     ships_to_exclusions = fields.List(COUNTRY, load_default=list)
     variants = fields.List(fields.Nested(VariantSchema), required=True, validate=validate.Length(min=1, max=500))
     updated_at = fields.AwareDateTime(dump_only=True)
+    revision = fields.Integer(dump_only=True, metadata={"description": "bumped by every change; the ETag, and what If-Match names"})
 
 
 ProductSchema._declared_fields["title"].required = True

@@ -13,10 +13,11 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace.catalog import pricing, taxonomy
 from marketplace.catalog.models import VISIBILITIES, PriceList, Product, Variant
-from marketplace.errors import Conflict, InvalidInput, NotFound
+from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
 from marketplace.merchants.auth import Principal
 from marketplace.merchants.models import Merchant
 from marketplace.regions import idempotency, outbox
@@ -33,6 +34,27 @@ LANGUAGES = ("en", "es", "fr", "nl")
 class ProductNotFound(NotFound):
     def __init__(self, product_id: str):
         super().__init__(f"No product {product_id}.")
+
+
+class StaleRevision(DomainError):
+    """The caller's copy of a product is older than the stored one (a stale If-Match)."""
+
+    status = 412
+    title = "Precondition failed"
+    slug = "precondition-failed"
+
+    def __init__(self, product_id: str, revision: int):
+        super().__init__(f"Product {product_id} was changed meanwhile; it is at revision {revision} now. "
+                         f"Read it again, then apply your change to that.")
+        self.revision = revision
+
+    def extra(self) -> dict[str, object]:
+        return {"revision": self.revision}
+
+
+class ChangedMeanwhile(Conflict):
+    def __init__(self, product_id: str):
+        super().__init__(f"Product {product_id} was changed by another request at the same time; read it again and retry.")
 
 
 def terms_of(variant: Variant) -> pricing.VariantTerms:
@@ -150,14 +172,22 @@ def create_product(*, router: Router, principal: Principal, data: dict, idempote
     return once.result if once.result is not None else product
 
 
-def replace_product(*, router: Router, principal: Principal, product_id: str, data: dict) -> Product:
-    """Replace a product and its set of variants (variants are matched by SKU)."""
+def replace_product(*, router: Router, principal: Principal, product_id: str, data: dict,
+                    expected_revision: int | None = None) -> Product:
+    """Replace a product and its set of variants (variants are matched by SKU). With
+    `expected_revision` (the API's If-Match, the dashboard form's hidden field) a product
+    changed since the caller read it is StaleRevision, never silently overwritten."""
     _check(data)
-    with router.unit_of_work(principal.region) as uow:
-        product = _own_product(uow.session, principal, product_id)
-        _refuse_sku_clash(uow.session, principal.merchant_id, data, product_id=product.id)
-        write_product(uow.session, uow.session.get(Merchant, principal.merchant_id), data, product)
-        uow.commit()
+    try:
+        with router.unit_of_work(principal.region) as uow:
+            product = _own_product(uow.session, principal, product_id)
+            if expected_revision is not None and product.revision != expected_revision:
+                raise StaleRevision(product_id, product.revision)
+            _refuse_sku_clash(uow.session, principal.merchant_id, data, product_id=product.id)
+            write_product(uow.session, uow.session.get(Merchant, principal.merchant_id), data, product)
+            uow.commit()
+    except StaleDataError as exc:  # another write of the row committed between our read and our update
+        raise ChangedMeanwhile(product_id) from exc
     return product
 
 

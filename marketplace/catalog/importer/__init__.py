@@ -5,7 +5,7 @@ Formats (UTF-8; a byte-order mark is fine; any other encoding is refused, naming
   per variant. Prices in major units of the merchant's currency ("12.50"); lists separated by
   "|": tiers "12:11.00|144:9.50", options "size=250 g|roast=dark", stock "KGN=100|MBJ=20".
 - JSON: a list of product objects in the JSON API shape (prices in minor units; the `id`,
-  `updated_at` and variant `id` and `currency` that the API and `export_json` add are
+  `updated_at`, `revision` and variant `id` and `currency` that the API and `export_json` add are
   ignored, but a currency other than the merchant's is an error), or a list of row objects
   with the CSV columns.
 

@@ -168,7 +168,7 @@ def drafts_from_objects(items: Iterable[tuple[int, object]], currency: str, stra
         if not isinstance(item, dict):
             stray.append(error_entry(line, None, "expected a product object"))
             continue
-        data = {k: v for k, v in item.items() if k not in ("id", "updated_at")}
+        data = {k: v for k, v in item.items() if k not in ("id", "updated_at", "revision")}
         draft = Draft(ref=str(data.get("ref")), line=line, by_row=False, data=data, rows=1, lines=[line])
         if isinstance(data.get("ref"), str) and data["ref"] in ref_lines:
             draft.errors.append(error_entry(line, "ref", f"product {data['ref']} is also on line {ref_lines[data['ref']]}"))
