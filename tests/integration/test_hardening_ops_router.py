@@ -5,7 +5,7 @@ import contextlib
 
 from sqlalchemy import event
 
-from marketplace.merchants import service as merchants
+from tests.support.merchants import open_account
 from marketplace.regions.router import DIRECTORY
 
 MADE_UP = "mer_01M897S1J8D38N1K4DV6KSQSH1"
@@ -40,7 +40,7 @@ def test_strings_that_are_not_ids_never_reach_the_directory(router):
 def test_a_remembered_miss_expires_so_a_party_registered_elsewhere_is_found(router):
     router.locations.miss_ttl = 0.0  # as if the TTL had passed
     try:
-        merchant = merchants.register(router=router, name="Late Co", home_country="JM")
+        merchant = open_account(router, "Late Co", "JM")
         router.locations.forget(merchant.id)
         router.locations.put_missing(merchant.id)  # another process registered it after our miss
         assert router.region_of(merchant.id) == "kin"
