@@ -20,8 +20,7 @@ from marketplace.merchants.auth import (
     password_matches,
     sha256,
 )
-from marketplace.merchants import caps
-from marketplace.merchants import sessions
+from marketplace.merchants import caps, sessions
 from marketplace.merchants.errors import MerchantNotFound
 from marketplace.merchants.models import Merchant, PasswordReset, StaffUser
 from marketplace.money import is_currency
@@ -117,7 +116,7 @@ def reset_password(*, router: Router, token: str, password: str) -> None:
             raise invalid
         reset.used_at = utcnow()
         uow.session.get(StaffUser, staff_id).password_hash = hash_password(password)
-        sessions.revoke_all(uow.session, staff_id=staff_id)  # a stolen session must not outlive the old password
+        sessions.revoke_all(uow.session, router=router, staff_id=staff_id)  # a stolen session must not outlive the old password
         uow.commit()
 
 

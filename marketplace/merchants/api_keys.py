@@ -9,22 +9,19 @@ is later a staff user no longer an owner, the key acts as staff. Each key record
 (a staff user, or another key), so an owner sees what a leaked key left behind.
 
 Keys are checked on every API request, so the principal a key stands for is kept in the
-process for `CPU_PRINCIPAL_CACHE_SECONDS` (see PrincipalCache): a key revoked here is
+process for `CPU_PRINCIPAL_CACHE_SECONDS` (see recent_principals): a key revoked here is
 refused at once, one revoked by another process within those seconds.
 """
 
 from __future__ import annotations
 
 import hmac
-import threading
-import weakref
 from datetime import timedelta
 
-from cachetools import TTLCache
 from sqlalchemy import select, update
 
 from marketplace.errors import NotFound
-from marketplace.merchants import caps
+from marketplace.merchants import caps, recent_principals
 from marketplace.merchants.auth import NotAuthenticated, Principal, new_secret, sha256
 from marketplace.merchants.models import ApiKey, StaffUser
 from marketplace.regions.base import utcnow
@@ -32,48 +29,6 @@ from marketplace.regions.ids import is_id, new_id
 from marketplace.regions.router import Router
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # at most one write per key per minute
-CACHED_KEYS = 10_000
-
-
-class PrincipalCache:
-    """key id -> (digest of the secret, principal), for a few seconds; thread-safe.
-
-    The digest is kept beside the principal so that a wrong secret for a cached key id is
-    refused exactly as it would be from the database."""
-
-    def __init__(self, seconds: float):
-        self._entries: TTLCache[str, tuple[str, Principal]] = TTLCache(CACHED_KEYS, ttl=seconds)
-        self._lock = threading.Lock()
-        self.enabled = seconds > 0
-
-    def get(self, key_id: str, secret_digest: str) -> Principal | None:
-        with self._lock:
-            entry = self._entries.get(key_id)
-        if entry is None or not hmac.compare_digest(entry[0], secret_digest):
-            return None
-        return entry[1]
-
-    def put(self, key_id: str, secret_digest: str, principal: Principal) -> None:
-        if self.enabled:
-            with self._lock:
-                self._entries[key_id] = (secret_digest, principal)
-
-    def drop(self, key_id: str) -> None:
-        with self._lock:
-            self._entries.pop(key_id, None)
-
-
-_caches: weakref.WeakKeyDictionary[Router, PrincipalCache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
-def principal_cache(router: Router) -> PrincipalCache:
-    """The cache of one application's router (each app in a process keeps its own)."""
-    with _caches_lock:
-        cache = _caches.get(router)
-        if cache is None:
-            cache = _caches[router] = PrincipalCache(router.settings.principal_cache_seconds)
-        return cache
 
 
 def create(*, router: Router, principal: Principal, name: str) -> tuple[ApiKey, str]:
@@ -113,7 +68,7 @@ def revoke(*, router: Router, principal: Principal, key_id: str) -> ApiKey:
             raise NotFound(f"No API key {key_id}.")
         key.revoked_at = key.revoked_at or utcnow()
         uow.commit()
-    principal_cache(router).drop(key_id)
+    recent_principals.of(router).drop_where(lambda _key, cached: cached.api_key_id == key_id)
     return key
 
 
@@ -124,8 +79,8 @@ def authenticate(*, router: Router, token: str) -> Principal:
     key_id, _, secret = rest.partition(".")
     if scheme != "cpu" or not is_id(key_id, "key") or not secret:
         raise refused
-    secret_digest, cache = sha256(secret), principal_cache(router)
-    cached = cache.get(key_id, secret_digest)
+    secret_digest, cache = sha256(secret), recent_principals.of(router)
+    cached = cache.get(f"{key_id}:{secret_digest}")
     if cached is not None:
         return cached
     region = router.region_of(key_id)
@@ -142,7 +97,7 @@ def authenticate(*, router: Router, token: str) -> Principal:
     _record_use(router, region, key)
     principal = Principal(merchant_id=key.merchant_id, region=region, api_key_id=key.id,
                           role="staff" if "staff" in (key.role, maker_role) else key.role)
-    cache.put(key_id, secret_digest, principal)
+    cache.put(f"{key_id}:{secret_digest}", principal)
     return principal
 
 

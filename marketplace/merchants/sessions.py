@@ -7,30 +7,25 @@ token's digest is kept), checked on every request. Ending it is deleting the row
 ends this browser's session, "sign out everywhere", a password reset or a role change end all
 of a staff user's sessions (`revoke_all`, to call inside the unit of work that changes them).
 
-A check is cached in the process for `CHECK_CACHE_SECONDS`, so a busy dashboard does not read
-the shard on every request; revocations in this process forget their cached entries at once,
-other processes see them within that many seconds.
+A check is kept in the process for `CPU_PRINCIPAL_CACHE_SECONDS` (`recent_principals`), so a
+busy dashboard does not read the shard on every request; revocations in this process forget
+their entries at once, other processes see them within that many seconds.
 """
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
-from cachetools import TTLCache
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from marketplace.merchants import recent_principals
 from marketplace.merchants.auth import Principal, new_secret, sha256
 from marketplace.merchants.models import StaffSession, StaffUser
 from marketplace.regions.base import utcnow
 from marketplace.regions.router import Router
 
 SESSION_LIFETIME = timedelta(hours=12)  # also the cookie's lifetime (PERMANENT_SESSION_LIFETIME)
-CHECK_CACHE_SECONDS = 5
-
-_checked: TTLCache[str, Principal] = TTLCache(maxsize=10_000, ttl=CHECK_CACHE_SECONDS)
-_lock = threading.Lock()  # TTLCache is not thread-safe
 
 
 def start(*, router: Router, principal: Principal) -> str:
@@ -45,9 +40,8 @@ def start(*, router: Router, principal: Principal) -> str:
 
 def principal_for(*, router: Router, region: str, token: str) -> Principal | None:
     """The staff user of a live session, with their role as it is now; None for an ended one."""
-    key = sha256(token)
-    with _lock:
-        cached = _checked.get(key)
+    key, cache = sha256(token), recent_principals.of(router)
+    cached = cache.get(key)
     if cached is not None:
         return cached
     if region not in router.regions.regions:
@@ -60,15 +54,14 @@ def principal_for(*, router: Router, region: str, token: str) -> Principal | Non
     if row is None:
         return None
     principal = Principal(merchant_id=row.merchant_id, region=region, staff_id=row.id, role=row.role)
-    with _lock:
-        _checked[key] = principal
+    cache.put(key, principal)
     return principal
 
 
 def end(*, router: Router, region: str, token: str) -> None:
     """Sign this browser out: its cookie, and every copy of it, stops working."""
     key = sha256(token)
-    _forget(lambda digest, _principal: digest == key)
+    recent_principals.of(router).drop_where(lambda digest, _principal: digest == key)
     if region not in router.regions.regions:
         return
     with router.unit_of_work(region) as uow:
@@ -79,26 +72,12 @@ def end(*, router: Router, region: str, token: str) -> None:
 def end_all(*, router: Router, principal: Principal) -> None:
     """Sign a staff user out everywhere."""
     with router.unit_of_work(principal.region) as uow:
-        revoke_all(uow.session, staff_id=principal.staff_id)
+        revoke_all(uow.session, router=router, staff_id=principal.staff_id)
         uow.commit()
 
 
-def revoke_all(session: Session, *, staff_id: str) -> None:
+def revoke_all(session: Session, *, router: Router, staff_id: str) -> None:
     """End every session of a staff user, in the caller's unit of work on their home region:
     call it wherever their password or role changes."""
     session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
-    _forget(lambda _digest, principal: principal.staff_id == staff_id)
-
-
-def prune(router: Router, region: str) -> int:
-    """Housekeeping: delete sessions past their lifetime; answers how many."""
-    with router.unit_of_work(region) as uow:
-        deleted = uow.session.execute(delete(StaffSession).where(StaffSession.expires_at <= utcnow())).rowcount
-        uow.commit()
-    return deleted
-
-
-def _forget(matches) -> None:
-    with _lock:
-        for digest in [d for d, p in _checked.items() if matches(d, p)]:
-            _checked.pop(digest, None)
+    recent_principals.of(router).drop_where(lambda _key, principal: principal.staff_id == staff_id)
