@@ -20,7 +20,6 @@ from marketplace.text import text_problem
 
 MAX_DEPTH = 32
 MAX_INTEGER_DIGITS = 20  # beyond any column (2^63 has 19 digits); fields check tighter bounds
-JSON_SAFE_INTEGER = 2**53 - 1  # the largest integer a JavaScript client reads exactly
 
 
 class _TooLong(int):

@@ -2,8 +2,9 @@
 
 A lone surrogate ("\\ud800") cannot be encoded as UTF-8, so once stored it makes every page,
 search document and export that shows it fail; NUL is refused by PostgreSQL and truncates C
-strings; other control characters are invisible and break headers and CSV. One rule, used by
-the JSON body gate, the schema fields, the dashboard forms and the importer.
+strings; other control characters are invisible and break headers and CSV. One rule for every
+way text comes in; today the JSON body gate applies it, the dashboard forms and the importer
+do not yet.
 """
 
 from __future__ import annotations
