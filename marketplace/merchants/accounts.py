@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.errors import Conflict, InvalidInput, RegionUnavailable
 from marketplace.merchants.auth import (
@@ -24,10 +25,10 @@ from marketplace.merchants import caps, sessions
 from marketplace.merchants.errors import MerchantNotFound
 from marketplace.merchants.models import Merchant, PasswordReset, StaffUser
 from marketplace.money import is_currency
-from marketplace.regions import outbox
+from marketplace.regions import idempotency, outbox
 from marketplace.regions.base import utcnow
 from marketplace.regions.ids import new_id
-from marketplace.regions.models import DirectoryEntry, SignInHandle, StorefrontHandle
+from marketplace.regions.models import DirectoryEntry, RegistrationKey, SignInHandle, StorefrontHandle
 from marketplace.regions.router import Router
 
 log = logging.getLogger(__name__)
@@ -40,17 +41,37 @@ MERCHANT_RENAMED = "merchant.renamed"
 def sign_up(
     *, router: Router, trading_name: str, legal_name: str, home_country: str, email: str, password: str,
     handle: str, tax_id: str | None = None, languages: list[str] | None = None, currency: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Principal:
-    """Open a merchant account with its owner; claims the handle and email marketplace-wide."""
+    """Open a merchant account with its owner; claims the handle and email marketplace-wide.
+
+    With an idempotency key, a retry of the same sign-up answers the owner it opened instead
+    of a 409 for the names it took. The key is claimed in the directory with the names, in one
+    transaction, since the region follows from the request: the same key with another home
+    country is still seen (a 409). The password is not part of the request's fingerprint, so
+    no hash of it is kept beside the key."""
     country = router.regions.member(home_country)
     email = email.strip().lower()
+    key = idempotency.checked_key(idempotency_key)
+    request = idempotency.fingerprint({"trading_name": trading_name, "legal_name": legal_name, "home_country": home_country,
+                                       "email": email, "handle": handle, "tax_id": tax_id, "languages": languages,
+                                       "currency": currency})
+    if (earlier := _earlier_sign_up(router, key, request)) is not None:
+        return earlier
     problems = _account_problems(country, handle, languages, currency) | _password_problems(password)
     if problems:
         raise InvalidInput("The account details are not valid.", errors=problems)
     region = country.region
     merchant_id, staff_id = new_id("mer"), new_id("stf")
     email_digest = digest(router.settings.email_lookup_key, email)
-    _claim_names(router, region=region, merchant_id=merchant_id, staff_id=staff_id, handle=handle, email_digest=email_digest)
+    also = [RegistrationKey(key=key, fingerprint=request, merchant_id=merchant_id)] if key else []
+    try:
+        _claim_names(router, region=region, merchant_id=merchant_id, staff_id=staff_id, handle=handle,
+                     email_digest=email_digest, also=also)
+    except (Conflict, IntegrityError):  # a concurrent retry with this key may have claimed them first
+        if (earlier := _earlier_sign_up(router, key, request)) is not None:
+            return earlier
+        raise
     try:
         with router.unit_of_work(region) as uow:
             uow.session.add(Merchant(
@@ -205,7 +226,30 @@ def _password_problems(password: str) -> dict[str, list[str]]:
     return {}
 
 
-def _claim_names(router: Router, *, region, merchant_id, staff_id, handle, email_digest) -> None:
+def _earlier_sign_up(router: Router, key: str | None, request: str) -> Principal | None:
+    """The owner an earlier sign-up with this key opened, or None (no key, or a new one)."""
+    if key is None:
+        return None
+    with router.directory(read_only=True) as uow:
+        record = uow.session.get(RegistrationKey, key)
+        merchant_id, fingerprint = (record.merchant_id, record.fingerprint) if record else (None, None)
+    if merchant_id is None:
+        return None
+    if fingerprint != request:
+        raise Conflict("This Idempotency-Key was already used with a different request.")
+    region = router.region_of(merchant_id)
+    owner = None
+    if region is not None:
+        with router.unit_of_work(region, read_only=True) as uow:
+            owner = uow.session.scalars(select(StaffUser).where(StaffUser.merchant_id == merchant_id,
+                                                                StaffUser.role == "owner")
+                                        .order_by(StaffUser.created_at).limit(1)).first()
+    if owner is None:  # the first request is still writing it, or died while committing
+        raise Conflict("A sign-up with this Idempotency-Key is not finished; retry in a moment.")
+    return Principal(merchant_id=merchant_id, region=region, staff_id=owner.id, role="owner")
+
+
+def _claim_names(router: Router, *, region, merchant_id, staff_id, handle, email_digest, also=()) -> None:
     with router.directory() as uow:
         taken = {}
         if uow.session.get(StorefrontHandle, handle) is not None:
@@ -219,6 +263,7 @@ def _claim_names(router: Router, *, region, merchant_id, staff_id, handle, email
             DirectoryEntry(party_id=staff_id, kind="staff", region=region),
             StorefrontHandle(handle=handle, merchant_id=merchant_id, region=region),
             SignInHandle(email_digest=email_digest, staff_id=staff_id, region=region),
+            *also,
         ])
         uow.commit()
 
@@ -239,6 +284,7 @@ def _release_names(router: Router, *, merchant_id, staff_id, handle, email_diges
             uow.session.execute(delete(DirectoryEntry).where(DirectoryEntry.party_id.in_([merchant_id, staff_id])))
             uow.session.execute(delete(StorefrontHandle).where(StorefrontHandle.handle == handle))
             uow.session.execute(delete(SignInHandle).where(SignInHandle.email_digest == email_digest))
+            uow.session.execute(delete(RegistrationKey).where(RegistrationKey.merchant_id == merchant_id))
             uow.commit()
     except Exception:
         log.warning("could not release names of unwritten merchant %s", merchant_id, exc_info=True)

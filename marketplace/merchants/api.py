@@ -5,12 +5,14 @@ become a merchant): a merchant always has an owner who can sign in, an email and
 storefront handle. It is throttled per client address like the sign-up form (see
 marketplace.throttle)."""
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from marketplace.merchants import accounts, service
 from marketplace.merchants.schemas import MerchantCreateSchema, MerchantSchema
 from marketplace.platform import router
+from marketplace.regions import idempotency
 
 blp = Blueprint("merchants", __name__, url_prefix="/api/v1/merchants", description="Merchant accounts")
 
@@ -22,9 +24,10 @@ class Merchants(MethodView):
     @blp.alt_response(409, description="The handle or email is already in use")
     @blp.alt_response(429, description="Too many sign-ups from this address")
     @blp.alt_response(503, description="The home region's data center is unreachable")
+    @blp.doc(parameters=[idempotency.OPENAPI_HEADER])
     def post(self, data):
         """Open a merchant account with its owner, in its home region."""
-        owner = accounts.sign_up(router=router(), **data)
+        owner = accounts.sign_up(router=router(), idempotency_key=request.headers.get("Idempotency-Key"), **data)
         return service.get(router=router(), merchant_id=owner.merchant_id)
 
 

@@ -2,7 +2,7 @@
 
 The record lives on the shard of the resource it created and commits with it, so a key is
 either bound to a finished write or free; there is no "in progress" state to clean up.
-(Merchant registrations keep theirs in the directory instead: see merchants.service.register.) Keys
+(Merchant sign-ups keep theirs in the directory instead: see merchants.accounts.sign_up.) Keys
 of a merchant's own writes are scoped to that merchant: two merchants' clients may pick the
 same key, and neither can learn anything about the other's through it.
 
@@ -76,7 +76,7 @@ def prune(router, region: str, *, older_than: timedelta = timedelta(days=KEY_DAY
 
 def prune_registrations(router, *, older_than: timedelta = timedelta(days=KEY_DAYS),
                         max_batches: int | None = None) -> tuple[int, bool]:
-    """Forget the directory's registration keys (see merchants.service.register) older than
+    """Forget the directory's registration keys (see merchants.accounts.sign_up) older than
     `older_than`; (deleted, more left)."""
     return delete_in_batches(router.directory, RegistrationKey, (RegistrationKey.key,),
                              RegistrationKey.created_at < utcnow() - older_than, max_batches=max_batches)

@@ -108,3 +108,63 @@ def test_errors_are_documented_as_the_problem_documents_they_are(client):
                      client.get("/api/v1/merchant/products")):                      # 401
         assert response.mimetype == "application/problem+json"
         assert ProblemSchema().validate(response.get_json()) == {}, response.get_json()
+
+
+def test_a_retry_with_the_same_idempotency_key_answers_the_first_sign_up(client, router):
+    body = registration("Sorrel Syrup Ltd", "TT")
+    first = client.post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "signup-42"})
+    again = client.post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "signup-42"})
+    assert first.status_code == again.status_code == 201
+    assert first.get_json()["id"] == again.get_json()["id"]
+    assert count_rows(router) == 3  # one merchant row; directory entries of the merchant and its owner
+
+
+def test_reusing_an_idempotency_key_for_another_sign_up_is_a_conflict(client, router):
+    client.post("/api/v1/merchants", json=registration("One", "TT"), headers={"Idempotency-Key": "k-1"})
+    response = client.post("/api/v1/merchants", json=registration("Two", "TT"), headers={"Idempotency-Key": "k-1"})
+    assert response.status_code == 409 and response.mimetype == PROBLEM
+    assert count_rows(router) == 3
+
+
+def test_a_key_reused_with_another_home_country_is_a_conflict_not_a_second_merchant(client, router):
+    """The other country is another region: only the directory sees both requests."""
+    first = client.post("/api/v1/merchants", json=registration("One", "JM"), headers={"Idempotency-Key": "k-2"})
+    other = client.post("/api/v1/merchants", json=registration("One", "BB"), headers={"Idempotency-Key": "k-2"})
+    assert first.status_code == 201 and other.status_code == 409
+    assert count_rows(router) == 3
+
+
+def test_a_malformed_idempotency_key_is_refused(client, router):
+    response = client.post("/api/v1/merchants", json=registration("One", "TT"), headers={"Idempotency-Key": "has spaces"})
+    assert response.status_code == 422 and "Idempotency-Key" in response.get_json()["errors"]
+    assert count_rows(router) == 0
+
+
+def test_a_retry_while_the_first_sign_up_is_still_writing_is_told_to_wait(client, router):
+    """The key and the names are claimed (the first request's first step), the shard rows not
+    yet: answering 201 with nothing, or opening a second account, would both be wrong."""
+    from marketplace.regions.idempotency import fingerprint
+    from marketplace.regions.ids import new_id
+    from marketplace.regions.models import RegistrationKey
+
+    body = registration("Slow", "JM")
+    request = fingerprint({"trading_name": "Slow", "legal_name": body["legal_name"], "home_country": "JM",
+                           "email": body["email"], "handle": body["handle"], "tax_id": None, "languages": None,
+                           "currency": None})
+    merchant_id = new_id("mer")
+    router.assign(merchant_id, kind="merchant", region="kin",
+                  also=[RegistrationKey(key="k-3", fingerprint=request, merchant_id=merchant_id)])
+    response = client.post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "k-3"})
+    assert response.status_code == 409 and "not finished" in response.get_json()["detail"]
+
+
+def test_a_sign_up_key_keeps_no_hash_of_the_password(client, router):
+    """The key's fingerprint leaves the password out (no weak hash of it beside the key), so
+    a retry that differs only in the password is still the same sign-up, and answers it."""
+    body = registration("Pepper Pot Co", "JM")
+    first = client.post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "k-4"})
+    again = client.post("/api/v1/merchants", json={**body, "password": "another long password"},
+                        headers={"Idempotency-Key": "k-4"})
+    assert first.status_code == again.status_code == 201
+    assert first.get_json()["id"] == again.get_json()["id"]
+    assert count_rows(router) == 3
