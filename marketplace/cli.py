@@ -1,23 +1,51 @@
-"""`flask --app wsgi cpu ...`: operating the marketplace from a shell."""
+"""`cpu ...`: operating the marketplace from a shell.
+
+`cpu` is the console script pip installs with the project ([project.scripts]), so it runs in
+the project's own environment with the server's settings: it builds the app with the same
+create_app, from the same CPU_INSTANCE_PATH (config.instance_path), as gunicorn does. Flask's
+`flask --app wsgi cpu` reaches the same group.
+
+Only `cpu db upgrade` creates databases. SQLite makes an empty file wherever a connection
+points, so every other command first looks for the files, and on a folder without them says
+so instead of reporting seven empty databases.
+"""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
+from sqlalchemy.engine import make_url
 
 from marketplace.catalog.cli import catalog
 from search.cli import search
+from marketplace.config import mask_url
 from marketplace.errors import NotFound
 from marketplace.platform import platform
 from marketplace.regions import outbox, schema
 from marketplace.regions.outbox import RelayPolicy
+from marketplace.regions.router import Router
 
-cpu = AppGroup("cpu", help="Operate the CPU Marketplace.")
+
+class CommandLine(AppGroup):
+    """The `cpu` group. Run as the console script it builds its own app; nested under Flask's
+    command line (`flask --app wsgi`, or a test's runner) it is handed that one."""
+
+    def main(self, *args, **kwargs):
+        from marketplace.app import create_app  # app.py imports this module to register `cpu`
+
+        os.environ["FLASK_RUN_FROM_CLI"] = "true"  # as Flask's own command line: no schema gate, no relay thread
+        kwargs.setdefault("obj", ScriptInfo(create_app=create_app))
+        return super().main(*args, **kwargs)
+
+
+cpu = CommandLine("cpu", help="Operate the CPU Marketplace.")
 db = AppGroup("db", help="Databases: one schema history on every shard and the directory.")
 outbox_group = AppGroup("outbox", help="Inspect and replay outbox events.")
 cpu.add_command(db)
@@ -28,6 +56,22 @@ cpu.add_command(search)
 
 def register(app: Flask) -> None:
     app.cli.add_command(cpu)
+
+
+def require_databases(router: Router) -> tuple[str, ...]:
+    """Refuse when no database is there at all (a wrong instance folder, or one never set up);
+    else name those that are SQLite files not there yet, for the command to pass over.
+    PostgreSQL databases are made by their administrator and never count as absent."""
+    absent = tuple(name for name in router.database_names if _missing_sqlite_file(router.url(name)))
+    if absent == router.database_names:
+        raise click.ClickException(f"no databases in {platform().settings.instance_path}: run `cpu db upgrade` "
+                                   "first (or set CPU_INSTANCE_PATH)")
+    return absent
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file()
 
 
 @db.command("upgrade")
@@ -41,8 +85,12 @@ def db_upgrade(revision: str) -> None:
 def db_status() -> None:
     """Show each database's schema revision against the head."""
     router = platform().router
-    behind = False
+    absent = require_databases(router)
+    behind = bool(absent)
     for name in router.database_names:
+        if name in absent:
+            click.echo(f"{name:<10} {mask_url(router.url(name)):<60} no database: run `cpu db upgrade`")
+            continue
         state = schema.status(router, name)
         behind |= not state.at_head
         mark = "at head" if state.at_head else f"BEHIND (head {state.head})"
@@ -60,6 +108,7 @@ def relay(once: bool, regions: tuple[str, ...]) -> None:
     unknown = set(regions) - set(current.regions.region_codes)
     if unknown:
         raise click.BadParameter(f"unknown region(s): {', '.join(sorted(unknown))}", param_hint="--region")
+    require_databases(current.router)
     schema.require_head(current.router, regions or None)
     worker = current.relay()
     if once:
@@ -78,8 +127,12 @@ def relay(once: bool, regions: tuple[str, ...]) -> None:
 def outbox_parked() -> None:
     """List events that failed too often and wait for an operator."""
     current = platform()
+    absent = require_databases(current.router)
     count = 0
     for region in current.regions.region_codes:
+        if region in absent:
+            click.echo(f"{region} no database: run `cpu db upgrade`")
+            continue
         for event in outbox.parked_events(current.router, region):
             count += 1
             click.echo(f"{region} {event.id} {event.topic} attempts={event.attempts} parked={event.parked_at:%Y-%m-%dT%H:%M:%SZ}")
@@ -94,6 +147,7 @@ def outbox_prune(days: int | None) -> None:
     """Delete delivered events past the retention, and idempotency keys past 30 days (relays
     also do it every hour)."""
     current = platform()
+    require_databases(current.router)
     worker = current.relay(policy=RelayPolicy(retention=timedelta(days=days))) if days else current.relay()
     pruned = worker.prune()
     for region in current.regions.region_codes:
@@ -110,8 +164,10 @@ def outbox_prune(days: int | None) -> None:
 @click.argument("event_id")
 def outbox_replay(event_id: str) -> None:
     """Put a parked event back in the queue."""
+    router = platform().router
+    require_databases(router)
     try:
-        region = outbox.replay(platform().router, event_id)
+        region = outbox.replay(router, event_id)
     except NotFound as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"{event_id} queued again in {region}")
@@ -123,5 +179,10 @@ def demo() -> None:
     from marketplace import demo as demo_data
 
     current = platform()
+    require_databases(current.router)
     schema.require_head(current.router)
     demo_data.load(current.router, report=click.echo)
+
+
+if __name__ == "__main__":  # python -m marketplace.cli, where the console script is not on PATH
+    cpu()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import tomllib
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,15 +79,25 @@ def mask_url(url: str) -> str:
         return "<unparseable url>"
 
 
+def instance_path(environ: Mapping[str, object] | None = None) -> Path:
+    """The instance folder: CPU_INSTANCE_PATH, else ./instance, made absolute.
+
+    The server (create_app), the `cpu` command and gunicorn's config (its control socket) all
+    ask here, so one setting points all three at the same SQLite files and search index.
+    """
+    environ = os.environ if environ is None else environ
+    return Path(str(environ.get("CPU_INSTANCE_PATH") or "instance")).resolve()
+
+
 def load(overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     environ = os.environ if environ is None else environ
     overrides = dict(overrides or {})
-    instance_path = Path(str(overrides.get("CPU_INSTANCE_PATH") or environ.get("CPU_INSTANCE_PATH") or "instance"))
+    folder = instance_path(ChainMap(overrides, environ))
     values: dict[str, object] = {}
-    values.update(_read_instance_file(instance_path / "config.toml"))
+    values.update(_read_instance_file(folder / "config.toml"))
     values.update({k: v for k, v in environ.items() if k.startswith("CPU_") or k == "ELASTICSEARCH_URL"})
     values.update(overrides)
-    return _build(values, instance_path.resolve())
+    return _build(values, folder)
 
 
 def _read_instance_file(path: Path) -> dict[str, object]:
