@@ -18,16 +18,17 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 migrate: install
-	$(BIN)/flask --app wsgi cpu db upgrade
+	$(BIN)/cpu db upgrade
 
 demo: migrate
-	$(BIN)/flask --app wsgi cpu demo
-	$(BIN)/flask --app wsgi cpu search reindex
+	$(BIN)/cpu demo
+	$(BIN)/cpu search reindex
 
-## make run: embedded default (SQLite shards under $(CPU_INSTANCE_PATH)/, in-process relay, demo data)
+## make run: embedded default (SQLite shards under $(CPU_INSTANCE_PATH)/, in-process relay, demo data);
+## gunicorn's control socket is $(CPU_INSTANCE_PATH)/gunicorn.ctl, so copies with their own folders run side by side
 run: demo
 	@echo "==> serving on http://127.0.0.1:$(PORT)  (instance: $(CPU_INSTANCE_PATH))"
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 wsgi:app
 
 # Browser tests drive Debian's chromium through Playwright (Playwright's own browser download
 # cannot work here); install it when it is missing.

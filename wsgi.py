@@ -1,4 +1,4 @@
-"""What gunicorn and `flask --app wsgi` load."""
+"""What gunicorn loads (`gunicorn wsgi:app`, with the settings in ./gunicorn.conf.py)."""
 
 from marketplace.app import create_app
 
