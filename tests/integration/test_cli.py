@@ -71,8 +71,9 @@ def console_script():
 
 
 def run_cpu(*args: str, instance: Path):
-    """`cpu ARGS` with only CPU_INSTANCE_PATH set, as from an operator's shell."""
-    env = {"CPU_INSTANCE_PATH": str(instance), "CPU_LOG_LEVEL": "WARNING", "FLASK_RUN_FROM_CLI": None}
+    """`cpu ARGS` from a shell whose only setting is CPU_INSTANCE_PATH."""
+    unset = {name: None for name in os.environ if name.startswith(("CPU_", "FLASK_"))}
+    env = {**unset, "CPU_INSTANCE_PATH": str(instance), "CPU_LOG_LEVEL": "WARNING"}
     return CliRunner().invoke(console_script(), list(args), env=env)
 
 
@@ -84,7 +85,7 @@ def test_a_command_pointed_at_an_empty_instance_folder_says_so_and_creates_nothi
     assert list(tmp_path.iterdir()) == []
 
 
-def test_status_reads_the_instance_folder_the_server_uses_and_never_creates_a_missing_database(tmp_path):
+def test_status_and_parked_list_a_missing_database_and_never_create_it(tmp_path):
     databases.migrate(databases.sqlite_config(tmp_path))
     assert run_cpu("db", "status", instance=tmp_path).exit_code == 0
     (tmp_path / "sxm.db").unlink()
