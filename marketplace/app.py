@@ -55,7 +55,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     """Build the app: settings, logging, the router, blueprints, error handlers, commands.
 
     Outside the `flask` command line, the service refuses to start when any database's schema
-    is behind the code; `flask --app wsgi cpu db upgrade` is how it gets there.
+    is behind the code; `cpu db upgrade` is how it gets there.
     """
     settings = config.load(test_config)
     observability.configure_logging(settings.log_level)

@@ -16,12 +16,10 @@ import os
 import signal
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import AppGroup, ScriptInfo
-from sqlalchemy.engine import make_url
 
 from marketplace.catalog.cli import catalog
 from search.cli import search
@@ -62,16 +60,11 @@ def require_databases(router: Router) -> tuple[str, ...]:
     """Refuse when no database is there at all (a wrong instance folder, or one never set up);
     else name those that are SQLite files not there yet, for the command to pass over.
     PostgreSQL databases are made by their administrator and never count as absent."""
-    absent = tuple(name for name in router.database_names if _missing_sqlite_file(router.url(name)))
+    absent = tuple(name for name in router.database_names if schema.sqlite_file_missing(router.url(name)))
     if absent == router.database_names:
         raise click.ClickException(f"no databases in {platform().settings.instance_path}: run `cpu db upgrade` "
                                    "first (or set CPU_INSTANCE_PATH)")
     return absent
-
-
-def _missing_sqlite_file(url: str) -> bool:
-    parsed = make_url(url)
-    return parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file()
 
 
 @db.command("upgrade")

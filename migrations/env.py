@@ -10,7 +10,7 @@ from marketplace.regions.base import DirectoryBase, ShardBase
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:
-    raise SystemExit("Run migrations with `flask --app wsgi cpu db upgrade`, which targets every database.")
+    raise SystemExit("Run migrations with `cpu db upgrade`, which targets every database.")
 
 target_metadata = DirectoryBase.metadata if config.attributes["role"] == "directory" else ShardBase.metadata
 context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)

@@ -1,4 +1,4 @@
-"""`flask --app wsgi cpu catalog ...`: bulk import and export of a merchant's catalog.
+"""`cpu catalog ...`: bulk import and export of a merchant's catalog.
 
 The commands act as the merchant's owner, on the merchant's home shard.
 """

@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 import logging
@@ -61,9 +62,20 @@ def head() -> str:
 
 
 def status(router: Router, name: str) -> DatabaseSchema:
+    """The database's revision; a SQLite file that is not there reads as empty and stays absent
+    (connecting would create it, and a command pointed at the wrong folder would leave a trail
+    of empty databases behind)."""
+    if sqlite_file_missing(router.url(name)):
+        return DatabaseSchema(name, mask_url(router.url(name)), None, head())
     with router.engine(name).connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     return DatabaseSchema(name, mask_url(router.url(name)), current, head())
+
+
+def sqlite_file_missing(url: str) -> bool:
+    """PostgreSQL databases are made by their administrator and never count as missing."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file()
 
 
 def upgrade_all(router: Router, report: Callable[[str], None] = print, revision: str = "head") -> None:
@@ -101,5 +113,5 @@ def require_head(router: Router, names: tuple[str, ...] | None = None) -> None:
         listing = ", ".join(f"{s.name} ({s.url}) at {s.current or 'no schema'}" for s in behind)
         raise SchemaBehind(
             f"database schema is behind the code (head {behind[0].head}): {listing}. "
-            "Run `flask --app wsgi cpu db upgrade`."
+            "Run `cpu db upgrade`."
         )

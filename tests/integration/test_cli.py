@@ -72,7 +72,8 @@ def console_script():
 
 def run_cpu(*args: str, instance: Path):
     """`cpu ARGS` from a shell whose only setting is CPU_INSTANCE_PATH."""
-    unset = {name: None for name in os.environ if name.startswith(("CPU_", "FLASK_"))}
+    # FLASK_RUN_FROM_CLI is named so that the runner takes back what the script sets for itself.
+    unset = {name: None for name in [*os.environ, "FLASK_RUN_FROM_CLI"] if name.startswith(("CPU_", "FLASK_"))}
     env = {**unset, "CPU_INSTANCE_PATH": str(instance), "CPU_LOG_LEVEL": "WARNING"}
     return CliRunner().invoke(console_script(), list(args), env=env)
 

@@ -29,6 +29,7 @@ def test_the_service_refuses_to_start_on_a_database_that_is_behind(tmp_path):
         make_app({"CPU_INSTANCE_PATH": str(tmp_path)})
     assert "kin (sqlite:///" in str(error.value) and "no schema" in str(error.value)
     assert "cpu db upgrade" in str(error.value)
+    assert not list(tmp_path.glob("*.db")), "checking the schema must not create the databases it checks"
 
 
 def test_upgrade_prints_one_line_per_database(tmp_path):
