@@ -69,7 +69,7 @@ def smtp_server(*, username: str | None = None, password: str | None = None) -> 
 
     def authenticator(_server, _session, _envelope, _mechanism, auth_data):
         given = (auth_data.login.decode(), auth_data.password.decode())
-        return AuthResult(success=given == (username, password))
+        return AuthResult(success=given == (username, password), handled=False)  # False: answer 535
 
     options = {"auth_require_tls": False, "authenticator": authenticator} if username else {}
     controller = Controller(Handler(), hostname="127.0.0.1", port=server.port, **options)
