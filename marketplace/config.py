@@ -13,8 +13,11 @@ import tomllib
 from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from marketplace.mail import mail_url
 from marketplace.regions import regionmap
 
 ENVIRONMENTS = ("embedded", "production")
@@ -63,6 +66,9 @@ class Settings:
     # rotated (old ones kept as fallbacks a while) without making every email unfindable.
     email_lookup_key: str = field(default=EMBEDDED_LOOKUP_KEY, repr=False)
     secret_key_fallbacks: tuple[str, ...] = field(default=(), repr=False)
+    mail_url: str = field(default="", repr=False)  # may hold the SMTP password
+    mail_from: str = "CPU Marketplace <no-reply@localhost>"
+    mail_timeout: float = 10.0  # seconds an SMTP server may take; a reset request waits for it
 
     def __repr__(self) -> str:  # secrets and passwords never reach a log line
         urls = {k: mask_url(v) for k, v in self.database_urls.items()}
@@ -164,6 +170,7 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
                                          ("CPU_EMAIL_LOOKUP_KEY", email_lookup_key, EMBEDDED_LOOKUP_KEY)):
             if value == placeholder or len(value) < 32:
                 read.problems.append(f"{name} must be set to a random value of at least 32 characters in production")
+    public_url = read.text("CPU_PUBLIC_URL", "").rstrip("/")
     if secret_key == email_lookup_key:
         read.problems.append("CPU_EMAIL_LOOKUP_KEY must differ from CPU_SECRET_KEY")
     settings = Settings(
@@ -186,14 +193,18 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         log_level=read.text("CPU_LOG_LEVEL", "INFO").upper(),
         rate_limit_storage=read.text("CPU_RATE_LIMIT_STORAGE", "memory://"),
         trusted_proxies=read.number("CPU_TRUSTED_PROXIES", 0, minimum=0),
-        public_url=read.text("CPU_PUBLIC_URL", "").rstrip("/"),
+        public_url=public_url,
         elasticsearch_url=read.text("ELASTICSEARCH_URL", "") or None,
         max_api_keys=read.number("CPU_MAX_API_KEYS", 25, minimum=1),
         max_staff_users=read.number("CPU_MAX_STAFF_USERS", 50, minimum=1),
         principal_cache_seconds=read.number("CPU_PRINCIPAL_CACHE_SECONDS", 5.0, minimum=0, kind=float),
         email_lookup_key=email_lookup_key,
         secret_key_fallbacks=tuple(k.strip() for k in read.text("CPU_SECRET_KEY_FALLBACKS", "").split(",") if k.strip()),
+        mail_url=read.text("CPU_MAIL_URL", (instance_path / "mail").as_uri()),
+        mail_from=read.text("CPU_MAIL_FROM", f"CPU Marketplace <no-reply@{urlsplit(public_url).hostname or 'localhost'}>"),
+        mail_timeout=read.number("CPU_MAIL_TIMEOUT", 10.0, minimum=0.1, kind=float),
     )
+    _check_mail(read, settings)
     if settings.rate_limit_storage.split("://")[0] not in RATE_LIMIT_STORAGES:
         read.problems.append(f"CPU_RATE_LIMIT_STORAGE must start with one of {', '.join(s + '://' for s in RATE_LIMIT_STORAGES)}")
     if settings.public_url and not settings.public_url.startswith(("https://", "http://")):
@@ -238,6 +249,26 @@ def _database_url(read: _Reader, name: str, instance_path: Path, env: str) -> st
     if parsed.get_backend_name() == "postgresql" and parsed.drivername != "postgresql+psycopg":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return url
+
+
+def _check_mail(read: _Reader, settings: Settings) -> None:
+    """Production mails through a server: a folder of .eml files would lose every reset link
+    unseen, and a login in clear text would show the mail password to the network."""
+    if "@" not in parseaddr(settings.mail_from)[1]:
+        read.problems.append(f"CPU_MAIL_FROM={settings.mail_from!r} is not an email address")
+    try:
+        target = mail_url.parse(settings.mail_url)
+    except ValueError as exc:
+        read.problems.append(f"CPU_MAIL_URL: {exc}")
+        return
+    if settings.env != "production":
+        return
+    if not isinstance(target, mail_url.SmtpServer):
+        read.problems.append("CPU_MAIL_URL (smtp://... or smtps://...) is required in production: the embedded "
+                             "default writes mail into a folder nobody reads")
+    elif target.username and target.tls == "none":
+        read.problems.append("CPU_MAIL_URL: production logs in to the mail server only over TLS: use smtps:// "
+                             "or add ?starttls=1")
 
 
 def _check_tls(read: _Reader, key: str, sslmode: object) -> None:

@@ -1,5 +1,5 @@
-"""The platform object an application carries: settings, region map, router, outbox handlers
-and the in-process relay. Views and commands reach it through `platform()` / `router()`."""
+"""The platform object an application carries: settings, region map, router, outbox handlers,
+the mail gateway and the in-process relay. Views and commands reach it through `platform()` / `router()`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 from flask import current_app
 
 from marketplace.config import Settings
+from marketplace.mail.gateways import MailGateway, gateway_for
 from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
 from marketplace.regions.regionmap import RegionMap
 from marketplace.regions.router import Router
@@ -39,6 +41,11 @@ class Platform:
                 if self._search is None:
                     self._search = engine_for(self.settings)
         return self._search
+
+    @cached_property
+    def mail(self) -> MailGateway:
+        """The SMTP server or folder of .eml files that CPU_MAIL_URL names."""
+        return gateway_for(self.settings)
 
     def relay(self, **kwargs) -> Relay:
         kwargs.setdefault("policy", RelayPolicy(retention=timedelta(days=self.settings.outbox_retention_days)))

@@ -10,6 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.errors import Conflict, InvalidInput, RegionUnavailable
+from marketplace.mail.compose import compose
+from marketplace.mail.gateways import MailGateway, MailNotSent
 from marketplace.merchants.auth import (
     MIN_PASSWORD_LENGTH,
     NotAuthenticated,
@@ -105,8 +107,11 @@ def sign_in(*, router: Router, email: str, password: str) -> Principal:
     return Principal(merchant_id=staff.merchant_id, region=region, staff_id=staff.id, role=staff.role)
 
 
-def request_password_reset(*, router: Router, email: str, link_base: str) -> None:
-    """Send a single-use link valid for an hour. Says nothing about whether the email exists."""
+def request_password_reset(*, router: Router, mail: MailGateway, email: str, link_base: str) -> None:
+    """Mail a single-use link valid for an hour, in the merchant's default language. Says
+    nothing about whether the email exists,
+    nor whether the mail went out: a failure is logged (never the link) and the answer stays
+    the same, so the page cannot be used to find out which emails have accounts."""
     email = email.strip().lower()
     with router.directory(read_only=True) as uow:
         handle = uow.session.get(SignInHandle, digest(router.settings.email_lookup_key, email))
@@ -115,11 +120,19 @@ def request_password_reset(*, router: Router, email: str, link_base: str) -> Non
         return
     token = new_secret()
     with router.unit_of_work(region) as uow:
+        staff = uow.session.get(StaffUser, staff_id)
+        if staff is None:  # the directory knows a staff user its shard lost: nobody to mail
+            return
+        address, language = staff.email, uow.session.get(Merchant, staff.merchant_id).default_language
         uow.session.add(PasswordReset(token_digest=sha256(token), region=region, staff_id=staff_id,
                                       expires_at=utcnow() + RESET_LIFETIME))
         uow.commit()
-    # The embedded default has no mail server: the link goes to the log.
-    log.info("password reset link for %s: %s%s.%s", staff_id, link_base, staff_id, token, extra={"staff_id": staff_id})
+    log.info("password reset requested for %s", staff_id, extra={"staff_id": staff_id})
+    message = compose("password_reset", to=address, language=language, link=f"{link_base}{staff_id}.{token}")
+    try:
+        mail.send(message)
+    except MailNotSent as exc:
+        log.warning("password reset mail for %s not sent: %s", staff_id, exc, extra={"staff_id": staff_id})
 
 
 def reset_password(*, router: Router, token: str, password: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.merchants import accounts
@@ -13,6 +13,7 @@ from marketplace.platform import platform, router
 from marketplace.storefront import access, forms
 
 blp = Blueprint("account", __name__, url_prefix="/dashboard")
+RESET_TOKEN = "reset_token"  # the session's copy of an opened reset link's token
 blp.after_request(access.no_store)
 
 
@@ -85,16 +86,28 @@ def reset_request():
         if not errors:
             public = platform().settings.public_url  # never the request's Host: an attacker may set it
             link_base = (public + url_for(".reset_request") if public else url_for(".reset_request", _external=True)) + "/"
-            accounts.request_password_reset(router=router(), email=data["email"], link_base=link_base)
+            accounts.request_password_reset(router=router(), mail=platform().mail, email=data["email"], link_base=link_base)
             return render_template("dashboard/reset_sent.html", email=data["email"])
     return render_template("dashboard/reset_request.html", values=values, errors=errors), 422 if errors else 200
 
 
-@blp.route("/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
-    """Choose a new password with the link from the email."""
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
+@blp.get("/reset/<token>")
+def open_reset_link(token: str):
+    """Open the link from the email: the token moves into the signed session cookie.
+
+    The address with the token is then left at once, so it is not in the browser's history
+    past this hit, nor in a Referer, nor in the access log of the page where the password is
+    chosen (this hit's own line is redacted by observability.loggable_path)."""
+    session[RESET_TOKEN] = token
+    return redirect(url_for(".reset_password"), 303), {"Referrer-Policy": "no-referrer"}
+
+
+@blp.route("/reset/new-password", methods=["GET", "POST"])
+def reset_password():
+    """Choose a new password, for the reset link opened in this browser."""
+    token = session.get(RESET_TOKEN)
+    errors: dict[str, list[str]] = {} if isinstance(token, str) else {"token": ["no reset link opened"]}
+    if request.method == "POST" and not errors:
         data, errors = forms.load(forms.NewPasswordForm(), request.form)
         errors = errors or forms.NewPasswordForm().validate_match(data)
         if not errors:
@@ -103,8 +116,10 @@ def reset_password(token: str):
             except InvalidInput as exc:
                 errors = exc.errors
             else:
+                session.pop(RESET_TOKEN, None)
                 flash("Your password is changed. Sign in with the new one.")
                 return redirect(url_for(".sign_in"), 303)
-    response = render_template("dashboard/reset_password.html", errors=errors, token=token, min_password=MIN_PASSWORD_LENGTH)
-    # The token is in the address: it must not leak to other sites through the Referer header.
-    return response, 422 if errors else 200, {"Referrer-Policy": "no-referrer"}
+    if "token" in errors:  # used, expired or never opened: asking again is the way on
+        session.pop(RESET_TOKEN, None)
+    page = render_template("dashboard/reset_password.html", errors=errors, min_password=MIN_PASSWORD_LENGTH)
+    return page, 422 if errors and request.method == "POST" else 200

@@ -6,7 +6,6 @@ CSRF protection stays on, as in production: form posts carry the token read from
 from __future__ import annotations
 
 import io
-import logging
 import re
 from html import unescape
 from html.parser import HTMLParser
@@ -18,6 +17,7 @@ from marketplace.catalog import service as catalog
 from marketplace.catalog.models import ImportJob
 from marketplace.merchants import accounts, session_cookie, sessions
 from marketplace.regions.router import DIRECTORY
+from tests.support.mail import delivered, reset_link
 
 PASSWORD = "correct horse battery"
 
@@ -359,14 +359,17 @@ def test_csrf_is_enforced_on_form_posts(client, router):
         assert "merchant_id" not in session
 
 
-def test_a_password_reset_link_from_the_log_sets_a_new_password(client, router, caplog):
+def test_a_password_reset_link_from_the_mail_sets_a_new_password(app, client, router):
     open_merchant(router, email="owner@example.com")
-    with caplog.at_level(logging.INFO, logger="marketplace.merchants.accounts"):
+    with delivered(app) as inbox:
         sent = post_form(client, "/dashboard/reset", {"email": "owner@example.com"})
     assert sent.status_code == 200 and "Check your email" in page_text(sent)
-    link = re.search(r"(http://localhost/dashboard/reset/\S+)", caplog.text).group(1)
-    path = link.removeprefix("http://localhost")
+    link = reset_link(inbox[0])
+    assert inbox[0]["To"] == "owner@example.com"
 
+    opened = client.get(link.removeprefix("http://localhost"))
+    assert opened.status_code == 303 and opened.headers["Location"] == "/dashboard/reset/new-password"
+    path = opened.headers["Location"]
     mismatch = post_form(client, path, {"password": "a brand new secret", "password_again": "something else"})
     assert mismatch.status_code == 422 and "The two passwords differ." in page_text(mismatch)
     done = post_form(client, path, {"password": "a brand new secret", "password_again": "a brand new secret"})

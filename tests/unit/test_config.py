@@ -32,6 +32,7 @@ def test_production_runs_on_postgresql_urls_from_a_template(tmp_path):
             "CPU_DATABASE_URL_FDF": "postgresql://app:pw@fdf.example/cpu?sslmode=verify-full",
             "CPU_RATE_LIMIT_STORAGE": "redis://limits.internal:6379/0",
             "CPU_PUBLIC_URL": "https://market.example/",
+            "CPU_MAIL_URL": "smtps://cpu:mail-pw@mail.internal",
         },
     )
     assert settings.public_url == "https://market.example"

@@ -12,6 +12,7 @@ PRODUCTION = {
     "CPU_EMAIL_LOOKUP_KEY": "l" * 40,
     "CPU_RATE_LIMIT_STORAGE": "redis://limits.internal:6379/0",
     "CPU_PUBLIC_URL": "https://market.example",
+    "CPU_MAIL_URL": "smtp://mail.internal:587?starttls=1",
 }
 
 
