@@ -86,7 +86,6 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         # emails are built from CPU_PUBLIC_URL instead.
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
-    os.makedirs(settings.instance_path, exist_ok=True)
     current = Platform(settings=settings, regions=region_map, router=router)
     app.extensions["cpu"] = current
 

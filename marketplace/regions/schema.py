@@ -82,6 +82,8 @@ def upgrade_all(router: Router, report: Callable[[str], None] = print, revision:
     """Upgrade every database, one line of output per database."""
     for name in router.database_names:
         before = status(router, name)
+        if before.current is None and sqlite_file_missing(router.url(name)):
+            Path(make_url(router.url(name)).database).parent.mkdir(parents=True, exist_ok=True)
         config = alembic_config()
         with router.engine(name).begin() as connection:
             config.attributes["connection"] = connection
