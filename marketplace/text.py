@@ -6,7 +6,7 @@ strings; other control characters are invisible and break headers and CSV. One r
 way text comes in, applied at the edge so the problem is named where it was typed:
 
 - JSON request bodies: marketplace.jsonbody (a 422 naming the path in the body);
-- the storefront's and dashboard's forms: marketplace.storefront.posted_text, which also
+- the storefront's and dashboard's forms: marketplace.storefront.form_text, which also
   refuses bytes that are not UTF-8 (the form shown again, 422, the error on its field);
 - catalog files: marketplace.catalog.importer.rows (a row error naming the column; the file
   itself must be UTF-8, formats.decode).

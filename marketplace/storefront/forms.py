@@ -2,7 +2,7 @@
 
 Each schema strips the text it is given and ignores fields it does not know (the CSRF
 token, the submit button). Messages are written for a person filling a form, and one submit
-shows every problem at once: `load` adds the text rule (posted_text) to the schema's
+shows every problem at once: `load` adds the text rule (form_text) to the schema's
 findings, and the sign-up form applies the account's own shape rules (handle, password length,
 member state, with accounts.py's pattern and minimum) beside "fill this in", rather than
 leaving them to a second round. accounts.py still enforces those rules, and alone knows
@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from marketplace.merchants.accounts import HANDLE_SHAPE
 from marketplace.merchants.auth import MIN_PASSWORD_LENGTH
-from marketplace.storefront import posted_text
+from marketplace.storefront import form_text
 
 REQUIRED = {"required": "Fill this in."}
 
@@ -99,7 +99,7 @@ class ApiKeyForm(FormSchema):
 def load(schema: Schema, form: MultiDict) -> tuple[dict, dict[str, list[str]]]:
     """(data, errors by field): data is what the schema loaded, or {} when anything was refused.
     A field whose text breaks the text rule shows that problem rather than the schema's."""
-    refused = posted_text.problems(form)
+    refused = form_text.form_problems(form)
     try:
         data = schema.load(form)
     except ValidationError as exc:

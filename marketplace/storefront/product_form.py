@@ -12,7 +12,7 @@ happens in three steps, each reporting against the input a person typed into:
    one submit shows every problem instead of one round per step; the service checks them
    again when the product is saved.
 
-Text breaking the text rule (posted_text) is refused on its input whatever the steps say.
+Text breaking the text rule (form_text) is refused on its input whatever the steps say.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from marketplace.catalog import service as catalog
 from marketplace.catalog.models import Product
 from marketplace.catalog.schemas import ProductSchema
 from marketplace.money import Money, MoneyError
-from marketplace.storefront import posted_text, product_snapshot
+from marketplace.storefront import form_text, product_snapshot
 
 LANGUAGES = ("en", "es", "fr", "nl")
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "nl": "Dutch"}
@@ -99,7 +99,7 @@ def parse(form: Mapping[str, str], *, currency_of: Callable[[str], str]) -> Pars
         parsed.add("variants", "Fill in at least one variant row.")
     _check_shapes(parsed)
     _check_rules(parsed)
-    parsed.errors.update(posted_text.problems(form, multiline=TEXTAREAS))
+    parsed.errors.update(form_text.form_problems(form, multiline=TEXTAREAS))
     return parsed
 
 

@@ -285,3 +285,11 @@ def test_settings_and_key_names_refuse_control_characters(client, router):
     ])
     assert settings.status_code == 422 and "U+007F" in error_of(settings, "name")
     assert api_keys.list_(router=router, principal=owner) == []
+
+
+@pytest.mark.parametrize("query, reason", [("q=caf%00e", "U+0000"), ("q=caf%E9", "not UTF-8"), ("origin=J%07M", "U+0007")])
+def test_the_storefront_search_refuses_text_that_is_not_text_naming_the_argument(client, query, reason):
+    response = client.get(f"/search?{query}", headers={"Accept": "text/html"})
+    assert response.status_code == 422
+    name = query.partition("=")[0]
+    assert f"({name}: " in page_text(response) and reason in page_text(response)
