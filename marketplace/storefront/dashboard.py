@@ -71,7 +71,8 @@ def keys():
             return redirect(url_for(".keys"), 303)
     listed = api_keys.list_(router=router(), principal=access.principal())
     token = None if errors else session.pop(NEW_KEY, None)
-    return render_template("dashboard/api_keys.html", keys=listed, token=token, values=values, errors=errors), 422 if errors else 200
+    page = render_template("dashboard/api_keys.html", keys=listed, token=token, values=values, errors=errors)
+    return page, 422 if errors else 200
 
 
 @blp.post("/api-keys/<key_id>/revoke")

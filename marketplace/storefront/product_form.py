@@ -306,5 +306,6 @@ def label_of(name: str) -> str:
     head, _, lang = name.partition("_")
     if head in ("title", "description") and lang in LANGUAGES:
         return f"{head.capitalize()} ({LANGUAGE_NAMES[lang]})"
-    return {"ref": "Your reference", "category": "Category", "visibility": "Who can see it", "image_urls": "Image addresses", "ships_to_exclusions": "Does not ship to",
-            "variants": "Variants", "title": "Title"}.get(name, name.replace("_", " ").capitalize())
+    return {"ref": "Your reference", "category": "Category", "visibility": "Who can see it", "image_urls": "Image addresses",
+            "ships_to_exclusions": "Does not ship to", "variants": "Variants", "title": "Title",
+            }.get(name, name.replace("_", " ").capitalize())

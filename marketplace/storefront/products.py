@@ -85,12 +85,13 @@ def _changed_meanwhile(merchant, current, errors: dict):
     values = {**request.form.to_dict(), "revision": now["revision"], "loaded": now["loaded"]}
     notice = {"form": ["Someone changed this product after you opened it (in another tab, an import or through the API). "
                        "Nothing you typed is saved yet: compare it with the changes listed, then save again."]}
-    body, _ = _form(merchant, current, values, {**notice, **errors}, stale=True,
-                    changed=None if changed is None else [(product_form.label_of(name), now.get(name, "")) for name in changed])
+    listed = None if changed is None else [(product_form.label_of(name), now.get(name, "")) for name in changed]
+    body, _ = _form(merchant, current, values, {**notice, **errors}, stale=True, changed=listed)
     return body, 409
 
 
-def _form(merchant, product, values: dict, errors: dict, *, stale: bool = False, changed: list[tuple[str, str]] | None = None):
+def _form(merchant, product, values: dict, errors: dict, *, stale: bool = False,
+          changed: list[tuple[str, str]] | None = None):
     body = render_template(
         "dashboard/product_form.html", merchant=merchant, product=product, values=values, errors=errors,
         rows=product_form.rows_of(values), category_options=_category_options(),

@@ -142,8 +142,9 @@ def drafts_from_rows(records: Iterable[Record], currency: str, stray: list[dict]
     for line, cells, problems in records:
         ref = (cells.get("product_ref") or "").strip()
         values = _values(cells, currency, problems)
-        if not ref or (wrong := text_problem(ref, multiline=False)) is not None:
-            stray.append(error_entry(line, "product_ref", wrong if ref else "required: the product this row's variant belongs to"))
+        ref_problem = text_problem(ref, multiline=False) if ref else "required: the product this row's variant belongs to"
+        if ref_problem is not None:
+            stray.append(error_entry(line, "product_ref", ref_problem))
             continue
         draft = drafts.get(ref)
         if draft is None:
@@ -177,7 +178,8 @@ def drafts_from_objects(items: Iterable[tuple[int, object]], currency: str, stra
         data = {k: v for k, v in item.items() if k not in ("id", "updated_at", "revision")}
         draft = Draft(ref=str(data.get("ref")), line=line, by_row=False, data=data, rows=1, lines=[line])
         # The JSON API's own gate: text rule, nesting depth and number size, by path in the object.
-        draft.errors += [error_entry(line, path, message) for path, messages in problems_in(data).items() for message in messages]
+        draft.errors += [error_entry(line, path, message)
+                         for path, messages in problems_in(data).items() for message in messages]
         if isinstance(data.get("ref"), str) and data["ref"] in ref_lines:
             draft.errors.append(error_entry(line, "ref", f"product {data['ref']} is also on line {ref_lines[data['ref']]}"))
         ref_lines.setdefault(draft.ref, line)
