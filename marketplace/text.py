@@ -3,8 +3,13 @@
 A lone surrogate ("\\ud800") cannot be encoded as UTF-8, so once stored it makes every page,
 search document and export that shows it fail; NUL is refused by PostgreSQL and truncates C
 strings; other control characters are invisible and break headers and CSV. One rule for every
-way text comes in; today the JSON body gate applies it, the dashboard forms and the importer
-do not yet.
+way text comes in, applied at the edge so the problem is named where it was typed:
+
+- JSON request bodies: marketplace.jsonbody (a 422 naming the path in the body);
+- the storefront's and dashboard's forms: marketplace.storefront.form_text, which also
+  refuses bytes that are not UTF-8 (the form shown again, 422, the error on its field);
+- catalog files: marketplace.catalog.importer.rows (a row error naming the column; the file
+  itself must be UTF-8, formats.decode).
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ blp.after_request(access.no_store)
 def sign_up():
     """Open a merchant account and its storefront."""
     values, errors = request.form.to_dict(), {}
+    members = router().regions.countries
     if request.method == "POST":
-        data, errors = forms.load(forms.SignUpForm(), request.form)
+        data, errors = forms.load(forms.SignUpForm(member_states=members), request.form)
         if not errors:
             try:
                 principal = accounts.sign_up(router=router(), **data)
@@ -33,7 +34,7 @@ def sign_up():
                 flash("Welcome! Your storefront is open; add your first product.")
                 return redirect(url_for("storefront.dashboard.home"), 303)
     values.pop("password", None)
-    countries = sorted(router().regions.countries.values(), key=lambda c: c.name)
+    countries = sorted(members.values(), key=lambda c: c.name)
     return render_template("dashboard/signup.html", values=values, errors=errors,
                            country_options=[(c.code, f"{c.name} ({c.code})") for c in countries],
                            min_password=MIN_PASSWORD_LENGTH), 422 if errors else 200

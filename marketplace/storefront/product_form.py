@@ -8,7 +8,11 @@ happens in three steps, each reporting against the input a person typed into:
    whole numbers, `size=250 g | roast=dark`, `KGN=100 | MBJ=20`);
 2. the merchant API's ProductSchema checks shapes (SKU characters, URLs, country codes), so a
    product is held to the same rules in the dashboard as through the API;
-3. the catalog service checks the business rules when the product is saved.
+3. the catalog service's `product_problems` checks the business rules, here already, so that
+   one submit shows every problem instead of one round per step; the service checks them
+   again when the product is saved.
+
+Text breaking the text rule (form_text) is refused on its input whatever the steps say.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from dataclasses import dataclass, field
 
 from marshmallow import ValidationError
 
+from marketplace.catalog import service as catalog
 from marketplace.catalog.models import Product
 from marketplace.catalog.schemas import ProductSchema
 from marketplace.money import Money, MoneyError
+from marketplace.storefront import form_text, product_snapshot
 
 LANGUAGES = ("en", "es", "fr", "nl")
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "nl": "Dutch"}
@@ -29,6 +35,10 @@ VARIANT_FIELDS = ("sku", "options", "price", "moq", "case_pack", "hs_code", "ori
                   "weight_g", "length_mm", "width_mm", "height_mm", "stock")
 TIER_FIELDS = ("from", "price")
 MEASURES = ("weight_g", "length_mm", "width_mm", "height_mm")
+TEXTAREAS = (*(f"description_{lang}" for lang in LANGUAGES), "image_urls")
+# What step 3 is given for a value that did not parse: one that passes every rule, so only
+# the problems of the values the merchant did write are found (see _check_rules).
+STAND_INS = {"base_price": 0, "moq": 1, "case_pack": 1, "stock": {}, **{m: 1 for m in MEASURES}}
 MIN_VARIANT_ROWS = 3
 MIN_TIER_ROWS = 3
 MAX_VARIANT_ROWS = 500
@@ -88,7 +98,15 @@ def parse(form: Mapping[str, str], *, currency_of: Callable[[str], str]) -> Pars
     if not parsed.rows:
         parsed.add("variants", "Fill in at least one variant row.")
     _check_shapes(parsed)
+    _check_rules(parsed)
+    parsed.errors.update(form_text.form_problems(form, multiline=TEXTAREAS))
     return parsed
+
+
+def revision_of(form: Mapping[str, str]) -> int | None:
+    """The product revision the form was loaded at; None for a form without one (a new product)."""
+    text = (form.get("revision") or "").strip()
+    return int(text) if text.isdigit() else None
 
 
 def _paragraphs(text: str | None) -> str:
@@ -192,6 +210,16 @@ def _check_shapes(parsed: Parsed) -> None:
         parsed.merge(flatten(exc.normalized_messages()))
 
 
+def _check_rules(parsed: Parsed) -> None:
+    """Step 3 before saving, over every row: a value that did not parse (None, its input
+    already in error) is replaced by a stand-in that breaks no rule, and a row whose base
+    price is unknown is checked without its tiers (they are judged against it). So a stand-in
+    never produces a message, and merge keeps the first message of an input in error."""
+    variants = [{**variant, **{k: STAND_INS[k] for k, v in variant.items() if v is None and k in STAND_INS},
+                 **({"tiers": []} if variant["base_price"] is None else {})} for variant in parsed.data["variants"]]
+    parsed.merge(catalog.product_problems({**parsed.data, "variants": variants}))
+
+
 def flatten(messages: Mapping, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     for key, inner in messages.items():
@@ -248,6 +276,8 @@ def values_of(product: Product) -> dict[str, str]:
             values[f"{v}t{n}_price"] = Money(tier["unit_price"], variant.currency).plain()
     # Room for one more variant than the product has, and never fewer than the minimum.
     values["rows"] = str(max(MIN_VARIANT_ROWS, len(product.variants) + 1))
+    values["revision"] = str(product.revision)
+    values["loaded"] = product_snapshot.snapshot(values)
     return values
 
 
@@ -276,5 +306,6 @@ def label_of(name: str) -> str:
     head, _, lang = name.partition("_")
     if head in ("title", "description") and lang in LANGUAGES:
         return f"{head.capitalize()} ({LANGUAGE_NAMES[lang]})"
-    return {"ref": "Your reference", "image_urls": "Image addresses", "ships_to_exclusions": "Does not ship to",
-            "variants": "Variants", "title": "Title"}.get(name, name.replace("_", " ").capitalize())
+    return {"ref": "Your reference", "category": "Category", "visibility": "Who can see it", "image_urls": "Image addresses",
+            "ships_to_exclusions": "Does not ship to", "variants": "Variants", "title": "Title",
+            }.get(name, name.replace("_", " ").capitalize())

@@ -7,10 +7,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marketplace.catalog import service as catalog
 from marketplace.catalog import taxonomy
 from marketplace.catalog.models import VISIBILITIES
+from marketplace.catalog.service import StaleRevision
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.merchants import accounts
 from marketplace.platform import router
-from marketplace.storefront import access, product_form
+from marketplace.storefront import access, product_form, product_snapshot
 
 blp = Blueprint("products", __name__, url_prefix="/dashboard/products")
 blp.before_request(access.require_sign_in)
@@ -57,9 +58,16 @@ def edit(product_id: str):
         return _form(merchant, product, product_form.values_of(product), {})
     currencies = {v.sku: v.currency for v in product.variants}
     parsed = product_form.parse(request.form, currency_of=lambda sku: currencies.get(sku, merchant.default_currency))
+    loaded_at = product_form.revision_of(request.form)
+    if loaded_at is not None and loaded_at != product.revision:
+        return _changed_meanwhile(merchant, product, parsed.errors)
     if not parsed.errors:
         try:
-            catalog.replace_product(router=router(), principal=access.principal(), product_id=product.id, data=parsed.data)
+            catalog.replace_product(router=router(), principal=access.principal(), product_id=product.id, data=parsed.data,
+                                    expected_revision=loaded_at)
+        except StaleRevision:  # changed between this request's read and its write
+            current = catalog.get_product(router=router(), principal=access.principal(), product_id=product.id)
+            return _changed_meanwhile(merchant, current, parsed.errors)
         except (InvalidInput, Conflict) as exc:
             parsed.merge(exc.errors or {"form": [exc.detail]})
         else:
@@ -68,12 +76,27 @@ def edit(product_id: str):
     return _form(merchant, product, request.form.to_dict(), parsed.errors)
 
 
-def _form(merchant, product, values: dict, errors: dict):
+def _changed_meanwhile(merchant, current, errors: dict):
+    """The merchant's input again, nothing saved, with the fields changed since they loaded the
+    form and their values now. The form is moved to the current revision: saving it again is
+    the merchant's informed choice to put their version over the other change."""
+    now = product_form.values_of(current)
+    changed = product_snapshot.changed_since(request.form.get("loaded", ""), now)
+    values = {**request.form.to_dict(), "revision": now["revision"], "loaded": now["loaded"]}
+    notice = {"form": ["Someone changed this product after you opened it (in another tab, an import or through the API). "
+                       "Nothing you typed is saved yet: compare it with the changes listed, then save again."]}
+    listed = None if changed is None else [(product_form.label_of(name), now.get(name, "")) for name in changed]
+    body, _ = _form(merchant, current, values, {**notice, **errors}, stale=True, changed=listed)
+    return body, 409
+
+
+def _form(merchant, product, values: dict, errors: dict, *, stale: bool = False,
+          changed: list[tuple[str, str]] | None = None):
     body = render_template(
         "dashboard/product_form.html", merchant=merchant, product=product, values=values, errors=errors,
         rows=product_form.rows_of(values), category_options=_category_options(),
         visibility_options=[(v, VISIBILITY_NAMES[v]) for v in VISIBILITIES], languages=product_form.LANGUAGE_NAMES,
-        labels={name: product_form.label_of(name) for name in errors},
+        labels={name: product_form.label_of(name) for name in errors}, stale=stale, changed=changed,
     )
     return body, 422 if errors else 200
 

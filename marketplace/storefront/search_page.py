@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from marketplace.catalog import taxonomy
 from marketplace.errors import InvalidInput
 from marketplace.platform import platform
-from marketplace.storefront import i18n
+from marketplace.storefront import form_text, i18n
 from search import service
 from search.schemas import SearchArgsSchema
 
@@ -22,6 +22,10 @@ MULTI = ("origin", "region", "merchant")
 def search():
     """Search every storefront."""
     g.lang = i18n.page_language()
+    refused = form_text.query_problems()
+    if refused:
+        detail = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in refused.items())
+        raise InvalidInput(f"The search has text that is not valid ({detail})", errors=refused)
     raw = {k: (request.args.getlist(k) if k in MULTI else v) for k, v in request.args.items()}
     raw.setdefault("lang", g.lang)
     try:

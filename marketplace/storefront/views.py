@@ -11,11 +11,12 @@ from functools import partial
 from flask import Blueprint, g, request, url_for
 
 from marketplace.money import Money
-from marketplace.storefront import account, dashboard, i18n, imports, products, search_page, shop
+from marketplace.storefront import account, dashboard, form_text, i18n, imports, products, search_page, shop
 
 blp = Blueprint("storefront", __name__, template_folder="templates", static_folder="static", static_url_path="/static/storefront")
 for part in (shop.blp, search_page.blp, account.blp, dashboard.blp, products.blp, imports.blp):
     blp.register_blueprint(part)
+blp.url_value_preprocessor(form_text.keep_body)
 
 # No script runs on these pages; images are the merchants' own, from anywhere on the web.
 CONTENT_SECURITY_POLICY = (

@@ -19,11 +19,14 @@ from marketplace.catalog.importer.columns import (
 from marketplace.catalog.importer.errors import error_entry
 from marketplace.catalog.importer.formats import Record
 from marketplace.catalog.schemas import ProductSchema
+from marketplace.jsonbody import problems_in
 from marketplace.money import Money, MoneyError
+from marketplace.text import text_problem
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _SCHEMA = ProductSchema()
 _FIELD_COLUMNS = {"ref": "product_ref", "base_price": "price", "variants": "sku"}
+MULTILINE_COLUMNS = tuple(f"description_{language}" for language in LANGUAGES)
 
 
 @dataclass
@@ -103,11 +106,14 @@ def _cell(column: str, text: str, currency: str):
 
 
 def _values(cells: dict[str, str], currency: str, problems: dict) -> dict:
-    """The row's non-blank cells, parsed; what cannot be parsed goes to `problems`."""
+    """The row's non-blank cells, parsed; what cannot be parsed, or is not acceptable text
+    (marketplace.text: newlines and tabs only in descriptions), goes to `problems`."""
     values = {}
     for column in COLUMNS[1:]:
         text = cells.get(column) or ""
-        if text.strip():
+        if (wrong := text_problem(text, multiline=column in MULTILINE_COLUMNS)) is not None:
+            problems[column] = wrong
+        elif text.strip():
             try:
                 values[column] = _cell(column, text, currency)
             except _CellError as exc:
@@ -136,8 +142,9 @@ def drafts_from_rows(records: Iterable[Record], currency: str, stray: list[dict]
     for line, cells, problems in records:
         ref = (cells.get("product_ref") or "").strip()
         values = _values(cells, currency, problems)
-        if not ref:
-            stray.append(error_entry(line, "product_ref", "required: the product this row's variant belongs to"))
+        ref_problem = text_problem(ref, multiline=False) if ref else "required: the product this row's variant belongs to"
+        if ref_problem is not None:
+            stray.append(error_entry(line, "product_ref", ref_problem))
             continue
         draft = drafts.get(ref)
         if draft is None:
@@ -170,6 +177,9 @@ def drafts_from_objects(items: Iterable[tuple[int, object]], currency: str, stra
             continue
         data = {k: v for k, v in item.items() if k not in ("id", "updated_at", "revision")}
         draft = Draft(ref=str(data.get("ref")), line=line, by_row=False, data=data, rows=1, lines=[line])
+        # The JSON API's own gate: text rule, nesting depth and number size, by path in the object.
+        draft.errors += [error_entry(line, path, message)
+                         for path, messages in problems_in(data).items() for message in messages]
         if isinstance(data.get("ref"), str) and data["ref"] in ref_lines:
             draft.errors.append(error_entry(line, "ref", f"product {data['ref']} is also on line {ref_lines[data['ref']]}"))
         ref_lines.setdefault(draft.ref, line)
