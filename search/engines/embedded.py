@@ -106,13 +106,13 @@ class EmbeddedEngine:
         documents = list(documents)
         rejected: list[Rejected] = []
         if documents:
-            self._write(lambda writer, versions: rejected.extend(_put(writer, versions, documents)))
+            self._write(lambda writer, versions: rejected.extend(_upsert_newer(writer, versions, documents)))
         return rejected
 
     def delete(self, removals: Iterable[Removal]) -> None:
         removals = list(removals)
         if removals:
-            self._write(lambda writer, versions: _remove_all(writer, versions, removals))
+            self._write(lambda writer, versions: _delete_newer(writer, versions, removals))
 
     def rebuild(self, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None = None) -> Built:
         """Write every document into a new generation, then switch to it. If anything fails on
@@ -324,7 +324,7 @@ class Versions:
         self._written[id_] = version
 
 
-def _put(writer: tantivy.IndexWriter, versions: Versions, documents: list[SearchDocument]) -> list[Rejected]:
+def _upsert_newer(writer: tantivy.IndexWriter, versions: Versions, documents: list[SearchDocument]) -> list[Rejected]:
     rejected = []
     for document in documents:
         if not versions.older(document.id, document.version):
@@ -339,7 +339,7 @@ def _put(writer: tantivy.IndexWriter, versions: Versions, documents: list[Search
     return rejected
 
 
-def _remove_all(writer: tantivy.IndexWriter, versions: Versions, removals: list[Removal]) -> None:
+def _delete_newer(writer: tantivy.IndexWriter, versions: Versions, removals: list[Removal]) -> None:
     for removal in removals:
         if versions.older(removal.id, removal.version):
             writer.delete_documents_by_term("id", removal.id)

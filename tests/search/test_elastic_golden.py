@@ -886,3 +886,9 @@ def test_only_the_first_parts_of_a_long_query_get_typo_clauses():
     assert typo_names == [f"typo:{w}" for w in words[:TYPO_PARTS]]
     assert typo_words(" ".join(words)) == words[:TYPO_PARTS]
     assert query_body(SearchQuery(text=" -- ")) == query_body(SearchQuery())
+
+
+def test_suggestions_for_retail_leave_out_b2b_only_products_and_b2b_buyers_get_them_all():
+    assert suggest_body("caf", "en", 8)["query"]["bool"]["filter"] == [{"term": {"b2b_only": False}}]
+    assert "filter" not in suggest_body("caf", "en", 8, "b2b")["query"]["bool"]
+    assert {"term": {"b2b_only": False}} in query_body(SearchQuery(audience="anything else"))["query"]["bool"]["filter"]
