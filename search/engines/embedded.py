@@ -312,7 +312,7 @@ class Versions:
         self._searcher = searcher
         self._written: dict[str, int] = {}
 
-    def older(self, id_: str, version: int) -> bool:
+    def is_newer(self, id_: str, version: int) -> bool:
         """Whether `version` is above the one `id_` is at: only then does it replace it."""
         current = self._written.get(id_)
         if current is None:
@@ -327,7 +327,7 @@ class Versions:
 def _upsert_newer(writer: tantivy.IndexWriter, versions: Versions, documents: list[SearchDocument]) -> list[Rejected]:
     rejected = []
     for document in documents:
-        if not versions.older(document.id, document.version):
+        if not versions.is_newer(document.id, document.version):
             continue  # a newer (or the same) copy is there already
         prepared = _prepared(document)
         if isinstance(prepared, Rejected):
@@ -341,7 +341,7 @@ def _upsert_newer(writer: tantivy.IndexWriter, versions: Versions, documents: li
 
 def _delete_newer(writer: tantivy.IndexWriter, versions: Versions, removals: list[Removal]) -> None:
     for removal in removals:
-        if versions.older(removal.id, removal.version):
+        if versions.is_newer(removal.id, removal.version):
             writer.delete_documents_by_term("id", removal.id)
             writer.add_document(tombstone(removal))
             versions.set(removal.id, removal.version)

@@ -14,8 +14,10 @@ from marketplace.merchants import accounts, api_keys
 from marketplace.regions import outbox
 from marketplace.regions.outbox import Event, HandlerRegistry
 from search import indexer
+from search.engines.elastic import ElasticsearchEngine
 from search.engines.embedded import EmbeddedEngine
 from search.query import SearchQuery
+from tests.search.test_elastic_golden import fake  # noqa: F401  (the fake cluster, a fixture)
 from tests.search.test_search_service import product, search, words
 
 
@@ -31,8 +33,9 @@ class WritesLate:
     """An engine whose next upsert first lets `meanwhile` run: the indexer that called it has
     read its copy already, and another indexer reads and writes a newer one before it lands."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, holds):
         self.engine = engine
+        self.holds = holds  # text -> (title, merchant name) of the documents the index holds for it
         self.meanwhile = None
 
     def upsert(self, documents):
@@ -45,11 +48,19 @@ class WritesLate:
         return getattr(self.engine, name)
 
 
-@pytest.fixture
-def late():
-    engine = EmbeddedEngine(None)
-    engine.rebuild([])
-    return WritesLate(engine)
+@pytest.fixture(params=["embedded", "elasticsearch"])
+def late(request):
+    """The embedded engine, or the Elasticsearch engine against the fake cluster (its requests
+    and external versions as Elasticsearch answers them; there is no server here)."""
+    if request.param == "embedded":
+        engine = EmbeddedEngine(None)
+        engine.rebuild([])
+        return WritesLate(engine, lambda text: [(h.title, h.merchant_name) for h in engine.search(SearchQuery(text=text)).items])
+    cluster = request.getfixturevalue("fake")
+    cluster.add_index("cpu-products-1", "cpu-products")
+    documents = cluster.indices["cpu-products-1"]["docs"]
+    return WritesLate(ElasticsearchEngine(url=cluster.url),
+                      lambda text: [(d["title"]["en"], d["merchant_name"]) for d in documents.values()])
 
 
 def handlers(router, engine):
@@ -60,10 +71,6 @@ def handlers(router, engine):
 
 def event(topic, **payload):
     return Event(id="evt_test", region="kin", topic=topic, payload=payload, created_at=datetime.now(UTC), attempt=1)
-
-
-def titles(engine, text):
-    return [(hit.title, hit.merchant_name) for hit in engine.search(SearchQuery(text=text)).items]
 
 
 def test_an_older_read_landing_after_a_newer_one_leaves_the_newer(router, shop, late):
@@ -78,7 +85,7 @@ def test_an_older_read_landing_after_a_newer_one_leaves_the_newer(router, shop, 
 
     late.meanwhile = edited_and_indexed_by_another_relay
     reindex_product(event(indexer.TOPIC, product_id=created.id))  # read "Peaberry", written last
-    assert titles(late, "coffee") == [("Mavis Bank coffee", "Blue Mountain Roasters")]
+    assert late.holds("coffee") == [("Mavis Bank coffee", "Blue Mountain Roasters")]
 
 
 def test_a_product_edit_read_before_a_rename_and_written_after_it_leaves_the_new_name(router, shop, late):
@@ -91,7 +98,7 @@ def test_a_product_edit_read_before_a_rename_and_written_after_it_leaves_the_new
 
     late.meanwhile = renamed_and_reindexed
     reindex_product(event(indexer.TOPIC, product_id=created.id))  # read under the old name, written last
-    assert titles(late, "coffee") == [("Peaberry coffee", "Mavis Bank Coffee Factory")]
+    assert late.holds("coffee") == [("Peaberry coffee", "Mavis Bank Coffee Factory")]
 
 
 def test_a_rename_bumps_the_revision_its_documents_are_versioned_by(router, shop, late):
@@ -101,7 +108,7 @@ def test_a_rename_bumps_the_revision_its_documents_are_versioned_by(router, shop
     reindex_product(event(indexer.TOPIC, product_id=created.id))
     accounts.update_settings(router=router, principal=shop, changes={"name": "Mavis Bank Coffee Factory"})
     reindex_merchant(event(accounts.MERCHANT_RENAMED, merchant_id=shop.merchant_id))
-    assert titles(late, "coffee") == [("Peaberry coffee", "Mavis Bank Coffee Factory")]
+    assert late.holds("coffee") == [("Peaberry coffee", "Mavis Bank Coffee Factory")]
     assert catalog.get_product(router=router, principal=shop, product_id=created.id).revision == created.revision + 1
 
 
