@@ -173,7 +173,8 @@ def generate(n: int, seed: int = 7) -> list[SearchDocument]:
             b2b_only=rnd.random() < 0.1, currency=currency, price=cheapest,
             price_usd=rates.convert(cheapest, currency, "USD") if rates.knows(currency) else 0,
             in_stock=any(v.in_stock for v in variants), popularity=rnd.randint(0, 500) if rnd.random() < 0.5 else 0,
-            created_at=f"2024-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}T12:00:00+00:00", variants=variants))
+            created_at=f"2024-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}T12:00:00+00:00", variants=variants,
+            version=1))
     return docs
 
 
@@ -224,7 +225,7 @@ def bench_index(docs: list[SearchDocument], tmp: Path) -> None:
     base = time.perf_counter() - start
     engine = EmbeddedEngine(tmp / "index1")
     start = time.perf_counter()
-    count = engine.rebuild(docs)
+    count = engine.rebuild(docs).indexed
     took = time.perf_counter() - start
     assert count == len(docs) == engine.count(), (count, engine.count())
     rate = count / took

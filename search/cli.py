@@ -16,7 +16,8 @@ search = AppGroup("search", help="The shopping search index.")
 
 @search.command("reindex")
 def reindex() -> None:
-    """Build a fresh index from every region's catalog, then switch searches to it at once."""
+    """Build a fresh index from every region's catalog, then switch searches to it at once.
+    Products whose documents cannot be built or written are skipped and named (exit 1)."""
     current = platform()
     with tqdm(desc="indexing", unit=" products", file=sys.stderr) as bar:
         try:
@@ -25,6 +26,11 @@ def reindex() -> None:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"indexed {rebuilt.indexed} products with the {current.search.name} engine; "
                f"{rebuilt.caught_up} changed around the rebuild, queued again for the relay")
+    if rebuilt.skipped:  # the others are indexed and searched; these need mending
+        for product in rebuilt.skipped:
+            click.echo(f"skipped {product.id}: {product.reason}", err=True)
+        raise click.ClickException(f"{len(rebuilt.skipped)} products skipped, not in the new index: "
+                                   f"{', '.join(p.id for p in rebuilt.skipped)}")
 
 
 @search.command("catch-up")

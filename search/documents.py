@@ -2,6 +2,13 @@
 
 A document is built from an allow-list of public catalog fields. Staff, buyers, addresses,
 API keys, orders, tax numbers and legal names never reach it: they are not read here.
+
+Versions. Two indexers (relays side by side, a merchant's rename beside a product's edit) can
+read one product at different times and write in the other order. So every document carries
+the product's revision, which every write of the product bumps (a merchant rename bumps its
+products' too, see catalog.service.revise_merchant_products), and both engines replace a
+document only with a higher version: an older read never overwrites a newer one. A removal
+has a version as well, so that a copy read before it cannot bring the product back.
 """
 
 from __future__ import annotations
@@ -45,9 +52,29 @@ class SearchDocument:
     popularity: int  # units sold; 0 until orders exist
     created_at: str  # ISO 8601 UTC
     variants: list[VariantDoc]
+    version: int  # the product's revision: a document replaces only a lower version of itself
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+# The version of the removal of a product that is gone: ids are never used again, so no copy
+# of it may come after. Below Elasticsearch's limit for external versions (2**63 - 1).
+GONE = 2**62
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A product that must not be found (deleted, or hidden), at the version it was taken off."""
+    id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A product whose document could not be built or written; the others went on without it."""
+    id: str
+    reason: str
 
 
 def from_catalog(product, merchant) -> SearchDocument | None:
@@ -82,6 +109,7 @@ def from_catalog(product, merchant) -> SearchDocument | None:
         popularity=0,
         created_at=product.created_at.isoformat(),
         variants=variants,
+        version=product.revision,
     )
 
 

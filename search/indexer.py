@@ -5,6 +5,15 @@ from its merchant's shard and upserts (or removes) its document; `merchant.renam
 same for every product of the merchant (the trading name is on each document). In full: `rebuild` reads
 every region's catalog into a brand-new index and switches to it at once.
 
+Out of order. Two relays can handle two changes of one product at once, and a rename's
+re-reading of every product races single changes: the later write may carry the older read.
+Documents carry the product's revision as their version (see search.documents), and the
+engines keep the higher one, so whichever order the writes land in, the newer read stays.
+
+One bad product. A product whose document cannot be built or written (data no document
+can hold) is set aside, never allowed to fail the others: the handlers park a change event
+for it (see `park`), a rebuild names it in its answer and indexes the rest.
+
 A rebuild takes a while, and the relay keeps indexing meanwhile, into the index still in use:
 a product that changes after the rebuild has read it would be stale in the new index. So after
 the switch (and after a rebuild that failed, since the switch may still have happened), every
@@ -18,8 +27,8 @@ any two quick changes). `cpu search catch-up` queues the same again by hand.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -34,7 +43,7 @@ from marketplace.regions.ids import first_id_since
 from marketplace.regions.models import OutboxEvent
 from marketplace.regions.outbox import Event, HandlerRegistry
 from marketplace.regions.router import Router
-from search.documents import SearchDocument, from_catalog
+from search.documents import GONE, Rejected, Removal, SearchDocument, from_catalog
 from search.gateways import SearchEngine
 
 log = logging.getLogger(__name__)
@@ -55,35 +64,70 @@ def register_handlers(registry: HandlerRegistry, router: Router, engine: Callabl
 
     @registry.on(TOPIC)
     def reindex_product(event: Event) -> None:
-        document = read_document(router, event.region, event.payload["product_id"])
-        if document is None:
-            engine().delete([event.payload["product_id"]])
-        else:
-            engine().upsert([document])
+        _apply(router, event.region, engine(), [read_document(router, event.region, event.payload["product_id"])])
 
     @registry.on(MERCHANT_RENAMED)
     def reindex_merchant(event: Event) -> None:
-        batch: list[SearchDocument] = []
+        batch: list[SearchDocument | Rejected] = []
         for document in _region_documents(router, event.region, merchant_id=event.payload["merchant_id"]):
             batch.append(document)
             if len(batch) == UPSERT_BATCH:
-                engine().upsert(batch)
+                _apply(router, event.region, engine(), batch)
                 batch = []
-        engine().upsert(batch)
+        _apply(router, event.region, engine(), batch)
 
 
-def read_document(router: Router, region: str, product_id: str) -> SearchDocument | None:
-    """The product's document as it is now, or None when it is gone or not public."""
+def read_document(router: Router, region: str, product_id: str) -> SearchDocument | Removal | Rejected:
+    """The product's document as it is now; a Removal when it is gone or not public; Rejected
+    when its data cannot make a document."""
     with router.unit_of_work(region, read_only=True) as uow:
         product = uow.session.get(Product, product_id)
         if product is None:
-            return None
-        merchant = uow.session.get(Merchant, product.merchant_id)
-        return from_catalog(product, merchant)
+            return Removal(product_id, GONE)
+        return _built(product, uow.session.get(Merchant, product.merchant_id))
 
 
-def all_documents(router: Router) -> Iterator[SearchDocument]:
-    """Every searchable product of every region; refuses to go on past a region it cannot read."""
+def _built(product: Product, merchant: Merchant) -> SearchDocument | Removal | Rejected:
+    try:
+        document = from_catalog(product, merchant)
+    except Exception as exc:  # one product's bad data must not hold up the others
+        log.warning("search document of product %s cannot be built: %r", product.id, exc)
+        return Rejected(product.id, f"cannot be built: {exc!r}")
+    return Removal(product.id, product.revision) if document is None else document
+
+
+def _apply(router: Router, region: str, engine: SearchEngine, changes: list[SearchDocument | Removal | Rejected]) -> None:
+    """Write what can be written; park the rest (see park)."""
+    removals = [c for c in changes if isinstance(c, Removal)]
+    documents = [c for c in changes if isinstance(c, SearchDocument)]
+    rejected = [c for c in changes if isinstance(c, Rejected)]
+    if removals:
+        engine.delete(removals)
+    if documents:
+        rejected += engine.upsert(documents)
+    if rejected:
+        park(router, region, rejected)
+
+
+def park(router: Router, region: str, rejected: list[Rejected]) -> None:
+    """Each product whose document could not be built or written gets a change event of its
+    own, parked at once with the reason, and the event being handled goes through for the
+    others. Parked rather than retried: the same data fails the same way every time, and
+    retrying it held up everything else. Operators see it in `cpu outbox parked`; once the
+    product is mended (any change to it indexes it again), `cpu outbox replay` re-runs it."""
+    with router.unit_of_work(region) as uow:
+        for product in rejected:
+            event_id = outbox.publish(uow.session, TOPIC, {"product_id": product.id})
+            event = uow.session.get(OutboxEvent, event_id)
+            event.parked_at, event.attempts, event.last_error = utcnow(), 1, product.reason[:2000]
+            log.error("search document of product %s not indexed; change event %s parked: %s", product.id, event_id,
+                      product.reason, extra={"event_id": event_id, "topic": TOPIC})
+        uow.commit()
+
+
+def all_documents(router: Router) -> Iterator[SearchDocument | Rejected]:
+    """Every searchable product of every region (Rejected for those whose data cannot make a
+    document); refuses to go on past a region it cannot read."""
     for region in router.regions.region_codes:
         try:
             yield from _region_documents(router, region)
@@ -92,7 +136,7 @@ def all_documents(router: Router) -> Iterator[SearchDocument]:
 
 
 def _region_documents(router: Router, region: str, batch: int = 500, *,
-                      merchant_id: str | None = None) -> Iterator[SearchDocument]:
+                      merchant_id: str | None = None) -> Iterator[SearchDocument | Rejected]:
     last_id = ""
     wanted = [Product.visibility != "hidden"] + ([Product.merchant_id == merchant_id] if merchant_id else [])
     while True:
@@ -101,8 +145,8 @@ def _region_documents(router: Router, region: str, batch: int = 500, *,
                 select(Product).where(*wanted, Product.id > last_id).order_by(Product.id).limit(batch)
             ).all()
             merchants = {m.id: m for m in uow.session.scalars(select(Merchant).where(Merchant.id.in_({p.merchant_id for p in products})))}
-            documents = [from_catalog(p, merchants[p.merchant_id]) for p in products]
-        yield from (d for d in documents if d is not None)
+            documents = [_built(p, merchants[p.merchant_id]) for p in products]
+        yield from (d for d in documents if not isinstance(d, Removal))  # no variants yet: nothing to index
         if len(products) < batch:
             return
         last_id = products[-1].id
@@ -112,6 +156,7 @@ def _region_documents(router: Router, region: str, batch: int = 500, *,
 class Rebuilt:
     indexed: int
     caught_up: int  # products changed around the rebuild, queued again for the relay
+    skipped: list[Rejected] = field(default_factory=list)  # products whose documents could not be built or written
 
 
 class CatchUpIncomplete(RuntimeError):
@@ -119,15 +164,26 @@ class CatchUpIncomplete(RuntimeError):
 
 
 def rebuild(router: Router, engine: SearchEngine, progress: Callable[[int], None] | None = None) -> Rebuilt:
+    """A new index from every region's catalog. A product whose document cannot be built or
+    written is skipped and named in the answer; the others are indexed all the same."""
     since = utcnow() - CATCH_UP_MARGIN
+    unbuilt: list[Rejected] = []
     try:
-        indexed = engine.rebuild(all_documents(router), progress)
+        built = engine.rebuild(_set_aside(all_documents(router), unbuilt), progress)
     except PartialCatalog:
         raise  # refused before anything was built
     except BaseException:
         _catch_up_after_failure(router, since)
         raise
-    return Rebuilt(indexed, catch_up(router, since=since))
+    return Rebuilt(built.indexed, catch_up(router, since=since), [*unbuilt, *built.rejected])
+
+
+def _set_aside(documents: Iterable[SearchDocument | Rejected], rejected: list[Rejected]) -> Iterator[SearchDocument]:
+    for document in documents:
+        if isinstance(document, Rejected):
+            rejected.append(document)
+        else:
+            yield document
 
 
 def _catch_up_after_failure(router: Router, since: datetime) -> None:

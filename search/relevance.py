@@ -68,7 +68,7 @@ def _product(handle: str, data: dict, currency: str, created_at: datetime) -> Si
                         **{k: v[k] for k in ("sku", "options", "base_price", "tiers", "moq", "case_pack", "origin_country")})
         for v in data["variants"]
     ]
-    return SimpleNamespace(id=demo_id(handle, data["ref"]), variants=variants, created_at=created_at,
+    return SimpleNamespace(id=demo_id(handle, data["ref"]), variants=variants, created_at=created_at, revision=1,
                            **{k: data[k] for k in ("category", "title", "description", "visibility", "ships_to_exclusions")})
 
 

@@ -22,7 +22,10 @@ class SearchArgsSchema(Schema):
     price_max = fields.String()
     price_bucket = fields.Integer(validate=validate.Range(min=0, max=len(PRICE_BUCKETS_USD) - 1))
     in_stock = fields.Boolean(load_default=False)
-    audience = fields.String(load_default="retail", validate=validate.OneOf(AUDIENCES))
+    # Older apps send it; it changes nothing: the audience comes from who the caller is
+    # (search.service.audience_for), never from the request.
+    audience = fields.String(validate=validate.OneOf(AUDIENCES), metadata={
+        "deprecated": True, "description": "ignored: B2B-only products are shown to business buyers by their identity"})
     b2b_only = fields.Boolean(load_default=False)
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=500))

@@ -16,8 +16,20 @@ from search.gateways import SearchEngine
 from search.query import PRICE_BUCKETS_USD, SearchQuery, SearchResult
 
 
-def build_query(args: dict) -> SearchQuery:
-    """From validated request arguments (see search.schemas) to the engine-neutral query."""
+def audience_for(buyer: object | None) -> str:
+    """Whose products `buyer` may find (None: an anonymous caller): B2B-only products are for business buyers, and the
+    audience comes from who the caller is, never from what the request says. The storefront
+    shows them to nobody (catalog.service.public_products lists public products only), and
+    there is no business buyer identity yet: no buyer accounts, no companies (issue 11 brings
+    them). So today every caller, anonymous or signed in, is retail, and nobody finds a
+    B2B-only product through search or suggestions; once a buyer's company is known, this is
+    the one place that grants "b2b"."""
+    return "retail"
+
+
+def build_query(args: dict, *, audience: str) -> SearchQuery:
+    """From validated request arguments (see search.schemas) to the engine-neutral query, for
+    the caller's audience (see audience_for)."""
     currency = args["currency"]
     rates = fx.rates()
     if not rates.knows(currency):
@@ -41,7 +53,7 @@ def build_query(args: dict) -> SearchQuery:
         merchant_ids=tuple(args.get("merchant", ())),
         ships_to=args.get("ships_to"),
         in_stock=args["in_stock"],
-        audience=args["audience"],
+        audience=audience,
         b2b_only=args["b2b_only"],
         sort=args["sort"],
         offset=(args["page"] - 1) * args["per_page"],
@@ -51,8 +63,8 @@ def build_query(args: dict) -> SearchQuery:
     )
 
 
-def search(*, engine: SearchEngine, args: dict) -> dict:
-    query = build_query(args)
+def search(*, engine: SearchEngine, args: dict, buyer: object | None = None) -> dict:
+    query = build_query(args, audience=audience_for(buyer))
     result = engine.search(query)
     return present(result, currency=args["currency"], language=args["lang"], page=args["page"], per_page=args["per_page"])
 
@@ -104,8 +116,11 @@ def _bucket_label(index: int, currency: str, language: str) -> str:
     return f"{low_text}–{Money(rates.convert(high, 'USD', currency), currency).format(language)}"
 
 
-def suggest(*, engine: SearchEngine, prefix: str, language: str, limit: int = 8) -> list[str]:
-    return engine.suggest(prefix.strip(), language=language, limit=limit) if prefix.strip() else []
+def suggest(*, engine: SearchEngine, prefix: str, language: str, limit: int = 8, buyer: object | None = None) -> list[str]:
+    """Completions of the products the caller may find: the same audience as its searches."""
+    if not prefix.strip():
+        return []
+    return engine.suggest(prefix.strip(), language=language, limit=limit, audience=audience_for(buyer))
 
 
 def without(query: SearchQuery, **changes) -> SearchQuery:

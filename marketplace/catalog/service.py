@@ -10,7 +10,7 @@ import re
 from contextlib import contextmanager
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -144,6 +144,14 @@ def write_product(session: Session, merchant: Merchant, data: dict, product: Pro
         product.updated_at = utcnow()
         outbox.publish(session, "catalog.product.changed", {"product_id": product.id, "merchant_id": merchant.id})
     return product, changed
+
+
+def revise_merchant_products(session: Session, merchant_id: str) -> None:
+    """Bump the revision of every product of the merchant, in the open unit of work: for a
+    change of the merchant that shows on each product's public face (the trading name is on
+    every search document). A document read after the change then carries a higher version
+    than any read before it, so the search index keeps the new one whichever lands last."""
+    session.execute(update(Product).where(Product.merchant_id == merchant_id).values(revision=Product.revision + 1))
 
 
 def _assign(obj, values: dict) -> bool:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.catalog import service as catalog
 from marketplace.errors import Conflict, InvalidInput, RegionUnavailable
 from marketplace.mail.compose import compose
 from marketplace.mail.gateways import MailGateway, MailNotSent
@@ -215,6 +216,7 @@ def update_settings(*, router: Router, principal: Principal, changes: dict) -> M
             if name in changes:
                 setattr(merchant, name, changes[name])
         if renamed:  # the trading name is on every product's search document
+            catalog.revise_merchant_products(uow.session, merchant.id)
             outbox.publish(uow.session, MERCHANT_RENAMED, {"merchant_id": merchant.id})
         uow.commit()
     return merchant

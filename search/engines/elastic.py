@@ -7,16 +7,22 @@ Indices and aliases, for the default prefix "cpu-products":
   every document into it, refreshes it, then moves the read alias in one `update_aliases` call
   (remove from the old index, add to the new, drop the building alias), and only then deletes
   the old index. Searches see the old index or the complete new one, never a part.
+- Every write carries the document's version as an external version (search.documents): a
+  document replaces only a lower version of itself, and a 409 version conflict means "the same
+  or a newer copy is there already", which is not an error; deletes too (the cluster keeps a
+  deleted document's version for index.gc_deletes, 60 s by default).
 - Upserts and deletes also go through the building alias, so a change made while a rebuild is
-  loading (from any process) reaches the new index too; the rebuild loads with op_type
-  "create", so such a fresher copy is not overwritten by the rebuild's older one. When no
-  rebuild is running the building alias does not exist and those writes fail harmlessly.
+  loading (from any process) reaches the new index too; by the versions, such a fresher copy
+  is not overwritten by the rebuild's older one. When no rebuild is running the building alias
+  does not exist and those writes fail harmlessly.
 - Every write carries require_alias, so a write never creates an index with guessed mappings.
   Before the first rebuild there is no index: writes are skipped (the first rebuild reads the
   whole catalog) and searches answer empty.
 - A product deleted while a rebuild is loading can come back with the rebuild's copy if that
-  copy was read before the delete and sent after it (a window of one bulk chunk): after the
-  swap, search.indexer's catch-up has the relay apply that delete again.
+  copy was read before the delete and sent more than gc_deletes after it: after the swap,
+  search.indexer's catch-up has the relay apply that delete again.
+- An index written before versions were sent holds Elasticsearch's own version counts, which
+  are no revisions: after deploying versioned writes, run `cpu search reindex` once.
 
 Searching follows the embedded engine's rules (see elastic_query): when nothing matches every
 word of the text under the filters, the engine asks again with one word fewer required, down
@@ -52,17 +58,18 @@ engine):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from elasticsearch.helpers import streaming_bulk
 
 from marketplace.errors import SearchUnavailable
-from search.documents import SearchDocument
-from search.engines.elastic_mapping import bulk_actions, delete_actions, index_settings_and_mappings
+from search.documents import Rejected, Removal, SearchDocument
+from search.engines.elastic_mapping import bulk_actions, delete_actions, index_settings_and_mappings, unwritable
 from search.engines.elastic_query import query_body, relaxations, suggest_body
 from search.engines.elastic_response import empty_result, search_result, suggestions, total_hits
+from search.gateways import Built
 from search.query import SearchQuery, SearchResult
 
 __all__ = [
@@ -100,41 +107,52 @@ class ElasticsearchEngine:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def upsert(self, documents: Iterable[SearchDocument]) -> None:
-        documents = list(documents)
+    def upsert(self, documents: Iterable[SearchDocument]) -> list[Rejected]:
+        rejected: list[Rejected] = []
+        documents = list(_writable(documents, rejected))
         if documents:
-            self._write([*bulk_actions(documents, self.alias), *bulk_actions(documents, self.building_alias)])
+            rejected += self._write([*bulk_actions(documents, self.alias), *bulk_actions(documents, self.building_alias)])
+        return rejected
 
-    def delete(self, ids: Iterable[str]) -> None:
-        ids = list(dict.fromkeys(ids))
-        if ids:
-            self._write([*delete_actions(ids, self.alias), *delete_actions(ids, self.building_alias)])
+    def delete(self, removals: Iterable[Removal]) -> None:
+        removals = list({r.id: r for r in removals}.values())
+        if removals:
+            self._write([*delete_actions(removals, self.alias), *delete_actions(removals, self.building_alias)])
 
-    def _write(self, actions: list[dict]) -> None:
-        """One bulk request per chunk, answered once the change is searchable (wait_for)."""
+    def _write(self, actions: list[dict]) -> list[Rejected]:
+        """One bulk request per chunk, answered once the change is searchable (wait_for). A
+        document the cluster refuses (4xx) is answered as rejected; a failure that may pass
+        (429, 5xx) raises, so that the write is tried again."""
         results = streaming_bulk(self.client, actions, chunk_size=self.chunk_size, raise_on_error=False,
                                  raise_on_exception=True, refresh="wait_for", require_alias=True)
-        errors = []
+        errors, rejected = [], {}
         for action, (ok, item) in zip(actions, results, strict=True):
             if ok:
                 continue
             info = next(iter(item.values()))
             kind = _error_type(info)
+            if kind == "version_conflict_engine_exception":
+                continue  # the index holds this version or a newer one: nothing to do
             if action["_op_type"] == "delete" and info.get("status") == 404 and kind is None:
                 continue  # the document was not there: absent ids are ignored
             if kind == "index_not_found_exception":
                 if action["_index"] == self.alias:
                     log.warning("search index alias %s does not exist yet; run a rebuild", self.alias)
                 continue  # the building alias exists only while a rebuild runs
+            if action["_op_type"] == "index" and _refused(info):
+                rejected[action["_id"]] = Rejected(action["_id"], f"refused by Elasticsearch: {info.get('error')}")
+                continue
             errors.append(info)
         if errors:
             raise SearchIndexError(f"{len(errors)} search index write(s) failed", errors)
+        return list(rejected.values())
 
     # -- rebuild --------------------------------------------------------------------------
 
-    def rebuild(self, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None = None) -> int:
+    def rebuild(self, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None = None) -> Built:
         """Load every document into a new index, then switch the read alias to it at once.
-        `progress(done)` is called with the running count after each chunk and at the end."""
+        `progress(done)` is called with the running count after each chunk and at the end; a
+        document the cluster refuses is left out and named in the answer."""
         index = f"{self.index_prefix}-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}"
         # Index and alias changes wait on the cluster state: give them the bulk timeout, not the
         # search one, so that a busy master does not make a switch look failed when it was not.
@@ -146,7 +164,7 @@ class ElasticsearchEngine:
             admin.indices.delete(index=abandoned, **waits)
         admin.indices.create(index=index, aliases={self.building_alias: {}}, **waits, **index_settings_and_mappings())
         try:
-            count = self._load(index, documents, progress)
+            built = self._load(index, documents, progress)
             admin.indices.refresh(index=index)
             previous = self._indices_behind(self.alias)
         except BaseException:
@@ -168,24 +186,27 @@ class ElasticsearchEngine:
             log.warning("the switch of alias %s to %s is not yet acknowledged by every node", self.alias, index)
         if previous:
             admin.indices.delete(index=previous, **waits)
-        log.info("search index %s built with %d documents; alias %s moved from %s", index, count, self.alias,
-                 previous or "nothing")
-        return count
+        log.info("search index %s built with %d documents (%d refused); alias %s moved from %s", index, built.indexed,
+                 len(built.rejected), self.alias, previous or "nothing")
+        return built
 
-    def _load(self, index: str, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None) -> int:
-        done = 0
+    def _load(self, index: str, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None) -> Built:
+        done, rejected = 0, []
         loader = self.client.options(request_timeout=self.bulk_timeout)
-        for ok, item in streaming_bulk(loader, bulk_actions(documents, index, op_type="create"),
+        for ok, item in streaming_bulk(loader, bulk_actions(_writable(documents, rejected), index),
                                        chunk_size=self.chunk_size, raise_on_error=False, raise_on_exception=True):
             info = next(iter(item.values()))
-            if not ok and _error_type(info) != "version_conflict_engine_exception":  # conflict: a live upsert won
-                raise SearchIndexError(f"search index rebuild of {index} failed", [info])
+            if not ok and _error_type(info) != "version_conflict_engine_exception":  # conflict: a live upsert was newer
+                if not _refused(info):
+                    raise SearchIndexError(f"search index rebuild of {index} failed", [info])
+                rejected.append(Rejected(info.get("_id", "?"), f"refused by Elasticsearch: {info.get('error')}"))
+                continue
             done += 1
             if progress and done % self.chunk_size == 0:
                 progress(done)
         if progress and (done == 0 or done % self.chunk_size):
             progress(done)
-        return done
+        return Built(done, rejected)
 
     def drop(self) -> None:
         """Delete this engine's indices and aliases (throwaway test indices, tools)."""
@@ -220,12 +241,12 @@ class ElasticsearchEngine:
                 return search_result(response, query)
         raise AssertionError("unreachable: relaxations() is never empty")
 
-    def suggest(self, prefix: str, *, language: str = "en", limit: int = 8) -> list[str]:
+    def suggest(self, prefix: str, *, language: str = "en", limit: int = 8, audience: str = "retail") -> list[str]:
         prefix = prefix.strip()
         if not prefix or limit <= 0:
             return []
         try:
-            response = self._search(suggest_body(prefix, language, limit))
+            response = self._search(suggest_body(prefix, language, limit, audience))
         except NotFoundError:
             return []
         return suggestions(response, language)[:limit]
@@ -247,6 +268,22 @@ class ElasticsearchEngine:
 
 def _body(response) -> Mapping:
     return getattr(response, "body", response)
+
+
+def _writable(documents: Iterable[SearchDocument], rejected: list[Rejected]) -> Iterator[SearchDocument]:
+    """The documents that can be sent; the others go to `rejected`."""
+    for document in documents:
+        problem = unwritable(document)
+        if problem is None:
+            yield document
+        else:
+            log.warning("search document %s %s", document.id, problem)
+            rejected.append(Rejected(document.id, problem))
+
+
+def _refused(info: Mapping) -> bool:
+    """A 4xx answer for one document: the document is at fault, sending it again fails again."""
+    return 400 <= int(info.get("status") or 500) < 500 and info.get("status") != 429
 
 
 def _error_type(info: Mapping) -> str | None:

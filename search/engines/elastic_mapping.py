@@ -13,10 +13,11 @@ content word ("den", "de"), and dropping them would make a required word match n
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Iterator
 
 from marketplace.catalog import taxonomy
-from search.documents import SearchDocument
+from search.documents import Removal, SearchDocument
 from search.query import merchant_facet_key
 
 LANGUAGES = ("en", "es", "fr", "nl")  # the catalog's languages (marketplace.catalog.service)
@@ -131,6 +132,7 @@ def localized(texts: dict[str, str], language: str) -> str:
 
 def document_source(document: SearchDocument) -> dict:
     source = document.as_dict()
+    del source["version"]  # the document's version is Elasticsearch's own (bulk_actions), not a field
     source["keywords"] = keywords(document)
     source["merchant_facet"] = merchant_facet_key(document.merchant_id, document.merchant_name)
     source["suggest"] = {language: localized(document.title, language) for language in LANGUAGES}
@@ -146,14 +148,29 @@ def keywords(document: SearchDocument) -> str:
     return " ".join([*names, *document.attributes, document.merchant_name])
 
 
-def bulk_actions(documents: Iterable[SearchDocument], index: str, *, op_type: str = "index") -> Iterator[dict]:
-    """Actions for elasticsearch.helpers.bulk: one per document, its id as the _id.
-    op_type "create" never replaces a document already there: a rebuild uses it so that a
-    fresher live upsert made during the rebuild wins over the rebuild's older copy."""
+def bulk_actions(documents: Iterable[SearchDocument], index: str) -> Iterator[dict]:
+    """Actions for elasticsearch.helpers.bulk: one per document, its id as the _id, its version
+    as an external version, so a document replaces only a lower version of itself (a rebuild's
+    copy never overwrites a fresher one a live upsert wrote meanwhile, nor the other way round)."""
     for document in documents:
-        yield {"_op_type": op_type, "_index": index, "_id": document.id, "_source": document_source(document)}
+        yield {"_op_type": "index", "_index": index, "_id": document.id, "version": document.version,
+               "version_type": "external", "_source": document_source(document)}
 
 
-def delete_actions(ids: Iterable[str], index: str) -> Iterator[dict]:
-    for id_ in ids:
-        yield {"_op_type": "delete", "_index": index, "_id": id_}
+def delete_actions(removals: Iterable[Removal], index: str) -> Iterator[dict]:
+    """External versions here too: Elasticsearch keeps a deleted document's version for a while
+    (index.gc_deletes, 60 s by default), refusing an older copy sent after the delete."""
+    for removal in removals:
+        yield {"_op_type": "delete", "_index": index, "_id": removal.id, "version": removal.version,
+               "version_type": "external"}
+
+
+def unwritable(document: SearchDocument) -> str | None:
+    """Why Elasticsearch cannot take the document, or None. Its JSON must be UTF-8: the client
+    would send text that is not valid Unicode (a lone surrogate) as bytes the cluster refuses,
+    failing every document of the bulk request with it."""
+    try:
+        json.dumps(document.as_dict(), ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError) as exc:
+        return f"cannot be written: {exc}"
+    return None

@@ -229,8 +229,7 @@ def base_filters(query: SearchQuery) -> tuple[list[dict], list[dict]]:
         filters.append({"range": {"price_usd": price}})
     if query.in_stock:
         filters.append({"term": {"in_stock": True}})
-    if query.audience != "b2b":  # anything but an explicit B2B buyer is treated as retail
-        filters.append({"term": {"b2b_only": False}})
+    filters += audience_filters(query.audience)
     if query.b2b_only:
         filters.append({"term": {"b2b_only": True}})
     exclusions = [{"term": {"ships_to_exclusions": query.ships_to.upper()}}] if query.ships_to else []
@@ -293,18 +292,23 @@ def highlight(language: str) -> dict:
             "max_analyzed_offset": MAX_HIGHLIGHTED_CHARS, "fields": fields}
 
 
-def suggest_body(prefix: str, language: str, limit: int) -> dict:
+def audience_filters(audience: str) -> list[dict]:
+    """Anything but a B2B buyer is retail, and never finds B2B-only products."""
+    return [] if audience == "b2b" else [{"term": {"b2b_only": False}}]
+
+
+def suggest_body(prefix: str, language: str, limit: int, audience: str = "retail") -> dict:
     """Titles completing what the buyer types, in any word order ("mountain cof" finds
     "Blue Mountain Coffee"), titles starting with it first, one per distinct title (in the
-    buyer's language, else English). Suggestions have no audience, so B2B-only products are
-    never suggested."""
+    buyer's language, else English), of the products `audience` may find."""
     field = f"suggest.{search_language(language)}"
+    narrowed = audience_filters(audience)
     return {
         "query": {"bool": {
             "must": [{"multi_match": {"query": prefix, "type": "bool_prefix", "operator": "and",
                                       "fields": [field, f"{field}._2gram", f"{field}._3gram"]}}],
             "should": [{"prefix": {f"{field}.keyword": {"value": fold(prefix), "boost": 2.0}}}],  # starts so
-            "filter": [{"term": {"b2b_only": False}}],
+            **({"filter": narrowed} if narrowed else {}),
         }},
         "collapse": {"field": f"{field}.keyword"},
         "sort": [{"_score": "desc"}, {"popularity": "desc"}, {"id": "asc"}],

@@ -28,6 +28,12 @@ when it is complete and committed, so searches never see a half-built index; the
 generation is kept until the next rebuild, for readers still finishing a search on it.
 With `path=None` the index lives in memory (tests, tools).
 
+Versions. A document replaces the copy of its product only when its version is higher, and a
+removal leaves a tombstone with its version (see search.documents): the version is read and
+the document written under the one write lock, so two indexers writing in the wrong order
+leave the newer copy, as Elasticsearch's external versioning does. A document that cannot be
+written (text that is not valid Unicode) is left out and answered; the others are written.
+
 The rest lives beside this module: the index layout and analyzers in embedded_schema; free
 text, filters, sorting and facets in embedded_query; typo tolerance in embedded_typos;
 highlights in embedded_highlight. Ranking is BM25, multiplied by a small popularity factor
@@ -50,10 +56,12 @@ from pathlib import Path
 import tantivy
 
 from search import synonyms
-from search.documents import SearchDocument
+from search.documents import Rejected, Removal, SearchDocument
 from search.engines import embedded_query as queries
 from search.engines.embedded_highlight import Highlighter, display, matched_words
-from search.engines.embedded_schema import LANGUAGES, PLAIN, SCHEMA, SCHEMA_VERSION, analyze, register_analyzers, to_tantivy
+from search.engines.embedded_schema import (LANGUAGES, PLAIN, SCHEMA, SCHEMA_VERSION, analyze, register_analyzers, to_tantivy,
+                                            tombstone)
+from search.gateways import Built
 from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, FacetValue, Hit, SearchQuery, SearchResult, merchant_facet_value
 
 log = logging.getLogger(__name__)
@@ -94,40 +102,47 @@ class EmbeddedEngine:
 
     # Writing -----------------------------------------------------------------------------------
 
-    def upsert(self, documents: Iterable[SearchDocument]) -> None:
+    def upsert(self, documents: Iterable[SearchDocument]) -> list[Rejected]:
         documents = list(documents)
+        rejected: list[Rejected] = []
         if documents:
-            self._write(lambda writer: [_replace(writer, d) for d in documents])
+            self._write(lambda writer, versions: rejected.extend(_upsert_newer(writer, versions, documents)))
+        return rejected
 
-    def delete(self, ids: Iterable[str]) -> None:
-        ids = list(ids)
-        if ids:
-            self._write(lambda writer: [writer.delete_documents_by_term("id", i) for i in ids])
+    def delete(self, removals: Iterable[Removal]) -> None:
+        removals = list(removals)
+        if removals:
+            self._write(lambda writer, versions: _delete_newer(writer, versions, removals))
 
-    def rebuild(self, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None = None) -> int:
+    def rebuild(self, documents: Iterable[SearchDocument], progress: Callable[[int], None] | None = None) -> Built:
         """Write every document into a new generation, then switch to it. If anything fails on
         the way (the catalogue cannot be read, the disk is full), the new generation is thrown
-        away and searches go on with the old one. `progress(done)` gets the running count every
-        PROGRESS_EVERY documents and at the end. Upserts and deletes wait for the switch, then
-        apply to the new generation."""
+        away and searches go on with the old one; a document that cannot be written is left
+        out and named. `progress(done)` gets the running count every PROGRESS_EVERY documents
+        and at the end. Upserts and deletes wait for the switch, then apply to the new
+        generation."""
         with self._write_lock:
             fresh = self._new_generation()
             try:
-                count = self._fill(fresh, documents, progress)
+                built = self._fill(fresh, documents, progress)
             except BaseException:
                 _remove(fresh.directory)
                 raise
             self._switch(fresh)
-        if progress and (count == 0 or count % PROGRESS_EVERY):
-            progress(count)
-        return count
+        if progress and (built.indexed == 0 or built.indexed % PROGRESS_EVERY):
+            progress(built.indexed)
+        return built
 
-    def _fill(self, generation: Generation, documents: Iterable[SearchDocument], progress) -> int:
+    def _fill(self, generation: Generation, documents: Iterable[SearchDocument], progress) -> Built:
         writer = self._writer(generation.index, REBUILD_HEAP, self._threads)
-        count = 0
+        count, rejected = 0, []
         try:
             for document in documents:
-                writer.add_document(to_tantivy(document))
+                prepared = _prepared(document)
+                if isinstance(prepared, Rejected):
+                    rejected.append(prepared)
+                    continue
+                writer.add_document(prepared)
                 count += 1
                 if progress and count % PROGRESS_EVERY == 0:
                     progress(count)
@@ -138,14 +153,15 @@ class EmbeddedEngine:
         finally:
             writer.wait_merging_threads()  # merges finish and the writer lock is released
         generation.index.reload()
-        return count
+        return Built(count, rejected)
 
-    def _write(self, change: Callable[[tantivy.IndexWriter], object]) -> None:
-        with self._write_lock:
+    def _write(self, change: Callable[[tantivy.IndexWriter, Versions], object]) -> None:
+        with self._write_lock:  # versions are compared and written under one lock: no other write between
             generation = self._current(force=True)
+            versions = Versions(generation.index.searcher())
             writer = self._writer(generation.index, UPSERT_HEAP, 1)
             try:
-                change(writer)
+                change(writer, versions)
                 writer.commit()
             except BaseException:
                 writer.rollback()
@@ -191,7 +207,7 @@ class EmbeddedEngine:
     def _count_facets(searcher: tantivy.Searcher, text, active) -> list[Future]:
         return [_POOL.submit(searcher.aggregate, *args) for args in queries.facet_passes(text, active)]
 
-    def suggest(self, prefix: str, *, language: str = "en", limit: int = 8) -> list[str]:
+    def suggest(self, prefix: str, *, language: str = "en", limit: int = 8, audience: str = "retail") -> list[str]:
         words = analyze(PLAIN, prefix)
         if not words or limit <= 0:
             return []
@@ -199,14 +215,16 @@ class EmbeddedEngine:
         languages = [language] if language == "en" or language not in LANGUAGES else [language, "en"]
         titles: dict[str, str] = {}
         for lang in languages:
-            for title in _completions(searcher, words, lang, prefix):
+            for title in _completions(searcher, words, lang, prefix, audience):
                 titles.setdefault(synonyms.fold(title), title)
             if len(titles) >= limit:
                 break
         return list(titles.values())[:limit]
 
     def count(self) -> int:
-        return self._current().index.searcher().num_docs
+        """Documents a search can find (removals are kept as tombstones, and not counted)."""
+        live = tantivy.Query.term_query(SCHEMA, "live", True)
+        return self._current().index.searcher().search(live, 1, count=True).count
 
     # Generations -------------------------------------------------------------------------------
 
@@ -286,9 +304,55 @@ class EmbeddedEngine:
         self._pointer_seen = (stat.st_mtime_ns, stat.st_ino)
 
 
-def _replace(writer: tantivy.IndexWriter, document: SearchDocument) -> None:
-    writer.delete_documents_by_term("id", document.id)
-    writer.add_document(to_tantivy(document))
+class Versions:
+    """The version each id is at in the index (a document's or its removal's), and the ones
+    this write has set."""
+
+    def __init__(self, searcher: tantivy.Searcher):
+        self._searcher = searcher
+        self._written: dict[str, int] = {}
+
+    def is_newer(self, id_: str, version: int) -> bool:
+        """Whether `version` is above the one `id_` is at: only then does it replace it."""
+        current = self._written.get(id_)
+        if current is None:
+            found = self._searcher.search(tantivy.Query.term_query(SCHEMA, "id", id_), 1).hits
+            current = self._searcher.doc(found[0][1])["version"][0] if found else None
+        return current is None or version > current
+
+    def set(self, id_: str, version: int) -> None:
+        self._written[id_] = version
+
+
+def _upsert_newer(writer: tantivy.IndexWriter, versions: Versions, documents: list[SearchDocument]) -> list[Rejected]:
+    rejected = []
+    for document in documents:
+        if not versions.is_newer(document.id, document.version):
+            continue  # a newer (or the same) copy is there already
+        prepared = _prepared(document)
+        if isinstance(prepared, Rejected):
+            rejected.append(prepared)
+            continue
+        writer.delete_documents_by_term("id", document.id)
+        writer.add_document(prepared)
+        versions.set(document.id, document.version)
+    return rejected
+
+
+def _delete_newer(writer: tantivy.IndexWriter, versions: Versions, removals: list[Removal]) -> None:
+    for removal in removals:
+        if versions.is_newer(removal.id, removal.version):
+            writer.delete_documents_by_term("id", removal.id)
+            writer.add_document(tombstone(removal))
+            versions.set(removal.id, removal.version)
+
+
+def _prepared(document: SearchDocument) -> tantivy.Document | Rejected:
+    try:
+        return to_tantivy(document)
+    except Exception as exc:  # one document's bad data (text that is not valid Unicode) must not fail the others
+        log.warning("search document %s cannot be written: %s", document.id, exc)
+        return Rejected(document.id, f"cannot be written: {exc}")
 
 
 def _remove(directory: Path | None) -> None:
@@ -350,7 +414,7 @@ def _ordered(name: str, values: list[tuple[str, int]]) -> list[tuple[str, int]]:
     return sorted(values, key=lambda v: (-v[1], v[0]))
 
 
-def _completions(searcher: tantivy.Searcher, words: list[str], language: str, prefix: str) -> list[str]:
+def _completions(searcher: tantivy.Searcher, words: list[str], language: str, prefix: str, audience: str) -> list[str]:
     """Titles in `language` with the earlier words and a word starting with the last one,
     best first: titles that start with what was typed, then the most popular, then the
     shortest."""
@@ -358,6 +422,7 @@ def _completions(searcher: tantivy.Searcher, words: list[str], language: str, pr
     *whole, last = words
     clauses = [(tantivy.Occur.Must, tantivy.Query.term_query(SCHEMA, field_name, w)) for w in whole]
     clauses.append((tantivy.Occur.Must, tantivy.Query.fuzzy_term_query(SCHEMA, field_name, last, 0, True, True)))
+    clauses += queries.audience_filters(audience)
     found = searcher.search(tantivy.Query.boolean_query(clauses), SUGGEST_CANDIDATES, count=False, weight_by_field="boost")
     typed = synonyms.fold(prefix.strip())
     ranked = []

@@ -206,6 +206,15 @@ def _boosted(query: Query | None, boost: float) -> list[Query]:
     return [Query.boost_query(query, boost)] if query is not None else []
 
 
+# Removed products stay in the index as tombstones (see embedded_schema.tombstone): never found.
+REMOVED = (Occur.MustNot, Query.term_query(SCHEMA, "live", False))
+
+
+def audience_filters(audience: str) -> list[tuple[Occur, Query]]:
+    """Anything but a B2B buyer is retail, and never finds B2B-only products."""
+    return [] if audience == "b2b" else [(Occur.MustNot, Query.term_query(SCHEMA, "b2b_only", True))]
+
+
 # Filters ---------------------------------------------------------------------------------------
 
 def filters(query: SearchQuery) -> list[tuple[str | None, Occur, Query]]:
@@ -230,19 +239,18 @@ def filters(query: SearchQuery) -> list[tuple[str | None, Occur, Query]]:
         found.append((None, Occur.Must, Query.term_query(SCHEMA, "in_stock", True)))
     if query.b2b_only:
         found.append((None, Occur.Must, Query.term_query(SCHEMA, "b2b_only", True)))
-    if query.audience == "retail":
-        found.append((None, Occur.MustNot, Query.term_query(SCHEMA, "b2b_only", True)))
+    found += [(None, occur, clause) for occur, clause in audience_filters(query.audience)]
     return found
 
 
 def combine(text: Query | None, active: list[tuple[str | None, Occur, Query]], *, without: str | None = None) -> Query:
     """The text query narrowed by the filters, except the selection of facet `without`."""
-    clauses = [(Occur.Must, text if text is not None else Query.const_score_query(Query.all_query(), 1.0))]
+    clauses = [(Occur.Must, text if text is not None else Query.const_score_query(Query.all_query(), 1.0)), REMOVED]
     for facet, occur, query in active:
         if facet is not None and facet == without:
             continue
         clauses.append((occur, Query.const_score_query(query, 0.0) if occur is Occur.Must else query))
-    return clauses[0][1] if len(clauses) == 1 else Query.boolean_query(clauses)
+    return Query.boolean_query(clauses)
 
 
 def _term(field_name: str, value: str) -> Query:

@@ -83,7 +83,7 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 
 def document(id: str, merchant_id: str, category: str, title: dict[str, str], *, description: dict[str, str] | None = None,
              price_usd: int = 1000, origin: str | None = None, excluded=(), b2b_only: bool = False, in_stock: bool = True,
-             attributes=(), day: int = 0, popularity: int = 0) -> SearchDocument:
+             attributes=(), day: int = 0, popularity: int = 0, version: int = 1) -> SearchDocument:
     """A document as `from_catalog` would make it; prices in US cents (currency USD)."""
     name, handle, region, country = MERCHANTS[merchant_id]
     parts = category.split("/")
@@ -94,7 +94,7 @@ def document(id: str, merchant_id: str, category: str, title: dict[str, str], *,
         origin_countries=[origin or country], ships_to_exclusions=sorted(excluded), b2b_only=b2b_only,
         currency="USD", price=price_usd, price_usd=price_usd, in_stock=in_stock, popularity=popularity,
         created_at=(START + timedelta(days=day)).isoformat(),
-        variants=[VariantDoc(f"var_{id}", f"SKU-{id}", {}, price_usd, [], 1, 1, in_stock)],
+        variants=[VariantDoc(f"var_{id}", f"SKU-{id}", {}, price_usd, [], 1, 1, in_stock)], version=version,
     )
 
 

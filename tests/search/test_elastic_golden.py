@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from elasticsearch import BadRequestError
 
-from search.documents import SearchDocument, VariantDoc
+from search.documents import GONE, Removal, SearchDocument, VariantDoc
 from search.engines.elastic import (
     ElasticsearchEngine, SearchIndexError, bulk_actions, index_settings_and_mappings, query_body, search_result,
     suggest_body, suggestions,
@@ -105,7 +105,8 @@ def mapping() -> dict:
 def test_every_document_field_is_mapped_and_nothing_else_is_guessed():
     properties = mapping()["properties"]
     assert mapping()["dynamic"] == "strict"
-    assert set(properties) == {f.name for f in dataclasses.fields(SearchDocument)} | {"keywords", "suggest", "merchant_facet"}
+    not_sent = {"version"}  # Elasticsearch's own version of the document, not a field of it
+    assert set(properties) == {f.name for f in dataclasses.fields(SearchDocument)} - not_sent | {"keywords", "suggest", "merchant_facet"}
 
 
 def test_languages_are_the_catalogs():
@@ -148,7 +149,7 @@ def document(n: int = 1, **changes) -> SearchDocument:
         description={"en": "Roasted in Kingston."}, attributes=["250 g", "dark roast"], origin_countries=["JM"],
         ships_to_exclusions=["US"], b2b_only=False, currency="JMD", price=450_000, price_usd=2_871, in_stock=True,
         popularity=3, created_at="2025-01-02T03:04:05+00:00",
-        variants=[VariantDoc("var_1", "BM-250", {"size": "250 g"}, 450_000, [], 1, 1, True)],
+        variants=[VariantDoc("var_1", "BM-250", {"size": "250 g"}, 450_000, [], 1, 1, True)], version=1,
     )
     return SearchDocument(**(values | changes))
 
@@ -156,14 +157,14 @@ def document(n: int = 1, **changes) -> SearchDocument:
 def test_bulk_actions_index_each_document_by_id_with_keywords_and_titles_for_suggestions():
     [action] = bulk_actions([document(title={"es": "Café"})], "cpu-products")
     assert (action["_op_type"], action["_index"], action["_id"]) == ("index", "cpu-products", "prd_01")
+    assert (action["version"], action["version_type"]) == (1, "external")  # the product's revision
     source = action["_source"]
     derived = ("keywords", "suggest", "merchant_facet")
-    assert {k: v for k, v in source.items() if k not in derived} == document(title={"es": "Café"}).as_dict()
+    assert {k: v for k, v in source.items() if k not in derived} == {k: v for k, v in document(title={"es": "Café"}).as_dict().items() if k != "version"}
+    assert "version" not in source  # Elasticsearch's own: metadata, not a field
     assert source["suggest"] == {"en": "Café", "es": "Café", "fr": "Café", "nl": "Café"}  # fallback: any title
     assert source["keywords"] == "Food Alimentos Alimentation Voeding Coffee Café Koffie 250 g dark roast Blue Hills"
     assert source["merchant_facet"] == "mer_01A|Blue Hills"  # the facet shows the name, selects by the id
-    [create] = bulk_actions([document()], "cpu-products-new", op_type="create")
-    assert create["_op_type"] == "create"
 
 
 # -- query rules, asserted explicitly --------------------------------------------------------
@@ -469,13 +470,15 @@ class FakeElasticsearch:
         self.requests: list[tuple[str, str, dict, object]] = []
         self.search_response: dict | None = None
         self.search_responses: list[dict] = []  # answered first, one per search
-        self.reject_ids: set[str] = set()
+        self.reject_ids: set[str] = set()  # refused as a bad document (400)
+        self.overloaded_ids: set[str] = set()  # refused for now (429), as a busy cluster does
         self.auto_created: list[str] = []
         self.lock = threading.Lock()
         self.url = ""
 
     def add_index(self, name: str, *aliases: str, docs=()) -> None:
-        self.indices[name] = {"aliases": set(aliases), "docs": {d.id: d.as_dict() for d in docs}, "body": {}}
+        self.indices[name] = {"aliases": set(aliases), "docs": {d.id: d.as_dict() for d in docs},
+                              "versions": {d.id: d.version for d in docs}, "body": {}}
 
     def behind(self, alias: str) -> list[str]:
         return sorted(name for name, index in self.indices.items() if alias in index["aliases"])
@@ -561,10 +564,11 @@ class FakeElasticsearch:
             source = None if op == "delete" else lines[position + 1]
             position += 1 if op == "delete" else 2
             require_alias = query.get("require_alias") == "true"
-            items.append({op: self.write(op, meta["_index"], meta["_id"], source, require_alias)})
+            items.append({op: self.write(op, meta, source, require_alias)})
         return 200, {"took": 1, "errors": any(next(iter(i.values()))["status"] >= 300 for i in items), "items": items}
 
-    def write(self, op, name, id_, source, require_alias):
+    def write(self, op, meta, source, require_alias):
+        name, id_ = meta["_index"], meta["_id"]
         targets = self.resolve(name)
         if not targets:
             if op == "delete" or require_alias:
@@ -576,16 +580,26 @@ class FakeElasticsearch:
         if len(targets) > 1:
             return {"_index": name, "_id": id_, "status": 400, "error": {
                 "type": "illegal_argument_exception", "reason": f"no write index is defined for alias [{name}]"}}
-        docs = self.indices[targets[0]]["docs"]
+        index = self.indices[targets[0]]
+        docs, versions = index["docs"], index["versions"]
         done = {"_index": targets[0], "_id": id_}
-        if op == "delete":
-            found = docs.pop(id_, None) is not None
-            return done | {"result": "deleted" if found else "not_found", "status": 200 if found else 404}
-        if id_ in self.reject_ids:
+        if id_ in self.reject_ids and op != "delete":
             return done | {"status": 400, "error": {"type": "document_parsing_exception", "reason": "rejected"}}
+        if id_ in self.overloaded_ids:
+            return done | {"status": 429, "error": {"type": "es_rejected_execution_exception", "reason": "queue full"}}
         if op == "create" and id_ in docs:
             return done | {"status": 409, "error": {"type": "version_conflict_engine_exception",
                                                     "reason": f"[{id_}]: version conflict, document already exists"}}
+        # External versioning: a write must bring a higher version than the one kept, a delete's included.
+        if meta.get("version_type") == "external" and id_ in versions and meta["version"] <= versions[id_]:
+            return done | {"status": 409, "error": {"type": "version_conflict_engine_exception", "reason":
+                           f"[{id_}]: version conflict, current version [{versions[id_]}] is higher or equal to the "
+                           f"one provided [{meta['version']}]"}}
+        if meta.get("version_type") == "external":
+            versions[id_] = meta["version"]
+        if op == "delete":
+            found = docs.pop(id_, None) is not None
+            return done | {"result": "deleted" if found else "not_found", "status": 200 if found else 404}
         created = id_ not in docs
         docs[id_] = source
         return done | {"result": "created" if created else "updated", "status": 201 if created else 200}
@@ -644,7 +658,7 @@ def test_rebuild_loads_a_new_index_then_moves_the_alias_in_one_atomic_call_then_
     fake.add_index("cpu-products-old", "cpu-products", docs=[document(9)])
     reported = []
 
-    assert engine.rebuild((document(n) for n in (1, 2, 3)), progress=reported.append) == 3
+    assert engine.rebuild((document(n) for n in (1, 2, 3)), progress=reported.append).indexed == 3
 
     [new] = fake.indices  # the old index is gone
     assert new.startswith("cpu-products-") and new[len("cpu-products-"):].replace("-", "").isdigit()
@@ -667,12 +681,13 @@ def test_rebuild_loads_a_new_index_then_moves_the_alias_in_one_atomic_call_then_
         {"remove": {"index": new, "alias": "cpu-products-building"}},
     ]}]
     [bulk] = fake.bodies("PUT", "/_bulk")
-    assert bulk[0::2] == [{"create": {"_id": f"prd_0{n}", "_index": new}} for n in (1, 2, 3)]
+    assert bulk[0::2] == [{"index": {"_id": f"prd_0{n}", "_index": new, "version": 1, "version_type": "external"}}
+                          for n in (1, 2, 3)]
     assert not fake.auto_created
 
 
 def test_first_rebuild_only_adds_the_alias(fake, engine):
-    assert engine.rebuild([document(1)]) == 1
+    assert engine.rebuild([document(1)]).indexed == 1
     [new] = fake.indices
     assert fake.bodies("POST", "/_aliases") == [{"actions": [
         {"add": {"index": new, "alias": "cpu-products"}},
@@ -684,14 +699,14 @@ def test_first_rebuild_only_adds_the_alias(fake, engine):
 def test_rebuild_reports_progress_after_each_chunk(fake):
     engine = ElasticsearchEngine(url=fake.url, chunk_size=2)
     reported = []
-    assert engine.rebuild([document(n) for n in range(1, 6)], progress=reported.append) == 5
+    assert engine.rebuild([document(n) for n in range(1, 6)], progress=reported.append).indexed == 5
     assert reported == [2, 4, 5]
     assert len(fake.bodies("PUT", "/_bulk")) == 3
 
 
 def test_a_failed_rebuild_leaves_searches_on_the_old_index_and_removes_its_own(fake, engine):
     fake.add_index("cpu-products-old", "cpu-products", docs=[document(9)])
-    fake.reject_ids = {"prd_02"}
+    fake.overloaded_ids = {"prd_02"}  # the cluster refused a write for now: the rebuild cannot be complete
     with pytest.raises(SearchIndexError, match="rebuild"):
         engine.rebuild([document(1), document(2)])
     assert list(fake.indices) == ["cpu-products-old"]
@@ -719,14 +734,14 @@ def test_an_abandoned_build_is_deleted_before_a_new_one_starts(fake, engine):
 
 def test_a_change_made_while_a_rebuild_loads_reaches_the_new_index_and_is_not_overwritten(fake, engine):
     fake.add_index("cpu-products-old", "cpu-products", docs=[document(1)])
-    fresh = document(1, title={"en": "Fresh title"})
+    fresh = document(1, title={"en": "Fresh title"}, version=2)
 
     def catalog():
         yield document(1)  # read before the change...
         engine.upsert([fresh])  # ...which another process indexes while the rebuild loads
         yield document(2)
 
-    assert engine.rebuild(catalog()) == 2
+    assert engine.rebuild(catalog()).indexed == 2
     [new] = fake.indices
     assert fake.indices[new]["docs"]["prd_01"]["title"] == {"en": "Fresh title"}
     assert sorted(fake.indices[new]["docs"]) == ["prd_01", "prd_02"]
@@ -737,31 +752,78 @@ def test_upsert_writes_through_the_aliases_and_returns_once_searchable(fake, eng
     engine.upsert([document(1)])
     [(_, _, query, lines)] = [request for request in fake.requests if request[1] == "/_bulk"]
     assert query == {"refresh": "wait_for", "require_alias": "true"}
-    assert lines[0::2] == [{"index": {"_id": "prd_01", "_index": "cpu-products"}},
-                           {"index": {"_id": "prd_01", "_index": "cpu-products-building"}}]
+    versioned = {"version": 1, "version_type": "external"}
+    assert lines[0::2] == [{"index": {"_id": "prd_01", "_index": "cpu-products"} | versioned},
+                           {"index": {"_id": "prd_01", "_index": "cpu-products-building"} | versioned}]
     assert fake.indices["cpu-products-1"]["docs"]["prd_01"]["title"] == document(1).title
     assert list(fake.indices) == ["cpu-products-1"] and not fake.auto_created
 
 
 def test_delete_removes_documents_and_ignores_absent_ids(fake, engine):
     fake.add_index("cpu-products-1", "cpu-products", docs=[document(1), document(2)])
-    engine.delete(["prd_01", "prd_99", "prd_01"])
+    engine.delete([Removal("prd_01", 2), Removal("prd_99", 1), Removal("prd_01", 2)])
     assert list(fake.indices["cpu-products-1"]["docs"]) == ["prd_02"]
     [(_, _, query, lines)] = [request for request in fake.requests if request[1] == "/_bulk"]
     assert query["refresh"] == "wait_for" and len(lines) == 4  # duplicates dropped; alias and building alias
+    assert lines[0] == {"delete": {"_id": "prd_01", "_index": "cpu-products", "version": 2, "version_type": "external"}}
 
 
-def test_a_rejected_document_raises(fake, engine):
+def test_a_document_the_cluster_refuses_is_answered_and_the_others_are_written(fake, engine):
     fake.add_index("cpu-products-1", "cpu-products")
     fake.reject_ids = {"prd_01"}
+    [rejected] = engine.upsert([document(1), document(2)])
+    assert rejected.id == "prd_01" and "document_parsing_exception" in rejected.reason
+    assert list(fake.indices["cpu-products-1"]["docs"]) == ["prd_02"]
+
+
+def test_a_write_the_cluster_refuses_for_now_raises_to_be_tried_again(fake, engine):
+    fake.add_index("cpu-products-1", "cpu-products")
+    fake.overloaded_ids = {"prd_01"}
     with pytest.raises(SearchIndexError) as raised:
         engine.upsert([document(1)])
-    assert raised.value.errors[0]["error"]["type"] == "document_parsing_exception"
+    assert raised.value.errors[0]["error"]["type"] == "es_rejected_execution_exception"
+
+
+def test_a_document_that_is_not_valid_unicode_is_answered_and_never_sent(fake, engine):
+    """The client would send a lone surrogate as bytes that are not UTF-8, and the cluster
+    would refuse the whole bulk request: every document in it."""
+    fake.add_index("cpu-products-1", "cpu-products")
+    [rejected] = engine.upsert([document(1, title={"en": "Caf\udce9"}), document(2)])
+    assert rejected.id == "prd_01" and "cannot be written" in rejected.reason
+    assert list(fake.indices["cpu-products-1"]["docs"]) == ["prd_02"]
+    [(_, _, _, lines)] = [request for request in fake.requests if request[1] == "/_bulk"]
+    assert {line["index"]["_id"] for line in lines[0::2]} == {"prd_02"}
+
+
+def test_a_rebuild_leaves_out_the_documents_it_cannot_write_and_names_them(fake, engine):
+    fake.reject_ids = {"prd_02"}
+    built = engine.rebuild([document(1), document(2), document(3, title={"en": "Caf\udce9"}), document(4)])
+    assert built.indexed == 2 and [r.id for r in built.rejected] == ["prd_03", "prd_02"]
+    [new] = fake.indices
+    assert fake.indices[new]["aliases"] == {"cpu-products"} and sorted(fake.indices[new]["docs"]) == ["prd_01", "prd_04"]
+
+
+def test_an_older_read_written_after_a_newer_one_leaves_the_newer(fake, engine):
+    """Two indexers: one reads revision 1, the other revision 2; the second writes first."""
+    fake.add_index("cpu-products-1", "cpu-products", docs=[document(1)])
+    old, new = document(1, title={"en": "Old title"}, version=2), document(1, title={"en": "New title"}, version=3)
+    assert engine.upsert([new]) == []
+    assert engine.upsert([old]) == []  # a version conflict: the newer copy is there, not an error
+    assert fake.indices["cpu-products-1"]["docs"]["prd_01"]["title"] == {"en": "New title"}
+    written = [lines[0]["index"] for _, path, _, lines in fake.requests if path == "/_bulk"]
+    assert [(w["version"], w["version_type"]) for w in written] == [(3, "external"), (2, "external")]
+
+
+def test_a_copy_read_before_a_delete_does_not_bring_the_product_back(fake, engine):
+    fake.add_index("cpu-products-1", "cpu-products", docs=[document(1)])
+    engine.delete([Removal("prd_01", GONE)])
+    assert engine.upsert([document(1, version=2)]) == []
+    assert fake.indices["cpu-products-1"]["docs"] == {}
 
 
 def test_before_the_first_rebuild_writes_create_nothing_and_searches_answer_empty(fake, engine):
     engine.upsert([document(1)])
-    engine.delete(["prd_01"])
+    engine.delete([Removal("prd_01", GONE)])
     assert fake.indices == {} and not fake.auto_created
     assert engine.search(SearchQuery(text="coffee")) == SearchResult(items=[], total=0,
                                                                      facets={facet: [] for facet in FACETS})
@@ -824,3 +886,9 @@ def test_only_the_first_parts_of_a_long_query_get_typo_clauses():
     assert typo_names == [f"typo:{w}" for w in words[:TYPO_PARTS]]
     assert typo_words(" ".join(words)) == words[:TYPO_PARTS]
     assert query_body(SearchQuery(text=" -- ")) == query_body(SearchQuery())
+
+
+def test_suggestions_for_retail_leave_out_b2b_only_products_and_b2b_buyers_get_them_all():
+    assert suggest_body("caf", "en", 8)["query"]["bool"]["filter"] == [{"term": {"b2b_only": False}}]
+    assert "filter" not in suggest_body("caf", "en", 8, "b2b")["query"]["bool"]
+    assert {"term": {"b2b_only": False}} in query_body(SearchQuery(audience="anything else"))["query"]["bool"]["filter"]

@@ -19,6 +19,7 @@ import pytest
 from search import synonyms
 from search.engines.embedded_query import STOPWORDS
 from search.query import PRICE_BUCKETS_USD, SearchQuery
+from search.documents import GONE, Removal
 from tests.search.conftest import by_id, catalogue, changed, document
 
 DOCS = by_id(catalogue())
@@ -394,20 +395,20 @@ def test_an_upsert_is_searchable_at_once(fresh_engine):
 
 
 def test_an_upsert_replaces_the_document_with_the_same_id(fresh_engine):
-    fresh_engine.upsert([changed(DOCS["prd_madras"], title={"en": "Madras headscarf"})])
+    fresh_engine.upsert([changed(DOCS["prd_madras"], title={"en": "Madras headscarf"}, version=2)])
     assert "prd_madras" not in ids(fresh_engine, "red yellow")
     assert ids(fresh_engine, "headscarf") == ["prd_madras"]
     assert search(fresh_engine).total == len(RETAIL)
 
 
 def test_a_product_turned_b2b_only_disappears_for_retail(fresh_engine):
-    fresh_engine.upsert([changed(DOCS["prd_madras"], b2b_only=True)])
+    fresh_engine.upsert([changed(DOCS["prd_madras"], b2b_only=True, version=2)])
     assert "prd_madras" not in ids(fresh_engine, "madras")
     assert "prd_madras" in ids(fresh_engine, "madras", audience="b2b")
 
 
 def test_a_deleted_product_is_gone_from_hits_counts_and_facets(fresh_engine):
-    fresh_engine.delete(["prd_cinnamon", "prd_no_such_product"])
+    fresh_engine.delete([Removal("prd_cinnamon", 2), Removal("prd_no_such_product", GONE)])
     assert ids(fresh_engine, "cinnamon") == []
     result = search(fresh_engine)
     assert result.total == len(RETAIL) - 1
@@ -415,10 +416,62 @@ def test_a_deleted_product_is_gone_from_hits_counts_and_facets(fresh_engine):
     assert fresh_engine.suggest("cinn") == []
 
 
+# Versions: two indexers read one product at different times and write in the other order.
+
+def test_an_older_read_written_after_a_newer_one_leaves_the_newer(fresh_engine):
+    """Read old (revision 2), read new (revision 3), write new, write old: the new one stays."""
+    read_old = changed(DOCS["prd_madras"], title={"en": "Madras fabric, faded"}, version=2)
+    read_new = changed(DOCS["prd_madras"], title={"en": "Madras headscarf"}, version=3)
+    fresh_engine.upsert([read_new])
+    fresh_engine.upsert([read_old])
+    assert ids(fresh_engine, "headscarf") == ["prd_madras"]
+    assert ids(fresh_engine, "faded") == []
+
+
+def test_the_same_version_again_changes_nothing(fresh_engine):
+    fresh_engine.upsert([changed(DOCS["prd_madras"], title={"en": "Madras headscarf"})])  # version 1, as indexed
+    assert ids(fresh_engine, "headscarf") == []
+
+
+def test_a_copy_read_before_a_removal_does_not_bring_the_product_back(fresh_engine):
+    fresh_engine.delete([Removal("prd_cinnamon", GONE)])
+    fresh_engine.upsert([changed(DOCS["prd_cinnamon"], version=2)])  # read just before the delete, written after
+    assert ids(fresh_engine, "cinnamon") == []
+    assert search(fresh_engine).total == len(RETAIL) - 1
+
+
+def test_a_hidden_product_shown_again_comes_back(fresh_engine):
+    fresh_engine.delete([Removal("prd_cinnamon", 2)])  # hidden at revision 2
+    fresh_engine.upsert([changed(DOCS["prd_cinnamon"], version=2)])  # the copy read before it
+    assert ids(fresh_engine, "cinnamon") == []
+    fresh_engine.upsert([changed(DOCS["prd_cinnamon"], version=3)])  # public again
+    assert ids(fresh_engine, "cinnamon") == ["prd_cinnamon"]
+
+
+# One bad document: left out and named, the others written.
+
+BAD_TEXT = "Nutmeg \udce9"  # a lone surrogate: text no index can hold
+
+
+def test_an_upsert_writes_the_good_documents_and_names_the_bad(fresh_engine):
+    bad = document("prd_bad", "mer_paramaribo", "food/spices", {"en": BAD_TEXT})
+    good = document("prd_mace", "mer_paramaribo", "food/spices", {"en": "Whole mace"})
+    assert [r.id for r in fresh_engine.upsert([bad, good])] == ["prd_bad"]
+    assert ids(fresh_engine, "mace") == ["prd_mace"]
+    assert search(fresh_engine).total == len(RETAIL) + 1
+
+
+def test_a_rebuild_indexes_the_good_documents_and_names_the_bad(fresh_engine):
+    bad = document("prd_bad", "mer_paramaribo", "food/spices", {"en": BAD_TEXT})
+    built = fresh_engine.rebuild([DOCS["prd_soap"], bad, DOCS["prd_cinnamon"]])
+    assert built.indexed == 2 and [r.id for r in built.rejected] == ["prd_bad"]
+    assert set(ids(fresh_engine)) == {"prd_soap", "prd_cinnamon"}
+
+
 def test_a_rebuild_replaces_the_whole_index(fresh_engine):
     seen = []
-    count = fresh_engine.rebuild([DOCS["prd_soap"], DOCS["prd_cinnamon"]], seen.append)
-    assert count == 2 and seen[-1] == 2
+    built = fresh_engine.rebuild([DOCS["prd_soap"], DOCS["prd_cinnamon"]], seen.append)
+    assert built.indexed == 2 and seen[-1] == 2
     assert set(ids(fresh_engine)) == {"prd_soap", "prd_cinnamon"}
     assert ids(fresh_engine, "coffee") == []
     fresh_engine.upsert([DOCS["prd_madras"]])
@@ -426,7 +479,7 @@ def test_a_rebuild_replaces_the_whole_index(fresh_engine):
 
 
 def test_a_rebuild_from_nothing_empties_the_index(fresh_engine):
-    assert fresh_engine.rebuild([]) == 0
+    assert fresh_engine.rebuild([]).indexed == 0
     assert search(fresh_engine).total == 0
 
 
@@ -451,7 +504,7 @@ def test_a_failed_rebuild_leaves_the_index_as_it_was(fresh_engine):
     with pytest.raises(RuntimeError):
         fresh_engine.rebuild(documents())
     assert search(fresh_engine).total == len(RETAIL)
-    fresh_engine.upsert([changed(DOCS["prd_madras"], title={"en": "Madras headscarf"})])
+    fresh_engine.upsert([changed(DOCS["prd_madras"], title={"en": "Madras headscarf"}, version=2)])
     assert ids(fresh_engine, "headscarf") == ["prd_madras"]
 
 
@@ -521,3 +574,9 @@ def test_a_pasted_wall_of_words_is_read_up_to_its_first_parts(engine):
     assert "prd_guava_paste" in ids(engine, "guava " * 33)
     assert len(synonyms.expand(" ".join(f"word{n}" for n in range(40)))) == synonyms.MAX_PARTS
     assert search(engine, " ".join(f"word{n}" for n in range(40))).total == 0
+
+
+def test_suggestions_follow_the_audience(engine):
+    """A retail buyer is never offered a B2B-only product's title as a completion."""
+    assert not [title for title in engine.suggest("green") if title.startswith("Green coffee")]
+    assert "Green coffee beans for roasting, 30 kg jute sack" in engine.suggest("green", audience="b2b")

@@ -14,7 +14,7 @@ from marketplace.catalog import service as catalog
 from marketplace.merchants import accounts, api_keys
 from marketplace.regions.models import OutboxEvent
 from search import indexer
-from search.documents import SearchDocument
+from search.documents import Removal, SearchDocument
 from search.engines.embedded import EmbeddedEngine
 from search.query import SearchQuery
 from tests.conftest import make_app
@@ -23,7 +23,7 @@ from search.schemas import SearchResultSchema
 PUBLIC_FIELDS = {
     "id", "merchant_id", "merchant_name", "merchant_handle", "merchant_region", "category", "category_path", "title",
     "description", "attributes", "origin_countries", "ships_to_exclusions", "b2b_only", "currency", "price", "price_usd",
-    "in_stock", "popularity", "created_at", "variants",
+    "in_stock", "popularity", "created_at", "variants", "version",
 }
 
 
@@ -68,7 +68,7 @@ def test_a_document_holds_public_fields_only(router, shop):
 
 def test_hidden_products_have_no_document(router, shop):
     created = catalog.create_product(router=router, principal=shop, data=product("secret", {"en": "Secret blend"}, visibility="hidden"))
-    assert indexer.read_document(router, "kin", created.id) is None
+    assert indexer.read_document(router, "kin", created.id) == Removal(created.id, created.revision)
 
 
 def test_catalog_changes_reach_search_through_the_outbox(client, router, platform, shop):
