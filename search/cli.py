@@ -1,4 +1,4 @@
-"""`flask --app wsgi cpu search ...`"""
+"""`cpu search ...`: the shopping search index from a shell."""
 
 import sys
 from datetime import timedelta

@@ -17,7 +17,7 @@ Grades: 3 exactly what was asked for, 2 a good answer, 1 related, absent 0.
   top three.
 
 `main()` prints these per query and overall for the embedded engine, and for Elasticsearch
-when ELASTICSEARCH_URL is set (`flask --app wsgi cpu search relevance`).
+when ELASTICSEARCH_URL is set (`cpu search relevance`).
 """
 
 from __future__ import annotations

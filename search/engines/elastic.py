@@ -45,7 +45,7 @@ surfaces as one.
 This engine has not yet met a real cluster: the bodies are checked against the reference
 and the client's own request building, not against a server. On the first cluster, before
 switching production to it, check (ELASTICSEARCH_URL=... make test runs the behavioural
-suite there; `flask --app wsgi cpu search relevance` compares relevance with the embedded
+suite there; `cpu search relevance` compares relevance with the embedded
 engine):
 - the analyzers' output for a few words per language (`_analyze`): elision, stemming after
   folding, the suggester's shingles;
