@@ -24,7 +24,7 @@ from flask.cli import AppGroup, ScriptInfo
 from marketplace.catalog.cli import catalog
 from search.cli import search
 from marketplace.config import mask_url
-from marketplace.errors import NotFound
+from marketplace.errors import NotFound, RegionUnavailable
 from marketplace.platform import platform
 from marketplace.regions import outbox, schema
 from marketplace.regions.outbox import RelayPolicy
@@ -117,8 +117,9 @@ def relay(once: bool, regions: tuple[str, ...]) -> None:
 
 
 @outbox_group.command("parked")
-def outbox_parked() -> None:
-    """List events that failed too often and wait for an operator."""
+@click.option("--topic", default=None, help="Only events of this topic.")
+def outbox_parked(topic: str | None) -> None:
+    """List events that wait for an operator, each with the reason it was parked."""
     current = platform()
     absent = require_databases(current.router)
     count = 0
@@ -126,7 +127,7 @@ def outbox_parked() -> None:
         if region in absent:
             click.echo(f"{region} no database: run `cpu db upgrade`")
             continue
-        for event in outbox.parked_events(current.router, region):
+        for event in outbox.parked_events(current.router, region, topic=topic):
             count += 1
             click.echo(f"{region} {event.id} {event.topic} attempts={event.attempts} parked={event.parked_at:%Y-%m-%dT%H:%M:%SZ}")
             click.echo(f"    {event.last_error}")
@@ -154,16 +155,39 @@ def outbox_prune(days: int | None) -> None:
 
 
 @outbox_group.command("replay")
-@click.argument("event_id")
-def outbox_replay(event_id: str) -> None:
-    """Put a parked event back in the queue."""
-    router = platform().router
+@click.argument("event_id", required=False)
+@click.option("--topic", default=None, help="Every parked event of this topic.")
+@click.option("--region", "regions", multiple=True, help="Every parked event of this region (repeatable).")
+def outbox_replay(event_id: str | None, topic: str | None, regions: tuple[str, ...]) -> None:
+    """Put parked events back in the queue: one by id, or all of a topic and/or region."""
+    current = platform()
+    router = current.router
     require_databases(router)
-    try:
-        region = outbox.replay(router, event_id)
-    except NotFound as exc:
-        raise click.ClickException(exc.detail) from exc
-    click.echo(f"{event_id} queued again in {region}")
+    if event_id is not None:
+        if topic or regions:
+            raise click.UsageError("give an event id, or --topic/--region, not both")
+        try:
+            region = outbox.replay(router, event_id)
+        except NotFound as exc:
+            raise click.ClickException(exc.detail) from exc
+        click.echo(f"{event_id} queued again in {region}")
+        return
+    if not (topic or regions):
+        raise click.UsageError("give an event id, or --topic and/or --region")
+    unknown = set(regions) - set(current.regions.region_codes)
+    if unknown:
+        raise click.BadParameter(f"unknown region(s): {', '.join(sorted(unknown))}", param_hint="--region")
+    unreachable = []
+    for region in regions or current.regions.region_codes:
+        try:
+            count = outbox.replay_parked(router, region, topic=topic)
+        except RegionUnavailable:
+            unreachable.append(region)
+            click.echo(f"{region} unreachable: nothing replayed there")
+            continue
+        click.echo(f"{region} {count} event(s) queued again")
+    if unreachable:
+        raise click.ClickException(f"not replayed in {', '.join(unreachable)}; run it again once they are back")
 
 
 @cpu.command("demo")

@@ -117,9 +117,7 @@ def park(router: Router, region: str, rejected: list[Rejected]) -> None:
     product is mended (any change to it indexes it again), `cpu outbox replay` re-runs it."""
     with router.unit_of_work(region) as uow:
         for product in rejected:
-            event_id = outbox.publish(uow.session, TOPIC, {"product_id": product.id})
-            event = uow.session.get(OutboxEvent, event_id)
-            event.parked_at, event.attempts, event.last_error = utcnow(), 1, product.reason[:2000]
+            event_id = outbox.publish_parked(uow.session, TOPIC, {"product_id": product.id}, reason=product.reason)
             log.error("search document of product %s not indexed; change event %s parked: %s", product.id, event_id,
                       product.reason, extra={"event_id": event_id, "topic": TOPIC})
         uow.commit()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, func, select, type_coerce
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -25,6 +25,18 @@ NAMING = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def database_now(session: Session) -> datetime:
+    """The database server's clock. Leases and claims shared by several hosts are timed by the
+    one clock they all read, so a relay whose host clock is ten minutes out neither steals a
+    live lease nor keeps a dead one. PostgreSQL's statement_timestamp is when the statement
+    began, not the transaction. A SQLite file is only ever opened on its own host, whose clock
+    is the database's; SQLite's own `now` has millisecond steps, which would put a row written
+    a moment ago in the future."""
+    if session.get_bind().dialect.name == "sqlite":
+        return datetime.now(UTC)
+    return session.scalar(select(type_coerce(func.statement_timestamp(), UTCDateTime())))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.regions.base import DirectoryBase, ShardBase, UTCDateTime, utcnow
@@ -59,7 +59,10 @@ class OutboxEvent(ShardBase):
     parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_outbox_events_pending", "delivered_at", "parked_at", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_events_ready", "id", postgresql_where=text("delivered_at IS NULL AND parked_at IS NULL"),
+              sqlite_where=text("delivered_at IS NULL AND parked_at IS NULL")),
+    )
 
 
 class IdempotencyRecord(ShardBase):

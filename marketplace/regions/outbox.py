@@ -28,16 +28,17 @@ import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.errors import NotFound, RegionUnavailable
 from marketplace.regions import idempotency
-from marketplace.regions.base import utcnow
+from marketplace.regions.base import database_now, utcnow
 from marketplace.regions.batches import delete_in_batches
 from marketplace.regions.ids import first_id_since, new_id
 from marketplace.regions.models import OutboxEvent
@@ -46,6 +47,10 @@ from marketplace.regions.router import DIRECTORY
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Event"], None]
+
+# Neither delivered nor parked: what the relay still has to do. The claim index is on these.
+PENDING = and_(OutboxEvent.delivered_at.is_(None), OutboxEvent.parked_at.is_(None))
+ABANDONED = "the relay handling its last attempt stopped before recording an outcome (a handler may have ended the process). "
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,15 @@ def publish(session: Session, topic: str, payload: dict[str, Any]) -> str:
     """Add an event to the current unit of work; it is delivered only if that commits."""
     event_id = new_id("evt")
     session.add(OutboxEvent(id=event_id, region=session.info["database"], topic=topic, payload=payload))
+    return event_id
+
+
+def publish_parked(session: Session, topic: str, payload: dict[str, Any], *, reason: str) -> str:
+    """Add an event that waits for an operator from the start: for work known to fail the same
+    way every time until someone mends its data, so that retrying it holds up nothing."""
+    event_id = publish(session, topic, payload)
+    event = session.get(OutboxEvent, event_id)
+    event.parked_at, event.attempts, event.last_error = utcnow(), 1, reason[:2000]
     return event_id
 
 
@@ -97,12 +111,14 @@ class RelayStats:
     delivered: int = 0
     failed: int = 0
     parked: int = 0
+    lost: int = 0  # outcomes refused because this relay's lease had run out meanwhile
     skipped_regions: list[str] = field(default_factory=list)
 
     def add(self, other: RelayStats) -> None:
         self.delivered += other.delivered
         self.failed += other.failed
         self.parked += other.parked
+        self.lost += other.lost
         self.skipped_regions += other.skipped_regions
 
 
@@ -201,7 +217,9 @@ class Relay:
 
     def _run_region(self, region: str) -> RelayStats:
         stats = RelayStats()
-        events = self._claim(region)
+        claim = self._claim(region)
+        stats.parked += claim.exhausted
+        events = claim.events
         held = {e.id for e in events}
         renew_at = time.monotonic() + self.policy.lease.total_seconds() / 2
         for n, event in enumerate(events):
@@ -213,95 +231,137 @@ class Relay:
             try:
                 if not self.registry.knows(event.topic):
                     raise LookupError(f"no handler registered for topic {event.topic!r}")
-                for handler in self.registry.handlers_for(event.topic):
-                    handler(event)
+                with self._heartbeat(region, event.id):
+                    for handler in self.registry.handlers_for(event.topic):
+                        handler(event)
             except Exception as exc:
-                parked = self._record_failure(region, event, exc)
-                stats.parked += parked
-                stats.failed += not parked
+                outcome = self._record_failure(region, event, exc)
             else:
-                self._record_delivery(region, event)
+                outcome = self._record_delivery(region, event)
+            if outcome == "lost":
+                stats.lost += 1
+            elif outcome == "parked":
+                stats.parked += 1
+            elif outcome == "failed":
+                stats.failed += 1
+            else:
                 stats.delivered += 1
         return stats
 
-    def _claim(self, region: str) -> list[Event]:
-        now = utcnow()
-        ready = (
-            select(OutboxEvent.id)
-            .where(
-                OutboxEvent.delivered_at.is_(None),
-                OutboxEvent.parked_at.is_(None),
-                OutboxEvent.available_at <= now,
-                or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now),
-            )
-            .order_by(OutboxEvent.id)
-            .limit(self.policy.batch_size)
-            .with_for_update(skip_locked=True)
-        )
-        claim = (
-            update(OutboxEvent)
-            .where(
-                OutboxEvent.id.in_(ready.scalar_subquery()),
-                or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now),
-            )
-            .values(claimed_by=self.worker, claimed_until=now + self.policy.lease)
-            .returning(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload, OutboxEvent.created_at, OutboxEvent.attempts)
-            .execution_options(synchronize_session=False)
-        )
+    def _claim(self, region: str) -> Claim:
+        """Take a batch, counting the attempt now: an event whose handler kills the process
+        never reaches `_record_failure`, so counting there would retry it for ever. Events whose
+        last lease ran out with no attempt left are parked here instead of claimed."""
         with self.router.unit_of_work(region) as uow:
-            rows = uow.session.execute(claim).all()
+            now = database_now(uow.session)
+            lapsed = or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now)
+            exhausted = uow.session.execute(
+                update(OutboxEvent)
+                .where(PENDING, OutboxEvent.claimed_until < now, OutboxEvent.attempts >= self.policy.max_attempts)
+                .values(parked_at=now, claimed_by=None, claimed_until=None,
+                        last_error=ABANDONED + func.coalesce(OutboxEvent.last_error, ""))
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            ready = (
+                select(OutboxEvent.id)
+                .where(PENDING, OutboxEvent.available_at <= now, lapsed)
+                .order_by(OutboxEvent.id)
+                .limit(self.policy.batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            rows = uow.session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_(ready.scalar_subquery()), lapsed)
+                .values(claimed_by=self.worker, claimed_until=now + self.policy.lease, attempts=OutboxEvent.attempts + 1)
+                .returning(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload, OutboxEvent.created_at, OutboxEvent.attempts)
+                .execution_options(synchronize_session=False)
+            ).all()
             uow.commit()
-        events = [Event(r.id, region, r.topic, r.payload, r.created_at, r.attempts + 1) for r in rows]
-        return sorted(events, key=lambda e: e.id)
+        if exhausted:
+            log.error("%d outbox event(s) of region %s parked: their relay stopped on the last attempt", exhausted, region,
+                      extra={"region": region})
+        events = [Event(r.id, region, r.topic, r.payload, r.created_at, r.attempts) for r in rows]
+        return Claim(sorted(events, key=lambda e: e.id), exhausted)
 
     def _renew(self, region: str, event_ids: list[str]) -> set[str]:
         """Extend this relay's lease on these events; answers those still ours (an event whose
         lease ran out may have gone to another relay: it is theirs now)."""
         with self.router.unit_of_work(region) as uow:
+            now = database_now(uow.session)
             held = uow.session.scalars(
                 update(OutboxEvent)
-                .where(OutboxEvent.id.in_(event_ids), OutboxEvent.claimed_by == self.worker)
-                .values(claimed_until=utcnow() + self.policy.lease)
+                .where(OutboxEvent.id.in_(event_ids), OutboxEvent.claimed_by == self.worker, OutboxEvent.claimed_until >= now)
+                .values(claimed_until=now + self.policy.lease)
                 .returning(OutboxEvent.id)
                 .execution_options(synchronize_session=False)
             ).all()
             uow.commit()
         return set(held)
 
-    def _mine(self, event_id: str):
-        return and_(OutboxEvent.id == event_id, OutboxEvent.claimed_by == self.worker)
+    @contextmanager
+    def _heartbeat(self, region: str, event_id: str):
+        """While one handler runs, renew its event's lease every third of the lease, so a
+        handler slower than the lease is not handed to a second relay meanwhile."""
+        stop = threading.Event()
 
-    def _record_delivery(self, region: str, event: Event) -> None:
+        def beat() -> None:
+            while not stop.wait(self.policy.lease.total_seconds() / 3):
+                try:
+                    if not self._renew(region, [event_id]):
+                        return
+                except Exception:  # the outcome's own check still refuses a lost lease
+                    log.warning("lease of outbox event %s not renewed", event_id, exc_info=True)
+
+        beating = threading.Thread(target=beat, name=f"lease-{event_id}", daemon=True)
+        beating.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beating.join()
+
+    def _record(self, region: str, event: Event, values_at: Callable[[datetime], dict[str, Any]]) -> bool:
+        """Write an outcome only while the lease is this relay's: after it ran out another relay
+        may have the event, and its outcome is the one that counts."""
         with self.router.unit_of_work(region) as uow:
-            uow.session.execute(
+            now = database_now(uow.session)
+            written = uow.session.execute(
                 update(OutboxEvent)
-                .where(self._mine(event.id))
-                .values(delivered_at=utcnow(), claimed_by=None, claimed_until=None, attempts=event.attempt, last_error=None)
+                .where(OutboxEvent.id == event.id, OutboxEvent.claimed_by == self.worker, OutboxEvent.claimed_until >= now)
+                .values(claimed_by=None, claimed_until=None, **values_at(now))
                 .execution_options(synchronize_session=False)
-            )
+            ).rowcount
             uow.commit()
+        if not written:
+            log.warning("outcome of outbox event %s (%s) refused: the lease of relay %s had run out",
+                        event.id, event.topic, self.worker, extra={"event_id": event.id, "topic": event.topic, "region": region})
+        return bool(written)
 
-    def _record_failure(self, region: str, event: Event, exc: Exception) -> bool:
+    def _record_delivery(self, region: str, event: Event) -> str:
+        return "delivered" if self._record(region, event, lambda now: {"delivered_at": now, "last_error": None}) else "lost"
+
+    def _record_failure(self, region: str, event: Event, exc: Exception) -> str:
         parked = event.attempt >= self.policy.max_attempts
-        now = utcnow()
         error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
-        values: dict[str, Any] = {"attempts": event.attempt, "last_error": error, "claimed_by": None, "claimed_until": None}
-        if parked:
-            values["parked_at"] = now
-        else:
-            values["available_at"] = now + self.policy.backoff(event.attempt)
-        with self.router.unit_of_work(region) as uow:
-            uow.session.execute(
-                update(OutboxEvent).where(self._mine(event.id)).values(**values).execution_options(synchronize_session=False)
-            )
-            uow.commit()
+        def values_at(now: datetime) -> dict[str, Any]:
+            later = {"parked_at": now} if parked else {"available_at": now + self.policy.backoff(event.attempt)}
+            return {"last_error": error, **later}
+
+        if not self._record(region, event, values_at):
+            return "lost"
         log_method = log.error if parked else log.warning
         log_method(
             "outbox event %s (%s) %s after attempt %d: %s",
             event.id, event.topic, "parked" if parked else "will be retried", event.attempt, error,
-            extra={"event_id": event.id, "topic": event.topic},
+            extra={"event_id": event.id, "topic": event.topic, "region": region},
         )
-        return parked
+        return "parked" if parked else "failed"
+
+
+@dataclass(frozen=True)
+class Claim:
+    events: list[Event]
+    exhausted: int  # parked while claiming: their relay stopped during their last attempt
 
 
 @dataclass
@@ -325,11 +385,12 @@ def prune(router, region: str, *, older_than: timedelta, batch: int = 1000,
                              batch=batch, max_batches=max_batches)
 
 
-def parked_events(router, region: str) -> list[OutboxEvent]:
+def parked_events(router, region: str, *, topic: str | None = None) -> list[OutboxEvent]:
+    query = select(OutboxEvent).where(OutboxEvent.parked_at.is_not(None)).order_by(OutboxEvent.id)
+    if topic is not None:
+        query = query.where(OutboxEvent.topic == topic)
     with router.unit_of_work(region, read_only=True) as uow:
-        return list(
-            uow.session.scalars(select(OutboxEvent).where(OutboxEvent.parked_at.is_not(None)).order_by(OutboxEvent.id))
-        )
+        return list(uow.session.scalars(query))
 
 
 def replay(router, event_id: str) -> str:
@@ -343,12 +404,31 @@ def replay(router, event_id: str) -> str:
                     continue
                 if event.parked_at is None:
                     raise NotFound(f"event {event_id} is not parked")
-                event.parked_at = None
-                event.attempts = 0
-                event.available_at = utcnow()
+                _requeue(uow.session, OutboxEvent.id == event_id)
                 uow.commit()
                 return region
         except RegionUnavailable:
             unreachable.append(region)
     suffix = f" (not searched, unreachable: {', '.join(unreachable)})" if unreachable else ""
     raise NotFound(f"no outbox event {event_id} in any region{suffix}")
+
+
+def replay_parked(router, region: str, *, topic: str | None = None) -> int:
+    """Return every parked event of a region (of one topic, if given) to the queue, after the
+    cause is mended: answers how many."""
+    condition = OutboxEvent.parked_at.is_not(None)
+    if topic is not None:
+        condition = and_(condition, OutboxEvent.topic == topic)
+    with router.unit_of_work(region) as uow:
+        count = _requeue(uow.session, condition)
+        uow.commit()
+    return count
+
+
+def _requeue(session: Session, condition) -> int:
+    """Fresh attempts from now; the last error stays until an outcome replaces it."""
+    return session.execute(
+        update(OutboxEvent).where(condition)
+        .values(parked_at=None, attempts=0, available_at=database_now(session), claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
