@@ -5,7 +5,7 @@ time. The old index led with `delivered_at`, which every delivered event also fi
 grew with the whole table; a partial index on the id of pending events holds only the work
 still to do and is read in the claim's own order.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02
 """
@@ -13,8 +13,8 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = "0009"
-down_revision = "0007"  # MERGE: 0008
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
