@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from marketplace.catalog.cli import catalog
+from marketplace.merchants.cli import accounts
 from search.cli import search
 from marketplace.errors import NotFound
 from marketplace.platform import platform
@@ -24,6 +25,7 @@ cpu.add_command(db)
 cpu.add_command(outbox_group)
 cpu.add_command(catalog)
 cpu.add_command(search)
+cpu.add_command(accounts)
 
 
 def register(app: Flask) -> None:
