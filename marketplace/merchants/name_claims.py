@@ -46,10 +46,13 @@ from marketplace.regions.models import DirectoryEntry, NameClaim, RegistrationKe
 from marketplace.regions.router import Router
 
 log = logging.getLogger(__name__)
+# Far longer than a shard transaction of a sign-up lives (a few statements, each under its
+# deadline: CPU_DB_REQUEST_DEADLINE, at most CPU_DB_BACKGROUND_DEADLINE), yet short enough
+# that someone whose sign-up died can try again within minutes.
 LEASE = timedelta(minutes=2)
 HANDLE, EMAIL = "handle", "email"
 CONFIRMED, RELEASED, PENDING, UNREACHABLE = "confirmed", "released", "pending", "unreachable"
-NOT_FINISHED = "held by a sign-up that has not finished; try again in a few minutes"
+NOT_FINISHED = "held by a request that has not finished; try again in a few minutes"
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,8 @@ def settle(router: Router, name: NameClaim) -> str:
             written = uow.session.get(_KINDS[name.kind].holder, name.holder_id) is not None
     except RegionUnavailable:
         return UNREACHABLE
-    if not written and not name.expired:  # `expired` was read before the shard: see the module doc
+    # `expired` was read before the shard was: a row absent after the lease ran out cannot come any more.
+    if not written and not name.expired:
         return PENDING
     with router.directory() as uow:
         for pending in _locked(uow.session, [name]):
