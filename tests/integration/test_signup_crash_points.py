@@ -41,12 +41,24 @@ def lost_connection() -> sa_exc.OperationalError:
                                    connection_invalidated=True)
 
 
+def connection_lost_in_commit():
+    raise lost_connection()
+
+
 class Crash:
-    """Stops the next write on a shard at one point (see the module docstring)."""
+    """Stops the next sign-up or staff addition at one point:
+
+    - "after claim": dies as it opens its shard to write the account;
+    - "lost before commit": the shard's COMMIT loses its connection and did not commit;
+    - "lost after commit": the shard committed, and the connection was lost before the answer;
+    - "after commit": dies as soon as the shard's COMMIT returned;
+    - "directory lost after commit": the shard committed, and the directory's COMMIT of the
+      confirmation loses its connection (and did not commit).
+    """
 
     def __init__(self, monkeypatch, router):
         self.monkeypatch, self.router = monkeypatch, router
-        self.dead = False
+        self.dead = self.directory_lost = False
 
     @contextmanager
     def at(self, point: str):
@@ -62,17 +74,24 @@ class Crash:
             real_commit = uow.commit
 
             def commit():
-                if point in ("lost after commit", "after commit"):
+                if point in ("lost after commit", "after commit", "directory lost after commit"):
                     real_commit()
                 if point == "after commit":
                     self._die()
+                if point == "directory lost after commit":
+                    self.directory_lost = True
+                    return
                 raise lost_connection()
             uow.commit = commit
             return uow
 
         def directory(*, read_only=False):
             self._die_if_dead()
-            return real_directory(read_only=read_only)
+            uow = real_directory(read_only=read_only)
+            if self.directory_lost and not read_only:
+                self.directory_lost = False
+                uow.commit = connection_lost_in_commit
+            return uow
 
         with self.monkeypatch.context() as patch:
             patch.setattr(self.router, "unit_of_work", unit_of_work)
@@ -80,7 +99,7 @@ class Crash:
             try:
                 yield
             finally:
-                self.dead = False
+                self.dead = self.directory_lost = False
 
     def _die(self):
         self.dead = True
@@ -235,6 +254,17 @@ def test_a_sign_up_that_died_after_its_commit_is_found_by_its_owner(client, rout
     assert_nothing_points_at_nothing(router)
 
 
+def test_a_sign_up_whose_names_could_not_be_confirmed_is_answered_by_a_retry_with_its_key(client, router, crash):
+    with crash.at("directory lost after commit"):
+        lost = sign_up(client, key="signup-6")
+    assert lost.status_code == 503 and lost.get_json()["region"] == "directory"
+    retry = sign_up(client, key="signup-6")
+    assert retry.status_code == 201
+    assert client.get(f"/s/{BODY['handle']}").status_code == 200
+    assert merchants_named(router, BODY["name"]) == 1
+    assert_nothing_points_at_nothing(router)
+
+
 # Adding staff ----------------------------------------------------------------------------------
 
 
@@ -289,6 +319,7 @@ def test_adding_staff_that_died_after_its_commit_is_settled_by_the_sweep(client,
     ("lost after commit", "confirmed 2, released 0"),
     ("lost before commit", "confirmed 0, released 2"),
     ("after commit", "confirmed 2, released 0"),
+    ("directory lost after commit", "confirmed 2, released 0"),
 ])
 def test_the_sweep_settles_a_sign_up_stopped_at_any_point(client, router, crash, point, settled):
     with crash.at(point):
