@@ -48,7 +48,8 @@ def sign_up(
     of a 409 for the names it took. The key is claimed in the directory with the names, in one
     transaction, since the region follows from the request: the same key with another home
     country is still seen (a 409). The password is not part of the request's fingerprint, so
-    no hash of it is kept beside the key."""
+    no hash of it is kept beside the key. The names stay pending until the account is known to
+    be on its shard (see name_claims), so a sign-up stopped at any point can be tried again."""
     country = router.regions.member(home_country)
     email = email.strip().lower()
     key = idempotency.checked_key(idempotency_key)
