@@ -6,8 +6,7 @@ import logging
 import re
 from datetime import timedelta
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from marketplace.catalog import service as catalog
 from marketplace.errors import Conflict, InvalidInput, RegionUnavailable
@@ -24,14 +23,14 @@ from marketplace.merchants.auth import (
     password_matches,
     sha256,
 )
-from marketplace.merchants import caps, sessions
+from marketplace.merchants import caps, name_claims, sessions
 from marketplace.merchants.errors import MerchantNotFound
 from marketplace.merchants.models import Merchant, PasswordReset, StaffUser
 from marketplace.money import is_currency
 from marketplace.regions import idempotency, outbox
 from marketplace.regions.base import utcnow
 from marketplace.regions.ids import new_id
-from marketplace.regions.models import DirectoryEntry, RegistrationKey, SignInHandle, StorefrontHandle
+from marketplace.regions.models import NameClaim, RegistrationKey, SignInHandle, StorefrontHandle
 from marketplace.regions.router import Router
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,8 @@ def sign_up(
     of a 409 for the names it took. The key is claimed in the directory with the names, in one
     transaction, since the region follows from the request: the same key with another home
     country is still seen (a 409). The password is not part of the request's fingerprint, so
-    no hash of it is kept beside the key."""
+    no hash of it is kept beside the key. The names stay pending until the account is known to
+    be on its shard (see name_claims), so a sign-up stopped at any point can be tried again."""
     country = router.regions.member(home_country)
     email = email.strip().lower()
     key = idempotency.checked_key(idempotency_key)
@@ -66,38 +66,36 @@ def sign_up(
         raise InvalidInput("The account details are not valid.", errors=problems)
     region = country.region
     merchant_id, staff_id = new_id("mer"), new_id("stf")
-    email_digest = digest(router.settings.email_lookup_key, email)
+    password_hash = hash_password(password)  # before claiming: the names stay pending no longer than needed
+    names = [NameClaim(kind=name_claims.HANDLE, name=handle, holder_id=merchant_id, merchant_id=merchant_id, region=region),
+             NameClaim(kind=name_claims.EMAIL, name=digest(router.settings.email_lookup_key, email), holder_id=staff_id,
+                       merchant_id=merchant_id, region=region)]
     also = [RegistrationKey(key=key, fingerprint=request, merchant_id=merchant_id)] if key else []
     try:
-        _claim_names(router, region=region, merchant_id=merchant_id, staff_id=staff_id, handle=handle,
-                     email_digest=email_digest, also=also)
-    except (Conflict, IntegrityError):  # a concurrent retry with this key may have claimed them first
+        name_claims.claim(router, claims=names, also=also)
+    except Conflict:  # a concurrent retry with this key may have claimed them first
         if (earlier := _earlier_sign_up(router, key, request)) is not None:
             return earlier
         raise
-    try:
-        with router.unit_of_work(region) as uow:
-            uow.session.add(Merchant(
-                id=merchant_id, region=region, name=trading_name, legal_name=legal_name, home_country=country.code,
-                tax_id=tax_id, default_currency=currency or country.currency, languages=languages or list(country.languages[:1]),
-                handle=handle,
-            ))
-            uow.session.flush()
-            uow.session.add(StaffUser(id=staff_id, region=region, merchant_id=merchant_id, email=email,
-                                      password_hash=hash_password(password), role="owner"))
-            outbox.publish(uow.session, "merchant.registered", {"merchant_id": merchant_id, "region": region, "handle": handle})
-            uow.commit()
-    except BaseException:
-        _release_names(router, merchant_id=merchant_id, staff_id=staff_id, handle=handle, email_digest=email_digest)
-        raise
+
+    def write_account(session) -> None:
+        session.add(Merchant(
+            id=merchant_id, region=region, name=trading_name, legal_name=legal_name, home_country=country.code,
+            tax_id=tax_id, default_currency=currency or country.currency, languages=languages or list(country.languages[:1]),
+            handle=handle,
+        ))
+        session.flush()
+        session.add(StaffUser(id=staff_id, region=region, merchant_id=merchant_id, email=email,
+                              password_hash=password_hash, role="owner"))
+        outbox.publish(session, "merchant.registered", {"merchant_id": merchant_id, "region": region, "handle": handle})
+
+    name_claims.write_claimed(router, claims=names, write=write_account)
     return Principal(merchant_id=merchant_id, region=region, staff_id=staff_id, role="owner")
 
 
 def sign_in(*, router: Router, email: str, password: str) -> Principal:
     email = email.strip().lower()
-    with router.directory(read_only=True) as uow:
-        handle = uow.session.get(SignInHandle, digest(router.settings.email_lookup_key, email))
-        region, staff_id = (handle.region, handle.staff_id) if handle else (None, None)
+    region, staff_id = _sign_in_pointer(router, digest(router.settings.email_lookup_key, email))
     if region is None:
         burn_password_check(password)
         raise NotAuthenticated("The email or password is not right.")
@@ -165,24 +163,12 @@ def add_staff(*, router: Router, principal: Principal, email: str, password: str
         problems["role"] = ["owner or staff"]
     if problems:
         raise InvalidInput("The staff details are not valid.", errors=problems)
-    staff_id, email_digest = new_id("stf"), digest(router.settings.email_lookup_key, email)
-    with router.directory() as uow:
-        if uow.session.get(SignInHandle, email_digest) is not None:
-            raise Conflict("That email is already registered.", errors={"email": ["already registered"]})
-        uow.session.add_all([
-            DirectoryEntry(party_id=staff_id, kind="staff", region=principal.region),
-            SignInHandle(email_digest=email_digest, staff_id=staff_id, region=principal.region),
-        ])
-        uow.commit()
-    try:
-        with router.unit_of_work(principal.region) as uow:
-            staff = StaffUser(id=staff_id, region=principal.region, merchant_id=principal.merchant_id, email=email,
-                              password_hash=hash_password(password), role=role)
-            uow.session.add(staff)
-            uow.commit()
-    except Exception:
-        _release_staff_names(router, staff_id=staff_id, email_digest=email_digest)
-        raise
+    staff = StaffUser(id=new_id("stf"), region=principal.region, merchant_id=principal.merchant_id, email=email,
+                      password_hash=hash_password(password), role=role)
+    names = [NameClaim(kind=name_claims.EMAIL, name=digest(router.settings.email_lookup_key, email), holder_id=staff.id,
+                       merchant_id=principal.merchant_id, region=principal.region)]
+    name_claims.claim(router, claims=names)
+    name_claims.write_claimed(router, claims=names, write=lambda session: session.add(staff))
     return staff
 
 
@@ -242,69 +228,46 @@ def _password_problems(password: str) -> dict[str, list[str]]:
 
 
 def _earlier_sign_up(router: Router, key: str | None, request: str) -> Principal | None:
-    """The owner an earlier sign-up with this key opened, or None (no key, or a new one)."""
+    """The owner an earlier sign-up with this key opened, or None (no key, a new one, or one
+    whose sign-up never reached its shard). A sign-up that committed but did not confirm its
+    names (its connection lost in COMMIT) is confirmed here, so the retry completes it."""
     if key is None:
         return None
     with router.directory(read_only=True) as uow:
         record = uow.session.get(RegistrationKey, key)
-        merchant_id, fingerprint = (record.merchant_id, record.fingerprint) if record else (None, None)
-    if merchant_id is None:
-        return None
+        if record is None:
+            return None
+        merchant_id, fingerprint = record.merchant_id, record.fingerprint
+        pending = uow.session.scalars(select(NameClaim).where(NameClaim.merchant_id == merchant_id)).first()
     if fingerprint != request:
         raise Conflict("This Idempotency-Key was already used with a different request.")
-    region = router.region_of(merchant_id)
+    region = pending.region if pending else router.region_of(merchant_id)
     owner = None
     if region is not None:
         with router.unit_of_work(region, read_only=True) as uow:
             owner = uow.session.scalars(select(StaffUser).where(StaffUser.merchant_id == merchant_id,
                                                                 StaffUser.role == "owner")
                                         .order_by(StaffUser.created_at).limit(1)).first()
-    if owner is None:  # the first request is still writing it, or died while committing
+    swept = name_claims.sweep(router=router, merchant_id=merchant_id) if pending else None
+    if owner is None:
+        if swept and swept.released:
+            return None  # the first sign-up never reached its shard: this one opens the account
         raise Conflict("A sign-up with this Idempotency-Key is not finished; retry in a moment.")
     return Principal(merchant_id=merchant_id, region=region, staff_id=owner.id, role="owner")
 
 
-def _claim_names(router: Router, *, region, merchant_id, staff_id, handle, email_digest, also=()) -> None:
-    with router.directory() as uow:
-        taken = {}
-        if uow.session.get(StorefrontHandle, handle) is not None:
-            taken["handle"] = ["already taken"]
-        if uow.session.get(SignInHandle, email_digest) is not None:
-            taken["email"] = ["already registered"]
-        if taken:
-            raise Conflict("That storefront handle or email is already in use.", errors=taken)
-        uow.session.add_all([
-            DirectoryEntry(party_id=merchant_id, kind="merchant", region=region),
-            DirectoryEntry(party_id=staff_id, kind="staff", region=region),
-            StorefrontHandle(handle=handle, merchant_id=merchant_id, region=region),
-            SignInHandle(email_digest=email_digest, staff_id=staff_id, region=region),
-            *also,
-        ])
-        uow.commit()
-
-
-def _release_staff_names(router: Router, *, staff_id, email_digest) -> None:
-    try:
-        with router.directory() as uow:
-            uow.session.execute(delete(DirectoryEntry).where(DirectoryEntry.party_id == staff_id))
-            uow.session.execute(delete(SignInHandle).where(SignInHandle.email_digest == email_digest))
-            uow.commit()
-    except Exception:
-        log.warning("could not release names of unwritten staff user %s", staff_id, exc_info=True)
-
-
-def _release_names(router: Router, *, merchant_id, staff_id, handle, email_digest) -> None:
-    try:
-        with router.directory() as uow:
-            uow.session.execute(delete(DirectoryEntry).where(DirectoryEntry.party_id.in_([merchant_id, staff_id])))
-            uow.session.execute(delete(StorefrontHandle).where(StorefrontHandle.handle == handle))
-            uow.session.execute(delete(SignInHandle).where(SignInHandle.email_digest == email_digest))
-            uow.session.execute(delete(RegistrationKey).where(RegistrationKey.merchant_id == merchant_id))
-            uow.commit()
-    except Exception:
-        log.warning("could not release names of unwritten merchant %s", merchant_id, exc_info=True)
-    router.locations.forget(merchant_id)
-    router.locations.forget(staff_id)
+def _sign_in_pointer(router: Router, email_digest: str) -> tuple[str | None, str | None]:
+    """The region and id of the staff user who signs in with this email, or (None, None). An
+    account that was committed but never confirmed its claims is confirmed here, so its
+    users can sign in before any sweep."""
+    with router.directory(read_only=True) as uow:
+        handle = uow.session.get(SignInHandle, email_digest)
+        pending = None if handle else uow.session.get(NameClaim, (name_claims.EMAIL, email_digest))
+    if pending is not None:
+        name_claims.sweep(router=router, merchant_id=pending.merchant_id)
+        with router.directory(read_only=True) as uow:
+            handle = uow.session.get(SignInHandle, email_digest)
+    return (handle.region, handle.staff_id) if handle else (None, None)
 
 
 def merchant_for_handle(*, router: Router, handle: str) -> Merchant:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Index, Integer, String, Text, func, text
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from marketplace.regions.base import DirectoryBase, ShardBase, UTCDateTime, utcnow
 
@@ -97,3 +97,23 @@ class SignInHandle(DirectoryBase):
     email_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     staff_id: Mapped[str] = mapped_column(String(40))
     region: Mapped[str] = mapped_column(String(8))
+
+
+class NameClaim(DirectoryBase):
+    """A storefront handle or a sign-in email (its keyed digest) taken by a sign-up or a staff
+    addition whose account is not known to be on its home shard yet.
+
+    Pending until settled (see marketplace.merchants.name_claims): confirmed, the row gives way
+    to its pointer (StorefrontHandle or SignInHandle); released, it is deleted. So the
+    pointers only ever name rows that exist, and the primary key keeps the name taken in
+    between. The lease is on the directory's clock: `expired` is computed by the database."""
+
+    __tablename__ = "name_claims"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # handle | email
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # the handle, or the email's digest
+    holder_id: Mapped[str] = mapped_column(String(40))  # the merchant (handle) or staff user (email)
+    merchant_id: Mapped[str] = mapped_column(String(40), index=True)  # the account: settled together
+    region: Mapped[str] = mapped_column(String(8))  # the holder's home shard, where its row settles the claim
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    expired: Mapped[bool] = column_property(expires_at < func.now())
