@@ -108,8 +108,7 @@ def sign_in(*, router: Router, email: str, password: str) -> Principal:
 
 def request_password_reset(*, router: Router, mail: MailGateway, email: str, link_base: str) -> None:
     """Mail a single-use link valid for an hour, in the merchant's default language. Says
-    nothing about whether the email exists,
-    nor whether the mail went out: a failure is logged (never the link) and the answer stays
+    nothing about whether the email exists, nor whether the mail went out: a failure is logged (never the link) and the answer stays
     the same, so the page cannot be used to find out which emails have accounts."""
     email = email.strip().lower()
     with router.directory(read_only=True) as uow:
