@@ -4,8 +4,10 @@ Why: bench/router.py and bench/catalog.py say how fast `GET /api/v1/merchants/<i
 `GET /api/v1/merchant/products/<id>` are against a bare endpoint, not why. This runs the
 same requests in process, through the Flask test client, on PostgreSQL databases of its own
 (created, migrated and dropped again like the other benches), counts the SQL statements each
-request sends (SQLAlchemy's `before_cursor_execute`), and profiles a loop of them with
-cProfile, printing the functions with the most cumulative and own time.
+request sends (SQLAlchemy's `before_cursor_execute`), times a loop of them (wall clock, and
+this process's CPU time, which other load on a shared machine disturbs far less), and
+profiles another loop with cProfile, printing the functions with the most cumulative and own
+time. bench/bare_app.py's endpoint is timed the same way first: the floor, in the same run.
 
     .venv/bin/python bench/hot_paths.py [--requests 2000] [--top 30] [--postgres-url ...]
 """
@@ -79,10 +81,12 @@ def profile(client, path: str, headers: dict[str, str], requests: int, top: int)
     client.get(path, headers=headers)  # warm: the principal and the location are cached now
     print(f"\n== GET {path}: {counter.count} statement(s) on a warm request")
     counter.close()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for _ in range(requests):
         client.get(path, headers=headers)
-    print(f"{requests} requests: {1e6 * (time.perf_counter() - started) / requests:,.0f} µs each (test client, no profiler)")
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(f"{requests} requests: {1e6 * wall / requests:,.0f} µs each, {1e6 * cpu / requests:,.0f} µs of this process's CPU "
+          f"(test client, no profiler; the CPU figure is the one other load on the machine disturbs least)")
     if not top:
         return
     profiler = cProfile.Profile()

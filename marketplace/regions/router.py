@@ -41,28 +41,30 @@ class LocationCache:
     id, and the party ids it did not hold.
 
     Regions are kept until forgotten (a relocation forgets the party), bounded, oldest out
-    first. Reads of them take no lock because every request does one: a FIFOCache read is one
-    dict lookup. Handles are kept for `handle_ttl` seconds, so a handle given up in another
-    process stops resolving here after at most that long; the storefront also checks that
-    the merchant it reaches still carries the handle, and forgets it when not. Misses are
-    remembered for `miss_ttl` seconds only: a party registered in another process becomes
-    visible here after at most that long, while a client repeating a made-up id costs the
-    directory one lookup per TTL. Handles that the directory does not hold are not remembered
-    at all: a storefront opened in this process a moment ago must be found at once.
+    first. Handles are kept for `handle_ttl` seconds, so a handle given up in another process
+    stops resolving here after at most that long; the storefront also checks that the
+    merchant it reaches still carries the handle, and forgets it when not. Handles the
+    directory does not hold are not remembered at all: a storefront opened in this process a
+    moment ago must be found at once. Misses of party ids are remembered for `miss_ttl`
+    seconds only: a party registered in another process becomes visible here after at most
+    that long, while a client repeating a made-up id costs the directory one lookup per TTL.
+
+    Every access takes the lock: cachetools caches are not thread-safe (a `get` racing an
+    eviction can raise), and an uncontended lock costs a fraction of a microsecond.
     """
 
     def __init__(self, maxsize: int = 100_000, *, miss_ttl: float = 5.0, miss_maxsize: int = 10_000,
-                 handle_ttl: float = 30.0, handle_maxsize: int = 10_000):
-        self.maxsize = maxsize
+                 handle_ttl: float = 10.0, handle_maxsize: int = 10_000):
         self.miss_ttl = miss_ttl
         self.miss_maxsize = miss_maxsize
         self._entries: FIFOCache[str, str] = FIFOCache(maxsize)
         self._misses: TLRUCache[str, bool] = TLRUCache(miss_maxsize, ttu=lambda _key, _value, now: now + self.miss_ttl)
         self._handles: TTLCache[str, str] = TTLCache(handle_maxsize, ttl=handle_ttl)
-        self._lock = threading.Lock()  # cachetools caches are not thread-safe for writes
+        self._lock = threading.Lock()
 
     def get(self, party_id: str) -> str | None:
-        return self._entries.get(party_id)
+        with self._lock:
+            return self._entries.get(party_id)
 
     def known_missing(self, party_id: str) -> bool:
         """True while a recent directory lookup found no such party."""
