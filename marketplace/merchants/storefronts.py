@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from marketplace.errors import RegionUnavailable
-from marketplace.merchants import service
+from marketplace.merchants import accounts, service
 from marketplace.merchants.errors import MerchantNotFound
 from marketplace.merchants.models import Merchant
 from marketplace.regions.ids import is_id
@@ -32,8 +32,9 @@ class StorefrontPage:
 
 
 def for_handle(*, router: Router, handle: str) -> Merchant:
-    """The merchant whose storefront is at /s/<handle>, or MerchantNotFound."""
-    for _attempt in range(2):
+    """The merchant whose storefront is at /s/<handle>, or MerchantNotFound. A string that
+    could not be a handle never reaches the directory."""
+    for _attempt in range(2 if accounts.HANDLE_SHAPE.match(handle) else 0):
         merchant_id = router.merchant_of_handle(handle)
         if merchant_id is None:
             break

@@ -90,6 +90,13 @@ def test_a_storefront_page_does_not_ask_the_directory_on_every_visit(client, rou
     assert seen[DIRECTORY] == 0
 
 
+def test_strings_that_cannot_be_handles_never_reach_the_directory(client, router):
+    with statements(router) as seen:
+        for junk in ("x" * 500, "Blue-Mountain", "-blue-", "a"):
+            assert client.get(f"/s/{junk}").status_code == 404
+    assert seen[DIRECTORY] == 0
+
+
 def rename_handle(router, merchant_id, region, old, new):
     """What renaming a storefront does: the merchant's row and the directory's handle."""
     with router.unit_of_work(region) as uow:
