@@ -9,9 +9,9 @@ center's database by mistake.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Sequence
 
+from cachetools import FIFOCache, TLRUCache, TTLCache
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +21,7 @@ from marketplace.regions.base import DirectoryBase, ShardBase
 from marketplace.regions.breaker import RegionHealth
 from marketplace.regions.deadline import Watchdog
 from marketplace.regions.ids import PREFIXES, is_id
-from marketplace.regions.models import DirectoryEntry
+from marketplace.regions.models import DirectoryEntry, StorefrontHandle
 from marketplace.regions.regionmap import RegionMap
 from marketplace.regions.uow import UnitOfWork
 
@@ -37,53 +37,74 @@ class ReadOnlyViolation(RuntimeError):
 
 
 class LocationCache:
-    """A bounded party id -> region map, and a bounded, short-lived memory of ids the
-    directory does not hold.
+    """What the directory said a moment ago: party id -> region, storefront handle -> merchant
+    id, and the party ids it did not hold.
 
-    Reads take no lock (a dict read is atomic under the GIL) because every request does one;
-    writes evict the oldest entry when full. Misses are remembered for `miss_ttl` seconds
-    only: a party registered in another process becomes visible here after at most that long,
-    while a client repeating a made-up id costs the directory one lookup per TTL.
+    Regions are kept until forgotten (a relocation forgets the party), bounded, oldest out
+    first. Handles are kept for `handle_ttl` seconds, so a handle given up in another process
+    stops resolving here after at most that long; the storefront also checks that the
+    merchant it reaches still carries the handle, and forgets it when not. Handles the
+    directory does not hold are not remembered at all: a storefront opened in this process a
+    moment ago must be found at once. Misses of party ids are remembered for `miss_ttl`
+    seconds only: a party registered in another process becomes visible here after at most
+    that long, while a client repeating a made-up id costs the directory one lookup per TTL.
+
+    Every access takes the lock: cachetools caches are not thread-safe (a `get` racing an
+    eviction can raise), and an uncontended lock costs a fraction of a microsecond.
     """
 
-    def __init__(self, maxsize: int = 100_000, *, miss_ttl: float = 5.0, miss_maxsize: int = 10_000):
-        self.maxsize = maxsize
+    def __init__(self, maxsize: int = 100_000, *, miss_ttl: float = 5.0, miss_maxsize: int = 10_000,
+                 handle_ttl: float = 10.0, handle_maxsize: int = 10_000):
         self.miss_ttl = miss_ttl
         self.miss_maxsize = miss_maxsize
-        self._entries: dict[str, str] = {}
-        self._misses: dict[str, float] = {}  # party id -> monotonic time the miss expires
+        self._entries: FIFOCache[str, str] = FIFOCache(maxsize)
+        self._misses: TLRUCache[str, bool] = TLRUCache(miss_maxsize, ttu=lambda _key, _value, now: now + self.miss_ttl)
+        self._handles: TTLCache[str, str] = TTLCache(handle_maxsize, ttl=handle_ttl)
         self._lock = threading.Lock()
 
     def get(self, party_id: str) -> str | None:
-        return self._entries.get(party_id)
+        with self._lock:
+            return self._entries.get(party_id)
 
     def known_missing(self, party_id: str) -> bool:
         """True while a recent directory lookup found no such party."""
-        expires = self._misses.get(party_id)
-        return expires is not None and expires > time.monotonic()
+        with self._lock:
+            return party_id in self._misses
 
     def put(self, party_id: str, region: str) -> None:
         with self._lock:
             self._misses.pop(party_id, None)
             self._entries[party_id] = region
-            while len(self._entries) > self.maxsize:
-                del self._entries[next(iter(self._entries))]
 
     def put_missing(self, party_id: str) -> None:
         with self._lock:
-            self._misses.pop(party_id, None)  # re-inserted last, so eviction stays oldest-first
-            self._misses[party_id] = time.monotonic() + self.miss_ttl
-            while len(self._misses) > self.miss_maxsize:
-                del self._misses[next(iter(self._misses))]
+            self._misses[party_id] = True
+
+    def merchant_of_handle(self, handle: str) -> str | None:
+        with self._lock:
+            return self._handles.get(handle)
+
+    def put_handle(self, handle: str, merchant_id: str) -> None:
+        with self._lock:
+            self._handles[handle] = merchant_id
+
+    def forget_handle(self, handle: str) -> None:
+        with self._lock:
+            self._handles.pop(handle, None)
 
     def forget(self, party_id: str | None = None) -> None:
+        """Forget one party (its region, its miss, its handles: what a relocation or a rename
+        does), or everything."""
         with self._lock:
             if party_id is None:
                 self._entries.clear()
                 self._misses.clear()
-            else:
-                self._entries.pop(party_id, None)
-                self._misses.pop(party_id, None)
+                self._handles.clear()
+                return
+            self._entries.pop(party_id, None)
+            self._misses.pop(party_id, None)
+            for handle in [h for h, merchant_id in self._handles.items() if merchant_id == party_id]:
+                self._handles.pop(handle, None)
 
 
 class Router:
@@ -151,6 +172,20 @@ class Router:
         else:
             self.locations.put(party_id, region)
         return region
+
+    def merchant_of_handle(self, handle: str) -> str | None:
+        """The merchant id a storefront handle names, or None; cached (see LocationCache), so a
+        storefront page does not ask the directory on every request."""
+        merchant_id = self.locations.merchant_of_handle(handle)
+        if merchant_id is not None:
+            return merchant_id
+        with self.directory(read_only=True) as uow:
+            entry = uow.session.get(StorefrontHandle, handle)
+            if entry is None:
+                return None
+            merchant_id = entry.merchant_id
+        self.locations.put_handle(handle, merchant_id)
+        return merchant_id
 
     def assign(self, party_id: str, *, kind: str, region: str, also: Sequence[object] = ()) -> None:
         """Record a new party's home region in the directory, with any other directory rows

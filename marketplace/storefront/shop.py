@@ -15,7 +15,7 @@ from marketplace.catalog import pricing, taxonomy
 from marketplace.catalog import service as catalog
 from marketplace.catalog.models import Product, Variant
 from marketplace.errors import NotFound
-from marketplace.merchants import accounts
+from marketplace.merchants import storefronts
 from marketplace.merchants.models import Merchant
 from marketplace.money import Money
 from marketplace.platform import router
@@ -32,15 +32,17 @@ def _vary_on_language(response):
 
 @blp.get("/")
 def home():
-    """The marketplace home: every storefront, and the regions that could not be read."""
+    """The marketplace home: the newest storefronts a page at a time (`?before=<merchant id>`
+    for older ones), and the regions that could not be read."""
     g.lang = i18n.page_language()
-    merchants, unreachable = accounts.storefronts(router=router())
+    page = storefronts.newest(router=router(), before=request.args.get("before"))
     regions = router().regions
     return render_template(
         "storefront/home.html",
-        merchants=merchants,
+        merchants=page.merchants,
+        more_before=page.more_before,
         countries=regions.countries,
-        unreachable=[regions.regions[code].name for code in unreachable],
+        unreachable=[regions.regions[code].name for code in page.unreachable],
     )
 
 
@@ -88,7 +90,7 @@ def product(handle: str, product_id: str):
 
 
 def _open_storefront(handle: str) -> Merchant:
-    merchant = accounts.merchant_for_handle(router=router(), handle=handle)
+    merchant = storefronts.for_handle(router=router(), handle=handle)
     g.lang = i18n.page_language(merchant.default_language)
     return merchant
 
