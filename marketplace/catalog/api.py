@@ -3,6 +3,7 @@
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from marketplace.catalog import service
 from marketplace.catalog.schemas import (
@@ -38,7 +39,7 @@ def expected_revision() -> int | None:
 
 @blp.route("/products")
 class Products(MethodView):
-    @blp.arguments(PageArgsSchema(), location="query")
+    @blp.arguments(PageArgsSchema(), location="query", unknown=RAISE)
     @blp.response(200, ProductPageSchema)
     def get(self, page):
         """List your products."""
@@ -105,7 +106,7 @@ class PriceListById(MethodView):
 
 @blp.route("/variants/<variant_id>/quote")
 class VariantQuote(MethodView):
-    @blp.arguments(QuoteArgsSchema(), location="query")
+    @blp.arguments(QuoteArgsSchema(), location="query", unknown=RAISE)
     @blp.response(200, QuoteSchema)
     def get(self, args, variant_id):
         """What a buyer (or a buyer company) pays for a quantity of your variant today, and why."""

@@ -1,0 +1,81 @@
+"""The OpenAPI document says what the service does: schemathesis generates requests from
+/api/v1/openapi.json alone, sends them to the app in process, and runs all its checks on each
+answer (no server errors; status codes, content types, headers and bodies as documented;
+schema-valid requests accepted, schema-invalid ones refused; operations behind the Bearer
+scheme refuse requests without a key). Once anonymously, once with a merchant owner's key.
+
+Fixed seed (derandomized), MAX_EXAMPLES per operation. The coverage phase is off: it
+enumerates boundary cases per operation without regard to max_examples (about 4,000 cases,
+a minute and more per pass here), which no CI run can afford twice per commit; the
+boundaries it would try are asserted one by one in test_hardening_bounds.py.
+
+schemathesis.pytest.from_fixture does not run under pytest 9 (it sets a node's `_nodeid`,
+which pytest 9 no longer has), so the tests walk the operations themselves, with
+schemathesis building each operation's Hypothesis test as its pytest plugin would.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+from schemathesis.pytest.lazy import get_all_tests
+
+from marketplace.merchants import accounts, api_keys
+from tests.conftest import make_app
+from tests.support import databases
+from tests.support.merchants import PASSWORD, registration
+
+MAX_EXAMPLES = 25
+SETTINGS = settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
+                    suppress_health_check=list(HealthCheck))
+CONFIG = {"seed": 20261202, "phases": {"coverage": {"enabled": False}}}
+
+
+@pytest.fixture(scope="module")
+def contract_app(sqlite_config):
+    """Its own app on the session's SQLite databases, wiped afterwards: the fuzzing writes a
+    great many rows that no other test should see."""
+    app = make_app(sqlite_config)
+    yield app
+    databases.wipe(app.extensions["cpu"].router)
+    app.extensions["cpu-throttle"].reset()
+    app.extensions["cpu"].router.dispose()
+
+
+@pytest.fixture(scope="module")
+def owner_key(contract_app) -> str:
+    router = contract_app.extensions["cpu"].router
+    body = registration("Contract Roasters", "JM")
+    owner = accounts.sign_up(router=router, trading_name=body["name"], legal_name=body["legal_name"], home_country="JM",
+                             email=body["email"], password=PASSWORD, handle=body["handle"])
+    _, token = api_keys.create(router=router, principal=owner, name="contract tests")
+    return token
+
+
+def contract_failures(app, headers: dict[str, str] | None = None) -> list[str]:
+    """Every operation's failures, each with the request that reproduces it."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=SchemathesisConfig.from_dict(CONFIG))
+
+    def call_and_validate(case):
+        case.call_and_validate(headers=headers)
+
+    failures = []
+    for built in get_all_tests(schema=schema, test_func=call_and_validate, settings=SETTINGS, given_kwargs={}):
+        operation, test = built.ok()
+        try:
+            test()
+        except Exception as exc:  # a FailureGroup of checks, or the app's own exception
+            failures.append(f"{operation.label}:\n{exc}")
+    return failures
+
+
+def test_the_document_holds_for_an_anonymous_client(contract_app):
+    failures = contract_failures(contract_app)
+    assert not failures, "\n\n".join(failures)
+
+
+def test_the_document_holds_for_a_merchant_owner(contract_app, owner_key):
+    failures = contract_failures(contract_app, headers={"Authorization": f"Bearer {owner_key}"})
+    assert not failures, "\n\n".join(failures)
