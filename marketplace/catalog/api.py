@@ -17,7 +17,7 @@ from marketplace.regions import idempotency
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/merchant", description="A merchant's own catalog")
 blp.before_request(require_principal)
 
-IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string", "pattern": r'^(\*|"[0-9]+")$'},
             "description": "the ETag of the product as you read it; a PUT over a newer revision is refused with 412"}
 
 

@@ -15,6 +15,7 @@ from marketplace.bounds import BOUNDS
 from marketplace.catalog import taxonomy
 from marketplace.catalog.service import HS_CODE, LANGUAGES, MAX_TEXT
 from marketplace.codes import ISO_COUNTRY
+from marketplace.wholenumbers import WholeNumber
 
 LANGUAGE = validate.OneOf(LANGUAGES, error="one of " + ", ".join(LANGUAGES))
 TITLE = fields.Dict(keys=fields.String(validate=LANGUAGE),
@@ -27,13 +28,13 @@ UNIT_PRICE = validate.Range(min=0, max=BOUNDS.max_unit_price)
 QUANTITY = validate.Range(min=1, max=BOUNDS.max_quantity)
 
 
-def physical(most: int, unit: str) -> fields.Integer:
-    return fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=most), metadata={"description": unit})
+def physical(most: int, unit: str) -> WholeNumber:
+    return WholeNumber(required=True, validate=validate.Range(min=1, max=most), metadata={"description": unit})
 
 
 class TierSchema(Schema):
-    min_quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=2, max=BOUNDS.max_quantity))
-    unit_price = fields.Integer(required=True, strict=True, validate=UNIT_PRICE)
+    min_quantity = WholeNumber(required=True, validate=validate.Range(min=2, max=BOUNDS.max_quantity))
+    unit_price = WholeNumber(required=True, validate=UNIT_PRICE)
 
 
 class VariantSchema(Schema):
@@ -41,11 +42,11 @@ class VariantSchema(Schema):
     sku = fields.String(required=True, validate=[validate.Length(min=1, max=64), validate.Regexp(r"^[A-Za-z0-9._/-]+$", error="letters, digits and . _ / - only")])
     options = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)), values=fields.String(validate=validate.Length(max=80)), load_default=dict)
     currency = fields.String(dump_only=True)
-    base_price = fields.Integer(required=True, strict=True, validate=UNIT_PRICE, metadata={"description": "minor units of the merchant's currency"})
+    base_price = WholeNumber(required=True, validate=UNIT_PRICE, metadata={"description": "minor units of the merchant's currency"})
     tiers = fields.List(fields.Nested(TierSchema), load_default=list,
                         metadata={"description": "quantities rising, prices falling below the base price"})
-    moq = fields.Integer(strict=True, load_default=1, validate=QUANTITY, metadata={"description": "minimum order quantity; whole case packs"})
-    case_pack = fields.Integer(strict=True, load_default=1, validate=QUANTITY, metadata={"description": "orders are multiples of this"})
+    moq = WholeNumber(load_default=1, validate=QUANTITY, metadata={"description": "minimum order quantity; whole case packs"})
+    case_pack = WholeNumber(load_default=1, validate=QUANTITY, metadata={"description": "orders are multiples of this"})
     hs_code = fields.String(required=True, validate=validate.Regexp(HS_CODE.pattern, error="6 to 10 digits"))
     origin_country = fields.String(required=True, validate=ISO_COUNTRY)
     weight_g = physical(BOUNDS.max_weight_g, "grams")
@@ -53,7 +54,7 @@ class VariantSchema(Schema):
     width_mm = physical(BOUNDS.max_dimension_mm, "millimetres")
     height_mm = physical(BOUNDS.max_dimension_mm, "millimetres")
     stock = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
-                        values=fields.Integer(strict=True, validate=validate.Range(min=0, max=BOUNDS.max_quantity)),
+                        values=WholeNumber(validate=validate.Range(min=0, max=BOUNDS.max_quantity)),
                         load_default=dict, metadata={"description": "stock location -> units"})
 
     @pre_load
@@ -95,9 +96,9 @@ class PriceListSchema(Schema):
     company_ids = fields.List(fields.String(validate=validate.Regexp(r"^cmp_[0-9A-Z]{26}$", error="a buyer company id (cmp_…)")), required=True, validate=validate.Length(min=1))
     valid_from = fields.Date(load_default=None)
     valid_until = fields.Date(load_default=None)
-    percent_off_bp = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=1, max=9_999),
+    percent_off_bp = WholeNumber(load_default=None, validate=validate.Range(min=1, max=9_999),
                                     metadata={"description": "basis points: 1250 is 12.5 %"})
-    contract_prices = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True, validate=UNIT_PRICE), load_default=dict,
+    contract_prices = fields.Dict(keys=fields.String(), values=WholeNumber(validate=UNIT_PRICE), load_default=dict,
                                   metadata={"description": "variant id -> unit price in minor units"})
 
 
