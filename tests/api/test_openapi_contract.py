@@ -16,12 +16,15 @@ schemathesis building each operation's Hypothesis test as its pytest plugin woul
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.pytest.lazy import get_all_tests
 
+from marketplace.bounds import BOUNDS
 from marketplace.merchants import accounts, api_keys
 from tests.conftest import make_app
 from tests.support import databases
@@ -70,6 +73,54 @@ def owner_key(contract_app) -> str:
                              email=body["email"], password=PASSWORD, handle=body["handle"])
     _, token = api_keys.create(router=router, principal=owner, name="contract tests")
     return token
+
+
+@pytest.fixture(scope="module")
+def document(contract_app) -> dict:
+    return contract_app.test_client().get("/api/v1/openapi.json").get_json()
+
+
+def operations(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield f"{method.upper()} {path}", operation
+
+
+def test_operations_behind_a_merchant_key_declare_the_bearer_scheme_and_the_others_none(document):
+    assert document["components"]["securitySchemes"]["merchantApiKey"] == {
+        "type": "http", "scheme": "bearer", "description": document["components"]["securitySchemes"]["merchantApiKey"]["description"]}
+    secured = {label for label, operation in operations(document) if operation.get("security") == [{"merchantApiKey": []}]}
+    assert secured == {label for label, _ in operations(document) if label.split()[1].startswith("/api/v1/merchant/")}
+    assert len(secured) == 16
+    assert all("401" in operation["responses"] for label, operation in operations(document) if label in secured)
+
+
+def test_every_operation_has_its_own_operation_id(document):
+    ids = [operation.get("operationId") for _, operation in operations(document)]
+    assert None not in ids and len(set(ids)) == len(ids)
+    assert dict(operations(document))["POST /api/v1/merchant/products"]["operationId"] == "catalog.Products.post"
+
+
+def test_what_comes_back_null_is_typed_nullable_and_urls_are_uris(document):
+    api_key = document["components"]["schemas"]["ApiKey"]["properties"]
+    for name in ("last_used_at", "revoked_at", "created_by_staff_id", "created_by_key_id"):
+        assert "null" in api_key[name]["type"], name
+    assert '"format": "url"' not in json.dumps(document)
+    assert document["components"]["schemas"]["Product"]["properties"]["image_urls"]["items"]["format"] == "uri"
+
+
+def test_values_the_service_refuses_are_outside_the_schema(document):
+    schemas = document["components"]["schemas"]
+    variant = schemas["Variant"]["properties"]
+    assert "" not in schemas["MerchantCreate"]["properties"]["home_country"]["enum"]
+    assert "JM" in schemas["MerchantCreate"]["properties"]["home_country"]["enum"]
+    assert "" not in schemas["Product"]["properties"]["category"]["enum"]
+    assert variant["hs_code"]["pattern"] == "^\\d{6,10}$"
+    assert all(variant[name]["minimum"] == 1 for name in ("weight_g", "length_mm", "width_mm", "height_mm"))
+    assert (variant["moq"]["maximum"], variant["base_price"]["maximum"]) == (BOUNDS.max_quantity, BOUNDS.max_unit_price)
+    assert "AAA" not in schemas["MerchantSettings"]["properties"]["default_currency"]["enum"]
+    assert "JMD" in schemas["MerchantSettings"]["properties"]["default_currency"]["enum"]
 
 
 def contract_failures(app, headers: dict[str, str] | None = None) -> list[str]:
