@@ -10,5 +10,5 @@ from babel.numbers import list_currencies
 from marshmallow import validate
 
 ISO_COUNTRY = validate.OneOf(sorted(country.alpha_2 for country in pycountry.countries),
-                             error="an ISO 3166-1 alpha-2 country code in capitals")
+                             error="an ISO 3166-1 alpha-2 country code")
 ISO_CURRENCY = validate.OneOf(sorted(list_currencies()), error="an ISO 4217 currency code")

@@ -9,27 +9,42 @@ the importer.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from marketplace.bounds import BOUNDS
 from marketplace.catalog import taxonomy
-from marketplace.catalog.service import HS_CODE, LANGUAGES, MAX_TEXT
+from marketplace.catalog.service import HS_CODE, HS_CODE_RULE, LANGUAGES, MAX_TEXT
 from marketplace.codes import ISO_COUNTRY
 from marketplace.wholenumbers import WholeNumber
 
-LANGUAGE = validate.OneOf(LANGUAGES, error="one of " + ", ".join(LANGUAGES))
-TITLE = fields.Dict(keys=fields.String(validate=LANGUAGE),
-                    values=fields.String(validate=[validate.Length(max=MAX_TEXT), validate.Regexp(r"\S", error="not blank")]),
-                    required=True, validate=validate.Length(min=1),
-                    metadata={"description": "language -> title; at least one"})
-DESCRIPTION = fields.Dict(keys=fields.String(validate=LANGUAGE), values=fields.String(validate=validate.Length(max=MAX_TEXT)),
-                          load_default=dict)
-UNIT_PRICE = validate.Range(min=0, max=BOUNDS.max_unit_price)
-QUANTITY = validate.Range(min=1, max=BOUNDS.max_quantity)
+# Messages as catalog.service words the same rules, so the API and an import say the same thing.
+UNIT_PRICE = [validate.Range(min=0, error="must not be negative"),
+              validate.Range(max=BOUNDS.max_unit_price, error=f"must be at most {BOUNDS.max_unit_price:,} minor units")]
+QUANTITY = validate.Range(min=1, max=BOUNDS.max_quantity, error=f"must be from 1 to {BOUNDS.max_quantity:,}")
+
+
+class LanguageTexts(fields.Dict):
+    """language -> text, in one of LANGUAGES. A wrong language is named by its own path
+    (`title.de`), as product_problems names it, not marshmallow's `title.de.key`."""
+
+    def __init__(self, *, text: list[validate.Validator], **kwargs):
+        language = validate.OneOf(LANGUAGES, error="language must be one of " + ", ".join(LANGUAGES))
+        super().__init__(keys=fields.String(validate=language), values=fields.String(validate=text), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as error:
+            if not isinstance(error.messages, dict):
+                raise
+            by_language = {language: [*problems.get("key", ()), *problems.get("value", ())]
+                           for language, problems in error.messages.items()}
+            raise ValidationError(by_language) from None
 
 
 def physical(most: int, unit: str) -> WholeNumber:
-    return WholeNumber(required=True, validate=validate.Range(min=1, max=most), metadata={"description": unit})
+    return WholeNumber(required=True, metadata={"description": unit}, validate=[
+        validate.Range(min=1, error="must be more than 0"), validate.Range(max=most, error=f"must be at most {most:,}")])
 
 
 class TierSchema(Schema):
@@ -47,14 +62,15 @@ class VariantSchema(Schema):
                         metadata={"description": "quantities rising, prices falling below the base price"})
     moq = WholeNumber(load_default=1, validate=QUANTITY, metadata={"description": "minimum order quantity; whole case packs"})
     case_pack = WholeNumber(load_default=1, validate=QUANTITY, metadata={"description": "orders are multiples of this"})
-    hs_code = fields.String(required=True, validate=validate.Regexp(HS_CODE.pattern, error="6 to 10 digits"))
+    hs_code = fields.String(required=True, validate=validate.Regexp(HS_CODE.pattern, error=HS_CODE_RULE))
     origin_country = fields.String(required=True, validate=ISO_COUNTRY)
     weight_g = physical(BOUNDS.max_weight_g, "grams")
     length_mm = physical(BOUNDS.max_dimension_mm, "millimetres")
     width_mm = physical(BOUNDS.max_dimension_mm, "millimetres")
     height_mm = physical(BOUNDS.max_dimension_mm, "millimetres")
     stock = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
-                        values=WholeNumber(validate=validate.Range(min=0, max=BOUNDS.max_quantity)),
+                        values=WholeNumber(validate=[validate.Range(min=0, error="stock must not be negative"),
+                                                     validate.Range(max=BOUNDS.max_quantity, error=f"at most {BOUNDS.max_quantity:,} units")]),
                         load_default=dict, metadata={"description": "stock location -> units"})
 
     @pre_load
@@ -67,9 +83,11 @@ class VariantSchema(Schema):
 class ProductSchema(Schema):
     id = fields.String(dump_only=True)
     ref = fields.String(required=True, validate=validate.Length(min=1, max=80), metadata={"description": "your own key for the product; imports match on it"})
-    category = fields.String(required=True, validate=validate.OneOf(sorted(taxonomy.categories()), error="a category of the taxonomy"))
-    title = TITLE
-    description = DESCRIPTION
+    category = fields.String(required=True, validate=validate.OneOf(sorted(taxonomy.categories()), error="unknown category {input!r}"))
+    title = LanguageTexts(text=[validate.Length(max=MAX_TEXT), validate.Regexp(r"\S", error="not blank")], required=True,
+                          validate=validate.Length(min=1, error="a title in at least one language"),
+                          metadata={"description": "language -> title; at least one"})
+    description = LanguageTexts(text=[validate.Length(max=MAX_TEXT)], load_default=dict)
     image_urls = fields.List(fields.Url(schemes={"https", "http"}), load_default=list)
     visibility = fields.String(load_default="public", validate=validate.OneOf(["public", "b2b", "hidden"]))
     ships_to_exclusions = fields.List(fields.String(validate=ISO_COUNTRY), load_default=list)

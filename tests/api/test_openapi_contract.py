@@ -30,7 +30,7 @@ from tests.conftest import make_app
 from tests.support import databases
 from tests.support.merchants import PASSWORD, registration
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 15
 SETTINGS = settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck))
 # Some rules relate one field to another, or to stored data, and JSON Schema cannot say them:
