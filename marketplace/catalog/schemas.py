@@ -62,7 +62,9 @@ class VariantSchema(Schema):
                         metadata={"description": "quantities rising, prices falling below the base price"})
     moq = WholeNumber(load_default=1, validate=QUANTITY, metadata={"description": "minimum order quantity; whole case packs"})
     case_pack = WholeNumber(load_default=1, validate=QUANTITY, metadata={"description": "orders are multiples of this"})
-    hs_code = fields.String(required=True, validate=validate.Regexp(HS_CODE.pattern, error=HS_CODE_RULE))
+    # Documented here, checked by product_problems alone: the dashboard reports it with the
+    # business rules of the same variant row, which the schema's refusal would hold back.
+    hs_code = fields.String(required=True, metadata={"pattern": HS_CODE.pattern, "description": HS_CODE_RULE})
     origin_country = fields.String(required=True, validate=ISO_COUNTRY)
     weight_g = physical(BOUNDS.max_weight_g, "grams")
     length_mm = physical(BOUNDS.max_dimension_mm, "millimetres")
