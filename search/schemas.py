@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from marketplace.bounds import BOUNDS
 from marketplace.codes import ISO_COUNTRY
@@ -10,7 +10,6 @@ from payments import fx
 from search.query import AUDIENCES, MAX_RESULT_WINDOW, PRICE_BUCKETS_USD, SORTS
 
 COUNTRY = fields.String(validate=ISO_COUNTRY)
-MAX_PER_PAGE = 100
 # Prices in the buyer's currency as plain decimals (money.Money.parse reads them), no longer
 # than marketplace/bounds.toml allows: 400 nines once overflowed the exchange-rate arithmetic.
 PRICE = validate.Regexp(rf"^[0-9]{{1,{BOUNDS.max_price_whole_digits}}}(\.[0-9]{{1,4}})?$",
@@ -33,11 +32,15 @@ class SearchArgsSchema(Schema):
     audience = fields.String(load_default="retail", validate=validate.OneOf(AUDIENCES))
     b2b_only = fields.Boolean(load_default=False)
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
-    # Pages stop where the result window does at the largest page size: a bound each parameter
-    # states on its own, where "page times per_page" was a rule the document could not say.
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_RESULT_WINDOW // MAX_PER_PAGE),
-                          metadata={"description": f"only the first {MAX_RESULT_WINDOW:,} results can be paged through"})
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=500),
+                          metadata={"description": f"page times per_page: within the first {MAX_RESULT_WINDOW:,} results"})
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+    @validates_schema
+    def _within_the_result_window(self, data, **kwargs):
+        if data.get("page", 1) * data.get("per_page", 20) > MAX_RESULT_WINDOW:
+            raise ValidationError(f"only the first {MAX_RESULT_WINDOW:,} results can be paged through; "
+                                  f"narrow the search", field_name="page")
 
 
 class MoneySchema(Schema):

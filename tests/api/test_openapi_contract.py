@@ -17,6 +17,7 @@ schemathesis building each operation's Hypothesis test as its pytest plugin woul
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import schemathesis
@@ -24,8 +25,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.pytest.lazy import get_all_tests
 
+from marketplace import openapi
 from marketplace.bounds import BOUNDS
 from marketplace.merchants import accounts, api_keys
+from marketplace.text import text_problem
 from tests.conftest import make_app
 from tests.support import databases
 from tests.support.merchants import PASSWORD, registration
@@ -41,7 +44,8 @@ RULES_BEYOND_JSON_SCHEMA = {
     "POST /api/v1/merchant/products", "PUT /api/v1/merchant/products/{product_id}",
     # a percentage or contract prices; valid_until not before valid_from; the merchant's own variants
     "POST /api/v1/merchant/price-lists",
-    # price_min not above price_max; no more decimals than the currency has
+    # price_min not above price_max; no more decimals than the currency has; page times per_page
+    # within the result window
     "GET /api/v1/search",
 }
 CONFIG = {
@@ -121,6 +125,15 @@ def test_values_the_service_refuses_are_outside_the_schema(document):
     assert (variant["moq"]["maximum"], variant["base_price"]["maximum"]) == (BOUNDS.max_quantity, BOUNDS.max_unit_price)
     assert "AAA" not in schemas["MerchantSettings"]["properties"]["default_currency"]["enum"]
     assert "JMD" in schemas["MerchantSettings"]["properties"]["default_currency"]["enum"]
+
+
+@pytest.mark.parametrize(("pattern", "multiline"), [(openapi.TEXT, True), (openapi.KEY, False)])
+def test_the_documented_text_patterns_refuse_what_the_body_gate_refuses(pattern, multiline):
+    # JSON Schema's `$` is the end of the text; Python's also matches before a final newline.
+    whole_text = re.compile(pattern.removeprefix("^").removesuffix("$"))
+    for code in [*range(0xa0), 0x2028, 0xfeff]:
+        documented = whole_text.fullmatch(f"a{chr(code)}b") is not None
+        assert documented == (text_problem(f"a{chr(code)}b", multiline=multiline) is None), hex(code)
 
 
 def contract_failures(app, headers: dict[str, str] | None = None) -> list[str]:
