@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from marketplace import cli, config, health, jsonbody, observability, problems, throttle
+from marketplace import cli, config, health, jsonbody, observability, openapi, problems, throttle
 from marketplace.catalog import importer
 from marketplace.catalog.api import blp as catalog_blp
 from marketplace.merchants.api import blp as merchants_blp
@@ -95,7 +95,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     app.before_request(_require_json_bodies)
     jsonbody.install(app)
     deadline.install(app, settings.db_request_deadline)
-    api = MarketplaceApi(app)
+    api = MarketplaceApi(app, spec_kwargs=openapi.spec_kwargs(app))
+    openapi.install(api, region_map)
     for blueprint in (merchants_blp, merchant_account_blp, catalog_blp, search_blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot

@@ -3,6 +3,7 @@
 from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from marketplace.platform import platform
 from search import service
@@ -13,7 +14,7 @@ blp = Blueprint("search", __name__, url_prefix="/api/v1/search", description="Se
 
 @blp.route("")
 class Search(MethodView):
-    @blp.arguments(SearchArgsSchema(), location="query")
+    @blp.arguments(SearchArgsSchema(), location="query", unknown=RAISE)
     @blp.response(200, SearchResultSchema)
     def get(self, args):
         """Search products: free text, filters, facets, sorts; prices in the buyer's currency."""
@@ -25,7 +26,7 @@ class Search(MethodView):
 
 @blp.route("/suggest")
 class Suggest(MethodView):
-    @blp.arguments(SuggestArgsSchema(), location="query")
+    @blp.arguments(SuggestArgsSchema(), location="query", unknown=RAISE)
     @blp.response(200, SuggestionsSchema)
     def get(self, args):
         """Completions for what the buyer is typing."""

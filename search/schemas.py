@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from marketplace.bounds import BOUNDS
+from marketplace.codes import ISO_COUNTRY
+from payments import fx
 from search.query import AUDIENCES, MAX_RESULT_WINDOW, PRICE_BUCKETS_USD, SORTS
 
-COUNTRY = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="a two-letter country code in capitals"))
+COUNTRY = fields.String(validate=ISO_COUNTRY)
+# Prices in the buyer's currency as plain decimals (money.Money.parse reads them), no longer
+# than marketplace/bounds.toml allows: 400 nines once overflowed the exchange-rate arithmetic.
+PRICE = validate.Regexp(rf"^[0-9]{{1,{BOUNDS.max_price_whole_digits}}}(\.[0-9]{{1,4}})?$",
+                        error=f"an amount such as 10.00, at most {BOUNDS.max_price_whole_digits} digits before the point")
 
 
 class SearchArgsSchema(Schema):
@@ -17,9 +24,9 @@ class SearchArgsSchema(Schema):
     region = fields.List(fields.String(validate=validate.Length(equal=3)), load_default=list)
     merchant = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list)
     ships_to = COUNTRY
-    currency = fields.String(load_default="USD", validate=validate.Regexp(r"^[A-Z]{3}$"))
-    price_min = fields.String(metadata={"description": "in the buyer's currency, e.g. 10.00"})
-    price_max = fields.String()
+    currency = fields.String(load_default="USD", validate=validate.OneOf(sorted(fx.rates().per_usd), error="a currency with a reference rate"))
+    price_min = fields.String(validate=PRICE, metadata={"description": "in the buyer's currency, e.g. 10.00"})
+    price_max = fields.String(validate=PRICE)
     price_bucket = fields.Integer(validate=validate.Range(min=0, max=len(PRICE_BUCKETS_USD) - 1))
     in_stock = fields.Boolean(load_default=False)
     # Older apps send it; it changes nothing: the audience comes from who the caller is
@@ -28,7 +35,8 @@ class SearchArgsSchema(Schema):
         "deprecated": True, "description": "ignored: B2B-only products are shown to business buyers by their identity"})
     b2b_only = fields.Boolean(load_default=False)
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=500))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=500),
+                          metadata={"description": f"page times per_page: within the first {MAX_RESULT_WINDOW:,} results"})
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
     @validates_schema

@@ -3,6 +3,7 @@
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from marketplace.catalog import service
 from marketplace.catalog.schemas import (
@@ -16,7 +17,7 @@ from marketplace.regions import idempotency
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1/merchant", description="A merchant's own catalog")
 blp.before_request(require_principal)
 
-IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string", "pattern": r'^(\*|"[0-9]+")$'},
             "description": "the ETag of the product as you read it; a PUT over a newer revision is refused with 412"}
 
 
@@ -38,7 +39,7 @@ def expected_revision() -> int | None:
 
 @blp.route("/products")
 class Products(MethodView):
-    @blp.arguments(PageArgsSchema(), location="query")
+    @blp.arguments(PageArgsSchema(), location="query", unknown=RAISE)
     @blp.response(200, ProductPageSchema)
     def get(self, page):
         """List your products."""
@@ -105,7 +106,7 @@ class PriceListById(MethodView):
 
 @blp.route("/variants/<variant_id>/quote")
 class VariantQuote(MethodView):
-    @blp.arguments(QuoteArgsSchema(), location="query")
+    @blp.arguments(QuoteArgsSchema(), location="query", unknown=RAISE)
     @blp.response(200, QuoteSchema)
     def get(self, args, variant_id):
         """What a buyer (or a buyer company) pays for a quantity of your variant today, and why."""

@@ -8,7 +8,8 @@ Rules, from the merchant's terms:
 - a buyer company named on a price list valid today gets that list's contract price for the
   variant, or the list's percentage off the tier price;
 - of the prices that apply, the buyer pays the lowest.
-The quantity must reach the minimum order quantity and be a whole number of case packs.
+The quantity must reach the minimum order quantity and be a whole number of case packs, and
+no quantity or price may pass the marketplace's bounds (marketplace/bounds.toml).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from marketplace.bounds import BOUNDS
 from marketplace.errors import InvalidInput
 from marketplace.money import apply_basis_points
 
@@ -62,7 +64,8 @@ class Quote:
     price_list_id: str | None = None
 
 
-MAX_UNIT_PRICE = 2_000_000_000  # minor units; a 32-bit column, and beyond any real unit price
+MAX_UNIT_PRICE = BOUNDS.max_unit_price  # minor units
+MAX_QUANTITY = BOUNDS.max_quantity
 
 
 class QuantityRefused(InvalidInput):
@@ -93,6 +96,9 @@ _PREFERENCE = {"contract": 0, "percent_off": 1, "tier": 2, "base": 3}
 def check_quantity(terms: VariantTerms, quantity: int) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         raise QuantityRefused("The quantity must be a whole number of at least 1.", errors={"quantity": ["at least 1"]})
+    if quantity > MAX_QUANTITY:
+        raise QuantityRefused(f"The marketplace prices at most {MAX_QUANTITY:,} units at once.",
+                              errors={"quantity": [f"at most {MAX_QUANTITY:,}"]})
     if quantity < terms.moq:
         raise QuantityRefused(
             f"The minimum order for this item is {terms.moq}.", errors={"quantity": [f"at least {terms.moq} (minimum order)"]}
@@ -149,16 +155,17 @@ def terms_problems(terms: VariantTerms) -> dict[str, list[str]]:
         add("base_price", "must not be negative")
     elif terms.base_price > MAX_UNIT_PRICE:
         add("base_price", f"must be at most {MAX_UNIT_PRICE:,} minor units")
-    if terms.moq < 1:
-        add("moq", "must be at least 1")
-    if terms.case_pack < 1:
-        add("case_pack", "must be at least 1")
-    elif terms.moq >= 1 and terms.moq % terms.case_pack:
+    for name in ("moq", "case_pack"):
+        if not 1 <= getattr(terms, name) <= MAX_QUANTITY:
+            add(name, f"must be from 1 to {MAX_QUANTITY:,}")
+    if "moq" not in problems and "case_pack" not in problems and terms.moq % terms.case_pack:
         add("moq", f"must be a multiple of the case pack ({terms.case_pack})")
     previous_quantity, previous_price = 1, terms.base_price
     for n, tier in enumerate(terms.tiers):
         if tier.min_quantity <= previous_quantity:
             add("tiers", f"tier {n + 1}: quantities must rise (from {tier.min_quantity} after {previous_quantity})")
+        elif tier.min_quantity > MAX_QUANTITY:
+            add("tiers", f"tier {n + 1}: quantities up to {MAX_QUANTITY:,}")
         if tier.unit_price < 0:
             add("tiers", f"tier {n + 1}: price must not be negative")
         elif tier.unit_price >= previous_price:

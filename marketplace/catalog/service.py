@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
+from marketplace.bounds import BOUNDS
 from marketplace.catalog import pricing, taxonomy
 from marketplace.catalog.models import VISIBILITIES, PriceList, Product, Variant
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -27,8 +28,11 @@ from marketplace.regions.regionmap import is_iso_country
 from marketplace.regions.router import Router
 
 HS_CODE = re.compile(r"^\d{6,10}$")
+HS_CODE_RULE = "6 to 10 digits (the first 6 are the international HS heading)"
 MAX_TEXT = 20_000
 LANGUAGES = ("en", "es", "fr", "nl")
+PHYSICAL_MAXIMA = {"weight_g": BOUNDS.max_weight_g, "length_mm": BOUNDS.max_dimension_mm,
+                   "width_mm": BOUNDS.max_dimension_mm, "height_mm": BOUNDS.max_dimension_mm}
 
 
 class ProductNotFound(NotFound):
@@ -101,14 +105,18 @@ def product_problems(data: dict) -> dict[str, list[str]]:
 def variant_problems(variant: dict) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     if not HS_CODE.match(variant["hs_code"]):
-        problems["hs_code"] = ["6 to 10 digits (the first 6 are the international HS heading)"]
+        problems["hs_code"] = [HS_CODE_RULE]
     if not is_iso_country(variant["origin_country"]):
         problems["origin_country"] = ["an ISO 3166-1 alpha-2 country code"]
-    for name in ("weight_g", "length_mm", "width_mm", "height_mm"):
+    for name, most in PHYSICAL_MAXIMA.items():
         if variant[name] <= 0:
             problems[name] = ["must be more than 0"]
+        elif variant[name] > most:
+            problems[name] = [f"must be at most {most:,}"]
     if any(units < 0 for units in variant["stock"].values()):
         problems["stock"] = ["stock must not be negative"]
+    elif any(units > pricing.MAX_QUANTITY for units in variant["stock"].values()):
+        problems["stock"] = [f"at most {pricing.MAX_QUANTITY:,} units at each location"]
     terms = pricing.VariantTerms(
         # Neither id nor currency exists yet (both are set on writing); terms_problems reads neither.
         variant_id="", currency="XXX", base_price=variant["base_price"],

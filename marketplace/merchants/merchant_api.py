@@ -4,8 +4,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from marketplace.codes import ISO_CURRENCY
 from marketplace.merchants import accounts, api_keys
 from marketplace.merchants.principal import current_principal, require_principal
+from marketplace.merchants.schemas import LANGUAGE_LIST
 from marketplace.platform import router
 
 blp = Blueprint("merchant_account", __name__, url_prefix="/api/v1/merchant", description="Your merchant account")
@@ -20,8 +22,8 @@ class MerchantSettingsSchema(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "trading name"})
     legal_name = fields.String(validate=validate.Length(min=1, max=200))
     tax_id = fields.String(validate=validate.Length(max=40), allow_none=True)
-    default_currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"))
-    languages = fields.List(fields.String(), validate=validate.Length(min=1))
+    default_currency = fields.String(validate=ISO_CURRENCY)
+    languages = LANGUAGE_LIST
 
 
 class StaffSchema(Schema):
@@ -36,11 +38,13 @@ class ApiKeySchema(Schema):
     id = fields.String(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     created_at = fields.AwareDateTime(dump_only=True)
-    last_used_at = fields.AwareDateTime(dump_only=True)
-    revoked_at = fields.AwareDateTime(dump_only=True)
+    last_used_at = fields.AwareDateTime(dump_only=True, allow_none=True, metadata={"description": "null: never used"})
+    revoked_at = fields.AwareDateTime(dump_only=True, allow_none=True, metadata={"description": "null: in force"})
     role = fields.String(dump_only=True, metadata={"description": "owner or staff: the role of its maker"})
-    created_by_staff_id = fields.String(dump_only=True, metadata={"description": "the staff user who made it"})
-    created_by_key_id = fields.String(dump_only=True, metadata={"description": "the API key that made it"})
+    created_by_staff_id = fields.String(dump_only=True, allow_none=True,
+                                        metadata={"description": "the staff user who made it (null: another key did)"})
+    created_by_key_id = fields.String(dump_only=True, allow_none=True,
+                                      metadata={"description": "the API key that made it (null: a staff user did)"})
 
 
 class NewApiKeySchema(ApiKeySchema):

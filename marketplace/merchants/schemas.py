@@ -1,7 +1,25 @@
 from __future__ import annotations
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
+
+from marketplace.codes import ISO_CURRENCY
+from marketplace.merchants.accounts import HANDLE_SHAPE, LANGUAGES
+
+LANGUAGE_LIST = fields.List(fields.String(validate=validate.OneOf(LANGUAGES, error="one of " + ", ".join(LANGUAGES))),
+                            validate=validate.Length(min=1))
+
+
+class MemberState(fields.String):
+    """A member state's ISO 3166-1 alpha-2 code. The members are the app's region map (a data
+    file a deployment may change), so the OpenAPI document's enum of them is added where the
+    document is built (marketplace.openapi), not fixed here."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if current_app.extensions["cpu"].regions.member(code) is None:
+            raise ValidationError(f"{code!r} is not a member state of the marketplace.")
+        return code
 
 
 class MerchantCreateSchema(Schema):
@@ -10,17 +28,17 @@ class MerchantCreateSchema(Schema):
     trading_name = fields.String(required=True, data_key="name", validate=validate.Length(min=1, max=200),
                                  metadata={"description": "the trading name, shown to buyers"})
     legal_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    home_country = fields.String(
+    home_country = MemberState(
         required=True,
         metadata={"description": "ISO 3166-1 alpha-2 code of a member state; decides the home region"},
     )
     email = fields.Email(required=True, validate=validate.Length(max=254), metadata={"description": "the owner's sign-in"})
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
-    handle = fields.String(required=True, validate=validate.Length(min=3, max=40),
+    handle = fields.String(required=True, validate=validate.Regexp(HANDLE_SHAPE, error="3 to 40 lower-case letters, digits or hyphens, not starting or ending with a hyphen"),
                            metadata={"description": "the storefront's address: /s/<handle>"})
     tax_id = fields.String(validate=validate.Length(max=40))
-    languages = fields.List(fields.String(), validate=validate.Length(min=1))
-    currency = fields.String(data_key="default_currency", validate=validate.Regexp(r"^[A-Z]{3}$"))
+    languages = LANGUAGE_LIST
+    currency = fields.String(data_key="default_currency", validate=ISO_CURRENCY)
 
     @pre_load
     def normalise(self, data, **_kwargs):
@@ -34,11 +52,6 @@ class MerchantCreateSchema(Schema):
                 if isinstance(data.get(name), str):
                     data[name] = data[name].strip().lower()
         return data
-
-    @validates("home_country")
-    def member_state(self, value: str, **_kwargs) -> None:
-        if current_app.extensions["cpu"].regions.member(value) is None:
-            raise ValidationError(f"{value!r} is not a member state of the marketplace.")
 
 
 class MerchantSchema(Schema):

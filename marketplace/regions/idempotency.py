@@ -32,7 +32,7 @@ _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
 T = TypeVar("T")
 KEY_DAYS = 30
 OPENAPI_HEADER = {
-    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 255},
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "pattern": _KEY_SHAPE.pattern},
     "description": "Any unique string (a UUID, say). Sending the same request again with the same key returns "
                    "what the first one created instead of creating it twice; the same key with another request "
                    "is a 409. Keys are remembered for 30 days.",

@@ -228,7 +228,8 @@ def filters(query: SearchQuery) -> list[tuple[str | None, Occur, Query]]:
         found.append(("merchant", Occur.Must, _any("merchant_id", query.merchant_ids)))
     if query.price_bucket is not None:
         low, high = PRICE_BUCKETS_USD[query.price_bucket]
-        found.append(("price", Occur.Must, _price(low, high, include_upper=False)))
+        # a bucket excludes its upper bound; the top one has none, and tantivy wants that side inclusive
+        found.append(("price", Occur.Must, _price(low, high, include_upper=high is None)))
     if query.merchant_regions:
         found.append((None, Occur.Must, _any("merchant_region", query.merchant_regions)))
     if query.ships_to:
