@@ -25,6 +25,7 @@ from marketplace.errors import RegionUnavailable
 from marketplace.regions import engines
 from marketplace.regions.base import DirectoryBase, ShardBase
 from marketplace.regions.breaker import RegionHealth
+from marketplace.regions.bulkhead import Bulkhead
 from marketplace.regions.deadline import Watchdog
 from marketplace.regions.ids import PREFIXES, is_id
 from marketplace.regions.models import DirectoryEntry
@@ -123,6 +124,7 @@ class Router:
         self.health = RegionHealth(settings.region_retry_after, probe_window=settings.db_connect_timeout + 1)
         self.watchdog = Watchdog(settings.db_background_deadline)
         self.locations = LocationCache()
+        self.bulkhead = Bulkhead(slots=2 * settings.db_pool_size)  # the pool's size plus its overflow
         self.region = settings.region  # None: every region, in this one process
         # The directory a region process opens is its own region's copy of it (today one
         # database shared by all, until each region keeps its own read copy).
@@ -167,11 +169,13 @@ class Router:
         if region not in self.regions.regions:
             raise KeyError(f"unknown region {region!r}")
         self._refuse_foreign(region)
-        return UnitOfWork(name=region, factory=self._factory(region, read_only), health=self.health)
+        return UnitOfWork(name=region, factory=self._factory(region, read_only), health=self.health,
+                          bulkhead=self.bulkhead)
 
     def directory(self, *, read_only: bool = False) -> UnitOfWork:
         """One transaction on the directory: in a region process, its own region's copy."""
-        return UnitOfWork(name=DIRECTORY, factory=self._factory(DIRECTORY, read_only), health=self.health)
+        return UnitOfWork(name=DIRECTORY, factory=self._factory(DIRECTORY, read_only), health=self.health,
+                          bulkhead=self.bulkhead)
 
     def region_of(self, party_id: str) -> str | None:
         """The home region of a merchant or buyer, or None when the directory has no such id.
