@@ -72,6 +72,8 @@ class Settings:
     # The one region a process belongs to (a data center's servers, relays and consumers);
     # None: the embedded default, every region in one process.
     region: str | None = None
+    # The bearer token of the operator view (GET /api/v1/operator/regions); empty: no access.
+    operator_token: str = field(default="", repr=False)
 
     def __repr__(self) -> str:  # secrets and passwords never reach a log line
         urls = {k: mask_url(v) for k, v in self.database_urls.items()}
@@ -213,7 +215,10 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         mail_from=read.text("CPU_MAIL_FROM", f"CPU Marketplace <no-reply@{urlsplit(public_url).hostname or 'localhost'}>"),
         mail_timeout=read.number("CPU_MAIL_TIMEOUT", 10.0, minimum=0.1, kind=float),
         region=region,
+        operator_token=read.text("CPU_OPERATOR_TOKEN", ""),
     )
+    if settings.operator_token and len(settings.operator_token) < 32:
+        read.problems.append("CPU_OPERATOR_TOKEN must be a random value of at least 32 characters")
     _check_mail(read, settings)
     if settings.rate_limit_storage.split("://")[0] not in RATE_LIMIT_STORAGES:
         read.problems.append(f"CPU_RATE_LIMIT_STORAGE must start with one of {', '.join(s + '://' for s in RATE_LIMIT_STORAGES)}")
