@@ -30,7 +30,7 @@ from marketplace.regions.deadline import Watchdog
 from marketplace.regions.ids import PREFIXES, is_id
 from marketplace.regions.models import DirectoryEntry
 from marketplace.regions.regionmap import RegionMap
-from marketplace.regions.uow import UnitOfWork
+from marketplace.regions.uow import UnitOfWork, last_region
 
 DIRECTORY = "directory"
 
@@ -226,6 +226,7 @@ class Router:
 
     def _refuse_foreign(self, name: str) -> None:
         if self.region is not None and name not in (self.region, DIRECTORY):
+            last_region.set(name)  # the refusal's log lines are about that region
             raise ForeignRegion(name, serving=self.region)
 
     def _factory(self, name: str, read_only: bool) -> sessionmaker[Session]:
