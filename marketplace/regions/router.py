@@ -21,7 +21,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from marketplace.config import Settings
-from marketplace.errors import RegionUnavailable
+from marketplace.errors import DomainError, RegionUnavailable
 from marketplace.regions import engines
 from marketplace.regions.base import DirectoryBase, ShardBase
 from marketplace.regions.breaker import RegionHealth
@@ -58,8 +58,8 @@ class ForeignRegion(RegionUnavailable):
     retry_after = None  # retrying here cannot help
 
     def __init__(self, region: str, *, serving: str):
-        super(RegionUnavailable, self).__init__(
-            f"This server belongs to the {serving} data center; the {region} data center answers for this.")
+        DomainError.__init__(self, f"This server belongs to the {serving} data center; the {region} data center "
+                                   f"answers for this.")  # not RegionUnavailable's: nothing is down
         self.region = region
         self.serving = serving
 
