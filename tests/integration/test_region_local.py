@@ -14,7 +14,7 @@ from marketplace.regions.router import DIRECTORY, ForeignRegion
 from search import indexer
 from tests.conftest import make_app
 from tests.support import databases
-from tests.support.merchants import open_account
+from tests.support.merchants import open_account, registration
 
 
 @pytest.fixture
@@ -102,3 +102,11 @@ def test_db_upgrade_in_a_region_process_upgrades_its_shard_and_the_directory(kin
     result = kin_app.test_cli_runner().invoke(args=["cpu", "db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert [line.split()[0] for line in result.output.splitlines()] == ["kin", DIRECTORY]
+
+
+def test_a_sign_up_for_another_region_is_misdirected_and_leaves_its_names_free(kin_app, client):
+    body = registration("Fort Royal Vanille", "MQ")
+    refused = kin_app.test_client().post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "vanille-1"})
+    assert refused.status_code == 421 and refused.get_json()["region"] == "fdf"
+    opened = client.post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "vanille-1"})  # through fdf
+    assert opened.status_code == 201, opened.get_json()
