@@ -28,6 +28,7 @@ from marketplace.config import mask_url
 from marketplace.errors import NotFound, RegionUnavailable
 from marketplace.platform import platform
 from marketplace.regions import outbox, schema
+from marketplace.regions.cli import regions
 from marketplace.regions.outbox import RelayPolicy
 from marketplace.regions.router import Router
 
@@ -52,6 +53,7 @@ cpu.add_command(outbox_group)
 cpu.add_command(catalog)
 cpu.add_command(search)
 cpu.add_command(accounts)
+cpu.add_command(regions)
 
 
 def register(app: Flask) -> None:

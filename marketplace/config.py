@@ -69,10 +69,15 @@ class Settings:
     mail_url: str = field(default="", repr=False)  # may hold the SMTP password
     mail_from: str = "CPU Marketplace <no-reply@localhost>"
     mail_timeout: float = 10.0  # seconds an SMTP server may take; a reset request waits for it
+    # The one region a process belongs to (a data center's servers, relays and consumers);
+    # None: the embedded default, every region in one process.
+    region: str | None = None
+    # The bearer token of the operator view (GET /api/v1/operator/regions); empty: no access.
+    operator_token: str = field(default="", repr=False)
 
     def __repr__(self) -> str:  # secrets and passwords never reach a log line
         urls = {k: mask_url(v) for k, v in self.database_urls.items()}
-        return f"Settings(env={self.env!r}, databases={urls}, directory={mask_url(self.directory_url)!r})"
+        return f"Settings(env={self.env!r}, region={self.region!r}, databases={urls}, directory={mask_url(self.directory_url)!r})"
 
 
 def mask_url(url: str) -> str:
@@ -161,7 +166,13 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
     except regionmap.RegionMapError as exc:
         read.problems.append(str(exc))
         region_codes = ()
-    database_urls = {code: _database_url(read, code, instance_path, env) for code in region_codes}
+    region = read.text("CPU_REGION", "") or None
+    if region is not None and region not in region_codes:
+        read.problems.append(f"CPU_REGION={region!r} is not a region of the map ({', '.join(region_codes)})")
+        region = None
+    # A region's process never connects to another region's shard, so it needs no URL for one.
+    database_urls = {code: _database_url(read, code, instance_path, env)
+                     for code in region_codes if region is None or code == region}
     directory_url = _database_url(read, "directory", instance_path, env)
     secret_key = read.text("CPU_SECRET_KEY", EMBEDDED_SECRET)
     email_lookup_key = read.text("CPU_EMAIL_LOOKUP_KEY", EMBEDDED_LOOKUP_KEY)
@@ -203,7 +214,11 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         mail_url=read.text("CPU_MAIL_URL", (instance_path / "mail").as_uri()),
         mail_from=read.text("CPU_MAIL_FROM", f"CPU Marketplace <no-reply@{urlsplit(public_url).hostname or 'localhost'}>"),
         mail_timeout=read.number("CPU_MAIL_TIMEOUT", 10.0, minimum=0.1, kind=float),
+        region=region,
+        operator_token=read.text("CPU_OPERATOR_TOKEN", ""),
     )
+    if settings.operator_token and len(settings.operator_token) < 32:
+        read.problems.append("CPU_OPERATOR_TOKEN must be a random value of at least 32 characters")
     _check_mail(read, settings)
     if settings.rate_limit_storage.split("://")[0] not in RATE_LIMIT_STORAGES:
         read.problems.append(f"CPU_RATE_LIMIT_STORAGE must start with one of {', '.join(s + '://' for s in RATE_LIMIT_STORAGES)}")

@@ -1,19 +1,29 @@
-"""Liveness and readiness. /readyz checks every database in parallel with a deadline, so one
-dead data center is reported, not waited for."""
+"""Liveness, readiness and the operators' view of every region.
+
+/readyz checks the databases this process serves, in parallel with a deadline, so one dead
+data center is reported, not waited for. A region's process answers for its own region only
+(its shard and its copy of the directory): a load balancer must not drop a healthy Kingston
+server because Bridgetown is down. `overview` is the operators' wider look (`cpu regions
+status`, GET /api/v1/operator/regions): every region of the map, its schema, its outbox.
+"""
 
 from __future__ import annotations
 
 import contextvars
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
+from marketplace.errors import RegionUnavailable
 from marketplace.platform import router as current_router
 from marketplace.regions import schema
-from marketplace.regions.router import Router
+from marketplace.regions.base import utcnow
+from marketplace.regions.models import OutboxEvent
+from marketplace.regions.router import DIRECTORY, Router
 
 blp = Blueprint("health", __name__)
 CHECK_DEADLINE_SECONDS = 1.5
@@ -28,10 +38,18 @@ def healthz():
 
 @blp.get("/readyz")
 def readyz():
-    """Every regional database and the directory: reachable, schema at head, latency."""
+    """Every database this process serves: reachable, schema servable, latency."""
     router = current_router()
-    # Each check runs in the request's context, so it keeps the request's statement deadline.
-    futures = {name: _checks.submit(contextvars.copy_context().run, check_database, router, name) for name in router.database_names}
+    report = in_parallel(check_database, router, router.database_names)
+    not_ready = [name for name, result in report.items() if not result["ready"]]
+    body = {"status": "ready" if not not_ready else "not ready", "not_ready": not_ready, "databases": report}
+    return jsonify(body), 200 if not not_ready else 503
+
+
+def in_parallel(check: Callable[[Router, str], dict], router: Router, names: Iterable[str]) -> dict[str, dict]:
+    """`check` of each database at once, each given up after CHECK_DEADLINE_SECONDS."""
+    # Each check runs in the caller's context, so it keeps the caller's statement deadline.
+    futures = {name: _checks.submit(contextvars.copy_context().run, check, router, name) for name in names}
     deadline = time.monotonic() + CHECK_DEADLINE_SECONDS
     report = {}
     for name, future in futures.items():
@@ -39,9 +57,7 @@ def readyz():
             report[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             report[name] = {"ready": False, "reachable": False, "error": f"no answer within {CHECK_DEADLINE_SECONDS} s"}
-    not_ready = [name for name, result in report.items() if not result["ready"]]
-    body = {"status": "ready" if not not_ready else "not ready", "not_ready": not_ready, "databases": report}
-    return jsonify(body), 200 if not not_ready else 503
+    return report
 
 
 def check_database(router: Router, name: str) -> dict[str, object]:
@@ -56,9 +72,39 @@ def check_database(router: Router, name: str) -> dict[str, object]:
         return {"ready": False, "reachable": False, "error": type(exc).__name__}
     router.health.mark_up(name)
     return {
-        "ready": state.at_head,
+        "ready": state.servable,
         "reachable": True,
         "schema": state.current,
+        "schema_head": state.head,
         "schema_at_head": state.at_head,
+        "schema_one_ahead": state.one_ahead,
         "latency_ms": latency_ms,
     }
+
+
+def overview(router: Router) -> dict[str, dict]:
+    """Every region of the map and the directory: reachable, schema against the code's head,
+    and for a region its outbox (events not yet delivered, the oldest one's age, parked ones).
+    A region this process does not serve is listed as such, never opened."""
+    served = in_parallel(_check_with_outbox, router, router.database_names)
+    return {name: served.get(name, {"served_here": False})
+            for name in (*router.regions.region_codes, DIRECTORY)}
+
+
+def _check_with_outbox(router: Router, name: str) -> dict[str, object]:
+    report = {"served_here": True, **check_database(router, name)}
+    if name == DIRECTORY or not report["reachable"]:
+        return report
+    pending = OutboxEvent.delivered_at.is_(None) & OutboxEvent.parked_at.is_(None)
+    try:
+        with router.unit_of_work(name, read_only=True) as uow:
+            count, oldest = uow.session.execute(select(func.count(), func.min(OutboxEvent.created_at)).where(pending)).one()
+            parked = uow.session.scalar(select(func.count()).where(OutboxEvent.parked_at.is_not(None)))
+    except RegionUnavailable:  # it went away between the two looks
+        return {**report, "reachable": False, "ready": False}
+    report["outbox"] = {
+        "pending": count,
+        "oldest_pending_age_seconds": round((utcnow() - oldest).total_seconds(), 1) if oldest else None,
+        "parked": parked,
+    }
+    return report

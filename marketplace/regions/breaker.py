@@ -2,7 +2,10 @@
 once (503 with Retry-After) instead of each waiting for its own timeout.
 
 After the pause one request, and only one, is let through as a probe while the others keep
-failing fast; its success closes the breaker, its failure opens it for another pause.
+failing fast; its success closes the breaker, its failure opens it for another pause. The
+probe is the thread that was let through, not one call: a request that checks the region
+first and then opens its unit of work there (a registration) is the probe in both, so a
+worker that sees only writes for a recovered region still closes the breaker.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from marketplace.errors import RegionUnavailable
 class _Open:
     until: float
     reason: str
-    probing: bool = False
+    prober: int | None = None  # the thread let through as the probe
 
 
 class RegionHealth:
@@ -35,13 +38,15 @@ class RegionHealth:
         if state is None:
             return
         now = time.monotonic()
+        if state.prober == threading.get_ident():
+            return
         if now < state.until:
             raise RegionUnavailable(region, retry_after=math.ceil(state.until - now), reason=state.reason)
         with self._lock:
             current = self._open.get(region)
             if current is not state:  # someone else changed it meanwhile: decide again
                 return self.check(region) if current is not None else None
-            self._open[region] = _Open(now + self.probe_window, state.reason, probing=True)
+            self._open[region] = _Open(now + self.probe_window, state.reason, prober=threading.get_ident())
 
     def mark_down(self, region: str, reason: str) -> None:
         with self._lock:

@@ -7,6 +7,10 @@ since the server is the part that is gone. So every statement on PostgreSQL is w
 single watchdog thread shuts down the socket of a statement that outlives its deadline,
 which wakes the waiting driver with an error at once. The deadline is short for requests
 (set per request, see `deadline_for`) and longer for background work.
+
+"Every statement" includes those SQLAlchemy's events never see: the liveness ping before a
+pooled connection is reused runs under `watching` (see engines._ping_if_idle), and opening a
+new connection is bounded by the same deadline (engines._connect_within_deadline).
 """
 
 from __future__ import annotations
@@ -47,18 +51,35 @@ class Watchdog:
         event.listen(engine, "after_cursor_execute", self._after)
         event.listen(engine, "handle_error", self._on_error)
 
+    def seconds(self) -> float:
+        """The deadline of whatever is sent now: the request's, else the background one."""
+        return _deadline.get() or self.default_seconds
+
+    @contextmanager
+    def watching(self, dbapi_connection, info: dict) -> Iterator[None]:
+        """Cut `dbapi_connection` if the block outlives the deadline; `info[TIMED_OUT]` then says so."""
+        self._start(dbapi_connection, info)
+        try:
+            yield
+        finally:
+            self._stop(dbapi_connection)
+
     def _before(self, conn, _cursor, _statement, _parameters, _context, _executemany) -> None:
-        dbapi = conn.connection.dbapi_connection
-        seconds = _deadline.get() or self.default_seconds
+        self._start(conn.connection.dbapi_connection, conn.connection.info)
+
+    def _after(self, conn, *_args) -> None:
+        self._stop(conn.connection.dbapi_connection)
+
+    def _start(self, dbapi, info: dict) -> None:
         with self._lock:
-            self._watched[id(dbapi)] = (time.monotonic() + seconds, dbapi.pgconn.socket, conn.connection.info)
+            self._watched[id(dbapi)] = (time.monotonic() + self.seconds(), dbapi.pgconn.socket, info)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="statement-watchdog", daemon=True)
                 self._thread.start()
 
-    def _after(self, conn, *_args) -> None:
+    def _stop(self, dbapi) -> None:
         with self._lock:
-            self._watched.pop(id(conn.connection.dbapi_connection), None)
+            self._watched.pop(id(dbapi), None)
 
     def _on_error(self, context) -> None:
         connection = context.connection

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
-from marketplace.regions.deadline import Watchdog
+from marketplace.regions.deadline import TIMED_OUT, Watchdog
 
 APPLICATION_NAME = "cpu-marketplace"
 PING_AFTER_IDLE_SECONDS = 5.0
+# Connections are opened here, so that the caller can stop waiting at its deadline (see
+# _connect_within_deadline). An attempt given up on still ends by itself within libpq's
+# connect_timeout, so these threads are never held for long.
+_connecting = ThreadPoolExecutor(max_workers=16, thread_name_prefix="db-connect")
 
 
 def create(url: str, *, connect_timeout: int, pool_size: int, watchdog: Watchdog) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite(url)
-    engine = _postgresql(url, connect_timeout=connect_timeout, pool_size=pool_size)
+    engine = _postgresql(url, connect_timeout=connect_timeout, pool_size=pool_size, watchdog=watchdog)
     watchdog.install(engine)
     return engine
 
 
-def _postgresql(url: str, *, connect_timeout: int, pool_size: int) -> Engine:
+def _postgresql(url: str, *, connect_timeout: int, pool_size: int, watchdog: Watchdog) -> Engine:
     # A dead data center must surface as an error quickly, not after the kernel's
     # multi-minute TCP retry: unacknowledged writes fail after tcp_user_timeout, idle
     # connections are probed by keepalives, and a connection that sat idle is pinged
@@ -43,32 +50,65 @@ def _postgresql(url: str, *, connect_timeout: int, pool_size: int) -> Engine:
             "application_name": APPLICATION_NAME,
         },
     )
-    event.listen(engine, "checkout", _ping_if_idle)
+    event.listen(engine, "do_connect", _connect_within_deadline(watchdog))
+    event.listen(engine, "checkout", _ping_if_idle(watchdog))
     event.listen(engine, "checkin", _note_checkin)
     return engine
+
+
+def _connect_within_deadline(watchdog: Watchdog):
+    """Open a connection, or give up at the deadline of the work that wants it.
+
+    libpq will not wait less than 2 s for a connection (its connect_timeout floor), which a
+    region that went silent makes every new connection cost; a request's deadline is
+    shorter. So the connection is opened on a helper thread and the request stops waiting at
+    its deadline; an attempt that still succeeds later is closed."""
+    def connect(dialect, _record, cargs, cparams):
+        attempt = _connecting.submit(dialect.connect, *cargs, **cparams)
+        seconds = watchdog.seconds()
+        try:
+            return attempt.result(timeout=seconds)
+        except FutureTimeout:
+            attempt.add_done_callback(_close_late_connection)
+            raise psycopg.errors.ConnectionTimeout(f"no connection within the deadline of {seconds:g} s") from None
+
+    return connect
+
+
+def _close_late_connection(attempt) -> None:
+    if attempt.exception() is None:
+        attempt.result().close()
 
 
 def _note_checkin(_dbapi_connection, record) -> None:
     record.info["idle_since"] = time.monotonic()
 
 
-def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+def _ping_if_idle(watchdog: Watchdog):
     """Pessimistic disconnect handling, but only for connections that sat idle.
 
     SQLAlchemy's pool_pre_ping pings on every checkout: a round trip per unit of work that
     the benchmark showed costing more than the query. A connection used moments ago is
     almost surely alive; one idle for a while (a region that went down and came back) is
     pinged, and a dead one is replaced by raising DisconnectionError, which makes the pool
-    retry with a fresh connection.
+    retry with a fresh connection. The ping has the deadline of any statement: a server that
+    does not answer it in time (frozen, or behind a link that swallows packets) fails the
+    checkout at once, since a fresh connection to it could only wait as long again.
     """
-    idle_since = record.info.get("idle_since")
-    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
-        return
-    try:
-        dbapi_connection.execute("SELECT 1")
-        dbapi_connection.rollback()
-    except Exception as error:
-        raise exc.DisconnectionError("idle connection is dead") from error
+    def ping(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            with watchdog.watching(dbapi_connection, record.info):
+                dbapi_connection.execute("SELECT 1")
+                dbapi_connection.rollback()
+        except Exception as error:
+            if record.info.pop(TIMED_OUT, False):
+                raise psycopg.errors.ConnectionTimeout("no answer to the liveness ping within the deadline") from error
+            raise exc.DisconnectionError("idle connection is dead") from error
+
+    return ping
 
 
 def _sqlite(url: str) -> Engine:

@@ -4,6 +4,11 @@ It answers "which region holds this party?" from the global directory (cached in
 and hands out units of work, each one transaction on one database. A unit of work refuses to
 flush a row whose `region` is not its own, so a merchant's data cannot land in another data
 center's database by mistake.
+
+A process with CPU_REGION set serves that region alone (docs/decisions/0002): it opens its own
+shard and its region's copy of the directory, and asking it for another region's shard raises
+ForeignRegion before any connection is made, so personal data of a party in `fdf` is never
+read outside `fdf`. Without CPU_REGION (the embedded default) one process serves every region.
 """
 
 from __future__ import annotations
@@ -16,14 +21,16 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from marketplace.config import Settings
+from marketplace.errors import DomainError, RegionUnavailable
 from marketplace.regions import engines
 from marketplace.regions.base import DirectoryBase, ShardBase
 from marketplace.regions.breaker import RegionHealth
+from marketplace.regions.bulkhead import Bulkhead
 from marketplace.regions.deadline import Watchdog
 from marketplace.regions.ids import PREFIXES, is_id
 from marketplace.regions.models import DirectoryEntry, StorefrontHandle
 from marketplace.regions.regionmap import RegionMap
-from marketplace.regions.uow import UnitOfWork
+from marketplace.regions.uow import UnitOfWork, last_region
 
 DIRECTORY = "directory"
 
@@ -34,6 +41,30 @@ class WrongRegion(RuntimeError):
 
 class ReadOnlyViolation(RuntimeError):
     """A programming error: a write attempted in a read-only unit of work."""
+
+
+class ForeignRegion(RegionUnavailable):
+    """This process belongs to another region and must not open `region`'s shard.
+
+    421 Misdirected Request, not 503: the region is not down, the request reached the wrong
+    data center. A 503 would tell a load balancer this server is unhealthy and a client to
+    retry the same place; 421 tells the edge to send it to the home region this problem
+    names (`region`). It is a RegionUnavailable so that loops over regions pass it by as a
+    region this process cannot reach."""
+
+    status = 421
+    title = "Misdirected request"
+    slug = "misdirected-request"
+    retry_after = None  # retrying here cannot help
+
+    def __init__(self, region: str, *, serving: str):
+        DomainError.__init__(self, f"This server belongs to the {serving} data center; the {region} data center "
+                                   f"answers for this.")  # not RegionUnavailable's: nothing is down
+        self.region = region
+        self.serving = serving
+
+    def extra(self) -> dict[str, object]:
+        return {"region": self.region, "served_here": self.serving}
 
 
 class LocationCache:
@@ -114,21 +145,32 @@ class Router:
         self.health = RegionHealth(settings.region_retry_after, probe_window=settings.db_connect_timeout + 1)
         self.watchdog = Watchdog(settings.db_background_deadline)
         self.locations = LocationCache()
+        self.bulkhead = Bulkhead(slots=2 * settings.db_pool_size)  # the pool's size plus its overflow
+        self.region = settings.region  # None: every region, in this one process
+        # The directory a region process opens is its own region's copy of it (today one
+        # database shared by all, until each region keeps its own read copy).
         self._urls = {**settings.database_urls, DIRECTORY: settings.directory_url}
         self._engines: dict[str, Engine] = {}
         self._sessionmakers: dict[tuple[str, bool], sessionmaker[Session]] = {}
         self._lock = threading.Lock()
 
     @property
+    def served_regions(self) -> tuple[str, ...]:
+        """The regions whose shards this process may open: its own, or all in the embedded default."""
+        return (self.region,) if self.region else self.regions.region_codes
+
+    @property
     def database_names(self) -> tuple[str, ...]:
-        """Every database: the regional shards, then the directory."""
-        return (*self.regions.region_codes, DIRECTORY)
+        """Every database this process may open: the regional shards it serves, then the directory."""
+        return (*self.served_regions, DIRECTORY)
 
     def url(self, name: str) -> str:
+        self._refuse_foreign(name)
         return self._urls[name]
 
     def engine(self, name: str) -> Engine:
         """The engine of one database, created on first use."""
+        self._refuse_foreign(name)
         engine = self._engines.get(name)
         if engine is None:
             with self._lock:
@@ -147,11 +189,14 @@ class Router:
         """One transaction on one region's shard."""
         if region not in self.regions.regions:
             raise KeyError(f"unknown region {region!r}")
-        return UnitOfWork(name=region, factory=self._factory(region, read_only), health=self.health)
+        self._refuse_foreign(region)
+        return UnitOfWork(name=region, factory=self._factory(region, read_only), health=self.health,
+                          bulkhead=self.bulkhead)
 
     def directory(self, *, read_only: bool = False) -> UnitOfWork:
-        """One transaction on the global directory."""
-        return UnitOfWork(name=DIRECTORY, factory=self._factory(DIRECTORY, read_only), health=self.health)
+        """One transaction on the directory: in a region process, its own region's copy."""
+        return UnitOfWork(name=DIRECTORY, factory=self._factory(DIRECTORY, read_only), health=self.health,
+                          bulkhead=self.bulkhead)
 
     def region_of(self, party_id: str) -> str | None:
         """The home region of a merchant or buyer, or None when the directory has no such id.
@@ -206,12 +251,18 @@ class Router:
             uow.commit()
 
     def all_units_of_work(self, *, read_only: bool = False) -> Iterator[tuple[str, UnitOfWork]]:
-        for region in self.regions.region_codes:
+        """A unit of work on each region this process serves."""
+        for region in self.served_regions:
             yield region, self.unit_of_work(region, read_only=read_only)
 
     def dispose(self) -> None:
         for engine in self._engines.values():
             engine.dispose()
+
+    def _refuse_foreign(self, name: str) -> None:
+        if self.region is not None and name not in (self.region, DIRECTORY):
+            last_region.set(name)  # the refusal's log lines are about that region
+            raise ForeignRegion(name, serving=self.region)
 
     def _factory(self, name: str, read_only: bool) -> sessionmaker[Session]:
         key = (name, read_only)

@@ -1,18 +1,21 @@
 """The unit of work: one transaction on one database, rolled back unless committed.
 
 Connection failures are translated here, once, into RegionUnavailable, and they open the
-region's circuit breaker so the next requests for that region fail at once.
+region's circuit breaker so the next requests for that region fail at once. Each unit of work
+holds one of its region's bulkhead slots while open (see bulkhead.py).
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
 
+import psycopg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from marketplace.errors import RegionUnavailable
 from marketplace.regions.breaker import RegionHealth
+from marketplace.regions.bulkhead import Bulkhead
 
 _open: ContextVar[frozenset[str]] = ContextVar("open_units_of_work", default=frozenset())
 current_region: ContextVar[str | None] = ContextVar("current_region", default=None)
@@ -28,20 +31,22 @@ class NestedUnitOfWork(RuntimeError):
 
 
 class UnitOfWork:
-    def __init__(self, *, name: str, factory: sessionmaker[Session], health: RegionHealth):
+    def __init__(self, *, name: str, factory: sessionmaker[Session], health: RegionHealth, bulkhead: Bulkhead):
         self.name = name
         self._factory = factory
         self._health = health
+        self._bulkhead = bulkhead
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
         opened = _open.get()
         if self.name in opened:
             raise NestedUnitOfWork(f"a unit of work on {self.name!r} is already open")
+        last_region.set(self.name)  # before the fast 503s below, so that their log lines name it
         self._health.check(self.name)
+        self._bulkhead.enter(self.name)
         self._token = _open.set(opened | {self.name})
         self._region_token = current_region.set(self.name)
-        last_region.set(self.name)
         self.session = self._factory()
         return self
 
@@ -58,6 +63,7 @@ class UnitOfWork:
         finally:
             _open.reset(self._token)
             current_region.reset(self._region_token)
+            self._bulkhead.leave(self.name)
         if exc is None:
             self._health.mark_up(self.name)
             return
@@ -80,7 +86,7 @@ def unavailability(exc: BaseException) -> str | None:
         return "busy"
     if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         return None
-    if getattr(exc, "timed_out", False):
+    if getattr(exc, "timed_out", False) or isinstance(exc.orig, psycopg.errors.ConnectionTimeout):
         return "no answer within the deadline"
     if exc.connection_invalidated:
         return "connection lost"
