@@ -56,6 +56,17 @@ cpu.add_command(accounts)
 cpu.add_command(regions)
 
 
+def _check_served(current, regions: tuple[str, ...]) -> None:
+    """Regions named on the command line must exist and be this process's to serve."""
+    unknown = set(regions) - set(current.regions.region_codes)
+    if unknown:
+        raise click.BadParameter(f"unknown region(s): {', '.join(sorted(unknown))}", param_hint="--region")
+    foreign = set(regions) - set(current.router.served_regions)
+    if foreign:
+        raise click.BadParameter(f"{', '.join(sorted(foreign))} not served by this process (CPU_REGION="
+                                 f"{current.settings.region}): run the command in that region", param_hint="--region")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(cpu)
 
@@ -102,9 +113,7 @@ def db_status() -> None:
 def relay(once: bool, regions: tuple[str, ...]) -> None:
     """Run an outbox relay in the foreground (several may run side by side)."""
     current = platform()
-    unknown = set(regions) - set(current.regions.region_codes)
-    if unknown:
-        raise click.BadParameter(f"unknown region(s): {', '.join(sorted(unknown))}", param_hint="--region")
+    _check_served(current, regions)
     require_databases(current.router)
     schema.require_head(current.router, regions or None)
     worker = current.relay()
@@ -127,7 +136,7 @@ def outbox_parked(topic: str | None) -> None:
     current = platform()
     absent = require_databases(current.router)
     count = 0
-    for region in current.regions.region_codes:
+    for region in current.router.served_regions:
         if region in absent:
             click.echo(f"{region} no database: run `cpu db upgrade`")
             continue
@@ -148,7 +157,7 @@ def outbox_prune(days: int | None) -> None:
     require_databases(current.router)
     worker = current.relay(policy=RelayPolicy(retention=timedelta(days=days))) if days else current.relay()
     pruned = worker.prune()
-    for region in current.regions.region_codes:
+    for region in current.router.served_regions:
         click.echo(f"{region:<9} {pruned.deleted[region]:>8} events deleted, {pruned.keys[region]} idempotency keys forgotten"
                    if region in pruned.deleted
                    else f"{region:<9} not pruned (unreachable or failing; see the log)")
@@ -178,11 +187,9 @@ def outbox_replay(event_id: str | None, topic: str | None, regions: tuple[str, .
         return
     if not (topic or regions):
         raise click.UsageError("give an event id, or --topic and/or --region")
-    unknown = set(regions) - set(current.regions.region_codes)
-    if unknown:
-        raise click.BadParameter(f"unknown region(s): {', '.join(sorted(unknown))}", param_hint="--region")
+    _check_served(current, regions)
     unreachable = []
-    for region in regions or current.regions.region_codes:
+    for region in regions or current.router.served_regions:
         try:
             count = outbox.replay_parked(router, region, topic=topic)
         except RegionUnavailable:

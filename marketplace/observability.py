@@ -25,7 +25,8 @@ access_log = logging.getLogger("marketplace.access")
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
-        record.region = current_region.get() or last_region.get()
+        if not getattr(record, "region", None):  # a line about another region names it itself
+            record.region = current_region.get() or last_region.get()
         return True
 
 

@@ -110,3 +110,14 @@ def test_a_sign_up_for_another_region_is_misdirected_and_leaves_its_names_free(k
     assert refused.status_code == 421 and refused.get_json()["region"] == "fdf"
     opened = client.post("/api/v1/merchants", json=body, headers={"Idempotency-Key": "vanille-1"})  # through fdf
     assert opened.status_code == 201, opened.get_json()
+
+
+def test_region_commands_in_a_region_process_stay_in_it(kin_app, database_config, opened):
+    runner = kin_app.test_cli_runner()
+    refused = runner.invoke(args=["cpu", "relay", "--once", "--region", "fdf"])
+    assert refused.exit_code == 2 and "fdf not served by this process (CPU_REGION=kin)" in refused.output
+    parked = runner.invoke(args=["cpu", "outbox", "parked"])
+    assert parked.exit_code == 0 and [line.split()[0] for line in parked.output.splitlines()[:-1]] == []
+    replayed = runner.invoke(args=["cpu", "outbox", "replay", "--topic", "label.print"])
+    assert replayed.exit_code == 0 and replayed.output.splitlines() == ["kin 0 event(s) queued again"]
+    assert opened_databases(database_config, opened) <= {"kin", DIRECTORY}
