@@ -29,6 +29,7 @@ from sqlalchemy import Engine, event
 # bench/ is sys.path[0] when this file runs; moved last, so that bench/search.py does not hide
 # the search package the app imports, while bench/router.py is still found as `router`
 sys.path.append(sys.path.pop(0))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from router import DEFAULT_POSTGRES, app_settings, migrated_router, postgres_databases, register_merchant
 
 from marketplace.app import create_app

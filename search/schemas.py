@@ -16,6 +16,13 @@ PRICE = validate.Regexp(rf"^[0-9]{{1,{BOUNDS.max_price_whole_digits}}}(\.[0-9]{{
                         error=f"an amount such as 10.00, at most {BOUNDS.max_price_whole_digits} digits before the point")
 
 
+def ignored_audience() -> fields.String:
+    """Older apps send it, to search and to suggestions alike; it changes nothing: the
+    audience comes from who the caller is (search.service.audience_for), never the request."""
+    return fields.String(validate=validate.OneOf(AUDIENCES), metadata={
+        "deprecated": True, "description": "ignored: B2B-only products are shown to business buyers by their identity"})
+
+
 class SearchArgsSchema(Schema):
     q = fields.String(load_default="", validate=validate.Length(max=200))
     lang = fields.String(load_default="en", validate=validate.OneOf(["en", "es", "fr", "nl"]))
@@ -29,10 +36,7 @@ class SearchArgsSchema(Schema):
     price_max = fields.String(validate=PRICE)
     price_bucket = fields.Integer(validate=validate.Range(min=0, max=len(PRICE_BUCKETS_USD) - 1))
     in_stock = fields.Boolean(load_default=False)
-    # Older apps send it; it changes nothing: the audience comes from who the caller is
-    # (search.service.audience_for), never from the request.
-    audience = fields.String(validate=validate.OneOf(AUDIENCES), metadata={
-        "deprecated": True, "description": "ignored: B2B-only products are shown to business buyers by their identity"})
+    audience = ignored_audience()
     b2b_only = fields.Boolean(load_default=False)
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=500),
@@ -84,6 +88,7 @@ class SuggestArgsSchema(Schema):
     q = fields.String(required=True, validate=validate.Length(min=1, max=100))
     lang = fields.String(load_default="en", validate=validate.OneOf(["en", "es", "fr", "nl"]))
     limit = fields.Integer(load_default=8, validate=validate.Range(min=1, max=20))
+    audience = ignored_audience()
 
 
 class SuggestionsSchema(Schema):
