@@ -8,9 +8,13 @@ Not marked `storage`: it builds its own PostgreSQL databases and runs once."""
 from __future__ import annotations
 
 import json
+import re
+import time
 from contextlib import ExitStack
 
+import psycopg
 import pytest
+import requests
 
 from marketplace import config
 from marketplace.app import create_app
@@ -32,10 +36,21 @@ def _named(url: str, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def shards(postgres_admin_url, tmp_path_factory):
-    """Seven migrated PostgreSQL databases: the settings that name them, and their names."""
+    """Seven migrated PostgreSQL databases, and the settings that name them."""
     with databases.postgres_databases(postgres_admin_url) as urls:
         databases.migrate({**urls, "CPU_INSTANCE_PATH": str(tmp_path_factory.mktemp("migrate"))})
+        _until_closed(postgres_admin_url, [url.rsplit("/", 1)[1] for url in urls.values()])
         yield urls
+
+
+def _until_closed(admin_url: str, names: list[str], timeout: float = 10) -> None:
+    """Until the migration's connections, closed on our side, have left the server too: the
+    watch must see only the region processes."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = ANY(%s)", (names,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the migration's connections did not close"
+            time.sleep(0.05)
 
 
 def _urls_of(region: str, urls: dict[str, str], process: str) -> dict[str, str]:
@@ -87,6 +102,14 @@ def _api_key(shards, region: str, email: str, tmp_path) -> str:
         router.dispose()
 
 
+def assert_each_shard_reached_only_from_its_region(watch: ConnectionWatch, region_databases: dict[str, str]) -> None:
+    """Each region's shard was connected to by its own server, and by no process of another region."""
+    for region, database in region_databases.items():
+        assert (database, f"cpu-{region}") in watch.seen, f"{region}'s own process never reached its shard"
+        strangers = {name for seen, name in watch.seen if seen == database and not name.endswith(f"-{region}")}
+        assert not strangers, f"{region}'s shard was opened by {strangers}"
+
+
 def test_every_merchant_is_answered_through_any_edge_and_no_process_opens_another_regions_shard(
         topology, shards, tmp_path):
     edges, watch, region_databases = topology
@@ -111,8 +134,25 @@ def test_every_merchant_is_answered_through_any_edge_and_no_process_opens_anothe
                                                headers={"Authorization": f"Bearer {merchant['key']}"})
             assert (status, json.loads(answer)["id"]) == (200, merchant["id"]), (entry, answer)
 
-    connected = {(database, name) for database, name in watch.seen}
-    for region, database in region_databases.items():
-        assert (database, f"cpu-{region}") in connected, f"{region}'s own process never reached its shard"
-        strangers = {name for seen, name in connected if seen == database and not name.endswith(f"-{region}")}
-        assert not strangers, f"{region}'s shard was opened by {strangers}"
+    assert_each_shard_reached_only_from_its_region(watch, region_databases)
+
+
+def test_a_martinique_owner_signs_in_to_the_dashboard_through_the_kingston_edge(topology):
+    edges, watch, region_databases = topology
+    kingston = f"http://127.0.0.1:{edges['kin']}"
+    body = registration("Topology Sign In Rhum", "MQ")
+    assert requests.post(f"{kingston}/api/v1/merchants", json=body, timeout=10).status_code == 201
+    browser = requests.Session()
+    form = browser.get(f"{kingston}/dashboard/signin", timeout=10)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text).group(1)
+    signed_in = browser.post(f"{kingston}/dashboard/signin", timeout=10, allow_redirects=False,
+                             data={"csrf_token": token, "email": body["email"], "password": PASSWORD})
+    assert signed_in.status_code == 303, signed_in.text  # answered by fdf, after kin's 421
+    settings = browser.get(f"{kingston}/dashboard/settings", timeout=10)  # routed by the cookie's region
+    assert settings.status_code == 200 and body["legal_name"] in settings.text
+    assert_each_shard_reached_only_from_its_region(watch, region_databases)
+
+
+def test_the_edge_lookup_is_not_open_to_clients(topology):
+    edges, _watch, _databases = topology
+    assert request(edges["kin"], "GET", "/edge/route")[0] == 404
