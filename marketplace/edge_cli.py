@@ -42,7 +42,7 @@ def render(*, entry: str, listen: str, upstreams: dict[str, str], workers: str =
                               lstrip_blocks=True, keep_trailing_newline=True)
     return environment.get_template("edge.conf.j2").render(
         entry=entry, listen=listen, workers=workers, upstreams={code: upstreams[code] for code in regions},
-        max_body_bytes=platform().settings.max_body_bytes)
+        max_body_bytes=platform().settings.max_body_bytes, retry_after=platform().settings.region_retry_after)
 
 
 def _parse_upstreams(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 import psycopg
 import pytest
@@ -24,7 +26,7 @@ from marketplace.regions import regionmap
 from marketplace.regions.router import DIRECTORY, Router
 from tests.support import databases
 from tests.support.merchants import PASSWORD, registration
-from tests.topology.processes import ConnectionWatch, edge, free_port, region_server, request
+from tests.topology.processes import ConnectionWatch, Process, edge, free_port, region_server, request
 
 HOME_COUNTRIES = {"kin": "JM", "sdq": "DO", "sxm": "SX", "fdf": "MQ", "bgi": "BB", "pos": "TT"}
 REGIONS = tuple(HOME_COUNTRIES)
@@ -59,17 +61,29 @@ def _urls_of(region: str, urls: dict[str, str], process: str) -> dict[str, str]:
                                                         f"CPU_DATABASE_URL_{DIRECTORY.upper()}")}
 
 
+@dataclass
+class Topology:
+    edges: dict[str, int]  # region -> port of the edge in its data center
+    servers: dict[str, Process]  # region -> its app server
+    watch: ConnectionWatch
+    region_databases: dict[str, str]  # region -> name of its shard
+    start_server: Callable[[str], Process]
+
+
 @pytest.fixture(scope="module")
 def topology(shards, postgres_admin_url, tmp_path_factory):
-    """Six region servers and six edges, watched; yields (edge port per region, the watch)."""
+    """Six region servers and six edges, their connections watched."""
     folder = tmp_path_factory.mktemp("topology")
     ports = {region: free_port() for region in REGIONS}
     region_databases = {region: _database_name(shards, region) for region in REGIONS}
     with ExitStack() as stack, ConnectionWatch(postgres_admin_url, list(region_databases.values())) as watch:
-        servers = [region_server(region, port=ports[region], urls=_urls_of(region, shards, f"cpu-{region}"),
-                                 instance=folder / region, log=folder / f"{region}.log") for region in REGIONS]
-        for server in servers:
+        def start_server(region: str) -> Process:
+            server = region_server(region, port=ports[region], urls=_urls_of(region, shards, f"cpu-{region}"),
+                                   instance=folder / region, log=folder / f"{region}.log")
             stack.callback(server.stop)
+            return server
+
+        servers = {region: start_server(region) for region in REGIONS}
         config_app = create_app({"CPU_INSTANCE_PATH": str(folder / "render"), "CPU_SCHEMA_CHECK": "false",
                                  "CPU_RELAY_IN_PROCESS": "false"})
         edges = {}
@@ -81,9 +95,15 @@ def topology(shards, postgres_admin_url, tmp_path_factory):
                 nginx = edge(conf, prefix=folder / f"edge-{region}", log=folder / f"edge-{region}.log")
                 stack.callback(nginx.stop)
                 nginx.wait_for(edges[region], None)
-        for server, region in zip(servers, REGIONS):
+        for region, server in servers.items():
             server.wait_for(ports[region], "/readyz")
-        yield edges, watch, region_databases
+        yield Topology(edges, servers, watch, region_databases, lambda region: _started(start_server(region),
+                                                                                        ports[region]))
+
+
+def _started(server: Process, port: int) -> Process:
+    server.wait_for(port, "/readyz")
+    return server
 
 
 def _database_name(urls: dict[str, str], region: str) -> str:
@@ -112,7 +132,7 @@ def assert_each_shard_reached_only_from_its_region(watch: ConnectionWatch, regio
 
 def test_every_merchant_is_answered_through_any_edge_and_no_process_opens_another_regions_shard(
         topology, shards, tmp_path):
-    edges, watch, region_databases = topology
+    edges, watch, region_databases = topology.edges, topology.watch, topology.region_databases
     merchants = {}
     for number, region in enumerate(REGIONS):
         entry = REGIONS[(number + 1) % len(REGIONS)]  # every sign-up enters in the wrong data center
@@ -138,7 +158,7 @@ def test_every_merchant_is_answered_through_any_edge_and_no_process_opens_anothe
 
 
 def test_a_martinique_owner_signs_in_to_the_dashboard_through_the_kingston_edge(topology):
-    edges, watch, region_databases = topology
+    edges, watch, region_databases = topology.edges, topology.watch, topology.region_databases
     kingston = f"http://127.0.0.1:{edges['kin']}"
     body = registration("Topology Sign In Rhum", "MQ")
     assert requests.post(f"{kingston}/api/v1/merchants", json=body, timeout=10).status_code == 201
@@ -154,5 +174,25 @@ def test_a_martinique_owner_signs_in_to_the_dashboard_through_the_kingston_edge(
 
 
 def test_the_edge_lookup_is_not_open_to_clients(topology):
-    edges, _watch, _databases = topology
+    edges = topology.edges
     assert request(edges["kin"], "GET", "/edge/route")[0] == 404
+
+
+def test_a_region_whose_servers_are_down_is_a_quick_503_naming_it_and_the_others_answer(topology):
+    edges, servers = topology.edges, topology.servers
+    body = registration("Topology Down Doubles", "TT")
+    status, _headers, answer = request(edges["kin"], "POST", "/api/v1/merchants", body=json.dumps(body).encode(),
+                                       headers={"Content-Type": "application/json"})
+    assert status == 201, answer
+    merchant = json.loads(answer)
+    servers["pos"].stop()
+    try:
+        started = time.monotonic()
+        status, headers, answer = request(edges["kin"], "GET", f"/api/v1/merchants/{merchant['id']}")
+        assert time.monotonic() - started < 1
+        assert (status, headers["content-type"], headers.get("retry-after")) == (503, "application/problem+json", "5")
+        assert json.loads(answer)["region"] == "pos"
+        status, _headers, _page = request(edges["kin"], "GET", "/", headers={"Accept": "text/html"})
+        assert status == 200  # Kingston answers for itself
+    finally:
+        servers["pos"] = topology.start_server("pos")
