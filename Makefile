@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export CPU_INSTANCE_PATH ?= instance
 
-.PHONY: run test install browser migrate demo bench clean
+.PHONY: run test install browser edge migrate demo bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (set PYTHON=...)"; exit 1; }
@@ -39,8 +39,17 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-## make test: the whole suite, on SQLite and on PostgreSQL, browser tests included
-test: install browser
+# The topology test puts Debian's nginx in front of six region processes, as the edge of
+# each data center does (deploy/nginx/); install it when it is missing.
+edge:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+		echo "==> installing Debian's nginx for the topology test"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
+	fi
+
+## make test: the whole suite, on SQLite and on PostgreSQL, browser and topology tests included
+test: install browser edge
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from marketplace import cli, config, health, jsonbody, observability, openapi, operators, problems, throttle
+from marketplace import cli, config, edge, health, jsonbody, observability, openapi, operators, problems, throttle
 from marketplace.catalog import importer
 from marketplace.catalog.api import blp as catalog_blp
 from marketplace.merchants.api import blp as merchants_blp
@@ -106,6 +106,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     throttle.install(app, settings.rate_limit_storage)
     app.register_blueprint(health.blp)
     app.register_blueprint(operators.blp)
+    app.register_blueprint(edge.blp)
     importer.register_handlers(current.handlers, router)
     indexer.register_handlers(current.handlers, router, lambda: current.search)
     current.handlers.announce("merchant.registered")  # for payouts, notifications, ...

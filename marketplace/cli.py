@@ -22,6 +22,7 @@ from flask import Flask
 from flask.cli import AppGroup, ScriptInfo
 
 from marketplace.catalog.cli import catalog
+from marketplace.edge_cli import edge
 from marketplace.merchants.cli import accounts
 from search.cli import search
 from marketplace.config import mask_url
@@ -54,6 +55,7 @@ cpu.add_command(catalog)
 cpu.add_command(search)
 cpu.add_command(accounts)
 cpu.add_command(regions)
+cpu.add_command(edge)
 
 
 def _check_served(current, regions: tuple[str, ...]) -> None:

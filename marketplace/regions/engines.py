@@ -47,7 +47,8 @@ def _postgresql(url: str, *, connect_timeout: int, pool_size: int, watchdog: Wat
             "keepalives_idle": 10,
             "keepalives_interval": 2,
             "keepalives_count": 3,
-            "application_name": APPLICATION_NAME,
+            # an operator's own name in the URL wins: it tells a DBA which process holds a connection
+            "application_name": make_url(url).query.get("application_name", APPLICATION_NAME),
         },
     )
     event.listen(engine, "do_connect", _connect_within_deadline(watchdog))
