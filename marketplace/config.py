@@ -7,6 +7,7 @@ PostgreSQL URLs: there is no development fallback in production.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import tomllib
@@ -281,9 +282,17 @@ def _check_mail(read: _Reader, settings: Settings) -> None:
     if not isinstance(target, mail_url.SmtpServer):
         read.problems.append("CPU_MAIL_URL (smtp://... or smtps://...) is required in production: the embedded "
                              "default writes mail into a folder nobody reads")
-    elif target.username and target.tls == "none":
-        read.problems.append("CPU_MAIL_URL: production logs in to the mail server only over TLS: use smtps:// "
-                             "or add ?starttls=1")
+    elif target.tls == "none" and (target.username or not _loopback(target.host)):
+        read.problems.append("CPU_MAIL_URL: production sends mail (reset links) over TLS unless the server is on "
+                             "this host: use smtps:// or add ?starttls=1")
+
+
+def _loopback(host: str) -> bool:
+    """A mail relay on this host (a local Postfix) is reached without crossing a network."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_tls(read: _Reader, key: str, sslmode: object) -> None:

@@ -17,7 +17,7 @@ from marketplace.regions.uow import current_region, last_region
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _WELL_FORMED = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
-_RESET_TOKEN_PATH = re.compile(r"^(/dashboard/reset/)[^/]+")
+_RESET_TOKEN_PATH = re.compile(r"(/reset/+)[^/]+")  # wherever it stands: `//dashboard//reset/<token>` routes too
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 access_log = logging.getLogger("marketplace.access")
 

@@ -25,10 +25,12 @@ import functools
 import ipaddress
 from collections.abc import Callable
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from marketplace.merchants.auth import digest
 
 TOO_MANY_SIGN_INS = "Too many sign-in attempts for this account. Wait a few minutes, or reset the password."
 TOO_MANY_REQUESTS = "Too many attempts from your address. Wait a little and try again."
@@ -52,7 +54,10 @@ def client_address() -> str:
 
 
 def account() -> str:
-    return "email:" + request.form.get("email", "").strip().lower()  # as accounts compares them
+    """The address as accounts compares them, as its keyed digest: Flask-Limiter logs the keys
+    it refuses and stores them in Redis, and neither is a place for email addresses."""
+    email = request.form.get("email", "").strip().lower()
+    return "email:" + digest(current_app.extensions["cpu"].settings.email_lookup_key, email)[:32]
 
 
 def account_from_address() -> str:

@@ -67,7 +67,7 @@ class SmtpGateway:
                 if self.server.username:
                     smtp.login(self.server.username, self.server.password or "")
                 smtp.send_message(email)
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, UnicodeError) as exc:  # UnicodeError: smtplib logs in in ASCII only
             # Not str(exc): a refusal repeats the addresses, a certificate error its details.
             code = getattr(exc, "smtp_code", None)
             raise MailNotSent(f"{self.server} refused or failed: {type(exc).__name__}{f' {code}' if code else ''}") from None

@@ -55,6 +55,9 @@ class StaffSession(ShardBase):
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # A new API key's secret between the POST that made it and the page that shows it once,
+    # sealed with a one-time pad that only this browser's cookie holds (sessions.seal_for_showing).
+    sealed_secret: Mapped[str | None] = mapped_column(String(200))
 
 
 class ApiKey(ShardBase):

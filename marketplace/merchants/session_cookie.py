@@ -1,5 +1,6 @@
 """The dashboard's session cookie: it carries a session token and the staff user's home
-region, nothing else; `sessions` decides on the server whether the session is still live."""
+region (and flash messages, and for one redirect the pad of a new key's sealed secret);
+`sessions` decides on the server whether the session is still live."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from marketplace.merchants import sessions
 from marketplace.merchants.auth import Principal
 from marketplace.platform import router
 
-REGION, TOKEN = "region", "session_token"
+REGION, TOKEN, PAD = "region", "session_token", "reveal_pad"
 
 
 def principal_from_cookie() -> Principal | None:
@@ -40,3 +41,17 @@ def forget_everywhere(principal: Principal) -> None:
     """Sign this staff user out of every browser, this one included."""
     session.clear()
     sessions.end_all(router=router(), principal=principal)
+
+
+def keep_for_next_page(secret: str) -> None:
+    """Carry a secret across a redirect to the page that shows it once (sessions.seal_for_showing)."""
+    session[PAD] = sessions.seal_for_showing(router=router(), region=session[REGION], token=session[TOKEN], secret=secret)
+
+
+def take_kept() -> str | None:
+    """The secret `keep_for_next_page` carried, once; None on every later page and replay."""
+    pad = session.pop(PAD, None)
+    region, token = session.get(REGION), session.get(TOKEN)
+    if not (isinstance(pad, str) and isinstance(region, str) and isinstance(token, str)):
+        return None
+    return sessions.open_once(router=router(), region=region, token=token, pad=pad)

@@ -14,9 +14,11 @@ their entries at once, other processes see them within that many seconds.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.merchants import recent_principals
@@ -81,3 +83,38 @@ def revoke_all(session: Session, *, router: Router, staff_id: str) -> None:
     call it wherever their password or role changes."""
     session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
     recent_principals.of(router).drop_where(lambda _key, principal: principal.staff_id == staff_id)
+
+
+def seal_for_showing(*, router: Router, region: str, token: str, secret: str) -> str:
+    """Keep a secret for its one showing on the next page, split in two: the session's row
+    holds it sealed with a one-time pad, and the answer (the pad) goes to the browser. The
+    cookie alone, or a copy of it, tells nothing; the row alone tells nothing, and it is
+    emptied by the first page that shows the secret, so a replayed cookie shows nothing."""
+    plain = secret.encode()
+    pad = secrets.token_bytes(len(plain))
+    sealed = bytes(a ^ b for a, b in zip(plain, pad))
+    with router.unit_of_work(region) as uow:
+        uow.session.execute(update(StaffSession).where(StaffSession.token_digest == sha256(token))
+                            .values(sealed_secret=base64.urlsafe_b64encode(sealed).decode()))
+        uow.commit()
+    return base64.urlsafe_b64encode(pad).decode()
+
+
+def open_once(*, router: Router, region: str, token: str, pad: str) -> str | None:
+    """The secret `seal_for_showing` kept, taken off the row as it is read; None once shown."""
+    mine = StaffSession.token_digest == sha256(token)
+    with router.unit_of_work(region) as uow:
+        sealed = uow.session.scalar(select(StaffSession.sealed_secret).where(mine))
+        if sealed is None:
+            return None
+        taken = uow.session.execute(  # emptied only if still there: of two pages at once, one shows it
+            update(StaffSession).where(mine, StaffSession.sealed_secret == sealed).values(sealed_secret=None)
+            .execution_options(synchronize_session=False)).rowcount
+        uow.commit()
+    if not taken:
+        return None
+    try:
+        plain = bytes(a ^ b for a, b in zip(base64.urlsafe_b64decode(sealed), base64.urlsafe_b64decode(pad), strict=True))
+        return plain.decode()
+    except (TypeError, ValueError):  # nothing kept, or a pad that is not this one
+        return None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from marketplace.errors import InvalidInput
-from marketplace.merchants import accounts, api_keys
+from marketplace.merchants import accounts, api_keys, session_cookie
 from marketplace.platform import router
 from marketplace.storefront import access, forms
 from marketplace.storefront.product_form import LANGUAGE_NAMES
@@ -13,7 +13,6 @@ from marketplace.storefront.product_form import LANGUAGE_NAMES
 blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 blp.before_request(access.require_sign_in)
 blp.after_request(access.no_store)
-NEW_KEY = "new_api_key"  # the session entry holding a new key's secret until its page shows it
 
 
 @blp.get("/")
@@ -61,16 +60,18 @@ def keys():
     """Your API keys; a new key's secret is shown on this page once and never again.
 
     Making a key redirects (303) to this page, so reloading it never makes another key. The
-    secret crosses the redirect in the session cookie (signed, HttpOnly, Secure in
-    production) and the page that shows it removes it, so a reload shows the list only."""
+    secret crosses the redirect split between the session's row and the cookie
+    (session_cookie.keep_for_next_page): neither half alone tells it, and the page that shows
+    it empties the row, so a reload or a replayed cookie shows the list only."""
     values, errors = request.form.to_dict(), {}
     if request.method == "POST":
         data, errors = forms.load(forms.ApiKeyForm(), request.form)
         if not errors:
-            _, session[NEW_KEY] = api_keys.create(router=router(), principal=access.principal(), name=data["name"])
+            _, secret = api_keys.create(router=router(), principal=access.principal(), name=data["name"])
+            session_cookie.keep_for_next_page(secret)
             return redirect(url_for(".keys"), 303)
     listed = api_keys.list_(router=router(), principal=access.principal())
-    token = None if errors else session.pop(NEW_KEY, None)
+    token = None if errors else session_cookie.take_kept()
     page = render_template("dashboard/api_keys.html", keys=listed, token=token, values=values, errors=errors)
     return page, 422 if errors else 200
 

@@ -293,3 +293,20 @@ def test_the_storefront_search_refuses_text_that_is_not_text_naming_the_argument
     assert response.status_code == 422
     name = query.partition("=")[0]
     assert f"({name}: " in page_text(response) and reason in page_text(response)
+
+
+def test_a_new_keys_secret_is_not_in_the_cookie_and_a_replayed_cookie_shows_it_no_more(app, client, router):
+    owner = open_merchant(router)
+    sign_in_as(client, owner)
+    made = post_form(client, "/dashboard/api-keys", {"name": "warehouse"})
+    cookie = client.get_cookie("session")
+    carried = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    shown = client.get("/dashboard/api-keys")
+    token = re.search(r'value="(cpu\.[^"]+)"', shown.get_data(as_text=True)).group(1)
+    secret = token.rsplit(".", 1)[1]
+    assert made.status_code == 303 and secret not in repr(carried)  # a copy of the cookie does not tell it
+
+    replay = app.test_client()
+    replay.set_cookie("session", cookie.value, domain=cookie.domain)
+    again = replay.get("/dashboard/api-keys")
+    assert again.status_code == 200 and token not in again.get_data(as_text=True)

@@ -160,3 +160,14 @@ def test_reset_links_use_the_public_url_whatever_host_the_request_names(database
     finally:
         server.extensions["cpu-throttle"].reset()
         server.extensions["cpu"].router.dispose()
+
+
+def test_a_refused_sign_in_logs_no_email_address(app, router, caplog):
+    """Flask-Limiter logs the key of every limit it enforces: the key names the account by a digest."""
+    open_merchant(router, handle="quiet", email="owner@quiet.example")
+    guesser = app.test_client()
+    with caplog.at_level("DEBUG"):
+        for _ in range(6):
+            sign_in(guesser, "owner@quiet.example", WRONG, "203.0.113.77")
+    assert any(r.name.startswith("flask-limiter") for r in caplog.records), "the limiter logged the refusal"
+    assert "owner@quiet.example" not in caplog.text

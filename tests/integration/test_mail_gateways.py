@@ -83,3 +83,12 @@ def test_a_message_repr_leaves_the_body_out():
 
 def test_an_smtp_server_repr_leaves_the_password_out():
     assert "p@ss" not in repr(SmtpServer(host="h", port=25, tls="none", username="u", password="p@ss"))
+
+
+def test_a_login_smtplib_cannot_send_is_a_mail_not_sent_not_a_crash():
+    """smtplib logs in in ASCII only: a password with an accent must fail like any refusal,
+    or the reset page answers 500 for a known email and 200 for an unknown one."""
+    with smtp_server(username="cpu", password="contraseña") as server:
+        target = SmtpServer(host="127.0.0.1", port=server.port, tls="none", username="cpu", password="contraseña")
+        with pytest.raises(MailNotSent):
+            SmtpGateway(target, sender=SENDER, timeout=5).send(Message(to="a@example.com", subject="x", body=LINK))

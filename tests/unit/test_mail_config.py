@@ -46,9 +46,10 @@ def test_production_sends_from_the_public_host_through_a_server(tmp_path):
 @pytest.mark.parametrize(("url", "complaint"), [
     (None, "CPU_MAIL_URL (smtp://... or smtps://...) is required in production"),
     ("file:///var/mail/cpu", "CPU_MAIL_URL (smtp://... or smtps://...) is required in production"),
-    ("smtp://cpu:secret-pw@mail.internal:25", "CPU_MAIL_URL: production logs in to the mail server only over TLS"),
+    ("smtp://cpu:secret-pw@mail.internal:25", "CPU_MAIL_URL: production sends mail (reset links) over TLS"),
+    ("smtp://mail.internal:25", "CPU_MAIL_URL: production sends mail (reset links) over TLS"),
 ])
-def test_production_refuses_a_mail_folder_or_a_login_in_clear_text(tmp_path, url, complaint):
+def test_production_refuses_a_mail_folder_or_mail_in_clear_text_across_a_network(tmp_path, url, complaint):
     environ = {**PRODUCTION, **({"CPU_MAIL_URL": url} if url else {})}
     with pytest.raises(config.ConfigError) as error:
         config.load({"CPU_INSTANCE_PATH": str(tmp_path)}, environ=environ)
@@ -71,3 +72,8 @@ def test_a_malformed_mail_url_is_named_without_its_password(tmp_path, url, compl
 def test_a_sender_that_is_not_an_address_is_refused(tmp_path):
     with pytest.raises(config.ConfigError, match="CPU_MAIL_FROM='the marketplace' is not an email address"):
         load(tmp_path, CPU_MAIL_FROM="the marketplace")
+
+
+def test_production_may_hand_mail_in_clear_to_a_relay_on_its_own_host(tmp_path):
+    settings = config.load({"CPU_INSTANCE_PATH": str(tmp_path)}, environ={**PRODUCTION, "CPU_MAIL_URL": "smtp://127.0.0.1:25"})
+    assert settings.mail_url == "smtp://127.0.0.1:25"
