@@ -22,6 +22,7 @@ from flask import Flask
 from flask.cli import AppGroup, ScriptInfo
 
 from marketplace.catalog.cli import catalog
+from marketplace.events.cli import events
 from search.cli import search
 from marketplace.config import mask_url
 from marketplace.errors import NotFound, RegionUnavailable
@@ -50,6 +51,7 @@ cpu.add_command(db)
 cpu.add_command(outbox_group)
 cpu.add_command(catalog)
 cpu.add_command(search)
+cpu.add_command(events)
 
 
 def register(app: Flask) -> None:

@@ -13,6 +13,7 @@ from functools import cached_property
 from flask import current_app
 
 from marketplace.config import Settings
+from marketplace.events.transports import EmbeddedTransport
 from marketplace.mail.gateways import MailGateway, gateway_for
 from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
 from marketplace.regions.regionmap import RegionMap
@@ -48,7 +49,9 @@ class Platform:
         return gateway_for(self.settings)
 
     def relay(self, **kwargs) -> Relay:
+        """A relay that hands events to the transport: in process, or to the region's broker."""
         kwargs.setdefault("policy", RelayPolicy(retention=timedelta(days=self.settings.outbox_retention_days)))
+        kwargs.setdefault("transport", EmbeddedTransport(self.router, self.handlers, policy=kwargs["policy"]))
         return Relay(self.router, self.handlers, **kwargs)
 
     def start_relay_thread(self) -> None:
