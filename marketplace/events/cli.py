@@ -3,6 +3,9 @@ broker) the consumer processes of a region."""
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
 from flask.cli import AppGroup
 
@@ -58,3 +61,23 @@ def events_replay(consumer: str | None, event_id: str | None, regions: tuple[str
         click.echo(f"{region} {count} deliver(ies) queued again")
     if unreachable:
         raise click.ClickException(f"not replayed in {', '.join(unreachable)}; run it again once they are back")
+
+
+@events.command("consume")
+@click.option("--once", is_flag=True, help="Apply what the broker holds now, then exit.")
+@click.option("--region", "regions", multiple=True, help="Only these regions (repeatable).")
+def events_consume(once: bool, regions: tuple[str, ...]) -> None:
+    """Run the named consumers of this data center against its broker (CPU_BROKER_URL)."""
+    current = platform()
+    if not current.settings.broker_url:
+        raise click.ClickException("CPU_BROKER_URL is not set: without a broker, `cpu relay` applies the events itself")
+    chosen = _regions(regions)
+    if once:
+        stats = current.broker.consume_ready(chosen)
+        click.echo(f"applied {stats.applied}, duplicates {stats.duplicates}, failed {stats.failed}, parked {stats.parked}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"consumers of {', '.join(chosen)} running; Ctrl-C stops them")
+    current.broker.consume(stop, chosen)

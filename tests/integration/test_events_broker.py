@@ -141,3 +141,30 @@ def test_events_reach_another_data_center_through_its_own_broker_and_wait_out_a_
     assert deliveries.parked(router, "sdq") == []
     consume_until(kin, lambda: len(applied["kin"]) == 6)
     assert applied["kin"] == [("kin", n) for n in range(6)]
+
+
+def test_with_a_broker_url_the_app_relays_through_the_broker_and_its_consumers_run_an_import(
+        database_config, nats_server):
+    from marketplace.catalog import importer
+    from tests.conftest import make_app
+    from tests.integration.test_catalog_import import GOOD_CSV
+    from tests.support import databases
+    from marketplace.merchants.accounts import sign_up
+
+    app = make_app(database_config, CPU_BROKER_URL=nats_server.url)
+    platform = app.extensions["cpu"]
+    try:
+        merchant = sign_up(router=platform.router, trading_name="Broker Imports", legal_name="Broker Imports Ltd",
+                           home_country="JM", email="owner@broker-imports.example", password="long enough pw",
+                           handle="broker-imports")
+        job = importer.submit_job(router=platform.router, principal=merchant, filename="catalog.csv",
+                                  content=GOOD_CSV.read_bytes())
+        assert platform.relay().drain().delivered >= 1  # on the broker now; nothing applied in process
+        assert importer.get_job(router=platform.router, principal=merchant, job_id=job.id).status == "queued"
+        consumed = app.test_cli_runner().invoke(args=["cpu", "events", "consume", "--once", "--region", merchant.region])
+        assert consumed.exit_code == 0 and "applied 1," in consumed.output, consumed.output
+        assert importer.get_job(router=platform.router, principal=merchant, job_id=job.id).status == "done"
+    finally:
+        platform.broker.close()
+        databases.wipe(platform.router)
+        platform.router.dispose()
