@@ -237,7 +237,14 @@ class PullConsumer:
         return stats
 
     async def _handle(self, message, stats: deliveries.ConsumerStats) -> None:
-        envelope = Envelope.from_bytes(message.data)
+        try:
+            envelope = Envelope.from_bytes(message.data)
+        except Exception as exc:  # no envelope, or a newer one: no retry can help, and it must not hold up the rest
+            log.error("consumer %s in region %s dropped message %s on %s, not an envelope it can read: %r",
+                      self.consumer, self.region, message.headers and message.headers.get("Nats-Msg-Id"),
+                      message.subject, exc, extra={"region": self.region})
+            await message.term()
+            return
         subscription = self.subscriptions.get(envelope.topic)
         if subscription is None or not subscription.runs_in(self.region, envelope):
             await message.ack()  # not this consumer's: nothing to do
