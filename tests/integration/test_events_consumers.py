@@ -1,6 +1,7 @@
 """Named consumers behind the embedded transport: each applies an event once (its inbox), a
 failing one is retried and parked alone, events of one key reach each consumer in order."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -177,3 +178,30 @@ def test_operators_see_a_parked_consumer_delivery_and_replay_it(app, platform, r
     assert replayed.exit_code == 0 and "sxm 1 deliver(ies) queued again" in replayed.output
     platform.relay().drain()
     assert deliveries.parked(router, "sxm") == [] and inbox_of(router, "sxm", "pricing.refresh") == [event_id]
+
+
+def test_a_relay_whose_lease_ran_out_cannot_record_what_it_handed_to_the_transport(router):
+    registry = HandlerRegistry()
+    applied = []
+    registry.consumer("ledger", "order.paid")(lambda envelope: applied.append(envelope.event_id))
+    policy = RelayPolicy(lease=timedelta(milliseconds=300), backoff_base=timedelta(0))
+    transport = EmbeddedTransport(router, registry, policy=policy)
+
+    class SlowLink:
+        """A send that outlasts the lease: another relay may have the event by the time it returns."""
+
+        def send(self, envelope):
+            time.sleep(0.5)
+            transport.send(envelope)
+
+        def pump(self, region):
+            return transport.pump(region)
+
+    event_id = publish(router, "kin", "order.paid", {"order_id": "ord_4"})
+    stats = Relay(router, registry, transport=SlowLink(), policy=policy, worker="slow").run_once(["kin"])
+    assert (stats.delivered, stats.lost) == (0, 1)
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert uow.session.get(OutboxEvent, event_id).delivered_at is None  # still the relays' to deliver
+
+    assert relay_for(router, registry, policy).drain().delivered == 1  # sent again; queued once
+    assert applied == [event_id]
