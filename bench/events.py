@@ -184,7 +184,7 @@ def main() -> None:
             for region, server in (("kin", kin), ("sdq", sdq)):  # both data centers' streams, before anything flows
                 provisioning = BrokerTransport(router, HandlerRegistry(), url=server.url, policy=RelayPolicy(),
                                                regions=[region], peers=PEERS)
-                provisioning._jetstream()
+                provisioning.connect()
                 provisioning.close()
             app_rate, _ = app_run(instance, kin, sdq, args.events, None)
             _, app_latency = app_run(instance, kin, sdq, max(200, args.events // 4), args.rate)

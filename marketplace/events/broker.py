@@ -111,7 +111,8 @@ class BrokerTransport:
         self.blocked: dict[tuple[str, str, str], str] = {}
 
     # -- connection and streams -------------------------------------------------------------
-    def _jetstream(self):
+    def connect(self):
+        """The JetStream context, connecting and declaring this process's regions' streams on first use."""
         with self._ready:
             if self._js is None:
                 self._js = self._loop.run(self._connect(), timeout=30)
@@ -155,7 +156,7 @@ class BrokerTransport:
     # -- the relay's side ----------------------------------------------------------------------
     def send(self, envelope: Envelope) -> None:
         """Published to the source region's stream; returns once the server has it."""
-        js = self._jetstream()
+        js = self.connect()
         # No expected-stream header: the sourced copies keep their headers, and the inbound
         # streams would refuse one naming another stream. The subject names the stream already.
         self._loop.run(js.publish(envelope.subject, envelope.to_bytes(), timeout=PUBLISH_TIMEOUT,
@@ -168,7 +169,7 @@ class BrokerTransport:
     # -- the consumers' side -------------------------------------------------------------------
     def consume(self, stop: threading.Event, regions: Iterable[str] | None = None) -> None:
         """Run every named consumer of these regions until `stop` (a thread per consumer and region)."""
-        self._jetstream()
+        self.connect()
         names = sorted({s.consumer for s in self.registry.subscriptions})
         threads = [threading.Thread(target=self._consume_forever, args=(stop, name, region),
                                     name=f"consumer-{name}-{region}", daemon=True)
@@ -195,7 +196,7 @@ class BrokerTransport:
 
     def consume_ready(self, regions: Iterable[str] | None = None) -> deliveries.ConsumerStats:
         """One pass of every consumer over what is in the stream now: for tests and `--once`."""
-        self._jetstream()
+        self.connect()
         stats = deliveries.ConsumerStats()
         for region in regions or self.regions:
             for name in sorted({s.consumer for s in self.registry.subscriptions}):

@@ -16,14 +16,14 @@ def test_a_silent_region_never_delays_another_regions_events(router, monkeypatch
     delivered = {}
     registry.on("parcel.scanned")(lambda event: delivered.setdefault(event.region, time.monotonic()))
     opened = router.unit_of_work
+    stop = threading.Event()
 
     def silent_kin(region, **kwargs):
-        if region == "kin":  # a frozen server: the kernel answers, the database does not
-            time.sleep(SILENCE)
+        if region == "kin":  # a frozen server: the kernel answers, the database does not (until the test ends)
+            stop.wait(SILENCE)
         return opened(region, **kwargs)
 
     monkeypatch.setattr(router, "unit_of_work", silent_kin)
-    stop = threading.Event()
     relaying = threading.Thread(target=Relay(router, registry, policy=RelayPolicy()).run_forever, args=(stop, 0.05))
     relaying.start()
     try:
@@ -38,6 +38,7 @@ def test_a_silent_region_never_delays_another_regions_events(router, monkeypatch
     finally:
         stop.set()
         relaying.join(timeout=2 * SILENCE)
+    assert not relaying.is_alive()
     assert "sdq" in delivered and delivered["sdq"] - committed < 1.0
 
 
