@@ -24,6 +24,7 @@ from flask.cli import AppGroup, ScriptInfo
 from marketplace.catalog.cli import catalog
 from marketplace.edge_cli import edge
 from marketplace.merchants.cli import accounts
+from marketplace.events.cli import events
 from search.cli import search
 from marketplace.config import mask_url
 from marketplace.errors import NotFound, RegionUnavailable
@@ -56,6 +57,7 @@ cpu.add_command(search)
 cpu.add_command(accounts)
 cpu.add_command(regions)
 cpu.add_command(edge)
+cpu.add_command(events)
 
 
 def _check_served(current, regions: tuple[str, ...]) -> None:

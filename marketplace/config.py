@@ -60,6 +60,8 @@ class Settings:
     trusted_proxies: int = 0
     public_url: str = ""  # https://market.example: links in emails; empty: the request's own host
     elasticsearch_url: str | None = field(default=None, repr=False)
+    # nats://host:4222, this data center's JetStream broker (may carry a token); unset: events in process
+    broker_url: str | None = field(default=None, repr=False)
     max_api_keys: int = 25  # active keys per merchant
     max_staff_users: int = 50  # staff users (owners included) per merchant
     principal_cache_seconds: float = 5.0  # how long an API key's principal is trusted without a look
@@ -207,6 +209,7 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         trusted_proxies=read.number("CPU_TRUSTED_PROXIES", 0, minimum=0),
         public_url=public_url,
         elasticsearch_url=read.text("ELASTICSEARCH_URL", "") or None,
+        broker_url=read.text("CPU_BROKER_URL", "") or None,
         max_api_keys=read.number("CPU_MAX_API_KEYS", 25, minimum=1),
         max_staff_users=read.number("CPU_MAX_STAFF_USERS", 50, minimum=1),
         principal_cache_seconds=read.number("CPU_PRINCIPAL_CACHE_SECONDS", 5.0, minimum=0, kind=float),

@@ -13,6 +13,8 @@ from functools import cached_property
 from flask import current_app
 
 from marketplace.config import Settings
+from marketplace.events.broker import BrokerTransport
+from marketplace.events.transports import EmbeddedTransport
 from marketplace.mail.gateways import MailGateway, gateway_for
 from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
 from marketplace.regions.regionmap import RegionMap
@@ -48,8 +50,18 @@ class Platform:
         return gateway_for(self.settings)
 
     def relay(self, **kwargs) -> Relay:
+        """A relay that hands events to the transport: in process, or to the region's broker."""
         kwargs.setdefault("policy", RelayPolicy(retention=timedelta(days=self.settings.outbox_retention_days)))
+        if "transport" not in kwargs:
+            kwargs["transport"] = self.broker if self.settings.broker_url else EmbeddedTransport(
+                self.router, self.handlers, policy=kwargs["policy"])
         return Relay(self.router, self.handlers, **kwargs)
+
+    @cached_property
+    def broker(self) -> BrokerTransport:
+        """This process's connection to its data center's broker (CPU_BROKER_URL), opened on first use."""
+        return BrokerTransport(self.router, self.handlers, url=self.settings.broker_url,
+                               policy=RelayPolicy(retention=timedelta(days=self.settings.outbox_retention_days)))
 
     def start_relay_thread(self) -> None:
         """The embedded default's relay: a daemon thread in the server process."""
@@ -63,8 +75,10 @@ class Platform:
             daemon=True,
         )
         thread.start()
+        if self.settings.broker_url:
+            threading.Thread(target=self.broker.consume, args=(self._relay_stop,), name="event-consumers", daemon=True).start()
         atexit.register(self._relay_stop.set)
-        log.info("outbox relay thread started")
+        log.info("outbox relay thread started%s", " with the broker's consumers" if self.settings.broker_url else "")
 
     def stop_relay_thread(self) -> None:
         if self._relay_stop is not None:

@@ -41,7 +41,8 @@ from marketplace.regions import outbox
 from marketplace.regions.base import utcnow
 from marketplace.regions.ids import first_id_since
 from marketplace.regions.models import OutboxEvent
-from marketplace.regions.outbox import Event, HandlerRegistry
+from marketplace.events.envelope import Envelope
+from marketplace.regions.outbox import HandlerRegistry
 from marketplace.regions.router import Router
 from search.documents import GONE, Rejected, Removal, SearchDocument, from_catalog
 from search.gateways import SearchEngine
@@ -59,22 +60,28 @@ class PartialCatalog(RuntimeError):
     """Some regions could not be read; a rebuild from the rest would drop their products."""
 
 
+CONSUMER = "search.index"
+
+
 def register_handlers(registry: HandlerRegistry, router: Router, engine: Callable[[], SearchEngine]) -> None:
-    """`engine` is asked for on each event, so the index is opened only once it is needed."""
+    """The `search.index` consumer. `engine` is asked for on each event, so the index is opened
+    only once it is needed. Its side effect is idempotent (the engines keep the higher
+    revision), as a consumer's must be when the inbox records it only after the write."""
 
-    @registry.on(TOPIC)
-    def reindex_product(event: Event) -> None:
-        _apply(router, event.region, engine(), [read_document(router, event.region, event.payload["product_id"])])
+    @registry.consumer(CONSUMER, TOPIC)
+    def reindex_product(envelope: Envelope) -> None:
+        region = envelope.source_region
+        _apply(router, region, engine(), [read_document(router, region, envelope.payload["product_id"])])
 
-    @registry.on(MERCHANT_RENAMED)
-    def reindex_merchant(event: Event) -> None:
-        batch: list[SearchDocument | Rejected] = []
-        for document in _region_documents(router, event.region, merchant_id=event.payload["merchant_id"]):
+    @registry.consumer(CONSUMER, MERCHANT_RENAMED)
+    def reindex_merchant(envelope: Envelope) -> None:
+        region, batch = envelope.source_region, []
+        for document in _region_documents(router, region, merchant_id=envelope.payload["merchant_id"]):
             batch.append(document)
             if len(batch) == UPSERT_BATCH:
-                _apply(router, event.region, engine(), batch)
+                _apply(router, region, engine(), batch)
                 batch = []
-        _apply(router, event.region, engine(), batch)
+        _apply(router, region, engine(), batch)
 
 
 def read_document(router: Router, region: str, product_id: str) -> SearchDocument | Removal | Rejected:

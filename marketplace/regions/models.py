@@ -58,11 +58,51 @@ class OutboxEvent(ShardBase):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The envelope (see marketplace.events.envelope): the id, region, topic and created_at
+    # above are its event id, source region, topic and occurred_at.
+    partition_key: Mapped[str | None] = mapped_column(String(120))
+    correlation_id: Mapped[str | None] = mapped_column(String(40))
+    causation_id: Mapped[str | None] = mapped_column(String(40))
+    schema_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     __table_args__ = (
         Index("ix_outbox_events_ready", "id", postgresql_where=text("delivered_at IS NULL AND parked_at IS NULL"),
               sqlite_where=text("delivered_at IS NULL AND parked_at IS NULL")),
     )
+
+
+class InboxEntry(ShardBase):
+    """An event a named consumer has applied in this region: a redelivery finds it and does
+    nothing. Written in the consumer's own transaction (or right after its idempotent side
+    effect), so "applied" and "recorded" cannot part."""
+
+    __tablename__ = "inbox"
+
+    consumer: Mapped[str] = mapped_column(String(60), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsumerDelivery(ShardBase):
+    """One event still to be applied by one named consumer in this region: its own attempts,
+    backoff and parked state, so a failing consumer is retried alone. The embedded transport
+    queues every delivery here; the broker transport only those parked after their attempts
+    (and replayed). Deleted once applied: the inbox then remembers it."""
+
+    __tablename__ = "consumer_deliveries"
+
+    consumer: Mapped[str] = mapped_column(String(60), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    partition_key: Mapped[str] = mapped_column(String(120))
+    envelope: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_consumer_deliveries_key", "consumer", "partition_key", "event_id"),)
 
 
 class IdempotencyRecord(ShardBase):

@@ -12,6 +12,13 @@ that dies mid-batch leaves its claims to expire; another relay, or the same one 
 delivers them again. A handler that keeps failing is retried with exponential backoff and
 then parked, visible to operators, until replayed; nothing is dropped.
 
+A relay given a transport (marketplace.events.transports) hands each event's envelope to it
+instead: to the named consumers' own queues in process, or to the region's broker, which
+acknowledges it before the event counts as delivered. The consumers then apply it each on
+their own (inbox, attempts, parking), so one failing consumer never re-runs the others.
+Regions are relayed independently: `run_forever` runs a thread per region, so one region
+that goes silent never delays another's events.
+
 Delivered events are kept for a while (RelayPolicy.retention, a week by default: long enough
 to see what happened, and for the search index's catch-up), then pruned, or the tables would
 grow for ever. Relays prune every hour; `cpu outbox prune` does it by hand. Pending and
@@ -23,6 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tomllib
 import threading
 import time
 import traceback
@@ -31,18 +39,24 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.errors import NotFound, RegionUnavailable
+from marketplace.events.consumers import Subscription
+from marketplace.events.deliveries import ConsumerStats
+from marketplace.events.envelope import SCHEMA_VERSION, Envelope
 from marketplace.regions import idempotency
 from marketplace.regions.base import database_now, utcnow
 from marketplace.regions.batches import delete_in_batches
 from marketplace.regions.ids import first_id_since, new_id
 from marketplace.regions.models import OutboxEvent
 from marketplace.regions.router import DIRECTORY
+from marketplace.regions.uow import current_region
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +75,39 @@ class Event:
     payload: dict[str, Any]
     created_at: datetime
     attempt: int
+    key: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def envelope(self) -> Envelope:
+        return Envelope(event_id=self.id, topic=self.topic, key=self.key or self.id, source_region=self.region,
+                        occurred_at=self.created_at, payload=self.payload, correlation_id=self.correlation_id,
+                        causation_id=self.causation_id, schema_version=self.schema_version)
 
 
-def publish(session: Session, topic: str, payload: dict[str, Any]) -> str:
-    """Add an event to the current unit of work; it is delivered only if that commits."""
+def publish(session: Session, topic: str, payload: dict[str, Any], *, key: str | None = None,
+            correlation_id: str | None = None, causation_id: str | None = None) -> str:
+    """Add an event to the current unit of work; it is delivered only if that commits. `key`
+    is the aggregate it concerns (by default the payload field partition_keys.toml names for
+    the topic); events of one key reach each consumer in order."""
     event_id = new_id("evt")
-    session.add(OutboxEvent(id=event_id, region=session.info["database"], topic=topic, payload=payload))
+    session.add(OutboxEvent(id=event_id, region=session.info["database"], topic=topic, payload=payload,
+                            partition_key=key or partition_key_for(topic, payload, event_id),
+                            correlation_id=correlation_id, causation_id=causation_id, schema_version=SCHEMA_VERSION))
     return event_id
+
+
+def partition_key_for(topic: str, payload: dict[str, Any], event_id: str) -> str:
+    """The payload field partition_keys.toml names for the topic, or the event's own id."""
+    field = _key_fields().get(topic)
+    return str(payload[field]) if field and payload.get(field) is not None else event_id
+
+
+@cache
+def _key_fields() -> dict[str, str]:
+    return tomllib.loads(Path(__file__).with_name("partition_keys.toml").read_text())
 
 
 def publish_parked(session: Session, topic: str, payload: dict[str, Any], *, reason: str) -> str:
@@ -80,20 +120,40 @@ def publish_parked(session: Session, topic: str, payload: dict[str, Any], *, rea
 
 
 class HandlerRegistry:
-    """Which handlers consume which topic. A topic nobody consumes yet must be declared with
-    `announce`: an event of an undeclared topic is parked, not silently marked delivered
-    (a typo, or a relay older than the code that published it)."""
+    """Which handlers and named consumers consume which topic. A topic nobody consumes yet must
+    be declared with `announce`: an event of an undeclared topic is parked, not silently marked
+    delivered (a typo, or a relay older than the code that published it).
+
+    A named consumer (`consumer`) is delivered to through the relay's transport, on its own; a
+    relay without a transport calls it directly, like a plain handler (`on`)."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self._announced: set[str] = set()
+        self._subscriptions: dict[str, list[Subscription]] = defaultdict(list)
 
     def announce(self, *topics: str) -> None:
         """Topics published for consumers still to come; delivering them does nothing."""
         self._announced.update(topics)
 
     def knows(self, topic: str) -> bool:
-        return topic in self._handlers or topic in self._announced
+        return topic in self._handlers or topic in self._announced or topic in self._subscriptions
+
+    def consumer(self, name: str, topic: str, *, everywhere: bool = False, transactional: bool = False):
+        """Register `name`'s handler of `topic` (see marketplace.events.consumers.Subscription)."""
+        def register(handler):
+            self._subscriptions[topic].append(Subscription(name, topic, handler, everywhere=everywhere,
+                                                           transactional=transactional))
+            return handler
+
+        return register
+
+    def subscriptions_for(self, topic: str) -> list[Subscription]:
+        return self._subscriptions.get(topic, [])
+
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        return [s for subscriptions in self._subscriptions.values() for s in subscriptions]
 
     def on(self, topic: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -103,6 +163,10 @@ class HandlerRegistry:
         return register
 
     def handlers_for(self, topic: str) -> list[Handler]:
+        """What a relay without a transport runs: the plain handlers and the consumers, called directly."""
+        return [*self._handlers.get(topic, []), *(s.direct for s in self.subscriptions_for(topic))]
+
+    def plain_handlers_for(self, topic: str) -> list[Handler]:
         return self._handlers.get(topic, [])
 
 
@@ -113,6 +177,7 @@ class RelayStats:
     parked: int = 0
     lost: int = 0  # outcomes refused because this relay's lease had run out meanwhile
     skipped_regions: list[str] = field(default_factory=list)
+    consumed: ConsumerStats = field(default_factory=ConsumerStats)  # by the transport's local consumers
 
     def add(self, other: RelayStats) -> None:
         self.delivered += other.delivered
@@ -120,6 +185,11 @@ class RelayStats:
         self.parked += other.parked
         self.lost += other.lost
         self.skipped_regions += other.skipped_regions
+        self.consumed.add(other.consumed)
+
+    @property
+    def busy(self) -> bool:
+        return self.delivered + self.failed + self.parked + self.consumed.applied + self.consumed.failed + self.consumed.parked > 0
 
 
 @dataclass(frozen=True)
@@ -139,9 +209,11 @@ class RelayPolicy:
 
 
 class Relay:
-    def __init__(self, router, registry: HandlerRegistry, *, policy: RelayPolicy | None = None, worker: str | None = None):
+    def __init__(self, router, registry: HandlerRegistry, *, transport=None, policy: RelayPolicy | None = None,
+                 worker: str | None = None):
         self.router = router
         self.registry = registry
+        self.transport = transport
         self.policy = policy or RelayPolicy()
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{new_id('evt')[-8:]}"
 
@@ -149,13 +221,17 @@ class Relay:
         """One batch per region; a region that is down is skipped, the others go on."""
         stats = RelayStats()
         for region in regions or self.router.regions.region_codes:
+            token = current_region.set(region)  # what this pass logs is about this region
             try:
                 stats.add(self._run_region(region))
             except RegionUnavailable:
+                log.warning("relay skipped region %s: unreachable", region, extra={"region": region})
                 stats.skipped_regions.append(region)
             except Exception:  # one broken region must not stop the others
-                log.exception("relay pass over region %s failed", region)
+                log.exception("relay pass over region %s failed", region, extra={"region": region})
                 stats.skipped_regions.append(region)
+            finally:
+                current_region.reset(token)
         return stats
 
     def drain(self, regions: Iterable[str] | None = None, *, max_batches: int = 1000) -> RelayStats:
@@ -164,30 +240,43 @@ class Relay:
         for _ in range(max_batches):
             stats = self.run_once(regions)
             total.add(stats)
-            if stats.delivered + stats.failed + stats.parked == 0:
+            if not stats.busy:
                 break
         return total
 
     def run_forever(self, stop: threading.Event, interval: float, regions: Iterable[str] | None = None) -> None:
-        regions = list(regions) if regions else None
+        """A thread per region until `stop`: a region that is slow or silent holds up only its own
+        thread, never another region's events. The directory's keys are pruned with the first."""
+        regions = list(regions or self.router.regions.region_codes)
+        every_region = set(regions) == set(self.router.regions.region_codes)
+        threads = [threading.Thread(target=self._run_region_forever, args=(stop, interval, region, every_region and n == 0),
+                                    name=f"outbox-relay-{region}", daemon=True) for n, region in enumerate(regions)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _run_region_forever(self, stop: threading.Event, interval: float, region: str, prune_directory: bool) -> None:
         next_prune = time.monotonic()
         while not stop.is_set():
             try:
-                stats = self.run_once(regions)
+                stats = self.run_once([region])
                 if time.monotonic() >= next_prune:
-                    more = self.prune(regions, max_batches=self.policy.prune_batches).more
-                    wait = self.policy.prune_again if more else self.policy.prune_every
+                    pruned = self.prune([region], max_batches=self.policy.prune_batches, directory=prune_directory)
+                    wait = self.policy.prune_again if pruned.more else self.policy.prune_every
                     next_prune = time.monotonic() + wait.total_seconds()
             except Exception:  # the relay must outlive any single bad batch
-                log.exception("relay batch failed")
+                log.exception("relay batch of region %s failed", region, extra={"region": region})
                 stats = RelayStats()
-            if stats.delivered + stats.failed + stats.parked == 0:
+            if not stats.busy:
                 stop.wait(interval)
 
-    def prune(self, regions: Iterable[str] | None = None, *, max_batches: int | None = None) -> Pruned:
+    def prune(self, regions: Iterable[str] | None = None, *, max_batches: int | None = None,
+              directory: bool | None = None) -> Pruned:
         """Housekeeping: delete delivered events past the retention, and idempotency keys past
         theirs, region by region, at most `max_batches` batches of each (None: all). A region
-        that cannot be pruned now is left for the next time."""
+        that cannot be pruned now is left for the next time. The directory's registration keys are
+        pruned too when `directory` (by default: when every region is)."""
         pruned = Pruned()
         for region in regions or self.router.regions.region_codes:
             try:
@@ -196,15 +285,15 @@ class Relay:
                 more = more or more_keys
                 pruned.keys[region] = keys
             except RegionUnavailable:
-                log.warning("outbox of region %s not pruned: unreachable", region)
+                log.warning("outbox of region %s not pruned: unreachable", region, extra={"region": region})
                 pruned.failed.append(region)
             except Exception:  # one region's trouble must not keep the others from being pruned
-                log.exception("outbox of region %s not pruned", region)
+                log.exception("outbox of region %s not pruned", region, extra={"region": region})
                 pruned.failed.append(region)
             else:
                 pruned.deleted[region] = deleted
                 pruned.more = pruned.more or more
-        if regions is None:  # a relay of every region also keeps the directory's registration keys
+        if regions is None if directory is None else directory:  # a relay of every region also keeps the directory's keys
             try:
                 pruned.registration_keys, more = idempotency.prune_registrations(self.router, max_batches=max_batches)
                 pruned.more = pruned.more or more
@@ -212,7 +301,7 @@ class Relay:
                 log.exception("registration keys in the directory not pruned")
                 pruned.failed.append(DIRECTORY)
         if any(pruned.deleted.values()):
-            log.info("pruned delivered outbox events: %s", pruned.deleted)
+            log.info("pruned delivered outbox events: %s", pruned.deleted, extra={"region": ",".join(pruned.deleted)})
         return pruned
 
     def _run_region(self, region: str) -> RelayStats:
@@ -221,22 +310,30 @@ class Relay:
         stats.parked += claim.exhausted
         events = claim.events
         held = {e.id for e in events}
+        sent: list[Event] = []  # handed to the transport alone: recorded together once the batch is done
         renew_at = time.monotonic() + self.policy.lease.total_seconds() / 2
         for n, event in enumerate(events):
             if time.monotonic() >= renew_at:  # a slow batch: keep the rest of it ours
-                held = self._renew(region, [e.id for e in events[n:] if e.id in held])
+                held = self._renew(region, [e.id for e in [*sent, *events[n:]] if e.id in held])
                 renew_at = time.monotonic() + self.policy.lease.total_seconds() / 2
             if event.id not in held:
                 continue  # its lease ran out before the renewal and another relay has it
+            transport_only = self.transport is not None and not self.registry.plain_handlers_for(event.topic)
             try:
                 if not self.registry.knows(event.topic):
                     raise LookupError(f"no handler registered for topic {event.topic!r}")
-                with self._heartbeat(region, event.id):
-                    for handler in self.registry.handlers_for(event.topic):
-                        handler(event)
+                if transport_only:  # bounded by the transport's own timeout, far inside the lease: no heartbeat
+                    self.transport.send(event.envelope)
+                else:
+                    with self._heartbeat(region, event.id):
+                        for handler in self._handlers_for(event.topic):
+                            handler(event)
             except Exception as exc:
                 outcome = self._record_failure(region, event, exc)
             else:
+                if transport_only:
+                    sent.append(event)
+                    continue
                 outcome = self._record_delivery(region, event)
             if outcome == "lost":
                 stats.lost += 1
@@ -246,7 +343,19 @@ class Relay:
                 stats.failed += 1
             else:
                 stats.delivered += 1
+        if sent:  # a relay that stops before this has them sent again: the transport drops the copies
+            recorded = self._record_deliveries(region, sent)
+            stats.delivered += recorded
+            stats.lost += len(sent) - recorded
+        if self.transport is not None:
+            stats.consumed = self.transport.pump(region)
         return stats
+
+    def _handlers_for(self, topic: str) -> list[Handler]:
+        """With a transport, the consumers are its business: every event goes to it once."""
+        if self.transport is None:
+            return self.registry.handlers_for(topic)
+        return [*self.registry.plain_handlers_for(topic), lambda event: self.transport.send(event.envelope)]
 
     def _claim(self, region: str) -> Claim:
         """Take a batch, counting the attempt now: an event whose handler kills the process
@@ -273,14 +382,17 @@ class Relay:
                 update(OutboxEvent)
                 .where(OutboxEvent.id.in_(ready.scalar_subquery()), lapsed)
                 .values(claimed_by=self.worker, claimed_until=now + self.policy.lease, attempts=OutboxEvent.attempts + 1)
-                .returning(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload, OutboxEvent.created_at, OutboxEvent.attempts)
+                .returning(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload, OutboxEvent.created_at, OutboxEvent.attempts,
+                           OutboxEvent.partition_key, OutboxEvent.correlation_id, OutboxEvent.causation_id,
+                           OutboxEvent.schema_version)
                 .execution_options(synchronize_session=False)
             ).all()
             uow.commit()
         if exhausted:
             log.error("%d outbox event(s) of region %s parked: their relay stopped on the last attempt", exhausted, region,
                       extra={"region": region})
-        events = [Event(r.id, region, r.topic, r.payload, r.created_at, r.attempts) for r in rows]
+        events = [Event(r.id, region, r.topic, r.payload, r.created_at, r.attempts, r.partition_key, r.correlation_id,
+                        r.causation_id, r.schema_version) for r in rows]
         return Claim(sorted(events, key=lambda e: e.id), exhausted)
 
     def _renew(self, region: str, event_ids: list[str]) -> set[str]:
@@ -333,12 +445,33 @@ class Relay:
             ).rowcount
             uow.commit()
         if not written:
-            log.warning("outcome of outbox event %s (%s) refused: the lease of relay %s had run out",
-                        event.id, event.topic, self.worker, extra={"event_id": event.id, "topic": event.topic, "region": region})
+            self._log_lost(region, event)
         return bool(written)
+
+    def _log_lost(self, region: str, event: Event) -> None:
+        log.warning("outcome of outbox event %s (%s) refused: the lease of relay %s had run out",
+                    event.id, event.topic, self.worker, extra={"event_id": event.id, "topic": event.topic, "region": region})
 
     def _record_delivery(self, region: str, event: Event) -> str:
         return "delivered" if self._record(region, event, lambda now: {"delivered_at": now, "last_error": None}) else "lost"
+
+    def _record_deliveries(self, region: str, events: list[Event]) -> int:
+        """Many deliveries in one transaction, on the same terms as `_record`; answers how many were ours."""
+        with self.router.unit_of_work(region) as uow:
+            now = database_now(uow.session)
+            written = set(uow.session.scalars(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_([e.id for e in events]), OutboxEvent.claimed_by == self.worker,
+                       OutboxEvent.claimed_until >= now)
+                .values(claimed_by=None, claimed_until=None, delivered_at=now, last_error=None)
+                .returning(OutboxEvent.id)
+                .execution_options(synchronize_session=False)
+            ).all())
+            uow.commit()
+        for event in events:
+            if event.id not in written:
+                self._log_lost(region, event)
+        return len(written)
 
     def _record_failure(self, region: str, event: Event, exc: Exception) -> str:
         parked = event.attempt >= self.policy.max_attempts

@@ -23,7 +23,8 @@ from marketplace.merchants.auth import Principal
 from marketplace.regions import outbox
 from marketplace.regions.base import utcnow
 from marketplace.regions.ids import is_id, new_id
-from marketplace.regions.outbox import Event, HandlerRegistry
+from marketplace.events.envelope import Envelope
+from marketplace.regions.outbox import HandlerRegistry
 from marketplace.regions.router import Router
 
 log = logging.getLogger(__name__)
@@ -64,16 +65,20 @@ def get_job(*, router: Router, principal: Principal, job_id: str) -> ImportJob:
     return job
 
 
+CONSUMER = "catalog.import"
+
+
 def register_handlers(registry: HandlerRegistry, router: Router) -> None:
-    """Outbox handlers of the import (dashboard uploads run in the relay), on `router`.
+    """The `catalog.import` consumer (dashboard uploads run by the relay's consumers), on `router`.
 
     The handler is given the router rather than finding the Flask app's, because the embedded
-    relay thread runs it without an app context.
+    relay thread runs it without an app context. It commits its own steps; a finished job is
+    left alone, so running it again after a crash before its inbox record is harmless.
     """
 
-    @registry.on(JOB_TOPIC)
-    def run_requested_import(event: Event) -> None:
-        run_job(router=router, region=event.region, job_id=event.payload["job_id"])
+    @registry.consumer(CONSUMER, JOB_TOPIC)
+    def run_requested_import(envelope: Envelope) -> None:
+        run_job(router=router, region=envelope.source_region, job_id=envelope.payload["job_id"])
 
 
 def run_job(*, router: Router, region: str, job_id: str) -> None:

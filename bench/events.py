@@ -1,0 +1,206 @@
+"""Events between data centers through the broker, measured against the broker itself.
+
+Why: an event committed in one region's outbox travels relay -> its region's JetStream
+stream -> the other data center's inbound stream (sourced over a leafnode) -> a durable pull
+consumer -> the consumer's inbox transaction. What that whole path costs over the broker's
+own publish-to-consume path should be known, not guessed.
+
+Run by hand from the repository root (needs nats-server; nothing else):
+
+    .venv/bin/python bench/events.py [--events 2000] [--rate 200]
+
+It starts two linked nats-servers (domains `kin` and `sdq`, a leafnode between them, storage
+in a temporary directory) and SQLite shards in the same directory, then measures twice, the
+application first, then the broker baseline:
+
+1. throughput: `--events` published at once, events per second from the first commit (the
+   baseline: first publish) to the last one applied in `sdq`;
+2. latency: events published at `--rate` per second (paced, so queueing from a burst does not
+   hide the path's own cost), p50/p99 from commit to applied in `sdq`.
+
+Baseline: raw nats-py, each publish awaiting its acknowledgement (as the relay does) to
+kin's stream, read from sdq's inbound stream by a pull consumer that acks each message: the
+same servers, streams and sourcing, without databases. App: `outbox.publish` in a kin unit of
+work, the relay (a thread for kin), an `everywhere` consumer in sdq applying through its inbox.
+kin's relay runs in this process and sdq's consumers in a child process, as they would in two
+data centers (in one process they would share one interpreter lock). The baseline's producer
+and consumer share one asyncio loop. The machine is shared: the header prints the load
+average; compare ratios, not absolutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import nats  # noqa: E402
+from nats.js import api  # noqa: E402
+
+from marketplace import config  # noqa: E402
+from marketplace.events.broker import BrokerTransport, inbound_name  # noqa: E402
+from marketplace.regions import outbox, regionmap, schema  # noqa: E402
+from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy  # noqa: E402
+from marketplace.regions.router import Router  # noqa: E402
+from tests.support.nats import NatsServer  # noqa: E402
+
+TOPIC = "bench.tick"
+PEERS = ["kin", "sdq"]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def baseline(kin: NatsServer, sdq: NatsServer, count: int, rate: float | None) -> tuple[float, list[float]]:
+    """Raw nats-py: publish with ack into kin's stream, pull from sdq's inbound stream."""
+    producer, consumer = await nats.connect(kin.url), await nats.connect(sdq.url)
+    pjs, cjs = producer.jetstream(), consumer.jetstream()
+    durable = f"baseline_{os.getpid()}_{int(time.time() * 1000)}"
+    await cjs.add_consumer(inbound_name("sdq"), api.ConsumerConfig(
+        durable_name=durable, ack_policy=api.AckPolicy.EXPLICIT, filter_subject="cpu.events.kin.raw",
+        deliver_policy=api.DeliverPolicy.NEW))
+    pull = await cjs.pull_subscribe_bind(durable, inbound_name("sdq"))
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+
+    async def consume():
+        while len(latencies) < count:
+            try:
+                for message in await pull.fetch(100, timeout=1):
+                    latencies.append(time.monotonic() - sent[message.headers["Nats-Msg-Id"]])
+                    await message.ack()
+            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                pass
+
+    reading = asyncio.create_task(consume())
+    start = time.monotonic()
+    for n in range(count):
+        msg_id = f"raw-{durable}-{n}"
+        sent[msg_id] = time.monotonic()
+        await pjs.publish("cpu.events.kin.raw", b"{}", headers={"Nats-Msg-Id": msg_id})
+        if rate:
+            await asyncio.sleep(max(0.0, start + (n + 1) / rate - time.monotonic()))
+    await asyncio.wait_for(reading, timeout=120)
+    elapsed = time.monotonic() - start
+    await producer.close()
+    await consumer.close()
+    return count / elapsed, latencies
+
+
+def sdq_consumers(instance: str, sdq_url: str, count: int, results) -> None:
+    """The sdq data center's consumer process: applies `count` events, reports when each was applied."""
+    router = bench_router(instance)
+    applied: dict[str, float] = {}
+    done = threading.Event()
+
+    def apply(envelope) -> None:
+        applied.setdefault(envelope.event_id, time.monotonic())  # CLOCK_MONOTONIC: one clock for every process
+        if len(applied) >= count:
+            done.set()
+
+    receiving = HandlerRegistry()
+    receiving.consumer("bench.apply", TOPIC, everywhere=True)(apply)
+    sdq_side = BrokerTransport(router, receiving, url=sdq_url, policy=RelayPolicy(batch_size=200), regions=["sdq"],
+                               peers=PEERS)
+    stop = threading.Event()
+    consuming = threading.Thread(target=sdq_side.consume, args=(stop, ["sdq"]), daemon=True)
+    consuming.start()
+    results.put("ready")
+    done.wait(timeout=180)
+    stop.set()
+    consuming.join(timeout=10)
+    sdq_side.close()
+    router.dispose()
+    results.put(applied)
+
+
+def app_run(instance: str, kin: NatsServer, sdq: NatsServer, count: int, rate: float | None) -> tuple[float, list[float]]:
+    """kin's relay in this process, sdq's consumers in another, as in two data centers."""
+    spawn = multiprocessing.get_context("spawn")
+    results = spawn.Queue()
+    consumers = spawn.Process(target=sdq_consumers, args=(instance, sdq.url, count, results))
+    consumers.start()
+    if results.get(timeout=60) != "ready":
+        raise SystemExit("the sdq consumer process did not start")
+    router = bench_router(instance)
+    sending = HandlerRegistry()
+    sending.announce(TOPIC)
+    policy = RelayPolicy(batch_size=200)
+    kin_side = BrokerTransport(router, sending, url=kin.url, policy=policy, regions=["kin"], peers=PEERS)
+    stop = threading.Event()
+    relaying = threading.Thread(target=Relay(router, sending, transport=kin_side, policy=policy).run_forever,
+                                args=(stop, 0.005, ["kin"]), daemon=True)
+    relaying.start()
+    committed: dict[str, float] = {}
+    start = time.monotonic()
+    for n in range(count):
+        with router.unit_of_work("kin") as uow:
+            event_id = outbox.publish(uow.session, TOPIC, {"n": n})
+            uow.commit()
+        committed[event_id] = time.monotonic()
+        if rate:
+            time.sleep(max(0.0, start + (n + 1) / rate - time.monotonic()))
+    applied = results.get(timeout=240)
+    consumers.join(timeout=30)
+    stop.set()
+    relaying.join(timeout=10)
+    kin_side.close()
+    router.dispose()
+    missing = set(committed) - set(applied)
+    if missing:
+        raise SystemExit(f"{len(missing)} of {count} events were not applied")
+    return count / (max(applied.values()) - start), [applied[i] - committed[i] for i in committed]
+
+
+def bench_router(instance: str) -> Router:
+    settings = config.load({"CPU_INSTANCE_PATH": instance, "CPU_RELAY_IN_PROCESS": "false", "CPU_LOG_LEVEL": "ERROR"})
+    return Router(settings, regionmap.load(settings.regions_file))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=200.0, help="events per second in the latency run")
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory(prefix="bench-events-") as root:
+        kin = NatsServer(Path(root), "kin").start()
+        sdq = NatsServer(Path(root), "sdq", hub=kin).start()
+        instance = str(Path(root) / "instance")
+        router = bench_router(instance)
+        try:
+            schema.upgrade_all(router, report=lambda _line: None)
+            for region, server in (("kin", kin), ("sdq", sdq)):  # both data centers' streams, before anything flows
+                provisioning = BrokerTransport(router, HandlerRegistry(), url=server.url, policy=RelayPolicy(),
+                                               regions=[region], peers=PEERS)
+                provisioning.connect()
+                provisioning.close()
+            app_rate, _ = app_run(instance, kin, sdq, args.events, None)
+            _, app_latency = app_run(instance, kin, sdq, max(200, args.events // 4), args.rate)
+            raw_rate, _ = asyncio.run(baseline(kin, sdq, args.events, None))
+            _, raw_latency = asyncio.run(baseline(kin, sdq, max(200, args.events // 4), args.rate))
+        finally:
+            router.dispose()
+            sdq.stop()
+            kin.stop()
+    ms = lambda values, p: 1000 * percentile(values, p)  # noqa: E731
+    print(f"{'':<34}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"{'broker baseline (raw nats-py)':<34}{raw_rate:>10.0f}{ms(raw_latency, 50):>9.1f}{ms(raw_latency, 99):>9.1f}")
+    print(f"{'outbox -> relay -> sdq consumer':<34}{app_rate:>10.0f}{ms(app_latency, 50):>9.1f}{ms(app_latency, 99):>9.1f}")
+    print(f"ratio app/baseline: throughput {app_rate / raw_rate:.2f} (goal >= 0.5), "
+          f"p99 {ms(app_latency, 99):.1f} ms (goal < 100 ms); mean latency {1000 * statistics.mean(app_latency):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
