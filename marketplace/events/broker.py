@@ -97,7 +97,7 @@ class BrokerTransport:
         self.registry = registry
         self.url = url
         self.policy = policy
-        self.regions = list(regions or router.regions.region_codes)  # the regions this process relays and consumes
+        self.regions = list(regions or router.served_regions)  # the regions this process relays and consumes
         self.peers = list(peers or router.regions.region_codes)  # every region whose events reach these
         self.runner = deliveries.ConsumerRunner(router, registry, policy=policy, worker=consumer_worker_name())
         self._loop = EventLoop()

@@ -17,11 +17,15 @@ events = AppGroup("events", help="Events between regions: parked consumer delive
 
 
 def _regions(chosen: tuple[str, ...]) -> list[str]:
-    codes = platform().regions.region_codes
-    unknown = set(chosen) - set(codes)
+    current = platform()
+    unknown = set(chosen) - set(current.regions.region_codes)
     if unknown:
         raise click.BadParameter(f"unknown region(s): {', '.join(sorted(unknown))}", param_hint="--region")
-    return list(chosen or codes)
+    foreign = set(chosen) - set(current.router.served_regions)
+    if foreign:
+        raise click.BadParameter(f"{', '.join(sorted(foreign))} not served by this process (CPU_REGION="
+                                 f"{current.settings.region}): run the command in that region", param_hint="--region")
+    return list(chosen or current.router.served_regions)
 
 
 @events.command("parked")

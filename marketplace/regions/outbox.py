@@ -220,7 +220,7 @@ class Relay:
     def run_once(self, regions: Iterable[str] | None = None) -> RelayStats:
         """One batch per region; a region that is down is skipped, the others go on."""
         stats = RelayStats()
-        for region in regions or self.router.regions.region_codes:
+        for region in regions or self.router.served_regions:
             token = current_region.set(region)  # what this pass logs is about this region
             try:
                 stats.add(self._run_region(region))
@@ -247,8 +247,8 @@ class Relay:
     def run_forever(self, stop: threading.Event, interval: float, regions: Iterable[str] | None = None) -> None:
         """A thread per region until `stop`: a region that is slow or silent holds up only its own
         thread, never another region's events. The directory's keys are pruned with the first."""
-        regions = list(regions or self.router.regions.region_codes)
-        every_region = set(regions) == set(self.router.regions.region_codes)
+        regions = list(regions or self.router.served_regions)
+        every_region = set(regions) == set(self.router.served_regions)
         threads = [threading.Thread(target=self._run_region_forever, args=(stop, interval, region, every_region and n == 0),
                                     name=f"outbox-relay-{region}", daemon=True) for n, region in enumerate(regions)]
         for thread in threads:
@@ -278,7 +278,7 @@ class Relay:
         that cannot be pruned now is left for the next time. The directory's registration keys are
         pruned too when `directory` (by default: when every region is)."""
         pruned = Pruned()
-        for region in regions or self.router.regions.region_codes:
+        for region in regions or self.router.served_regions:
             try:
                 deleted, more = prune(self.router, region, older_than=self.policy.retention, max_batches=max_batches)
                 keys, more_keys = idempotency.prune(self.router, region, max_batches=max_batches)
