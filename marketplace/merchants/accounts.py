@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from marketplace.catalog import service as catalog
-from marketplace.errors import Conflict, InvalidInput, RegionUnavailable
+from marketplace.errors import Conflict, InvalidInput
 from marketplace.mail.compose import compose
 from marketplace.mail.gateways import MailGateway, MailNotSent
 from marketplace.merchants.auth import (
@@ -280,15 +280,3 @@ def merchant_for_handle(*, router: Router, handle: str) -> Merchant:
     if merchant is None:
         raise MerchantNotFound(handle)
     return merchant
-
-
-def storefronts(*, router: Router) -> tuple[list[Merchant], list[str]]:
-    """Every merchant with a storefront, by region; and the regions that could not be read."""
-    merchants, unreachable = [], []
-    for region, uow in router.all_units_of_work(read_only=True):
-        try:
-            with uow:
-                merchants += uow.session.scalars(select(Merchant).where(Merchant.handle.is_not(None))).all()
-        except RegionUnavailable:  # one region down must not empty the home page
-            unreachable.append(region)
-    return sorted(merchants, key=lambda m: m.name.lower()), unreachable

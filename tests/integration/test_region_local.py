@@ -7,7 +7,7 @@ import pytest
 
 from marketplace import config
 from marketplace.errors import NotFound
-from marketplace.merchants import accounts
+from marketplace.merchants import storefronts
 from marketplace.regions import engines, outbox
 from marketplace.regions.base import utcnow
 from marketplace.regions.router import DIRECTORY, ForeignRegion
@@ -85,7 +85,7 @@ def test_every_loop_over_regions_touches_only_the_own_region(kin_app, database_c
     platform = kin_app.extensions["cpu"]
     router = platform.router
     kingston = open_account(router, "Blue Mountain Roasters", "JM")
-    assert [m.id for m in accounts.storefronts(router=router)[0]] == [kingston.id]
+    assert [m.id for m in storefronts.newest(router=router).merchants] == [kingston.id]
     assert kin_app.test_client().get("/").status_code == 200
     platform.relay().drain()
     platform.relay().prune()
