@@ -27,10 +27,10 @@ from marketplace.merchants.cli import accounts
 from marketplace.events.cli import events
 from search.cli import search
 from marketplace.config import mask_url
-from marketplace.errors import NotFound, RegionUnavailable
+from marketplace.errors import NotFound
 from marketplace.platform import platform
 from marketplace.regions import outbox, schema
-from marketplace.regions.cli import regions
+from marketplace.regions.cli import regions, replay_in_each, served
 from marketplace.regions.outbox import RelayPolicy
 from marketplace.regions.router import Router
 
@@ -58,17 +58,6 @@ cpu.add_command(accounts)
 cpu.add_command(regions)
 cpu.add_command(edge)
 cpu.add_command(events)
-
-
-def _check_served(current, regions: tuple[str, ...]) -> None:
-    """Regions named on the command line must exist and be this process's to serve."""
-    unknown = set(regions) - set(current.regions.region_codes)
-    if unknown:
-        raise click.BadParameter(f"unknown region(s): {', '.join(sorted(unknown))}", param_hint="--region")
-    foreign = set(regions) - set(current.router.served_regions)
-    if foreign:
-        raise click.BadParameter(f"{', '.join(sorted(foreign))} not served by this process (CPU_REGION="
-                                 f"{current.settings.region}): run the command in that region", param_hint="--region")
 
 
 def register(app: Flask) -> None:
@@ -117,7 +106,7 @@ def db_status() -> None:
 def relay(once: bool, regions: tuple[str, ...]) -> None:
     """Run an outbox relay in the foreground (several may run side by side)."""
     current = platform()
-    _check_served(current, regions)
+    served(regions)
     require_databases(current.router)
     schema.require_head(current.router, regions or None)
     worker = current.relay()
@@ -191,18 +180,7 @@ def outbox_replay(event_id: str | None, topic: str | None, regions: tuple[str, .
         return
     if not (topic or regions):
         raise click.UsageError("give an event id, or --topic and/or --region")
-    _check_served(current, regions)
-    unreachable = []
-    for region in regions or current.router.served_regions:
-        try:
-            count = outbox.replay_parked(router, region, topic=topic)
-        except RegionUnavailable:
-            unreachable.append(region)
-            click.echo(f"{region} unreachable: nothing replayed there")
-            continue
-        click.echo(f"{region} {count} event(s) queued again")
-    if unreachable:
-        raise click.ClickException(f"not replayed in {', '.join(unreachable)}; run it again once they are back")
+    replay_in_each(served(regions), lambda region: outbox.replay_parked(router, region, topic=topic), "event(s)")
 
 
 @cpu.command("demo")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 
 from marketplace.app import create_app
+from marketplace.regions import engines
 from tests.support import databases
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -100,6 +102,34 @@ def platform(app):
 @pytest.fixture
 def router(platform):
     return platform.router
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """The database URLs engines were created for, from now on (see databases.opened_names)."""
+    urls = []
+    real_create = engines.create
+    monkeypatch.setattr(engines, "create", lambda url, **kwargs: urls.append(url) or real_create(url, **kwargs))
+    return urls
+
+
+@contextmanager
+def own_app(database_config: dict[str, str], **settings: str):
+    """An app of its own with these settings, on the session's databases; wiped and closed after."""
+    app = make_app(database_config, **settings)
+    try:
+        yield app
+    finally:
+        router = app.extensions["cpu"].router
+        databases.wipe(router)
+        router.dispose()
+
+
+@pytest.fixture
+def kin_app(database_config, opened):
+    """A Kingston region process (CPU_REGION=kin) on the session's databases."""
+    with own_app(database_config, CPU_REGION="kin") as app:
+        yield app
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -12,20 +12,9 @@ from flask.cli import AppGroup
 from marketplace.errors import RegionUnavailable
 from marketplace.events import deliveries
 from marketplace.platform import platform
+from marketplace.regions.cli import replay_in_each, served
 
 events = AppGroup("events", help="Events between regions: parked consumer deliveries, consumer processes.")
-
-
-def _regions(chosen: tuple[str, ...]) -> list[str]:
-    current = platform()
-    unknown = set(chosen) - set(current.regions.region_codes)
-    if unknown:
-        raise click.BadParameter(f"unknown region(s): {', '.join(sorted(unknown))}", param_hint="--region")
-    foreign = set(chosen) - set(current.router.served_regions)
-    if foreign:
-        raise click.BadParameter(f"{', '.join(sorted(foreign))} not served by this process (CPU_REGION="
-                                 f"{current.settings.region}): run the command in that region", param_hint="--region")
-    return list(chosen or current.router.served_regions)
 
 
 @events.command("parked")
@@ -34,7 +23,7 @@ def _regions(chosen: tuple[str, ...]) -> list[str]:
 def events_parked(consumer: str | None, regions: tuple[str, ...]) -> None:
     """List consumer deliveries parked after their attempts, each with its reason."""
     router, count = platform().router, 0
-    for region in _regions(regions):
+    for region in served(regions):
         try:
             parked = deliveries.parked(router, region, consumer=consumer)
         except RegionUnavailable:
@@ -54,17 +43,9 @@ def events_parked(consumer: str | None, regions: tuple[str, ...]) -> None:
 @click.option("--region", "regions", multiple=True, help="Only these regions (repeatable).")
 def events_replay(consumer: str | None, event_id: str | None, regions: tuple[str, ...]) -> None:
     """Give parked deliveries fresh attempts, once their cause is mended."""
-    router, unreachable = platform().router, []
-    for region in _regions(regions):
-        try:
-            count = deliveries.replay(router, region, consumer=consumer, event_id=event_id)
-        except RegionUnavailable:
-            unreachable.append(region)
-            click.echo(f"{region} unreachable: nothing replayed there")
-            continue
-        click.echo(f"{region} {count} deliver(ies) queued again")
-    if unreachable:
-        raise click.ClickException(f"not replayed in {', '.join(unreachable)}; run it again once they are back")
+    router = platform().router
+    replay_in_each(served(regions), lambda region: deliveries.replay(router, region, consumer=consumer, event_id=event_id),
+                   "deliver(ies)")
 
 
 @events.command("consume")
@@ -75,7 +56,7 @@ def events_consume(once: bool, regions: tuple[str, ...]) -> None:
     current = platform()
     if not current.settings.broker_url:
         raise click.ClickException("CPU_BROKER_URL is not set: without a broker, `cpu relay` applies the events itself")
-    chosen = _regions(regions)
+    chosen = served(regions)
     if once:
         stats = current.broker.consume_ready(chosen)
         click.echo(f"applied {stats.applied}, duplicates {stats.duplicates}, failed {stats.failed}, parked {stats.parked}")

@@ -7,14 +7,47 @@ own process it shows that region and the directory, and the others as not served
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask.cli import AppGroup
 
 from marketplace import health
+from marketplace.errors import RegionUnavailable
 from marketplace.platform import platform
 from marketplace.regions.deadline import deadline_for
 
 regions = AppGroup("regions", help="Regions: reachability, schema and outbox backlog of each.")
+
+
+def served(chosen: tuple[str, ...]) -> list[str]:
+    """The regions a command's --region options name (every region this process serves when
+    none): each must exist and be this process's to serve, as the router would refuse it."""
+    current = platform()
+    unknown = set(chosen) - set(current.regions.region_codes)
+    if unknown:
+        raise click.BadParameter(f"unknown region(s): {', '.join(sorted(unknown))}", param_hint="--region")
+    foreign = set(chosen) - set(current.router.served_regions)
+    if foreign:
+        raise click.BadParameter(f"{', '.join(sorted(foreign))} not served by this process (CPU_REGION="
+                                 f"{current.settings.region}): run the command in that region", param_hint="--region")
+    return list(chosen or current.router.served_regions)
+
+
+def replay_in_each(chosen: list[str], replay: Callable[[str], int], what: str) -> None:
+    """Run a replay region by region, one line each; a region that cannot be reached is named
+    and the command fails at the end, once the others are done."""
+    unreachable = []
+    for region in chosen:
+        try:
+            count = replay(region)
+        except RegionUnavailable:
+            unreachable.append(region)
+            click.echo(f"{region} unreachable: nothing replayed there")
+            continue
+        click.echo(f"{region} {count} {what} queued again")
+    if unreachable:
+        raise click.ClickException(f"not replayed in {', '.join(unreachable)}; run it again once they are back")
 
 
 @regions.command("status")

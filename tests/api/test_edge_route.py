@@ -6,32 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from marketplace import config
 from marketplace.edge import METHOD_HEADER, REGION_HEADER, URI_HEADER
 from marketplace.merchants import accounts, api_keys
-from marketplace.regions import engines
 from marketplace.regions.router import DIRECTORY
-from tests.conftest import make_app
 from tests.support import databases
 from tests.support.merchants import PASSWORD, open_account, registration
-
-
-@pytest.fixture
-def opened(monkeypatch):
-    """The database URLs engines were created for, from now on."""
-    urls = []
-    real_create = engines.create
-    monkeypatch.setattr(engines, "create", lambda url, **kwargs: urls.append(url) or real_create(url, **kwargs))
-    return urls
-
-
-@pytest.fixture
-def kin_app(database_config, opened):
-    app = make_app(database_config, CPU_REGION="kin")
-    yield app
-    router = app.extensions["cpu"].router
-    databases.wipe(router)
-    router.dispose()
 
 
 @pytest.fixture
@@ -46,11 +25,6 @@ def route(app, uri: str, method: str = "GET", **headers: str):
     return app.test_client().get("/edge/route", headers={METHOD_HEADER: method, URI_HEADER: uri, **headers})
 
 
-def opened_databases(database_config, urls) -> set[str]:
-    every = config.load({**database_config, "CPU_RELAY_IN_PROCESS": "false"})
-    return {{**{u: name for name, u in every.database_urls.items()}, every.directory_url: DIRECTORY}[u] for u in urls}
-
-
 def test_kingston_names_fort_de_france_for_a_martinique_storefront_merchant_and_api_key(
         kin_app, martinique, database_config, opened):
     merchant, token = martinique
@@ -60,7 +34,7 @@ def test_kingston_names_fort_de_france_for_a_martinique_storefront_merchant_and_
                          ("/api/v1/merchant/products", {"Authorization": f"Bearer {token}"})):
         answer = route(kin_app, uri, **headers)
         assert (answer.status_code, answer.headers.get(REGION_HEADER)) == (204, "fdf"), uri
-    assert opened_databases(database_config, opened) <= {"kin", DIRECTORY}  # never fdf's shard
+    assert databases.opened_names(database_config, opened) <= {"kin", DIRECTORY}  # never fdf's shard
 
 
 def test_a_dashboard_request_goes_where_its_signed_session_cookie_says(kin_app):

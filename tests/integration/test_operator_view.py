@@ -10,7 +10,7 @@ import pytest
 
 from marketplace.regions import outbox, schema
 from marketplace.regions.router import DIRECTORY
-from tests.conftest import make_app
+from tests.conftest import make_app, own_app
 from tests.support import databases
 
 TOKEN = "operator-token-for-tests-0123456789abcdef"
@@ -27,11 +27,8 @@ def dead_postgres_url() -> str:
 
 @pytest.fixture
 def operator_app(database_config):
-    app = make_app(database_config, CPU_OPERATOR_TOKEN=TOKEN)
-    yield app
-    router = app.extensions["cpu"].router
-    databases.wipe(router)
-    router.dispose()
+    with own_app(database_config, CPU_OPERATOR_TOKEN=TOKEN) as app:
+        yield app
 
 
 def test_readyz_of_a_region_process_answers_for_its_own_region_only(database_config):

@@ -9,18 +9,14 @@ import pytest
 
 from marketplace.errors import RegionUnavailable
 
-from tests.conftest import make_app
-from tests.support import databases
+from tests.conftest import own_app
 from tests.support.merchants import registration
 
 
 @pytest.fixture
 def quick_breaker_app(database_config):
-    app = make_app(database_config, CPU_REGION_RETRY_AFTER="1")
-    yield app
-    router = app.extensions["cpu"].router
-    databases.wipe(router)
-    router.dispose()
+    with own_app(database_config, CPU_REGION_RETRY_AFTER="1") as app:
+        yield app
 
 
 def test_a_write_that_is_the_probe_closes_the_breaker(quick_breaker_app):

@@ -7,9 +7,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import make_app
+from tests.conftest import own_app
 from tests.integration.test_region_outage import timed
-from tests.support import databases
 from tests.support.merchants import open_account
 
 SLOTS = 2  # with CPU_DB_POOL_SIZE=1: the pool's one connection and its one overflow
@@ -17,11 +16,8 @@ SLOTS = 2  # with CPU_DB_POOL_SIZE=1: the pool's one connection and its one over
 
 @pytest.fixture
 def small_app(database_config):
-    app = make_app(database_config, CPU_DB_POOL_SIZE="1")
-    yield app
-    router = app.extensions["cpu"].router
-    databases.wipe(router)
-    router.dispose()
+    with own_app(database_config, CPU_DB_POOL_SIZE="1") as app:
+        yield app
 
 
 def test_a_region_whose_slots_are_taken_is_refused_at_once_and_the_others_answer(small_app):

@@ -8,42 +8,12 @@ import pytest
 from marketplace import config
 from marketplace.errors import NotFound
 from marketplace.merchants import storefronts
-from marketplace.regions import engines, outbox
+from marketplace.regions import outbox
 from marketplace.regions.base import utcnow
 from marketplace.regions.router import DIRECTORY, ForeignRegion
 from search import indexer
-from tests.conftest import make_app
 from tests.support import databases
 from tests.support.merchants import open_account, registration
-
-
-@pytest.fixture
-def opened(monkeypatch):
-    """Every database URL an engine was created for, from now on."""
-    urls = []
-    real_create = engines.create
-
-    def spy(url, **kwargs):
-        urls.append(url)
-        return real_create(url, **kwargs)
-
-    monkeypatch.setattr(engines, "create", spy)
-    return urls
-
-
-@pytest.fixture
-def kin_app(database_config, opened):
-    app = make_app(database_config, CPU_REGION="kin")
-    yield app
-    router = app.extensions["cpu"].router
-    databases.wipe(router)
-    router.dispose()
-
-
-def opened_databases(database_config, urls) -> set[str]:
-    every = config.load({**database_config, "CPU_RELAY_IN_PROCESS": "false"})
-    by_url = {**{url: name for name, url in every.database_urls.items()}, every.directory_url: DIRECTORY}
-    return {by_url[url] for url in urls}
 
 
 def test_an_unknown_region_is_refused_at_start_by_name():
@@ -68,7 +38,7 @@ def test_opening_another_regions_shard_raises_without_connecting(kin_app, databa
     with pytest.raises(ForeignRegion):
         router.engine("fdf")
     assert refused.value.region == "fdf" and refused.value.status == 421
-    assert opened_databases(database_config, opened) <= {"kin", DIRECTORY}
+    assert databases.opened_names(database_config, opened) <= {"kin", DIRECTORY}
 
 
 def test_a_request_for_another_regions_merchant_is_misdirected_naming_its_home(kin_app, router, app):
@@ -95,7 +65,7 @@ def test_every_loop_over_regions_touches_only_the_own_region(kin_app, database_c
         indexer.catch_up(router, since=utcnow() - timedelta(hours=1))
     except indexer.CatchUpIncomplete:
         pass  # the other regions are not this process's to reach; none was opened (below)
-    assert opened_databases(database_config, opened) == {"kin", DIRECTORY}
+    assert databases.opened_names(database_config, opened) == {"kin", DIRECTORY}
 
 
 def test_db_upgrade_in_a_region_process_upgrades_its_shard_and_the_directory(kin_app):
@@ -120,4 +90,4 @@ def test_region_commands_in_a_region_process_stay_in_it(kin_app, database_config
     assert parked.exit_code == 0 and [line.split()[0] for line in parked.output.splitlines()[:-1]] == []
     replayed = runner.invoke(args=["cpu", "outbox", "replay", "--topic", "label.print"])
     assert replayed.exit_code == 0 and replayed.output.splitlines() == ["kin 0 event(s) queued again"]
-    assert opened_databases(database_config, opened) <= {"kin", DIRECTORY}
+    assert databases.opened_names(database_config, opened) <= {"kin", DIRECTORY}

@@ -74,3 +74,10 @@ def wipe_regions(router: Router, exclude: tuple[str, ...] = ()) -> None:
     router.locations.forget()
     for name in router.database_names:
         router.health.mark_up(name)
+
+
+def opened_names(database_config: dict[str, str], urls: list[str]) -> set[str]:
+    """Which databases (region codes, `directory`) the URLs the `opened` fixture saw belong to."""
+    every = config.load({**database_config, "CPU_RELAY_IN_PROCESS": "false"})
+    by_url = {**{url: name for name, url in every.database_urls.items()}, every.directory_url: DIRECTORY}
+    return {by_url[url] for url in urls}

@@ -5,7 +5,6 @@ from a real SMTP server started for the test."""
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +13,8 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+
+from tests.support.processes import free_port
 
 LINK = re.compile(r"https?://\S+/dashboard/reset/\S+")
 
@@ -59,7 +60,7 @@ def smtp_server(*, username: str | None = None, password: str | None = None) -> 
     """A real SMTP server (aiosmtpd) on 127.0.0.1 for the block. With a username it accepts a
     login with that password only (over plain text: these tests have no certificate), and
     notes on each message whether the client had logged in."""
-    server = SmtpServer(port=_free_port())
+    server = SmtpServer(port=free_port())
 
     class Handler:
         async def handle_DATA(self, _server, session, envelope):
@@ -79,8 +80,3 @@ def smtp_server(*, username: str | None = None, password: str | None = None) -> 
     finally:
         controller.stop()
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

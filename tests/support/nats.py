@@ -16,13 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import free_port
+
 BINARY = os.environ.get("NATS_SERVER", shutil.which("nats-server") or "/usr/sbin/nats-server")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class NatsServer:

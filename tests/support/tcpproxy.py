@@ -14,12 +14,14 @@ import struct
 import threading
 import time
 
+from tests.support.processes import free_port
+
 
 class TcpProxy:
     def __init__(self, upstream: tuple[str, int] | str):
         """`upstream` is (host, port), or the path of a Unix socket."""
         self.upstream = upstream
-        self.port = _free_port()
+        self.port = free_port()
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
@@ -106,8 +108,3 @@ def _reset(sock: socket.socket) -> None:
     except OSError:
         pass
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

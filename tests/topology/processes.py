@@ -1,77 +1,19 @@
 """The processes of the topology test: a gunicorn per region, an nginx edge per data center,
-and a watch on PostgreSQL's connections. Each started in its own session so that stopping
-it stops its workers too, and each stopped even when the test fails."""
+and a watch on PostgreSQL's connections."""
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import ROOT, Process
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # `make test` installs Debian's nginx when missing
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def request(port: int, method: str, path: str, *, body: bytes | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
-
-
-class Process:
-    """One command in its own process group, its output in `log`."""
-
-    def __init__(self, command: list[str], *, env: dict[str, str], log: Path, cwd: Path = ROOT):
-        self.log = log
-        with open(log, "ab") as output:
-            self.process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_for(self, port: int, path: str | None, timeout: float = 60) -> None:
-        """Until the port answers (`path` with a 200, when given)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"exited with {self.process.returncode}:\n{self.log.read_text()}")
-            try:
-                if path is None:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    return
-                if request(port, "GET", path)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"not serving within {timeout} s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 def region_server(region: str, *, port: int, urls: dict[str, str], instance: Path, log: Path) -> Process:

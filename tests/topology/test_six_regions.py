@@ -26,7 +26,8 @@ from marketplace.regions import regionmap
 from marketplace.regions.router import DIRECTORY, Router
 from tests.support import databases
 from tests.support.merchants import PASSWORD, registration
-from tests.topology.processes import ConnectionWatch, Process, edge, free_port, region_server, request
+from tests.support.processes import Process, free_port, request
+from tests.topology.processes import ConnectionWatch, edge, region_server
 
 HOME_COUNTRIES = {"kin": "JM", "sdq": "DO", "sxm": "SX", "fdf": "MQ", "bgi": "BB", "pos": "TT"}
 REGIONS = tuple(HOME_COUNTRIES)
