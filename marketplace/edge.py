@@ -7,7 +7,8 @@ region in `X-CPU-Region`, and the edge sends the request there. Any region can a
 lookup reads only the directory's pointers (merchant, API key -> region; storefront handle ->
 merchant) and the region a signed session cookie carries, never a party's own rows. So a
 request for a Martinique merchant that enters in Kingston is answered in Fort-de-France, and
-Kingston never reads that merchant's data.
+Kingston never reads that merchant's data. A buyer's product read (`/api/v1/products/<id>`)
+names only the product: its pointer (catalog.locator) names the region.
 
 A request naming no party (the home page, search, a sign-up whose country is in its body)
 gets no region: the edge's own region answers it. Where the body decides (a sign-up for
@@ -62,6 +63,9 @@ def home_region(*, method: str, uri: str, authorization: str) -> str | None:
         party = _api_key_of(authorization) or _party_in_path(method, uri)
         if party is not None:
             return router().region_of(party)
+        product = _product_in_path(method, uri)
+        if product is not None and (region := router().region_of(product)) is not None:
+            return region
     except RegionUnavailable:
         return None
     return _session_region()
@@ -77,18 +81,32 @@ def _api_key_of(authorization: str) -> str | None:
     return None
 
 
-def _party_in_path(method: str, uri: str) -> str | None:
-    """The merchant a path names, found by the app's own routes: `<merchant_id>` or `<handle>`."""
+def _route_arguments(method: str, uri: str) -> dict[str, str]:
+    """The arguments of the app's own route for this request; none for no such page."""
     path = uri.partition("?")[0]
     try:
         _endpoint, arguments = current_app.url_map.bind("localhost").match(path, method=method)
     except HTTPException:  # no such page, or a redirect to one: the edge's own region says so
-        return None
+        return {}
+    return arguments
+
+
+def _party_in_path(method: str, uri: str) -> str | None:
+    """The merchant a path names, found by the app's own routes: `<merchant_id>` or `<handle>`."""
+    arguments = _route_arguments(method, uri)
     if "merchant_id" in arguments:
         return arguments["merchant_id"]
     if "handle" in arguments:
         return router().merchant_of_handle(arguments["handle"])
     return None
+
+
+def _product_in_path(method: str, uri: str) -> str | None:
+    """A product id the path names (`<product_id>`): the directory points it to its merchant's
+    region (catalog.locator). Checked after the merchant: a storefront product page is routed
+    by its handle, and a product without a pointer yet falls through to the session's region."""
+    product_id = _route_arguments(method, uri).get("product_id")
+    return product_id if isinstance(product_id, str) and is_id(product_id, "prd") else None
 
 
 def _session_region() -> str | None:

@@ -43,10 +43,12 @@ def register(app: Flask) -> None:
 
 def _guard_api_response(response: Response) -> Response:
     """Nothing under /api/ is ever sniffed into HTML by a browser, nor kept by a cache: an
-    answer there may echo what the client sent, or carry a secret (a new API key)."""
+    answer there may echo what the client sent, or carry a secret (a new API key). A view that
+    says otherwise on purpose keeps its own Cache-Control (the buyers' catalog: `private,
+    no-cache`, revalidated by ETag)."""
     if request.path.startswith(JSON_PATHS):
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

@@ -1,4 +1,4 @@
-"""`cpu catalog ...`: bulk import and export of a merchant's catalog.
+"""`cpu catalog ...`: bulk import and export of a merchant's catalog; product pointers for the edge.
 
 The commands act as the merchant's owner, on the merchant's home shard.
 """
@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from tqdm import tqdm
 
-from marketplace.catalog import exporter, importer
+from marketplace.catalog import exporter, importer, locator
 from marketplace.errors import DomainError
 from marketplace.merchants.auth import Principal
 from marketplace.merchants.models import Merchant, StaffUser
@@ -76,6 +76,13 @@ def export_catalog(merchant_id: str, file_format: str | None, output: Path | Non
     else:
         output.write_bytes(content)
         click.echo(f"wrote {output} ({len(content)} bytes)", err=True)
+
+
+@catalog.command("locate")
+def locate_products() -> None:
+    """Write the directory's pointer of every product in the regions served (see catalog.locator)."""
+    router = _ready_router()
+    click.echo(f"{locator.point_all(router)} product pointers written")
 
 
 def owner_of(router: Router, merchant_id: str) -> Principal:
