@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+from babel.numbers import get_territory_currencies
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -123,12 +124,14 @@ def served_language(texts: dict[str, str], buyer: BuyerContext, merchant_default
 
 
 def display_currency(buyer: BuyerContext, merchant_currency: str, regions: RegionMap) -> str | None:
-    """The currency prices are also shown in: the buyer's choice, else their member state's,
-    else the merchant's own; None when no reference rate can convert to it."""
+    """The currency prices are also shown in: the buyer's choice, else their country's (a
+    member state's from the region map), else the merchant's own; None when no reference rate can convert to it."""
     rates = fx.rates()
     chosen = buyer.currency
-    if chosen is None and buyer.country and (member := regions.member(buyer.country)) and rates.knows(member.currency):
-        chosen = member.currency
+    if chosen is None and buyer.country:
+        member = regions.member(buyer.country)
+        local = [member.currency] if member else get_territory_currencies(buyer.country)  # outside the union too
+        chosen = next((code for code in local if rates.knows(code)), None)
     chosen = chosen or merchant_currency
     return chosen if rates.knows(chosen) and rates.knows(merchant_currency) else None
 

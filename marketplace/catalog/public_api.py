@@ -33,13 +33,19 @@ IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "sc
 ACCEPT_LANGUAGE = {"in": "header", "name": "Accept-Language", "required": False, "schema": {"type": "string"},
                    "description": "languages wanted, with q-values; `lang` wins over it"}
 HEADERS = [IF_NONE_MATCH, ACCEPT_LANGUAGE]
+ANSWER_HEADERS = {
+    "ETag": {"description": "of this answer for this buyer; send it back in If-None-Match", "schema": {"type": "string"}},
+    "Content-Language": {"description": "the language(s) of the texts served", "schema": {"type": "string"}},
+    "Vary": {"description": "Accept-Language, Authorization", "schema": {"type": "string"}},
+}
 
 
 def conditional(body: dict, languages: list[str], extra: dict[str, str] | None = None):
     """`body` with its ETag, or 304 when If-None-Match names that ETag already."""
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
-    headers = {"ETag": f'"{digest}"', "Vary": VARY, "Cache-Control": "private, no-cache",
-               "Content-Language": ", ".join(dict.fromkeys(languages)) or "en", **(extra or {})}
+    headers = {"ETag": f'"{digest}"', "Vary": VARY, "Cache-Control": "private, no-cache", **(extra or {})}
+    if languages:  # an empty page is in no language
+        headers["Content-Language"] = ", ".join(dict.fromkeys(languages))
     if request.if_none_match.contains_weak(digest):
         return Response(status=304, headers=headers)
     return body, 200, headers
@@ -48,7 +54,7 @@ def conditional(body: dict, languages: list[str], extra: dict[str, str] | None =
 @blp.route("/products/<product_id>")
 class PublicProduct(MethodView):
     @blp.arguments(BuyerArgsSchema(), location="query", unknown=RAISE)
-    @blp.response(200, BuyerProductSchema)
+    @blp.response(200, BuyerProductSchema, headers=ANSWER_HEADERS)
     @blp.alt_response(304, description="Not modified: your copy (If-None-Match) is current")
     @blp.alt_response(404, description="No such product for this buyer (hidden, or B2B-only for a non-company buyer)")
     @blp.alt_response(421, description="The product lives in another region's data center: the problem names it")
@@ -62,7 +68,8 @@ class PublicProduct(MethodView):
 @blp.route("/merchants/<merchant_id>/products")
 class PublicMerchantProducts(MethodView):
     @blp.arguments(ListingArgsSchema(), location="query", unknown=RAISE)
-    @blp.response(200, BuyerProductPageSchema)
+    @blp.response(200, BuyerProductPageSchema, headers={
+        **ANSWER_HEADERS, "Link": {"description": 'the next page, rel="next"', "schema": {"type": "string"}}})
     @blp.alt_response(304, description="Not modified: your copy (If-None-Match) is current")
     @blp.alt_response(404, description="No such merchant")
     @blp.doc(parameters=HEADERS)

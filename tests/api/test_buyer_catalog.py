@@ -59,6 +59,8 @@ def test_prices_come_in_the_merchants_currency_and_the_buyers_with_rate_and_its_
     assert price["display"]["unit_price"] == 28  # 45.00 JMD at 158.50 a dollar: 0.28 USD
     # no currency asked: the buyer's country's (Martinique: EUR)
     assert read(client, product["id"], "?country=MQ").get_json()["display_currency"] == "EUR"
+    assert read(client, product["id"], "?country=CA").get_json()["display_currency"] == "CAD"  # outside the union
+    assert read(client, product["id"], "?country=MQ&currency=USD").get_json()["display_currency"] == "USD"
     assert read(client, product["id"]).get_json()["display_currency"] == "JMD"
 
 
@@ -189,8 +191,8 @@ def test_ships_to_answers_for_the_buyers_country(client, kingston):
 def fort_rhum_product(app, client, platform):
     """A product of a merchant homed in fdf, its pointer written, and the merchant's headers;
     made by the all-regions process before `opened` starts counting."""
-    _, auth = merchant(platform.router, "Fort Rhum", "MQ")
-    product = add_product(client, auth)
+    principal, auth = merchant(platform.router, "Fort Rhum", "MQ")
+    product = {**add_product(client, auth), "merchant_id": principal.merchant_id}
     with app.app_context():
         platform.relay().drain()  # the catalog.locate consumer writes the product's pointer
     return auth, product
@@ -204,6 +206,8 @@ def test_a_region_process_routes_and_refuses_a_foreign_product_by_its_directory_
     assert (edge.status_code, edge.headers.get(REGION_HEADER)) == (204, "fdf")
     foreign = kin_app.test_client().get(f"/api/v1/products/{product['id']}")
     assert foreign.status_code == 421 and foreign.get_json()["region"] == "fdf"
+    listing = kin_app.test_client().get(f"/api/v1/merchants/{product['merchant_id']}/products")
+    assert listing.status_code == 421 and listing.headers[REGION_HEADER] == "fdf"
     assert databases.opened_names(database_config, opened) <= {"kin", DIRECTORY}  # never fdf's shard
     assert client.get(f"/api/v1/products/{product['id']}").get_json()["language"] == "en"  # served by all regions
 
