@@ -218,3 +218,14 @@ def test_a_region_process_routes_and_refuses_a_foreign_product_by_its_directory_
     gone = kin_app.test_client().get("/edge/route", headers={METHOD_HEADER: "GET",
                                                              URI_HEADER: f"/api/v1/products/{product['id']}"})
     assert REGION_HEADER not in gone.headers
+
+
+def test_cpu_catalog_locate_writes_the_pointers_of_products_made_before_the_consumer(app, client, router, kingston):
+    _, auth = kingston
+    made = [add_product(client, auth, ref=f"old{n}", sku_prefix=f"OLD{n}")["id"] for n in range(2)]
+    assert [router.region_of(product_id) for product_id in made] == [None, None]  # no relay has run
+    result = app.test_cli_runner().invoke(args=["cpu", "catalog", "locate"])
+    assert result.exit_code == 0 and "2 product pointers written" in result.output, result.output
+    assert [router.region_of(product_id) for product_id in made] == ["kin", "kin"]
+    again = app.test_cli_runner().invoke(args=["cpu", "catalog", "locate"])
+    assert "0 product pointers written" in again.output  # already agreeing: nothing to write
