@@ -155,7 +155,35 @@ def test_every_merchant_is_answered_through_any_edge_and_no_process_opens_anothe
                                                headers={"Authorization": f"Bearer {merchant['key']}"})
             assert (status, json.loads(answer)["id"]) == (200, merchant["id"]), (entry, answer)
 
+    products = {region: _product_through(edges[REGIONS[(n + 2) % len(REGIONS)]], merchant["key"])
+                for n, (region, merchant) in enumerate(merchants.items())}
+    for region, product_id in products.items():  # a buyer's product read names the product alone
+        for entry, port in edges.items():
+            status, answer = _once_located(port, f"/api/v1/products/{product_id}?country=JM")
+            assert (status, json.loads(answer)["merchant_id"]) == (200, merchants[region]["id"]), (entry, region, answer)
+
     assert_each_shard_reached_only_from_its_region(watch, region_databases)
+
+
+def _product_through(port: int, key: str) -> str:
+    body = {"ref": "topology", "category": "food/coffee", "title": {"en": "Topology coffee"}, "variants": [
+        {"sku": "TOP-1", "base_price": 1000, "hs_code": "090121", "origin_country": "JM", "weight_g": 250,
+         "length_mm": 80, "width_mm": 60, "height_mm": 180, "stock": {"main": 5}}]}
+    status, _headers, answer = request(port, "POST", "/api/v1/merchant/products", body=json.dumps(body).encode(),
+                                       headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    assert status == 201, answer
+    return json.loads(answer)["id"]
+
+
+def _once_located(port: int, path: str, timeout: float = 15) -> tuple[int, bytes]:
+    """The answer once the product's directory pointer is written (by its region's relay
+    thread, catalog.locate): until then the edge's own region answers 404."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, _headers, answer = request(port, "GET", path)
+        if status != 404 or time.monotonic() > deadline:
+            return status, answer
+        time.sleep(0.2)
 
 
 def test_a_martinique_owner_signs_in_to_the_dashboard_through_the_kingston_edge(topology):
