@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request
-
-from marketplace.storefront.i18n import LANGUAGES
+from marketplace.storefront.i18n import LANGUAGES, visitor_languages
 
 
 @dataclass(frozen=True)
@@ -58,11 +56,11 @@ def buyer_context(*, country: str | None = None, currency: str | None = None, la
 
 
 def _wanted_languages(lang: str | None, profile_language: str | None) -> tuple[str, ...]:
-    wanted: list[str] = [lang] if lang in LANGUAGES else []
-    for value, quality in request.accept_languages:  # werkzeug sorts them by q-value
-        primary = value.split("-")[0].lower()
-        if quality > 0 and primary in LANGUAGES and primary not in wanted:
-            wanted.append(primary)
+    """`lang`, then Accept-Language by q-value (the storefront's own negotiation, which reads
+    the same `lang` parameter), then the signed-in buyer's profile language."""
+    wanted = visitor_languages()
+    if lang in LANGUAGES and lang not in wanted:  # lang was validated; visitor_languages read it too
+        wanted.insert(0, lang)
     if profile_language in LANGUAGES and profile_language not in wanted:
         wanted.append(profile_language)
     return tuple(wanted)
