@@ -9,6 +9,9 @@ table, no migration). It is written by the `catalog.locate` consumer of
 import, delete), and reads the product's current state, so it is idempotent and converges
 whatever order or how often events arrive: the pointer exists exactly while the product does.
 
+When each region keeps its own copy of the directory (issue 10 item 6), this consumer becomes
+`everywhere=True`, writing each region's copy, as merchants' pointers will travel.
+
 Until the consumer has run (a product created a moment ago) the edge has no pointer, and the
 region the request entered answers: its own product, or 404. `cpu catalog locate` writes the
 pointers of every product of the regions served, for products made before this existed.

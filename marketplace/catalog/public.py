@@ -29,8 +29,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from babel.numbers import get_territory_currencies
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from marketplace.catalog import pricing, stock
 from marketplace.catalog.buyer_context import BuyerContext
@@ -52,6 +52,10 @@ class Page:
     limit: int
 
 
+# One statement for the product and its variants (a buyer's app reads products often).
+_PRODUCT = select(Product).options(joinedload(Product.variants)).where(Product.id == bindparam("product_id"))
+
+
 def product_for_buyer(*, router: Router, product_id: str, buyer: BuyerContext, today: date | None = None) -> dict:
     """One product as this buyer sees it; ProductNotFound when it is not theirs to see."""
     if not is_id(product_id, "prd"):
@@ -59,7 +63,7 @@ def product_for_buyer(*, router: Router, product_id: str, buyer: BuyerContext, t
     region, product = router.region_of(product_id), None
     for candidate in (region,) if region else router.served_regions:
         with router.unit_of_work(candidate, read_only=True) as uow:
-            product = uow.session.get(Product, product_id)
+            product = uow.session.scalars(_PRODUCT, {"product_id": product_id}).unique().one_or_none()
             lists = _price_lists(uow.session, product.merchant_id, buyer) if product is not None else []
         if product is not None:
             break
