@@ -40,8 +40,11 @@ def signed_in_buyer() -> SignedInBuyer | None:
     """The buyer the request's credentials name, or None for an anonymous caller.
 
     SEAM: buyer accounts and tokens (issue 11 item 2, marketplace/buyers/principal.py:
-    current_buyer()) are not here yet, so every caller is anonymous. Wire current_buyer() in
-    here, mapping it to SignedInBuyer; nothing else in the catalog changes."""
+    current_buyer()) are not on this branch yet, so every caller is anonymous. Wiring them is
+    this function's body alone, nothing else in the catalog changes:
+        buyer = current_buyer()
+        return buyer and SignedInBuyer(buyer.country, buyer.currency, buyer.language, buyer.company_id)
+    """
     return None
 
 

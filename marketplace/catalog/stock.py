@@ -23,7 +23,9 @@ def public_settings() -> dict:
 
 
 def units_available(variant) -> int:
-    """Units of the variant that buyers may order now, over all its locations."""
+    """Units of the variant that buyers may order now, over all its locations. With stock in
+    rows (marketplace.inventory) this becomes the units on hand that no checkout holds:
+    `sum(level.available for level in variant.stock_levels)`."""
     return sum(variant.stock.values())
 
 
