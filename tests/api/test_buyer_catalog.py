@@ -8,6 +8,7 @@ import pytest
 import schemathesis
 
 from marketplace.catalog import public
+from marketplace.catalog import buyer_context
 from marketplace.catalog.buyer_context import BuyerContext
 from marketplace.edge import METHOD_HEADER, REGION_HEADER, URI_HEADER
 from marketplace.regions.router import DIRECTORY
@@ -243,3 +244,23 @@ def test_real_answers_match_the_openapi_document(app, client, kingston):
         answer = client.get(path)
         assert answer.status_code == 200
         schema[template]["GET"].validate_response(answer)
+
+
+def test_a_signed_in_company_buyer_sees_b2b_products_at_contract_prices_in_its_own_language_and_currency(
+        client, kingston, monkeypatch):
+    """Through the seam signed-in buyers will come through (buyer_context.signed_in_buyer)."""
+    _, auth = kingston
+    wholesale = add_product(client, auth, visibility="b2b")
+    small = next(v for v in wholesale["variants"] if v["sku"] == "BM-250")
+    client.post("/api/v1/merchant/price-lists", headers=auth, json={
+        "name": "Hotel contract", "company_ids": [COMPANY], "contract_prices": {small["id"]: 3500}})
+    anonymous_etag = read(client, wholesale["id"]).headers.get("ETag")
+    hotel = buyer_context.SignedInBuyer(country="MQ", currency=None, language="es", company_id=COMPANY)
+    monkeypatch.setattr(buyer_context, "signed_in_buyer", lambda: hotel)
+    answer = read(client, wholesale["id"], **{"Authorization": "Bearer a buyer's token"})
+    assert answer.status_code == 200 and anonymous_etag is None  # anonymous: 404, no ETag
+    body = answer.get_json()
+    price = next(v for v in body["variants"] if v["sku"] == "BM-250")["price"]
+    assert (price["unit_price"], price["rule"], price["display"]["currency"]) == (3500, "contract", "EUR")
+    assert (body["language"], body["ships_to"]["country"]) == ("es", "MQ")
+    assert read(client, wholesale["id"], "?lang=en&currency=USD").get_json()["display_currency"] == "USD"  # parameters win
