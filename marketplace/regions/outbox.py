@@ -35,7 +35,7 @@ import threading
 import time
 import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from marketplace.errors import NotFound, RegionUnavailable
@@ -93,10 +94,54 @@ def publish(session: Session, topic: str, payload: dict[str, Any], *, key: str |
     is the aggregate it concerns (by default the payload field partition_keys.toml names for
     the topic); events of one key reach each consumer in order."""
     event_id = new_id("evt")
+    session.info[PUBLISHED] = True  # the relays of this process are woken when it commits (see Commits)
     session.add(OutboxEvent(id=event_id, region=session.info["database"], topic=topic, payload=payload,
                             partition_key=key or partition_key_for(topic, payload, event_id),
                             correlation_id=correlation_id, causation_id=causation_id, schema_version=SCHEMA_VERSION))
     return event_id
+
+
+class Commits:
+    """Relays in this process wait here between passes, and a commit that published outbox
+    events wakes those of its region at once: the latency of an event committed here is then
+    the relay's work, not its polling interval. Events committed by other processes are
+    found by the relay's next poll (its interval)."""
+
+    SLICE = 0.05  # seconds between looks at `stop` while waiting
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._count: dict[str, int] = defaultdict(int)
+
+    def seen(self, region: str) -> int:
+        """A mark to wait from: take it before a pass, so that a commit during the pass is not missed."""
+        with self._changed:
+            return self._count[region]
+
+    def committed(self, region: str) -> None:
+        with self._changed:
+            self._count[region] += 1
+            self._changed.notify_all()
+
+    def wait(self, region: str, seen: int, seconds: float, stop: threading.Event) -> None:
+        """Until a commit in `region` after the mark `seen`, `stop`, or `seconds`."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            while self._count[region] == seen and not stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._changed.wait(min(left, self.SLICE))
+
+
+PUBLISHED = "outbox_published"  # set in a session's info by `publish` until it commits
+commits = Commits()
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _wake_relays(session: Session) -> None:
+    if session.info.pop(PUBLISHED, False):
+        commits.committed(session.info["database"])
 
 
 def partition_key_for(topic: str, payload: dict[str, Any], event_id: str) -> str:
@@ -179,6 +224,10 @@ class RelayStats:
     skipped_regions: list[str] = field(default_factory=list)
     consumed: ConsumerStats = field(default_factory=ConsumerStats)  # by the transport's local consumers
 
+    def count(self, outcome: str) -> None:
+        """One event's outcome: delivered, failed, parked or lost."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
     def add(self, other: RelayStats) -> None:
         self.delivered += other.delivered
         self.failed += other.failed
@@ -259,6 +308,7 @@ class Relay:
     def _run_region_forever(self, stop: threading.Event, interval: float, region: str, prune_directory: bool) -> None:
         next_prune = time.monotonic()
         while not stop.is_set():
+            seen = commits.seen(region)
             try:
                 stats = self.run_once([region])
                 if time.monotonic() >= next_prune:
@@ -269,7 +319,7 @@ class Relay:
                 log.exception("relay batch of region %s failed", region, extra={"region": region})
                 stats = RelayStats()
             if not stats.busy:
-                stop.wait(interval)
+                commits.wait(region, seen, interval, stop)
 
     def prune(self, regions: Iterable[str] | None = None, *, max_batches: int | None = None,
               directory: bool | None = None) -> Pruned:
@@ -312,37 +362,31 @@ class Relay:
         held = {e.id for e in events}
         sent: list[Event] = []  # handed to the transport alone: recorded together once the batch is done
         renew_at = time.monotonic() + self.policy.lease.total_seconds() / 2
-        for n, event in enumerate(events):
+        for start, run in self._runs(events):
             if time.monotonic() >= renew_at:  # a slow batch: keep the rest of it ours
-                held = self._renew(region, [e.id for e in [*sent, *events[n:]] if e.id in held])
+                held = self._renew(region, [e.id for e in [*sent, *events[start:]] if e.id in held])
                 renew_at = time.monotonic() + self.policy.lease.total_seconds() / 2
-            if event.id not in held:
-                continue  # its lease ran out before the renewal and another relay has it
-            transport_only = self.transport is not None and not self.registry.plain_handlers_for(event.topic)
+            run = [e for e in run if e.id in held]  # an event whose lease ran out before the renewal is another relay's
+            if not run:
+                continue
+            if self._transport_only(run[0]):  # bounded by the transport's own timeout, far inside the lease: no heartbeat
+                for event, error in zip(run, self._send_all(run)):
+                    if error is None:
+                        sent.append(event)
+                    else:
+                        stats.count(self._record_failure(region, event, error))
+                continue
+            [event] = run
             try:
                 if not self.registry.knows(event.topic):
                     raise LookupError(f"no handler registered for topic {event.topic!r}")
-                if transport_only:  # bounded by the transport's own timeout, far inside the lease: no heartbeat
-                    self.transport.send(event.envelope)
-                else:
-                    with self._heartbeat(region, event.id):
-                        for handler in self._handlers_for(event.topic):
-                            handler(event)
+                with self._heartbeat(region, event.id):
+                    for handler in self._handlers_for(event.topic):
+                        handler(event)
             except Exception as exc:
-                outcome = self._record_failure(region, event, exc)
+                stats.count(self._record_failure(region, event, exc))
             else:
-                if transport_only:
-                    sent.append(event)
-                    continue
-                outcome = self._record_delivery(region, event)
-            if outcome == "lost":
-                stats.lost += 1
-            elif outcome == "parked":
-                stats.parked += 1
-            elif outcome == "failed":
-                stats.failed += 1
-            else:
-                stats.delivered += 1
+                stats.count(self._record_delivery(region, event))
         if sent:  # a relay that stops before this has them sent again: the transport drops the copies
             recorded = self._record_deliveries(region, sent)
             stats.delivered += recorded
@@ -350,6 +394,35 @@ class Relay:
         if self.transport is not None:
             stats.consumed = self.transport.pump(region)
         return stats
+
+    def _transport_only(self, event: Event) -> bool:
+        """Known, and only for the transport (no plain handler): such events are sent together."""
+        return (self.transport is not None and self.registry.knows(event.topic)
+                and not self.registry.plain_handlers_for(event.topic))
+
+    def _runs(self, events: list[Event]) -> Iterator[tuple[int, list[Event]]]:
+        """The batch in claim order, as (index of its first event, events): consecutive events only
+        for the transport go together when it can send many at once (`send_many`), so they are
+        published in one go; every other event alone."""
+        batched = hasattr(self.transport, "send_many")
+        start = 0
+        while start < len(events):
+            end = start + 1
+            if batched and self._transport_only(events[start]):
+                while end < len(events) and self._transport_only(events[end]):
+                    end += 1
+            yield start, events[start:end]
+            start = end
+
+    def _send_all(self, events: list[Event]) -> list[BaseException | None]:
+        """Each event's envelope to the transport; answers per event None (it has it) or why not."""
+        if len(events) > 1:
+            return self.transport.send_many([e.envelope for e in events])
+        try:
+            self.transport.send(events[0].envelope)
+        except Exception as exc:
+            return [exc]
+        return [None]
 
     def _handlers_for(self, topic: str) -> list[Handler]:
         """With a transport, the consumers are its business: every event goes to it once."""
