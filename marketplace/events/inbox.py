@@ -57,5 +57,5 @@ def add_all(session, consumer: str, event_ids: list[str]) -> None:
         return
     insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(InboxEntry)
     now = utcnow()
-    session.execute(insert.values([{"consumer": consumer, "event_id": e, "applied_at": now} for e in event_ids])
-                    .on_conflict_do_nothing())
+    session.execute(insert.on_conflict_do_nothing(),  # many rows of one cached statement, not a new one per size
+                    [{"consumer": consumer, "event_id": e, "applied_at": now} for e in event_ids])
