@@ -40,15 +40,17 @@ import tempfile
 import threading
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import nats  # noqa: E402
 from nats.js import api  # noqa: E402
+from nats.js.errors import NotFoundError  # noqa: E402
 
 from marketplace import config  # noqa: E402
-from marketplace.events.broker import BrokerTransport, inbound_name  # noqa: E402
+from marketplace.events.broker import BrokerTransport, durable_name, inbound_name, stream_name  # noqa: E402
 from marketplace.regions import outbox, regionmap, schema  # noqa: E402
 from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy  # noqa: E402
 from marketplace.regions.router import Router  # noqa: E402
@@ -56,8 +58,9 @@ from tests.support import databases  # noqa: E402
 from tests.support.nats import NatsServer  # noqa: E402
 
 TOPIC = "bench.tick"
+CONSUMER = "bench.apply"
 PEERS = ["kin", "sdq"]
-BATCH = 200  # the relay's claim and the consumers' fetch, and the baseline's publish and fetch
+BATCH = 500  # the relay's claim and the consumers' fetch, and the baseline's publish and fetch
 ENVELOPE_BYTES = 260  # about the size of a bench event's envelope: the baseline sends as many bytes
 
 
@@ -118,7 +121,7 @@ def sdq_consumers(shards: dict[str, str], sdq_url: str, count: int, results) -> 
             done.set()
 
     receiving = HandlerRegistry()
-    receiving.consumer("bench.apply", TOPIC, everywhere=True)(apply)
+    receiving.consumer(CONSUMER, TOPIC, everywhere=True)(apply)
     sdq_side = BrokerTransport(router, receiving, url=sdq_url, policy=RelayPolicy(batch_size=BATCH), regions=["sdq"],
                                peers=PEERS)
     stop = threading.Event()
@@ -187,8 +190,20 @@ def bench_router(shards: dict[str, str]) -> Router:
     return Router(settings, regionmap.load(settings.regions_file))
 
 
-def measure(args, kin: NatsServer, sdq: NatsServer, shards: dict[str, str]):
-    """The application first, then the broker baseline, on the same servers and streams."""
+@dataclass
+class Figures:
+    backlog: list[float] = field(default_factory=list)  # events/s, the app through a committed backlog
+    raw: list[float] = field(default_factory=list)  # events/s, the baseline, each measured right after one of those
+    live: float = 0.0  # events/s, the app while one producer commits
+    commits: float = 0.0  # that producer's own commits per second
+    app_latency: list[float] = field(default_factory=list)
+    raw_latency: list[float] = field(default_factory=list)
+
+
+def measure(args, kin: NatsServer, sdq: NatsServer, shards: dict[str, str]) -> Figures:
+    """The application and the broker baseline, on the same servers and streams; throughput in
+    `--repeat` pairs (app, then baseline), so that a load that comes and goes on the machine
+    weighs on both alike."""
     router = bench_router(shards)
     try:
         schema.upgrade_all(router, report=lambda _line: None)
@@ -199,23 +214,49 @@ def measure(args, kin: NatsServer, sdq: NatsServer, shards: dict[str, str]):
             provisioning.close()
     finally:
         router.dispose()
-    backlog_rate, _, _ = app_run(shards, kin, sdq, args.events, None, backlog=True)
-    app_rate, commit_rate, _ = app_run(shards, kin, sdq, args.events, None)
-    _, _, app_latency = app_run(shards, kin, sdq, max(200, args.events // 4), args.rate)
-    raw_rate, _ = asyncio.run(baseline(kin, sdq, args.events, None))
-    _, raw_latency = asyncio.run(baseline(kin, sdq, max(200, args.events // 4), args.rate))
-    return backlog_rate, app_rate, commit_rate, app_latency, raw_rate, raw_latency
+    figures = Figures()
+    fresh = lambda: asyncio.run(empty_streams(kin, sdq))  # noqa: E731  (each run on empty streams: none reads another's)
+    for _ in range(args.repeat):
+        fresh()
+        figures.backlog.append(app_run(shards, kin, sdq, args.events, None, backlog=True)[0])
+        fresh()
+        figures.raw.append(asyncio.run(baseline(kin, sdq, args.events, None))[0])
+    fresh()
+    figures.live, figures.commits, _ = app_run(shards, kin, sdq, args.events, None)
+    paced = max(200, args.events // 4)
+    fresh()
+    figures.app_latency = app_run(shards, kin, sdq, paced, args.rate)[2]
+    fresh()
+    figures.raw_latency = asyncio.run(baseline(kin, sdq, paced, args.rate))[1]
+    return figures
+
+
+async def empty_streams(kin: NatsServer, sdq: NatsServer) -> None:
+    """kin's stream and sdq's inbound stream emptied, and the app's durable consumer gone (the
+    next app run declares it again): a run never reads what an earlier one sent."""
+    for server, stream in ((kin, stream_name("kin")), (sdq, inbound_name("sdq"))):
+        connection = await nats.connect(server.url)
+        try:
+            await connection.jetstream().purge_stream(stream)
+            if server is sdq:
+                try:
+                    await connection.jetstream().delete_consumer(stream, durable_name(CONSUMER, "sdq"))
+                except NotFoundError:
+                    pass
+        finally:
+            await connection.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=200.0, help="events per second in the latency run")
+    parser.add_argument("--repeat", type=int, default=3, help="throughput pairs (app, baseline); medians are shown")
     parser.add_argument("--postgres", metavar="URL", help="shards on this PostgreSQL server (fresh databases, dropped "
                         "after), e.g. postgresql://postgres@127.0.0.1:5432/postgres; default: SQLite files")
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores; "
-          f"shards on {'PostgreSQL' if args.postgres else 'SQLite'}")
+    load = lambda: " ".join(f"{v:.2f}" for v in os.getloadavg())  # noqa: E731
+    print(f"load average {load()} on {os.cpu_count()} cores; shards on {'PostgreSQL' if args.postgres else 'SQLite'}")
     with tempfile.TemporaryDirectory(prefix="bench-events-") as root:
         kin = NatsServer(Path(root), "kin").start()
         sdq = NatsServer(Path(root), "sdq", hub=kin).start()
@@ -223,19 +264,23 @@ def main() -> None:
                   else nullcontext(databases.sqlite_config(Path(root) / "instance")))
         try:
             with opened as overrides:
-                backlog_rate, app_rate, commit_rate, app_latency, raw_rate, raw_latency = measure(args, kin, sdq, overrides)
+                f = measure(args, kin, sdq, overrides)
         finally:
             sdq.stop()
             kin.stop()
     ms = lambda values, p: 1000 * percentile(values, p)  # noqa: E731
+    app, raw = statistics.median(f.backlog), statistics.median(f.raw)
+    ratios = [a / r for a, r in zip(f.backlog, f.raw)]
+    print(f"load average {load()} at the end")
     print(f"{'':<34}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
-    print(f"{'broker baseline (raw nats-py)':<34}{raw_rate:>10.0f}{ms(raw_latency, 50):>9.1f}{ms(raw_latency, 99):>9.1f}")
-    print(f"{'outbox -> relay -> sdq consumer':<34}{backlog_rate:>10.0f}{ms(app_latency, 50):>9.1f}{ms(app_latency, 99):>9.1f}"
-          "   (events/s: a committed backlog)")
-    print(f"{'  while one producer commits':<34}{app_rate:>10.0f}{'':>18}   (its own commits alone: {commit_rate:.0f}/s)")
-    print(f"ratio app/baseline: throughput {backlog_rate / raw_rate:.2f} (goal >= 0.5; "
-          f"{app_rate / raw_rate:.2f} while one producer commits), "
-          f"p99 {ms(app_latency, 99):.1f} ms (goal < 100 ms); mean latency {1000 * statistics.mean(app_latency):.1f} ms")
+    print(f"{'broker baseline (raw nats-py)':<34}{raw:>10.0f}{ms(f.raw_latency, 50):>9.1f}{ms(f.raw_latency, 99):>9.1f}"
+          f"   (runs: {', '.join(f'{r:.0f}' for r in f.raw)})")
+    print(f"{'outbox -> relay -> sdq consumer':<34}{app:>10.0f}{ms(f.app_latency, 50):>9.1f}{ms(f.app_latency, 99):>9.1f}"
+          f"   (a committed backlog; runs: {', '.join(f'{r:.0f}' for r in f.backlog)})")
+    print(f"{'  while one producer commits':<34}{f.live:>10.0f}{'':>18}   (its own commits alone: {f.commits:.0f}/s)")
+    print(f"ratio app/baseline: throughput {app / raw:.2f} (goal >= 0.5; pairs {min(ratios):.2f}..{max(ratios):.2f}; "
+          f"{f.live / raw:.2f} while one producer commits), p99 {ms(f.app_latency, 99):.1f} ms (goal < 100 ms); "
+          f"mean latency {1000 * statistics.mean(f.app_latency):.1f} ms")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT = 5.0  # seconds to wait for the region's server to acknowledge a publish
 FETCH_WAIT = 0.5  # seconds a consumer's pull waits for messages before looking at `stop`
 DUPLICATE_WINDOW = 24 * 3600.0  # seconds the stream remembers a message id
-PUMP_EVERY = 1.0  # seconds between looks at a region's local queue (replayed deliveries) while it is empty
+PUMP_EVERY = 5.0  # seconds between looks at a region's local queue (replayed deliveries) while it is empty
 
 
 def _outcome(ack) -> BaseException | None:
@@ -170,16 +170,17 @@ class BrokerTransport:
     # -- the relay's side ----------------------------------------------------------------------
     def send(self, envelope: Envelope) -> None:
         """Published to the source region's stream; returns once the server has it."""
-        [error] = self.send_many([envelope])
+        [error] = self.send_many([envelope]).result(timeout=PUBLISH_TIMEOUT + 1)
         if error is not None:
             raise error
 
-    def send_many(self, envelopes: list[Envelope]) -> list[BaseException | None]:
-        """Published to the source regions' streams all at once, then every acknowledgement
-        awaited (at most PUBLISH_TIMEOUT in all); answers per envelope None (the server has it)
-        or why not. One connection carries them in order, so the stream keeps the batch's order."""
+    def send_many(self, envelopes: list[Envelope]) -> Future:
+        """Start publishing to the source regions' streams, all at once; the future answers,
+        once every acknowledgement is in (PUBLISH_TIMEOUT at most), per envelope None (the
+        server has it) or why not. One connection carries them in order, so the stream keeps
+        the batch's order; the caller may do other work meanwhile (the relay claims its next batch)."""
         js = self.connect()
-        return self._loop.run(self._publish_all(js, envelopes), timeout=PUBLISH_TIMEOUT + 1)
+        return self._loop.submit(self._publish_all(js, envelopes))
 
     async def _publish_all(self, js, envelopes: list[Envelope]) -> list[BaseException | None]:
         # No expected-stream header: the sourced copies keep their headers, and the inbound

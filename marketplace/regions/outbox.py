@@ -36,6 +36,7 @@ import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -265,23 +266,27 @@ class Relay:
         self.transport = transport
         self.policy = policy or RelayPolicy()
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{new_id('evt')[-8:]}"
+        self._prefetched: dict[str, Claim] = {}  # region -> the batch claimed ahead (see _prefetch)
 
     def run_once(self, regions: Iterable[str] | None = None) -> RelayStats:
         """One batch per region; a region that is down is skipped, the others go on."""
         stats = RelayStats()
         for region in regions or self.router.served_regions:
-            token = current_region.set(region)  # what this pass logs is about this region
-            try:
-                stats.add(self._run_region(region))
-            except RegionUnavailable:
-                log.warning("relay skipped region %s: unreachable", region, extra={"region": region})
-                stats.skipped_regions.append(region)
-            except Exception:  # one broken region must not stop the others
-                log.exception("relay pass over region %s failed", region, extra={"region": region})
-                stats.skipped_regions.append(region)
-            finally:
-                current_region.reset(token)
+            stats.add(self._pass(region))
         return stats
+
+    def _pass(self, region: str, *, ahead: bool = False) -> RelayStats:
+        """One batch of one region (`ahead`: claiming the next while this one's acknowledgements come)."""
+        token = current_region.set(region)  # what this pass logs is about this region
+        try:
+            return self._run_region(region, ahead=ahead)
+        except RegionUnavailable:
+            log.warning("relay skipped region %s: unreachable", region, extra={"region": region})
+        except Exception:  # one broken region must not stop the others
+            log.exception("relay pass over region %s failed", region, extra={"region": region})
+        finally:
+            current_region.reset(token)
+        return RelayStats(skipped_regions=[region])
 
     def drain(self, regions: Iterable[str] | None = None, *, max_batches: int = 1000) -> RelayStats:
         """Deliver until no event is ready: what tests and the standalone `--once` use."""
@@ -310,7 +315,7 @@ class Relay:
         while not stop.is_set():
             seen = commits.seen(region)
             try:
-                stats = self.run_once([region])
+                stats = self._pass(region, ahead=True)
                 if time.monotonic() >= next_prune:
                     pruned = self.prune([region], max_batches=self.policy.prune_batches, directory=prune_directory)
                     wait = self.policy.prune_again if pruned.more else self.policy.prune_every
@@ -320,6 +325,11 @@ class Relay:
                 stats = RelayStats()
             if not stats.busy:
                 commits.wait(region, seen, interval, stop)
+        try:
+            self._release_prefetched(region)
+        except Exception:  # their leases run out instead
+            log.warning("relay could not release its claim ahead in region %s", region, exc_info=True,
+                        extra={"region": region})
 
     def prune(self, regions: Iterable[str] | None = None, *, max_batches: int | None = None,
               directory: bool | None = None) -> Pruned:
@@ -354,9 +364,9 @@ class Relay:
             log.info("pruned delivered outbox events: %s", pruned.deleted, extra={"region": ",".join(pruned.deleted)})
         return pruned
 
-    def _run_region(self, region: str) -> RelayStats:
+    def _run_region(self, region: str, *, ahead: bool = False) -> RelayStats:
         stats = RelayStats()
-        claim = self._claim(region)
+        claim = self._prefetched.pop(region, None) or self._claim(region)
         stats.parked += claim.exhausted
         events = claim.events
         held = {e.id for e in events}
@@ -370,7 +380,10 @@ class Relay:
             if not run:
                 continue
             if self._transport_only(run[0]):  # bounded by the transport's own timeout, far inside the lease: no heartbeat
-                for event, error in zip(run, self._send_all(run)):
+                sending = self._start_sending(run)
+                if ahead and start + len(run) == len(events) == self.policy.batch_size:  # a full batch: more may wait
+                    self._prefetch(region)
+                for event, error in zip(run, sending.result()):
                     if error is None:
                         sent.append(event)
                     else:
@@ -414,15 +427,41 @@ class Relay:
             yield start, events[start:end]
             start = end
 
-    def _send_all(self, events: list[Event]) -> list[BaseException | None]:
-        """Each event's envelope to the transport; answers per event None (it has it) or why not."""
+    def _start_sending(self, events: list[Event]) -> Future:
+        """Each event's envelope to the transport; the future answers per event None (it has it) or why not."""
         if len(events) > 1:
             return self.transport.send_many([e.envelope for e in events])
+        sent: Future = Future()
         try:
             self.transport.send(events[0].envelope)
         except Exception as exc:
-            return [exc]
-        return [None]
+            sent.set_result([exc])
+        else:
+            sent.set_result([None])
+        return sent
+
+    def _prefetch(self, region: str) -> None:
+        """Claim the next batch while this one's acknowledgements are on their way (the broker's
+        round trip and the claim's overlap); the next pass starts with it. Released if the relay stops first."""
+        try:
+            self._prefetched[region] = self._claim(region, sweep=False)
+        except Exception:  # the next pass claims again
+            log.warning("relay could not claim ahead in region %s", region, exc_info=True, extra={"region": region})
+
+    def _release_prefetched(self, region: str) -> None:
+        """Claimed ahead but never sent: back to the queue at once, the attempt uncounted."""
+        claim = self._prefetched.pop(region, None)
+        if not claim or not claim.events:
+            return
+        with self.router.unit_of_work(region) as uow:
+            now = database_now(uow.session)
+            uow.session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_([e.id for e in claim.events]), OutboxEvent.claimed_by == self.worker,
+                       OutboxEvent.claimed_until >= now)
+                .values(claimed_by=None, claimed_until=None, attempts=OutboxEvent.attempts - 1)
+                .execution_options(synchronize_session=False))
+            uow.commit()
 
     def _handlers_for(self, topic: str) -> list[Handler]:
         """With a transport, the consumers are its business: every event goes to it once."""
@@ -430,14 +469,15 @@ class Relay:
             return self.registry.handlers_for(topic)
         return [*self.registry.plain_handlers_for(topic), lambda event: self.transport.send(event.envelope)]
 
-    def _claim(self, region: str) -> Claim:
+    def _claim(self, region: str, *, sweep: bool = True) -> Claim:
         """Take a batch, counting the attempt now: an event whose handler kills the process
         never reaches `_record_failure`, so counting there would retry it for ever. Events whose
-        last lease ran out with no attempt left are parked here instead of claimed."""
+        last lease ran out with no attempt left are parked here instead of claimed (`sweep`;
+        a claim ahead, moments after one that swept, skips it)."""
         with self.router.unit_of_work(region) as uow:
             now = database_now(uow.session)
             lapsed = or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now)
-            exhausted = uow.session.execute(
+            exhausted = sweep and uow.session.execute(
                 update(OutboxEvent)
                 .where(PENDING, OutboxEvent.claimed_until < now, OutboxEvent.attempts >= self.policy.max_attempts)
                 .values(parked_at=now, claimed_by=None, claimed_until=None,
@@ -466,7 +506,7 @@ class Relay:
                       extra={"region": region})
         events = [Event(r.id, region, r.topic, r.payload, r.created_at, r.attempts, r.partition_key, r.correlation_id,
                         r.causation_id, r.schema_version) for r in rows]
-        return Claim(sorted(events, key=lambda e: e.id), exhausted)
+        return Claim(sorted(events, key=lambda e: e.id), int(exhausted))
 
     def _renew(self, region: str, event_ids: list[str]) -> set[str]:
         """Extend this relay's lease on these events; answers those still ours (an event whose
