@@ -267,6 +267,7 @@ class Relay:
         self.policy = policy or RelayPolicy()
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{new_id('evt')[-8:]}"
         self._prefetched: dict[str, Claim] = {}  # region -> the batch claimed ahead (see _prefetch)
+        self._unrecorded: dict[str, list[Event]] = {}  # region -> sent, recorded during the next pass's sending
 
     def run_once(self, regions: Iterable[str] | None = None) -> RelayStats:
         """One batch per region; a region that is down is skipped, the others go on."""
@@ -323,11 +324,13 @@ class Relay:
             except Exception:  # the relay must outlive any single bad batch
                 log.exception("relay batch of region %s failed", region, extra={"region": region})
                 stats = RelayStats()
-            if not stats.busy:
+            if not stats.busy and region not in self._busy_ahead:
                 commits.wait(region, seen, interval, stop)
         try:
             self._release_prefetched(region)
-        except Exception:  # their leases run out instead
+            if region in self._unrecorded:
+                self._record_sent(region, self._unrecorded.pop(region), RelayStats())
+        except Exception:  # their leases run out instead, and they are sent again: the transport drops the copies
             log.warning("relay could not release its claim ahead in region %s", region, exc_info=True,
                         extra={"region": region})
 
@@ -371,6 +374,7 @@ class Relay:
         events = claim.events
         held = {e.id for e in events}
         sent: list[Event] = []  # handed to the transport alone: recorded together once the batch is done
+        earlier = self._unrecorded.pop(region, [])  # the last pass's, recorded while this one's acknowledgements come
         renew_at = time.monotonic() + self.policy.lease.total_seconds() / 2
         for start, run in self._runs(events):
             if time.monotonic() >= renew_at:  # a slow batch: keep the rest of it ours
@@ -381,6 +385,9 @@ class Relay:
                 continue
             if self._transport_only(run[0]):  # bounded by the transport's own timeout, far inside the lease: no heartbeat
                 sending = self._start_sending(run)
+                if earlier:
+                    self._record_sent(region, earlier, stats)
+                    earlier = []
                 if ahead and start + len(run) == len(events) == self.policy.batch_size:  # a full batch: more may wait
                     self._prefetch(region)
                 for event, error in zip(run, sending.result()):
@@ -400,13 +407,25 @@ class Relay:
                 stats.count(self._record_failure(region, event, exc))
             else:
                 stats.count(self._record_delivery(region, event))
-        if sent:  # a relay that stops before this has them sent again: the transport drops the copies
-            recorded = self._record_deliveries(region, sent)
-            stats.delivered += recorded
-            stats.lost += len(sent) - recorded
+        if earlier:
+            self._record_sent(region, earlier, stats)
+        if sent and region in self._prefetched:  # the next pass follows at once: recorded during its sending
+            self._unrecorded[region] = sent
+        elif sent:  # a relay that stops before this has them sent again: the transport drops the copies
+            self._record_sent(region, sent, stats)
         if self.transport is not None:
             stats.consumed = self.transport.pump(region)
         return stats
+
+    def _record_sent(self, region: str, sent: list[Event], stats: RelayStats) -> None:
+        recorded = self._record_deliveries(region, sent)
+        stats.delivered += recorded
+        stats.lost += len(sent) - recorded
+
+    @property
+    def _busy_ahead(self) -> set[str]:
+        """Regions with a batch claimed ahead or sends still to record: their next pass is due now."""
+        return {*self._prefetched, *self._unrecorded}
 
     def _transport_only(self, event: Event) -> bool:
         """Known, and only for the transport (no plain handler): such events are sent together."""
