@@ -5,26 +5,33 @@ stream -> the other data center's inbound stream (sourced over a leafnode) -> a 
 consumer -> the consumer's inbox transaction. What that whole path costs over the broker's
 own publish-to-consume path should be known, not guessed.
 
-Run by hand from the repository root (needs nats-server; nothing else):
+Run by hand from the repository root (needs nats-server; PostgreSQL for `--postgres`):
 
-    .venv/bin/python bench/events.py [--events 2000] [--rate 200]
+    .venv/bin/python bench/events.py [--events 2000] [--rate 200] [--repeat 3]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
 
 It starts two linked nats-servers (domains `kin` and `sdq`, a leafnode between them, storage
-in a temporary directory) and SQLite shards in the same directory, then measures twice, the
-application first, then the broker baseline:
+in a temporary directory) and shards: SQLite files in the same directory, or fresh databases
+on the `--postgres` server (dropped after). Every run starts on emptied streams. It measures:
 
-1. throughput: `--events` published at once, events per second from the first commit (the
-   baseline: first publish) to the last one applied in `sdq`;
-2. latency: events published at `--rate` per second (paced, so queueing from a burst does not
+1. throughput, `--repeat` pairs of runs, app then baseline, medians shown (the machine is
+   shared, and a load that comes and goes then weighs on both alike): `--events` committed to
+   kin's outbox before the relay starts (a backlog, as after a pause or a cut link), events
+   per second from the relay's start to the last one applied in `sdq`; the baseline publishes
+   as many from its first publish. The same for the app while one producer commits the
+   events one per transaction is shown too, with that producer's own commit rate: on
+   PostgreSQL here it, not the path, is what caps that figure;
+2. latency: events committed at `--rate` per second (paced, so queueing from a burst does not
    hide the path's own cost), p50/p99 from commit to applied in `sdq`.
 
-Baseline: raw nats-py, each publish awaiting its acknowledgement (as the relay does) to
-kin's stream, read from sdq's inbound stream by a pull consumer that acks each message: the
-same servers, streams and sourcing, without databases. App: `outbox.publish` in a kin unit of
-work, the relay (a thread for kin), an `everywhere` consumer in sdq applying through its inbox.
-kin's relay runs in this process and sdq's consumers in a child process, as they would in two
-data centers (in one process they would share one interpreter lock). The baseline's producer
-and consumer share one asyncio loop. The machine is shared: the header prints the load
+Baseline: raw nats-py on the same servers, streams and sourcing, without databases, sending
+as the relay does: a batch of BATCH published at once, then its acknowledgements awaited, to
+kin's stream (paced: one at a time); read from sdq's inbound stream by a pull consumer that
+fetches BATCH and acks each message. Its producer and consumer share one asyncio loop. App:
+`outbox.publish` in a kin unit of work, the relay (a thread for kin, at the app's own
+interval, woken by commits), an `everywhere` consumer in sdq applying through its inbox. kin's
+relay runs in this process and sdq's consumers in a child process, as they would in two data
+centers (in one process they would share one interpreter lock). The header prints the load
 average; compare ratios, not absolutes.
 """
 

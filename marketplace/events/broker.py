@@ -4,7 +4,8 @@ Publishing. A region's relay publishes each claimed outbox event to its region's
 (`CPU_EVENTS_<REGION>`, subjects `cpu.events.<region>.<topic>`) with `Nats-Msg-Id` set to the
 event id, and waits for the server's acknowledgement before the event counts as delivered:
 a lost acknowledgement means the relay publishes again, and the stream's de-duplication
-window drops the copy (the consumers' inboxes drop any that outlive it).
+window drops the copy (the consumers' inboxes drop any that outlive it). A batch is published
+at once and its acknowledgements awaited together (`send_many`), in order on one connection.
 
 Between data centers. Each data center's nats-server runs JetStream with `domain: <region>`,
 linked to the others by leafnodes. A region's inbound stream (`CPU_INBOUND_<REGION>`) sources
@@ -16,9 +17,10 @@ relay's own publish is always to its own region's server, so nothing is parked b
 region is away.
 
 Consuming. In each region, one durable pull consumer per named consumer reads the region's
-inbound stream, applies each event through the same consumer and inbox code as the embedded
-transport, and acknowledges after the inbox commit. A failure is NAKed with the relay's
-backoff, and the later events of its key wait (NAKed too) until it is applied, so each key's
+inbound stream, applies a fetch's events through the consumers' inbox code
+(deliveries.apply_batch: one inbox read, one transaction per run of events, one by one again
+only when one fails), and acknowledges each after its inbox commit. A region database that is
+away NAKs the batch without counting an attempt. A failure is NAKed with the relay's backoff, and the later events of its key wait (NAKed too) until it is applied, so each key's
 events are applied in order; after its attempts it is parked in the region's own consumer
 queue (`cpu events parked`), where a replay applies it locally.
 

@@ -19,6 +19,15 @@ their own (inbox, attempts, parking), so one failing consumer never re-runs the 
 Regions are relayed independently: `run_forever` runs a thread per region, so one region
 that goes silent never delays another's events.
 
+Fast without giving any of that up. A transport that can take many at once (`send_many`, the
+broker) gets a batch's events together: all published, then every acknowledgement awaited,
+and the delivered ones recorded in one statement that still refuses a lost lease. While a
+full batch is on its way, `run_forever` records the previous batch and claims the next one
+(its attempt counted as any claim's), so the database's round trips and the broker's overlap;
+a relay that stops records what it sent and frees what it claimed ahead. Between passes it
+waits for its interval or for a commit in this process that published events in its region
+(`Commits`), whichever comes first.
+
 Delivered events are kept for a while (RelayPolicy.retention, a week by default: long enough
 to see what happened, and for the search index's catch-up), then pruned, or the tables would
 grow for ever. Relays prune every hour; `cpu outbox prune` does it by hand. Pending and
