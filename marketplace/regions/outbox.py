@@ -75,6 +75,7 @@ Handler = Callable[["Event"], None]
 
 # Neither delivered nor parked: what the relay still has to do. The claim index is on these.
 PENDING = and_(OutboxEvent.delivered_at.is_(None), OutboxEvent.parked_at.is_(None))
+SWEEP_EVERY = 1.0  # seconds between a relay's looks for abandoned events (see Relay._claim)
 ABANDONED = "the relay handling its last attempt stopped before recording an outcome (a handler may have ended the process). "
 
 
@@ -277,6 +278,7 @@ class Relay:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{new_id('evt')[-8:]}"
         self._prefetched: dict[str, Claim] = {}  # region -> the batch claimed ahead (see _prefetch)
         self._unrecorded: dict[str, list[Event]] = {}  # region -> sent, recorded during the next pass's sending
+        self._next_sweep: dict[str, float] = {}  # region -> when a claim parks abandoned events next
 
     def run_once(self, regions: Iterable[str] | None = None) -> RelayStats:
         """One batch per region; a region that is down is skipped, the others go on."""
@@ -499,9 +501,13 @@ class Relay:
 
     def _claim(self, region: str, *, sweep: bool = True) -> Claim:
         """Take a batch, counting the attempt now: an event whose handler kills the process
-        never reaches `_record_failure`, so counting there would retry it for ever. Events whose
-        last lease ran out with no attempt left are parked here instead of claimed (`sweep`;
-        a claim ahead, moments after one that swept, skips it)."""
+        never reaches `_record_failure`, so counting there would retry it for ever. An event
+        whose last lease ran out with no attempt left is never claimed again: it is parked
+        instead, by the first claim of this relay and then by one a second (`sweep`; a claim
+        ahead, moments after one, never sweeps), a statement most claims need not send."""
+        sweep = sweep and time.monotonic() >= self._next_sweep.get(region, 0.0)
+        if sweep:
+            self._next_sweep[region] = time.monotonic() + SWEEP_EVERY
         with self.router.unit_of_work(region) as uow:
             now = database_now(uow.session)
             lapsed = or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now)
@@ -514,7 +520,7 @@ class Relay:
             ).rowcount
             ready = (
                 select(OutboxEvent.id)
-                .where(PENDING, OutboxEvent.available_at <= now, lapsed)
+                .where(PENDING, OutboxEvent.available_at <= now, lapsed, OutboxEvent.attempts < self.policy.max_attempts)
                 .order_by(OutboxEvent.id)
                 .limit(self.policy.batch_size)
                 .with_for_update(skip_locked=True)
