@@ -4,7 +4,8 @@ Publishing. A region's relay publishes each claimed outbox event to its region's
 (`CPU_EVENTS_<REGION>`, subjects `cpu.events.<region>.<topic>`) with `Nats-Msg-Id` set to the
 event id, and waits for the server's acknowledgement before the event counts as delivered:
 a lost acknowledgement means the relay publishes again, and the stream's de-duplication
-window drops the copy (the consumers' inboxes drop any that outlive it).
+window drops the copy (the consumers' inboxes drop any that outlive it). A batch is published
+at once and its acknowledgements awaited together (`send_many`), in order on one connection.
 
 Between data centers. Each data center's nats-server runs JetStream with `domain: <region>`,
 linked to the others by leafnodes. A region's inbound stream (`CPU_INBOUND_<REGION>`) sources
@@ -16,9 +17,10 @@ relay's own publish is always to its own region's server, so nothing is parked b
 region is away.
 
 Consuming. In each region, one durable pull consumer per named consumer reads the region's
-inbound stream, applies each event through the same consumer and inbox code as the embedded
-transport, and acknowledges after the inbox commit. A failure is NAKed with the relay's
-backoff, and the later events of its key wait (NAKed too) until it is applied, so each key's
+inbound stream, applies a fetch's events through the consumers' inbox code
+(deliveries.apply_batch: one inbox read, one transaction per run of events, one by one again
+only when one fails), and acknowledges each after its inbox commit. A region database that is
+away NAKs the batch without counting an attempt. A failure is NAKed with the relay's backoff, and the later events of its key wait (NAKed too) until it is applied, so each key's
 events are applied in order; after its attempts it is parked in the region's own consumer
 queue (`cpu events parked`), where a replay applies it locally.
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Iterable
 from concurrent.futures import Future
@@ -40,6 +43,7 @@ from nats.errors import TimeoutError as NoMessages
 from nats.js import api
 from nats.js.errors import NotFoundError
 
+from marketplace.errors import RegionUnavailable
 from marketplace.events import deliveries
 from marketplace.events.envelope import SUBJECT_PREFIX, Envelope
 from marketplace.events.transports import consumer_worker_name
@@ -48,6 +52,17 @@ log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT = 5.0  # seconds to wait for the region's server to acknowledge a publish
 FETCH_WAIT = 0.5  # seconds a consumer's pull waits for messages before looking at `stop`
 DUPLICATE_WINDOW = 24 * 3600.0  # seconds the stream remembers a message id
+PUMP_EVERY = 5.0  # seconds between looks at a region's local queue (replayed deliveries) while it is empty
+
+
+def _outcome(ack) -> BaseException | None:
+    """A publish's outcome from its acknowledgement's future (or the error that kept it from being sent)."""
+    if isinstance(ack, BaseException):
+        return ack
+    if not ack.done() or ack.cancelled():
+        ack.cancel()
+        return TimeoutError(f"no acknowledgement from the broker within {PUBLISH_TIMEOUT:g} s")
+    return ack.exception()
 
 
 def stream_name(region: str) -> str:
@@ -105,6 +120,7 @@ class BrokerTransport:
         self._js = None
         self._ready = threading.Lock()
         self._pulls: dict[tuple[str, str], PullConsumer] = {}
+        self._next_pump: dict[str, float] = {}  # region -> when its local queue is looked at next
         # Kept by the loop thread, for this process: failed attempts per (consumer, region, event
         # id), and per (consumer, region, key) the event of that key that failed and goes first.
         self.failures: dict[tuple[str, str, str], int] = {}
@@ -156,15 +172,43 @@ class BrokerTransport:
     # -- the relay's side ----------------------------------------------------------------------
     def send(self, envelope: Envelope) -> None:
         """Published to the source region's stream; returns once the server has it."""
+        [error] = self.send_many([envelope]).result(timeout=PUBLISH_TIMEOUT + 1)
+        if error is not None:
+            raise error
+
+    def send_many(self, envelopes: list[Envelope]) -> Future:
+        """Start publishing to the source regions' streams, all at once; the future answers,
+        once every acknowledgement is in (PUBLISH_TIMEOUT at most), per envelope None (the
+        server has it) or why not. One connection carries them in order, so the stream keeps
+        the batch's order; the caller may do other work meanwhile (the relay claims its next batch)."""
         js = self.connect()
+        return self._loop.submit(self._publish_all(js, envelopes))
+
+    async def _publish_all(self, js, envelopes: list[Envelope]) -> list[BaseException | None]:
         # No expected-stream header: the sourced copies keep their headers, and the inbound
         # streams would refuse one naming another stream. The subject names the stream already.
-        self._loop.run(js.publish(envelope.subject, envelope.to_bytes(), timeout=PUBLISH_TIMEOUT,
-                                  headers={"Nats-Msg-Id": envelope.event_id}), timeout=PUBLISH_TIMEOUT + 1)
+        deadline = asyncio.get_running_loop().time() + PUBLISH_TIMEOUT
+        acks: list[asyncio.Future | BaseException] = []
+        for envelope in envelopes:
+            try:
+                acks.append(await js.publish_async(envelope.subject, envelope.to_bytes(), wait_stall=PUBLISH_TIMEOUT,
+                                                   headers={"Nats-Msg-Id": envelope.event_id}))
+            except Exception as exc:
+                acks.append(exc)
+        pending = [ack for ack in acks if isinstance(ack, asyncio.Future)]
+        if pending:
+            await asyncio.wait(pending, timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+        return [_outcome(ack) for ack in acks]
 
     def pump(self, region: str) -> deliveries.ConsumerStats:
-        """Deliveries parked here and replayed by an operator are applied from the local queue."""
-        return self.runner.run_once(region)
+        """Deliveries parked here and replayed by an operator are applied from the local queue:
+        looked for at most every PUMP_EVERY seconds, since only a replay puts any there."""
+        now = time.monotonic()
+        if now < self._next_pump.get(region, now):
+            return deliveries.ConsumerStats()
+        stats = self.runner.run_once(region)
+        self._next_pump[region] = now if stats.applied + stats.failed + stats.parked else now + PUMP_EVERY
+        return stats
 
     # -- the consumers' side -------------------------------------------------------------------
     def consume(self, stop: threading.Event, regions: Iterable[str] | None = None) -> None:
@@ -233,11 +277,38 @@ class PullConsumer:
             messages = await self._sub.fetch(self.transport.policy.batch_size, timeout=FETCH_WAIT)
         except (NoMessages, asyncio.TimeoutError):  # nothing there within FETCH_WAIT
             return stats
-        for message in messages:
-            await self._handle(message, stats)
+        earlier: set[str] = set()  # event ids before the message at hand
+        batch = [item for message in messages if (item := await self._sort(message, earlier)) is not None]
+        if not batch:
+            return stats
+        try:
+            outcomes = await asyncio.to_thread(deliveries.apply_batch, self.transport.router, self.region, self.consumer,
+                                               [(subscription, envelope) for _, subscription, envelope in batch])
+        except RegionUnavailable as exc:  # the region's database is away: no event's fault, no attempt counted
+            log.warning("consumer %s in region %s: %d event(s) wait for the region's database: %s", self.consumer,
+                        self.region, len(batch), exc, extra={"region": self.region})
+            for message, _, _ in batch:
+                await message.nak(delay=self.transport.policy.backoff_base.total_seconds())
+            return stats
+        for (message, _, envelope), outcome in zip(batch, outcomes):
+            key = (self.consumer, self.region, envelope.key)
+            if isinstance(outcome, BaseException):
+                await self._failed(message, envelope, key, outcome, stats)
+            elif outcome is None:  # an earlier event of its key just failed: it goes after that one
+                await message.nak(delay=self.transport.policy.backoff_base.total_seconds())
+            else:  # acknowledged only now, after the inbox commit
+                if self.transport.blocked.get(key) == envelope.event_id:
+                    del self.transport.blocked[key]
+                self.transport.failures.pop((self.consumer, self.region, envelope.event_id), None)
+                await message.ack()
+                stats.applied += outcome
+                stats.duplicates += not outcome
         return stats
 
-    async def _handle(self, message, stats: deliveries.ConsumerStats) -> None:
+    async def _sort(self, message, earlier: set[str]):
+        """(message, subscription, envelope) to apply; None for a message settled here: not an
+        envelope it can read (terminated), not this consumer's (acknowledged), or held behind
+        an earlier event of its key that failed (NAKed: it goes after that one)."""
         try:
             envelope = Envelope.from_bytes(message.data)
         except Exception as exc:  # no envelope, or a newer one: no retry can help, and it must not hold up the rest
@@ -245,27 +316,17 @@ class PullConsumer:
                       self.consumer, self.region, message.headers and message.headers.get("Nats-Msg-Id"),
                       message.subject, exc, extra={"region": self.region})
             await message.term()
-            return
+            return None
         subscription = self.subscriptions.get(envelope.topic)
         if subscription is None or not subscription.runs_in(self.region, envelope):
             await message.ack()  # not this consumer's: nothing to do
-            return
-        key = (self.consumer, self.region, envelope.key)
-        waiting_on = self.transport.blocked.get(key)
-        policy = self.transport.policy
-        if waiting_on is not None and waiting_on != envelope.event_id:
-            await message.nak(delay=policy.backoff_base.total_seconds())  # an earlier event of its key goes first
-            return
-        try:
-            ran = await asyncio.to_thread(subscription.apply_once, self.transport.router, self.region, envelope)
-        except Exception as exc:
-            await self._failed(message, envelope, key, exc, stats)
-            return
-        self.transport.blocked.pop(key, None)
-        self.transport.failures.pop((self.consumer, self.region, envelope.event_id), None)
-        await message.ack()
-        stats.applied += ran
-        stats.duplicates += not ran
+            return None
+        waiting_on = self.transport.blocked.get((self.consumer, self.region, envelope.key))
+        if waiting_on is not None and waiting_on != envelope.event_id and waiting_on not in earlier:
+            await message.nak(delay=self.transport.policy.backoff_base.total_seconds())
+            return None
+        earlier.add(envelope.event_id)
+        return message, subscription, envelope
 
     async def _failed(self, message, envelope: Envelope, key, exc: Exception, stats) -> None:
         policy = self.transport.policy

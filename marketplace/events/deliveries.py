@@ -21,6 +21,8 @@ from sqlalchemy import and_, delete, exists, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
+from marketplace.errors import RegionUnavailable
+from marketplace.events import inbox
 from marketplace.events.envelope import Envelope
 from marketplace.regions.base import database_now
 from marketplace.regions.models import ConsumerDelivery
@@ -40,6 +42,103 @@ class ConsumerStats:
         self.duplicates += other.duplicates
         self.failed += other.failed
         self.parked += other.parked
+
+
+# What became of each event of a batch: True applied now, False applied before (its inbox has
+# it), an exception: it failed, None: not tried, held behind an earlier failure of its key.
+Outcome = bool | BaseException | None
+
+
+def apply_batch(router, region: str, consumer: str, items: list[tuple[Any, Envelope]]) -> list[Outcome]:
+    """Apply a batch of (subscription, envelope) of one consumer in `region`, in order, with as
+    few transactions as it takes: one inbox read for the batch; then for each run of
+    transactional handlers one transaction holding their writes and inbox records (should one
+    fail, the run is rolled back and applied again an event per transaction, so only the
+    failing event fails), and for each run of side effects the effects, then their inbox
+    records in one statement. After an event fails, the later ones of its key are not tried.
+
+    The region's database failing outside a handler (it is down) is no event's fault: it is
+    raised, and none of the batch counts an attempt; what committed before is in the inbox."""
+    outcomes: list[Outcome] = [None] * len(items)
+    with router.unit_of_work(region, read_only=True) as uow:
+        done = inbox.applied_among(uow.session, consumer, list({e.event_id for _, e in items}))
+    failed_keys: set[str] = set()
+    for run in _runs(items):
+        todo = []
+        for i in run:
+            envelope = items[i][1]
+            if envelope.key in failed_keys:
+                continue
+            if envelope.event_id in done:
+                outcomes[i] = False
+                continue
+            done.add(envelope.event_id)  # a second copy in the batch is a duplicate
+            todo.append(i)
+        if todo:
+            apply_run = _apply_transactions if items[todo[0]][0].transactional else _apply_effects
+            apply_run(router, region, consumer, [(i, *items[i]) for i in todo], outcomes, failed_keys)
+    return outcomes
+
+
+def _runs(items: list[tuple[Any, Envelope]]) -> list[list[int]]:
+    """Indexes of consecutive items whose handlers are of one kind (transactional or not)."""
+    runs: list[list[int]] = []
+    for i, (subscription, _) in enumerate(items):
+        if runs and items[runs[-1][0]][0].transactional == subscription.transactional:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def _apply_effects(router, region, consumer, todo, outcomes, failed_keys) -> None:
+    ran = []
+    for i, subscription, envelope in todo:
+        if envelope.key in failed_keys:
+            continue
+        try:
+            subscription.handler(envelope)
+        except RegionUnavailable:  # the region is away, not the event at fault: the whole batch waits
+            raise
+        except Exception as exc:
+            outcomes[i] = exc
+            failed_keys.add(envelope.key)
+        else:
+            ran.append((i, envelope.event_id))
+    if ran:  # after the effects, as for one event: a crash in between repeats them (they are idempotent)
+        with router.unit_of_work(region) as uow:
+            inbox.add_all(uow.session, consumer, [event_id for _, event_id in ran])
+            uow.commit()
+    for i, _ in ran:
+        outcomes[i] = True
+
+
+def _apply_transactions(router, region, consumer, todo, outcomes, failed_keys) -> None:
+    if len(todo) > 1:
+        try:
+            with router.unit_of_work(region) as uow:
+                for _, subscription, envelope in todo:
+                    subscription.handler(envelope, uow.session)
+                inbox.add_all(uow.session, consumer, [envelope.event_id for _, _, envelope in todo])
+                uow.commit()
+        except RegionUnavailable:
+            raise
+        except Exception:  # one of them failed, or a concurrent copy got there first: one by one, below
+            pass
+        else:
+            for i, _, _ in todo:
+                outcomes[i] = True
+            return
+    for i, subscription, envelope in todo:
+        if envelope.key in failed_keys:
+            continue
+        try:
+            outcomes[i] = subscription.apply_once(router, region, envelope)
+        except RegionUnavailable:
+            raise
+        except Exception as exc:
+            outcomes[i] = exc
+            failed_keys.add(envelope.key)
 
 
 def enqueue(router, region: str, consumers: list[str], envelope: Envelope) -> None:

@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace.events.envelope import Envelope
+from marketplace.regions.base import utcnow
 from marketplace.regions.models import InboxEntry
 
 
@@ -38,3 +41,21 @@ def record(router, region: str, consumer: str, event_id: str) -> None:
             uow.commit()
     except sa_exc.IntegrityError:
         pass  # recorded meanwhile by another delivery of the same event
+
+
+def applied_among(session, consumer: str, event_ids: list[str]) -> set[str]:
+    """Which of these events the consumer has applied: one query for a whole batch."""
+    if not event_ids:
+        return set()
+    return set(session.scalars(select(InboxEntry.event_id).where(InboxEntry.consumer == consumer,
+                                                                InboxEntry.event_id.in_(event_ids))))
+
+
+def add_all(session, consumer: str, event_ids: list[str]) -> None:
+    """The records of a batch, in the caller's transaction, in one statement; one already there is kept."""
+    if not event_ids:
+        return
+    insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(InboxEntry)
+    now = utcnow()
+    session.execute(insert.on_conflict_do_nothing(),  # many rows of one cached statement, not a new one per size
+                    [{"consumer": consumer, "event_id": e, "applied_at": now} for e in event_ids])

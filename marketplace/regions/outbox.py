@@ -19,6 +19,15 @@ their own (inbox, attempts, parking), so one failing consumer never re-runs the 
 Regions are relayed independently: `run_forever` runs a thread per region, so one region
 that goes silent never delays another's events.
 
+Fast without giving any of that up. A transport that can take many at once (`send_many`, the
+broker) gets a batch's events together: all published, then every acknowledgement awaited,
+and the delivered ones recorded in one statement that still refuses a lost lease. While a
+full batch is on its way, `run_forever` records the previous batch and claims the next one
+(its attempt counted as any claim's), so the database's round trips and the broker's overlap;
+a relay that stops records what it sent and frees what it claimed ahead. Between passes it
+waits for its interval or for a commit in this process that published events in its region
+(`Commits`), whichever comes first.
+
 Delivered events are kept for a while (RelayPolicy.retention, a week by default: long enough
 to see what happened, and for the search index's catch-up), then pruned, or the tables would
 grow for ever. Relays prune every hour; `cpu outbox prune` does it by hand. Pending and
@@ -35,7 +44,8 @@ import threading
 import time
 import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from marketplace.errors import NotFound, RegionUnavailable
@@ -64,6 +75,7 @@ Handler = Callable[["Event"], None]
 
 # Neither delivered nor parked: what the relay still has to do. The claim index is on these.
 PENDING = and_(OutboxEvent.delivered_at.is_(None), OutboxEvent.parked_at.is_(None))
+SWEEP_EVERY = 1.0  # seconds between a relay's looks for abandoned events (see Relay._claim)
 ABANDONED = "the relay handling its last attempt stopped before recording an outcome (a handler may have ended the process). "
 
 
@@ -93,10 +105,54 @@ def publish(session: Session, topic: str, payload: dict[str, Any], *, key: str |
     is the aggregate it concerns (by default the payload field partition_keys.toml names for
     the topic); events of one key reach each consumer in order."""
     event_id = new_id("evt")
+    session.info[PUBLISHED] = True  # the relays of this process are woken when it commits (see Commits)
     session.add(OutboxEvent(id=event_id, region=session.info["database"], topic=topic, payload=payload,
                             partition_key=key or partition_key_for(topic, payload, event_id),
                             correlation_id=correlation_id, causation_id=causation_id, schema_version=SCHEMA_VERSION))
     return event_id
+
+
+class Commits:
+    """Relays in this process wait here between passes, and a commit that published outbox
+    events wakes those of its region at once: the latency of an event committed here is then
+    the relay's work, not its polling interval. Events committed by other processes are
+    found by the relay's next poll (its interval)."""
+
+    SLICE = 0.05  # seconds between looks at `stop` while waiting
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._count: dict[str, int] = defaultdict(int)
+
+    def seen(self, region: str) -> int:
+        """A mark to wait from: take it before a pass, so that a commit during the pass is not missed."""
+        with self._changed:
+            return self._count[region]
+
+    def committed(self, region: str) -> None:
+        with self._changed:
+            self._count[region] += 1
+            self._changed.notify_all()
+
+    def wait(self, region: str, seen: int, seconds: float, stop: threading.Event) -> None:
+        """Until a commit in `region` after the mark `seen`, `stop`, or `seconds`."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            while self._count[region] == seen and not stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._changed.wait(min(left, self.SLICE))
+
+
+PUBLISHED = "outbox_published"  # set in a session's info by `publish` until it commits
+commits = Commits()
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _wake_relays(session: Session) -> None:
+    if session.info.pop(PUBLISHED, False):
+        commits.committed(session.info["database"])
 
 
 def partition_key_for(topic: str, payload: dict[str, Any], event_id: str) -> str:
@@ -179,6 +235,10 @@ class RelayStats:
     skipped_regions: list[str] = field(default_factory=list)
     consumed: ConsumerStats = field(default_factory=ConsumerStats)  # by the transport's local consumers
 
+    def count(self, outcome: str) -> None:
+        """One event's outcome: delivered, failed, parked or lost."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
     def add(self, other: RelayStats) -> None:
         self.delivered += other.delivered
         self.failed += other.failed
@@ -216,23 +276,29 @@ class Relay:
         self.transport = transport
         self.policy = policy or RelayPolicy()
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{new_id('evt')[-8:]}"
+        self._prefetched: dict[str, Claim] = {}  # region -> the batch claimed ahead (see _prefetch)
+        self._unrecorded: dict[str, list[Event]] = {}  # region -> sent, recorded during the next pass's sending
+        self._next_sweep: dict[str, float] = {}  # region -> when a claim parks abandoned events next
 
     def run_once(self, regions: Iterable[str] | None = None) -> RelayStats:
         """One batch per region; a region that is down is skipped, the others go on."""
         stats = RelayStats()
         for region in regions or self.router.served_regions:
-            token = current_region.set(region)  # what this pass logs is about this region
-            try:
-                stats.add(self._run_region(region))
-            except RegionUnavailable:
-                log.warning("relay skipped region %s: unreachable", region, extra={"region": region})
-                stats.skipped_regions.append(region)
-            except Exception:  # one broken region must not stop the others
-                log.exception("relay pass over region %s failed", region, extra={"region": region})
-                stats.skipped_regions.append(region)
-            finally:
-                current_region.reset(token)
+            stats.add(self._pass(region))
         return stats
+
+    def _pass(self, region: str, *, ahead: bool = False) -> RelayStats:
+        """One batch of one region (`ahead`: claiming the next while this one's acknowledgements come)."""
+        token = current_region.set(region)  # what this pass logs is about this region
+        try:
+            return self._run_region(region, ahead=ahead)
+        except RegionUnavailable:
+            log.warning("relay skipped region %s: unreachable", region, extra={"region": region})
+        except Exception:  # one broken region must not stop the others
+            log.exception("relay pass over region %s failed", region, extra={"region": region})
+        finally:
+            current_region.reset(token)
+        return RelayStats(skipped_regions=[region])
 
     def drain(self, regions: Iterable[str] | None = None, *, max_batches: int = 1000) -> RelayStats:
         """Deliver until no event is ready: what tests and the standalone `--once` use."""
@@ -259,8 +325,9 @@ class Relay:
     def _run_region_forever(self, stop: threading.Event, interval: float, region: str, prune_directory: bool) -> None:
         next_prune = time.monotonic()
         while not stop.is_set():
+            seen = commits.seen(region)
             try:
-                stats = self.run_once([region])
+                stats = self._pass(region, ahead=True)
                 if time.monotonic() >= next_prune:
                     pruned = self.prune([region], max_batches=self.policy.prune_batches, directory=prune_directory)
                     wait = self.policy.prune_again if pruned.more else self.policy.prune_every
@@ -268,8 +335,15 @@ class Relay:
             except Exception:  # the relay must outlive any single bad batch
                 log.exception("relay batch of region %s failed", region, extra={"region": region})
                 stats = RelayStats()
-            if not stats.busy:
-                stop.wait(interval)
+            if not stats.busy and region not in self._busy_ahead:
+                commits.wait(region, seen, interval, stop)
+        try:
+            self._release_prefetched(region)
+            if region in self._unrecorded:
+                self._record_sent(region, self._unrecorded.pop(region), RelayStats())
+        except Exception:  # their leases run out instead, and they are sent again: the transport drops the copies
+            log.warning("relay could not release its claim ahead in region %s", region, exc_info=True,
+                        extra={"region": region})
 
     def prune(self, regions: Iterable[str] | None = None, *, max_batches: int | None = None,
               directory: bool | None = None) -> Pruned:
@@ -304,52 +378,120 @@ class Relay:
             log.info("pruned delivered outbox events: %s", pruned.deleted, extra={"region": ",".join(pruned.deleted)})
         return pruned
 
-    def _run_region(self, region: str) -> RelayStats:
+    def _run_region(self, region: str, *, ahead: bool = False) -> RelayStats:
         stats = RelayStats()
-        claim = self._claim(region)
+        claim = self._prefetched.pop(region, None) or self._claim(region)
         stats.parked += claim.exhausted
         events = claim.events
         held = {e.id for e in events}
         sent: list[Event] = []  # handed to the transport alone: recorded together once the batch is done
+        earlier = self._unrecorded.pop(region, [])  # the last pass's, recorded while this one's acknowledgements come
         renew_at = time.monotonic() + self.policy.lease.total_seconds() / 2
-        for n, event in enumerate(events):
+        for start, run in self._runs(events):
             if time.monotonic() >= renew_at:  # a slow batch: keep the rest of it ours
-                held = self._renew(region, [e.id for e in [*sent, *events[n:]] if e.id in held])
+                held = self._renew(region, [e.id for e in [*sent, *events[start:]] if e.id in held])
                 renew_at = time.monotonic() + self.policy.lease.total_seconds() / 2
-            if event.id not in held:
-                continue  # its lease ran out before the renewal and another relay has it
-            transport_only = self.transport is not None and not self.registry.plain_handlers_for(event.topic)
+            run = [e for e in run if e.id in held]  # an event whose lease ran out before the renewal is another relay's
+            if not run:
+                continue
+            if self._transport_only(run[0]):  # bounded by the transport's own timeout, far inside the lease: no heartbeat
+                sending = self._start_sending(run)
+                if earlier:
+                    self._record_sent(region, earlier, stats)
+                    earlier = []
+                if ahead and start + len(run) == len(events) == self.policy.batch_size:  # a full batch: more may wait
+                    self._prefetch(region)
+                for event, error in zip(run, sending.result()):
+                    if error is None:
+                        sent.append(event)
+                    else:
+                        stats.count(self._record_failure(region, event, error))
+                continue
+            [event] = run
             try:
                 if not self.registry.knows(event.topic):
                     raise LookupError(f"no handler registered for topic {event.topic!r}")
-                if transport_only:  # bounded by the transport's own timeout, far inside the lease: no heartbeat
-                    self.transport.send(event.envelope)
-                else:
-                    with self._heartbeat(region, event.id):
-                        for handler in self._handlers_for(event.topic):
-                            handler(event)
+                with self._heartbeat(region, event.id):
+                    for handler in self._handlers_for(event.topic):
+                        handler(event)
             except Exception as exc:
-                outcome = self._record_failure(region, event, exc)
+                stats.count(self._record_failure(region, event, exc))
             else:
-                if transport_only:
-                    sent.append(event)
-                    continue
-                outcome = self._record_delivery(region, event)
-            if outcome == "lost":
-                stats.lost += 1
-            elif outcome == "parked":
-                stats.parked += 1
-            elif outcome == "failed":
-                stats.failed += 1
-            else:
-                stats.delivered += 1
-        if sent:  # a relay that stops before this has them sent again: the transport drops the copies
-            recorded = self._record_deliveries(region, sent)
-            stats.delivered += recorded
-            stats.lost += len(sent) - recorded
+                stats.count(self._record_delivery(region, event))
+        if earlier:
+            self._record_sent(region, earlier, stats)
+        if sent and region in self._prefetched:  # the next pass follows at once: recorded during its sending
+            self._unrecorded[region] = sent
+        elif sent:  # a relay that stops before this has them sent again: the transport drops the copies
+            self._record_sent(region, sent, stats)
         if self.transport is not None:
             stats.consumed = self.transport.pump(region)
         return stats
+
+    def _record_sent(self, region: str, sent: list[Event], stats: RelayStats) -> None:
+        recorded = self._record_deliveries(region, sent)
+        stats.delivered += recorded
+        stats.lost += len(sent) - recorded
+
+    @property
+    def _busy_ahead(self) -> set[str]:
+        """Regions with a batch claimed ahead or sends still to record: their next pass is due now."""
+        return {*self._prefetched, *self._unrecorded}
+
+    def _transport_only(self, event: Event) -> bool:
+        """Known, and only for the transport (no plain handler): such events are sent together."""
+        return (self.transport is not None and self.registry.knows(event.topic)
+                and not self.registry.plain_handlers_for(event.topic))
+
+    def _runs(self, events: list[Event]) -> Iterator[tuple[int, list[Event]]]:
+        """The batch in claim order, as (index of its first event, events): consecutive events only
+        for the transport go together when it can send many at once (`send_many`), so they are
+        published in one go; every other event alone."""
+        batched = hasattr(self.transport, "send_many")
+        start = 0
+        while start < len(events):
+            end = start + 1
+            if batched and self._transport_only(events[start]):
+                while end < len(events) and self._transport_only(events[end]):
+                    end += 1
+            yield start, events[start:end]
+            start = end
+
+    def _start_sending(self, events: list[Event]) -> Future:
+        """Each event's envelope to the transport; the future answers per event None (it has it) or why not."""
+        if len(events) > 1:
+            return self.transport.send_many([e.envelope for e in events])
+        sent: Future = Future()
+        try:
+            self.transport.send(events[0].envelope)
+        except Exception as exc:
+            sent.set_result([exc])
+        else:
+            sent.set_result([None])
+        return sent
+
+    def _prefetch(self, region: str) -> None:
+        """Claim the next batch while this one's acknowledgements are on their way (the broker's
+        round trip and the claim's overlap); the next pass starts with it. Released if the relay stops first."""
+        try:
+            self._prefetched[region] = self._claim(region, sweep=False)
+        except Exception:  # the next pass claims again
+            log.warning("relay could not claim ahead in region %s", region, exc_info=True, extra={"region": region})
+
+    def _release_prefetched(self, region: str) -> None:
+        """Claimed ahead but never sent: back to the queue at once, the attempt uncounted."""
+        claim = self._prefetched.pop(region, None)
+        if not claim or not claim.events:
+            return
+        with self.router.unit_of_work(region) as uow:
+            now = database_now(uow.session)
+            uow.session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_([e.id for e in claim.events]), OutboxEvent.claimed_by == self.worker,
+                       OutboxEvent.claimed_until >= now)
+                .values(claimed_by=None, claimed_until=None, attempts=OutboxEvent.attempts - 1)
+                .execution_options(synchronize_session=False))
+            uow.commit()
 
     def _handlers_for(self, topic: str) -> list[Handler]:
         """With a transport, the consumers are its business: every event goes to it once."""
@@ -357,14 +499,19 @@ class Relay:
             return self.registry.handlers_for(topic)
         return [*self.registry.plain_handlers_for(topic), lambda event: self.transport.send(event.envelope)]
 
-    def _claim(self, region: str) -> Claim:
+    def _claim(self, region: str, *, sweep: bool = True) -> Claim:
         """Take a batch, counting the attempt now: an event whose handler kills the process
-        never reaches `_record_failure`, so counting there would retry it for ever. Events whose
-        last lease ran out with no attempt left are parked here instead of claimed."""
+        never reaches `_record_failure`, so counting there would retry it for ever. An event
+        whose last lease ran out with no attempt left is never claimed again: it is parked
+        instead, by the first claim of this relay and then by one a second (`sweep`; a claim
+        ahead, moments after one, never sweeps), a statement most claims need not send."""
+        sweep = sweep and time.monotonic() >= self._next_sweep.get(region, 0.0)
+        if sweep:
+            self._next_sweep[region] = time.monotonic() + SWEEP_EVERY
         with self.router.unit_of_work(region) as uow:
             now = database_now(uow.session)
             lapsed = or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now)
-            exhausted = uow.session.execute(
+            exhausted = sweep and uow.session.execute(
                 update(OutboxEvent)
                 .where(PENDING, OutboxEvent.claimed_until < now, OutboxEvent.attempts >= self.policy.max_attempts)
                 .values(parked_at=now, claimed_by=None, claimed_until=None,
@@ -373,7 +520,7 @@ class Relay:
             ).rowcount
             ready = (
                 select(OutboxEvent.id)
-                .where(PENDING, OutboxEvent.available_at <= now, lapsed)
+                .where(PENDING, OutboxEvent.available_at <= now, lapsed, OutboxEvent.attempts < self.policy.max_attempts)
                 .order_by(OutboxEvent.id)
                 .limit(self.policy.batch_size)
                 .with_for_update(skip_locked=True)
@@ -393,7 +540,7 @@ class Relay:
                       extra={"region": region})
         events = [Event(r.id, region, r.topic, r.payload, r.created_at, r.attempts, r.partition_key, r.correlation_id,
                         r.causation_id, r.schema_version) for r in rows]
-        return Claim(sorted(events, key=lambda e: e.id), exhausted)
+        return Claim(sorted(events, key=lambda e: e.id), int(exhausted))
 
     def _renew(self, region: str, event_ids: list[str]) -> set[str]:
         """Extend this relay's lease on these events; answers those still ours (an event whose
