@@ -77,8 +77,18 @@ class Platform:
         thread.start()
         if self.settings.broker_url:
             threading.Thread(target=self.broker.consume, args=(self._relay_stop,), name="event-consumers", daemon=True).start()
+            self.answer_for_names()
         atexit.register(self._relay_stop.set)
         log.info("outbox relay thread started%s", " with the broker's consumers" if self.settings.broker_url else "")
+
+    def answer_for_names(self) -> None:
+        """With a directory copy per region (CPU_DIRECTORY_COPY), answer the other regions'
+        questions about the names this region arbitrates; it runs where the region's consumers
+        run (docs/decisions/0004)."""
+        if self.settings.directory_copy:
+            from marketplace.merchants import name_claims
+
+            name_claims.answer_as_arbiter(self.router)
 
     def stop_relay_thread(self) -> None:
         if self._relay_stop is not None:

@@ -26,6 +26,17 @@ after its claim was released.
 What this promises: a pointer only ever names a row that exists (a sign-in or a password
 reset never meets a staff user who is not there); a committed account gets its pointers as
 soon as anyone looks; no name stays taken by a request that died.
+
+With a directory copy per region (CPU_DIRECTORY_COPY, docs/decisions/0004), the claim is
+held by the name's arbiter region (marketplace.merchants.arbiters), asked over the broker;
+the home region keeps a copy of the claim (a *mirror*) in its own copy of the directory, so
+that everything above still happens where the account's shard can be read: its sweep, a
+retry, a sign-in settle the mirror and tell the arbiter. A release reaches the arbiter before
+the mirror goes (an arbiter out of reach keeps the mirror, and the next sweep tries again); a
+confirmation reaches it in any case with the account's pointer event, which is published in
+the account's own transaction (marketplace.regions.pointers) and settles the claim wherever
+it is applied. The arbiter never releases a claim of another region's holder on its own: only
+that region can see whether the holder's row was written.
 """
 
 from __future__ import annotations
@@ -34,15 +45,19 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace.errors import Conflict, RegionUnavailable
+from marketplace.merchants import arbiters
 from marketplace.merchants.models import Merchant, StaffUser
+from marketplace.regions import pointers
 from marketplace.regions.base import database_now
-from marketplace.regions.models import DirectoryEntry, NameClaim, RegistrationKey, SignInHandle, StorefrontHandle
+from marketplace.regions.models import NameClaim, RegistrationKey, SignInHandle, StorefrontHandle
+from marketplace.regions.pointers import EMAIL, HANDLE
 from marketplace.regions.router import Router
 
 log = logging.getLogger(__name__)
@@ -50,9 +65,9 @@ log = logging.getLogger(__name__)
 # deadline: CPU_DB_REQUEST_DEADLINE, at most CPU_DB_BACKGROUND_DEADLINE), yet short enough
 # that someone whose sign-up died can try again within minutes.
 LEASE = timedelta(minutes=2)
-HANDLE, EMAIL = "handle", "email"
 CONFIRMED, RELEASED, PENDING, UNREACHABLE = "confirmed", "released", "pending", "unreachable"
 NOT_FINISHED = "held by a request that has not finished; try again in a few minutes"
+FIELDS = ("kind", "name", "holder_id", "merchant_id", "region")  # what a claim is, as it travels to its arbiter
 
 
 @dataclass(frozen=True)
@@ -74,42 +89,43 @@ _KINDS = {
 class Swept:
     confirmed: int = 0
     released: int = 0
-    pending: int = 0  # lease still running, or the holder's region unreachable
+    pending: int = 0  # lease still running, the holder's region unreachable, or a holder of another region
     unreachable: set[str] = field(default_factory=set)
 
 
 def claim(router: Router, *, claims: Sequence[NameClaim], also: Sequence[object] = ()) -> None:
     """Take the names for their holders, with other directory rows of the same request (`also`),
-    in one transaction; or raise Conflict naming each field whose name is in use. Pending
-    claims on these names are settled first: a name is never refused for a request that died."""
-    _settle_claims_on(router, claims)
+    or raise Conflict naming each field whose name is in use (RegionUnavailable naming the
+    arbiter of a name that did not answer). Pending claims on these names are settled first:
+    a name is never refused for a request that died. The names this directory decides, the
+    mirrors of the others and `also` go in one local transaction; then each other arbiter is
+    asked; a refusal gives back what was taken."""
+    remote = _by_arbiter(router, claims)
+    _claim_here(router, claims, also=also)
+    held: list[NameClaim] = []  # names an arbiter may hold now
     try:
-        with router.directory() as uow:
-            expires_at = database_now(uow.session) + LEASE
-            for name in claims:
-                name.expires_at = expires_at
-            uow.session.add_all([*claims, *also])
-            uow.session.flush()
-            # Looked up after the claims are in: a confirmation of the same name elsewhere has
-            # either committed (its pointer is seen) or still holds its claim (the insert above
-            # waited for it, or failed).
-            taken = {_KINDS[name.kind].field: [_KINDS[name.kind].taken] for name in claims
-                     if uow.session.get(_KINDS[name.kind].pointer, name.name) is not None}
-            if taken:
-                raise _conflict(claims, taken)
-            uow.commit()
-    except IntegrityError:  # a concurrent request claimed one of them (or the same registration key) first
-        raise _conflict(claims, _in_use(router, claims)) from None
+        for region, group in remote.items():
+            held += group  # from the moment it is asked: an answer lost on its way back may hide a yes
+            answer = arbiters.ask(router, region, "claim", {"claims": [_as_dict(name) for name in group]})
+            if answer.get("conflict"):
+                del held[-len(group):]  # refused: its transaction took none of them
+                raise _conflict(claims, answer["conflict"])
+    except (Conflict, RegionUnavailable):
+        _release_quietly(router, claims, held_by_arbiters=held)
+        raise
 
 
 def write_claimed(router: Router, *, claims: Sequence[NameClaim], write: Callable[[Session], None]) -> None:
-    """Write the holders' rows on their home shard (`write`, one unit of work), then confirm
-    the claims. A failure before COMMIT was sent releases them (the shard has none of it); a
-    failure of COMMIT itself leaves them pending, since the rows may be there."""
+    """Write the holders' rows on their home shard (`write`, one unit of work) with their
+    pointer events, then confirm the claims. A failure before COMMIT was sent releases them
+    (the shard has none of it); a failure of COMMIT itself leaves them pending, since the rows
+    may be there."""
     commit_sent = False
     try:
         with router.unit_of_work(claims[0].region) as uow:
             write(uow.session)
+            for name in claims:
+                pointers.publish(uow.session, _pointer_of(name))
             uow.session.flush()  # every refusal of the rows comes here, before COMMIT
             commit_sent = True
             uow.commit()
@@ -121,11 +137,16 @@ def write_claimed(router: Router, *, claims: Sequence[NameClaim], write: Callabl
         for pending in _locked(uow.session, claims):
             _confirm(uow.session, pending)
         uow.commit()
+    _tell_arbiters(router, "confirm", [name for name in claims if _mirrored(router, name)])
 
 
 def settle(router: Router, name: NameClaim) -> str:
-    """Confirm or release one pending claim, as its holder's shard says. PENDING while the
-    row is absent and the lease runs, UNREACHABLE when the shard cannot be read."""
+    """Confirm or release one pending claim of this directory, as its holder's shard says.
+    PENDING while the row is absent and the lease runs, or when the holder belongs to another
+    region (its own region settles it); UNREACHABLE when the shard, or the arbiter of a
+    mirrored claim, cannot be reached."""
+    if router.settings.directory_copy and name.region != router.region:
+        return PENDING  # only the holder's region can see its shard: it tells this arbiter
     try:
         with router.unit_of_work(name.region, read_only=True) as uow:
             written = uow.session.get(_KINDS[name.kind].holder, name.holder_id) is not None
@@ -134,10 +155,17 @@ def settle(router: Router, name: NameClaim) -> str:
     # `expired` was read before the shard was: a row absent after the lease ran out cannot come any more.
     if not written and not name.expired:
         return PENDING
+    if not written and _mirrored(router, name):
+        try:  # the arbiter first: while it holds the name, the mirror is what reminds this region
+            _ask_arbiter(router, "release", [name])
+        except RegionUnavailable:
+            return UNREACHABLE
     with router.directory() as uow:
         for pending in _locked(uow.session, [name]):
             (_confirm if written else _release)(uow.session, pending)
         uow.commit()
+    if written and _mirrored(router, name):
+        _tell_arbiters(router, "confirm", [name])
     return CONFIRMED if written else RELEASED
 
 
@@ -158,8 +186,73 @@ def sweep(*, router: Router, merchant_id: str | None = None) -> Swept:
         else:
             swept.pending += 1
             if outcome == UNREACHABLE:
-                swept.unreachable.add(name.region)
+                swept.unreachable.add(_arbiter(router, name) if _mirrored(router, name) else name.region)
     return swept
+
+
+def answer_as_arbiter(router: Router) -> None:
+    """Answer the other regions' questions about the names this region arbitrates (the
+    process that runs the region's consumers does: `cpu events consume`, or the server's
+    consumer threads)."""
+    for question, handler in (("claim", _answer_claim), ("confirm", _answer_confirm), ("release", _answer_release)):
+        arbiters.answer(router, question, lambda body, handler=handler: _answering(router, body, handler))
+
+
+def _answering(router: Router, body: dict[str, Any], handler) -> dict[str, Any]:
+    claims = [NameClaim(**{key: item[key] for key in FIELDS}) for item in body["claims"]]
+    if any(name.kind not in _KINDS or not arbiters.decides_here(router, name.kind, name.name)
+           or name.region not in router.regions.regions for name in claims):
+        return {"refused": "not names this region arbitrates"}
+    try:
+        return handler(router, claims)
+    except RegionUnavailable:
+        return {"unavailable": True}
+
+
+def _answer_claim(router: Router, claims: list[NameClaim]) -> dict[str, Any]:
+    try:
+        _claim_here(router, claims)
+    except Conflict as exc:
+        return {"conflict": exc.errors}
+    return {"ok": True}
+
+
+def _answer_confirm(router: Router, claims: list[NameClaim]) -> dict[str, Any]:
+    with router.directory() as uow:
+        for pending in _locked(uow.session, claims):
+            _confirm(uow.session, pending)
+        uow.commit()
+    return {"ok": True}
+
+
+def _answer_release(router: Router, claims: list[NameClaim]) -> dict[str, Any]:
+    with router.directory() as uow:
+        for pending in _locked(uow.session, claims):
+            _release(uow.session, pending)
+        uow.commit()
+    return {"ok": True}
+
+
+def _claim_here(router: Router, claims: Sequence[NameClaim], *, also: Sequence[object] = ()) -> None:
+    """Claims in this process's directory (the names it decides, and mirrors of the others)."""
+    _settle_claims_on(router, claims)
+    try:
+        with router.directory() as uow:
+            expires_at = database_now(uow.session) + LEASE
+            for name in claims:
+                name.expires_at = expires_at
+            uow.session.add_all([*claims, *also])
+            uow.session.flush()
+            # Looked up after the claims are in: a confirmation of the same name elsewhere has
+            # either committed (its pointer is seen) or still holds its claim (the insert above
+            # waited for it, or failed).
+            taken = {_KINDS[name.kind].field: [_KINDS[name.kind].taken] for name in claims
+                     if uow.session.get(_KINDS[name.kind].pointer, name.name) is not None}
+            if taken:
+                raise _conflict(claims, taken)
+            uow.commit()
+    except IntegrityError:  # a concurrent request claimed one of them (or the same registration key) first
+        raise _conflict(claims, _in_use(router, claims)) from None
 
 
 def _settle_claims_on(router: Router, claims: Sequence[NameClaim]) -> None:
@@ -196,12 +289,8 @@ def _locked(session: Session, claims: Sequence[NameClaim]) -> list[NameClaim]:
 
 
 def _confirm(session: Session, pending: NameClaim) -> None:
-    session.delete(pending)
-    if pending.kind == HANDLE:
-        session.add(StorefrontHandle(handle=pending.name, merchant_id=pending.holder_id, region=pending.region))
-    else:
-        session.add(SignInHandle(email_digest=pending.name, staff_id=pending.holder_id, region=pending.region))
-    session.add(DirectoryEntry(party_id=pending.holder_id, kind=_KINDS[pending.kind].party, region=pending.region))
+    """The claim gives way to its pointers (the same upsert a pointer event makes elsewhere)."""
+    pointers.apply(session, _pointer_of(pending))
 
 
 def _release(session: Session, pending: NameClaim) -> None:
@@ -210,11 +299,67 @@ def _release(session: Session, pending: NameClaim) -> None:
         session.execute(delete(RegistrationKey).where(RegistrationKey.merchant_id == pending.holder_id))
 
 
-def _release_quietly(router: Router, claims: Sequence[NameClaim]) -> None:
+def _release_quietly(router: Router, claims: Sequence[NameClaim], *,
+                     held_by_arbiters: Sequence[NameClaim] = ()) -> None:
+    """Give the names back: first to the arbiters that may hold some, then here. The mirror
+    of a name whose arbiter does not answer stays, so the sweep tells it later."""
+    kept: list[NameClaim] = []
+    for region, group in _grouped(router, held_by_arbiters).items():
+        try:
+            arbiters.ask(router, region, "release", {"claims": [_as_dict(name) for name in group]})
+        except RegionUnavailable:
+            kept += group
     try:
         with router.directory() as uow:
-            for pending in _locked(uow.session, claims):
+            for pending in _locked(uow.session, [name for name in claims if name not in kept]):
                 _release(uow.session, pending)
             uow.commit()
     except Exception:  # they stay pending; the sweep releases them once the lease runs out
         log.warning("could not release the names claimed for %s", claims[0].holder_id, exc_info=True)
+
+
+def _pointer_of(name: NameClaim) -> dict[str, Any]:
+    if name.kind == HANDLE:
+        return pointers.pointer(party_id=name.holder_id, kind=_KINDS[HANDLE].party, region=name.region, handle=name.name)
+    return pointers.pointer(party_id=name.holder_id, kind=_KINDS[EMAIL].party, region=name.region,
+                            email_digest=name.name, merchant_id=name.merchant_id)
+
+
+def _as_dict(name: NameClaim) -> dict[str, str]:
+    return {key: getattr(name, key) for key in FIELDS}
+
+
+def _arbiter(router: Router, name: NameClaim) -> str:
+    return arbiters.arbiter_of(name.kind, name.name, router.regions.region_codes)
+
+
+def _mirrored(router: Router, name: NameClaim) -> bool:
+    """Whether this directory holds only a mirror of the claim, its arbiter being elsewhere."""
+    return not arbiters.decides_here(router, name.kind, name.name)
+
+
+def _grouped(router: Router, names: Sequence[NameClaim]) -> dict[str, list[NameClaim]]:
+    groups: dict[str, list[NameClaim]] = {}
+    for name in names:
+        groups.setdefault(_arbiter(router, name), []).append(name)
+    return groups
+
+
+def _by_arbiter(router: Router, claims: Sequence[NameClaim]) -> dict[str, list[NameClaim]]:
+    """The claims other regions decide, by arbiter."""
+    return _grouped(router, [name for name in claims if _mirrored(router, name)])
+
+
+def _ask_arbiter(router: Router, question: str, names: Sequence[NameClaim]) -> None:
+    for region, group in _grouped(router, names).items():
+        arbiters.ask(router, region, question, {"claims": [_as_dict(name) for name in group]})
+
+
+def _tell_arbiters(router: Router, question: str, names: Sequence[NameClaim]) -> None:
+    """Best effort: a confirmation that does not get through reaches the arbiter anyway, as
+    the holder's pointer event, which settles the claim there."""
+    try:
+        _ask_arbiter(router, question, names)
+    except RegionUnavailable as exc:
+        log.info("arbiter %s not told to %s the names of %s; the pointer event will", exc.region, question,
+                 names[0].holder_id, extra={"region": exc.region})
