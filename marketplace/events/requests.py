@@ -36,9 +36,10 @@ CONNECT_TIMEOUT = 2.0
 class NoAnswer(Exception):
     """The region asked did not answer within the deadline (down, unreachable, no responder)."""
 
-    def __init__(self, region: str, reason: str):
+    def __init__(self, region: str, reason: str, *, heard: bool = True):
         super().__init__(f"no answer from region {region}: {reason}")
         self.region = region
+        self.heard = heard  # False: certainly never received (no responder had subscribed)
 
 
 def subject(region: str, topic: str) -> str:
@@ -65,9 +66,9 @@ class Asker:
         except (NatsTimeout, asyncio.TimeoutError, TimeoutError):
             raise NoAnswer(region, f"no reply within {timeout:g} s") from None
         except NoRespondersError:
-            raise NoAnswer(region, "no responder") from None
+            raise NoAnswer(region, "no responder", heard=False) from None
         except (OSError, nats.errors.Error) as exc:
-            raise NoAnswer(region, f"broker not reachable ({type(exc).__name__})") from None
+            raise NoAnswer(region, f"broker not reachable ({type(exc).__name__})", heard=False) from None
         return json.loads(reply.data)
 
     def answer(self, region: str, topic: str, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> None:

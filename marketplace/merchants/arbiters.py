@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 TOPIC_PREFIX = "names"
 
 
+class ArbiterUnavailable(RegionUnavailable):
+    """A 503 naming the arbiter of a name, which did not answer. `heard`: it may have received
+    the question (a timeout) rather than certainly not (no responder, no broker)."""
+
+    def __init__(self, region: str, *, retry_after: int, heard: bool = True):
+        super().__init__(region, retry_after=retry_after, reason="it decides whether this name is free and did not answer")
+        self.heard = heard
+
+
 def arbiter_of(kind: str, name: str, region_codes: tuple[str, ...]) -> str:
     """The region that arbitrates `name` of `kind` (rendezvous hashing: stable, even, and a
     new region moves only the names it wins)."""
@@ -49,8 +58,7 @@ def ask(router: Router, region: str, question: str, body: dict[str, Any]) -> dic
         answer = _asker(router).ask(region, f"{TOPIC_PREFIX}.{question}", body, timeout=router.settings.arbiter_timeout)
     except NoAnswer as exc:
         log.warning("name arbiter %s did not answer %s: %s", region, question, exc, extra={"region": region})
-        raise RegionUnavailable(region, retry_after=router.settings.region_retry_after,
-                                reason="it decides whether this name is free and did not answer") from None
+        raise ArbiterUnavailable(region, retry_after=router.settings.region_retry_after, heard=exc.heard) from None
     if answer.get("unavailable") or answer.get("refused"):  # its directory is down, or its region map differs
         log.warning("name arbiter %s could not answer %s: %s", region, question, answer, extra={"region": region})
         raise RegionUnavailable(region, retry_after=router.settings.region_retry_after,

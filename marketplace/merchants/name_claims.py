@@ -110,6 +110,11 @@ def claim(router: Router, *, claims: Sequence[NameClaim], also: Sequence[object]
             if answer.get("conflict"):
                 del held[-len(group):]  # refused: its transaction took none of them
                 raise _conflict(claims, answer["conflict"])
+    except arbiters.ArbiterUnavailable as exc:
+        if not exc.heard:  # the question never reached it: nothing to give back there
+            del held[-len(group):]
+        _release_quietly(router, claims, held_by_arbiters=held)
+        raise
     except (Conflict, RegionUnavailable):
         _release_quietly(router, claims, held_by_arbiters=held)
         raise

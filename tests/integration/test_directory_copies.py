@@ -1,0 +1,194 @@
+"""No global single point of failure (issue 10 item 6, docs/decisions/0004): three region
+processes, each with its own shard, its own copy of the directory and its own nats-server
+(kin's linked to sdq's and fdf's by leafnodes). A party registered in one region reaches the
+others' copies through the `directory-copy` consumer; with fdf's directory and broker gone,
+kin still routes, signs in and serves storefronts from its own copy; a sign-up whose name fdf
+arbitrates is a 503 naming fdf, one whose arbiters answer succeeds; one name wanted in two
+regions at once goes to one of them; and fdf, back, catches up on what it missed."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+
+from marketplace.merchants import accounts, arbiters
+from marketplace.merchants.auth import digest
+from marketplace.regions.router import ForeignRegion
+from marketplace.regions.models import DirectoryEntry, NameClaim, SignInHandle, StorefrontHandle
+from tests.conftest import make_app
+from tests.support import databases
+from tests.support.merchants import PASSWORD, registration
+from tests.support.nats import NatsServer
+
+COUNTRY = {"kin": "JM", "sdq": "DO", "fdf": "MQ"}
+REGIONS = tuple(COUNTRY)
+_names = itertools.count()
+
+
+class Region:
+    """One data center: its app (CPU_REGION, CPU_DIRECTORY_COPY), databases and broker."""
+
+    def __init__(self, root, code: str, broker: NatsServer):
+        self.code, self.broker, self.instance = code, broker, root / f"instance-{code}"
+        self.settings = {"CPU_INSTANCE_PATH": str(self.instance), "CPU_REGION": code}
+        databases.migrate(self.settings)  # its shard and its own copy of the directory
+        self.open()
+
+    def open(self) -> None:
+        self.app = make_app(self.settings, CPU_BROKER_URL=self.broker.url, CPU_DIRECTORY_COPY="true",
+                            CPU_ARBITER_TIMEOUT="0.5", CPU_REGION_RETRY_AFTER="3")
+        self.platform = self.app.extensions["cpu"]
+        self.router = self.platform.router
+        self.client = self.app.test_client()
+        self.platform.answer_for_names()
+        self.closed = False
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        arbiters.close(self.router)
+        self.platform.broker.close()
+        self.router.dispose()
+
+    def sign_up(self, handle: str, email: str):
+        body = registration(handle, COUNTRY[self.code]) | {"handle": handle, "email": email}
+        return self.client.post("/api/v1/merchants", json=body)
+
+    def pass_events(self) -> None:
+        """One relay pass and one consumer pass of this region."""
+        self.platform.relay().drain()
+        self.platform.broker.consume_ready()
+
+    def copy_has(self, party_id: str) -> bool:
+        with self.router.directory(read_only=True) as uow:
+            return uow.session.get(DirectoryEntry, party_id) is not None
+
+    def routed_to(self, uri: str) -> str | None:
+        response = self.client.get("/edge/route", headers={"X-Original-Method": "GET", "X-Original-URI": uri})
+        return response.headers.get("X-CPU-Region")
+
+
+@pytest.fixture
+def regions(tmp_path):
+    brokers = {"kin": NatsServer(tmp_path, "kin").start()}
+    for code in ("sdq", "fdf"):
+        brokers[code] = NatsServer(tmp_path, code, hub=brokers["kin"]).start()
+    opened = {code: Region(tmp_path, code, brokers[code]) for code in REGIONS}
+    yield opened
+    for region in opened.values():
+        region.close()
+    for broker in reversed(brokers.values()):
+        broker.stop()
+
+
+def names_for(handle_arbiter: str, email_arbiter: str, regions) -> tuple[str, str]:
+    """A fresh handle and email whose arbiters are these regions."""
+    codes, key = regions["kin"].router.regions.region_codes, regions["kin"].router.settings.email_lookup_key
+    handle = next(h for h in (f"shop-{next(_names)}" for _ in range(10_000))
+                  if arbiters.arbiter_of("handle", h, codes) == handle_arbiter)
+    email = next(e for e in (f"owner{next(_names)}@{handle}.example" for _ in range(10_000))
+                 if arbiters.arbiter_of("email", digest(key, e), codes) == email_arbiter)
+    return handle, email
+
+
+def until(condition, regions_to_pass, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the events did not arrive in time"
+        for region in regions_to_pass:
+            region.pass_events()
+
+
+def test_each_region_routes_signs_in_and_serves_from_its_own_copy_while_another_is_gone(regions):
+    kin, sdq, fdf = regions["kin"], regions["sdq"], regions["fdf"]
+    # A Martinique merchant, its names decided by sdq: registered in fdf, known in kin once kin's consumer ran.
+    handle, email = names_for("sdq", "sdq", regions)
+    opened = fdf.sign_up(handle, email)
+    assert opened.status_code == 201, opened.get_json()
+    martinique = opened.get_json()["id"]
+    assert fdf.routed_to(f"/s/{handle}") == "fdf"  # its own region knows at once
+    assert not kin.copy_has(martinique)
+    until(lambda: kin.copy_has(martinique), [fdf, kin])
+    # Kingston's own merchant, for contrast.
+    own_handle, own_email = names_for("kin", "kin", regions)
+    assert kin.sign_up(own_handle, own_email).status_code == 201
+
+    # Fort-de-France is gone: its broker stopped, its databases and process no more.
+    fdf.close()
+    fdf.broker.stop()
+    shutil.move(fdf.instance, fdf.instance.with_name("gone"))
+
+    assert kin.routed_to(f"/api/v1/merchants/{martinique}") == "fdf"
+    assert kin.routed_to(f"/s/{handle}") == "fdf"
+    storefront = kin.client.get(f"/s/{handle}")
+    assert storefront.status_code == 421 and storefront.headers["X-CPU-Region"] == "fdf"  # the edge sends it there
+    with pytest.raises(ForeignRegion) as signing_in:  # kin's copy knows where the staff user signs in
+        accounts.sign_in(router=kin.router, email=email, password=PASSWORD)
+    assert signing_in.value.region == "fdf"
+    assert kin.client.get(f"/s/{own_handle}").status_code == 200
+    owner = accounts.sign_in(router=kin.router, email=own_email, password=PASSWORD)
+    assert owner.region == "kin"
+
+    # A sign-up whose handle fdf decides: 503 naming fdf, at once; one whose arbiters answer: opened.
+    handle_of_fdf, email_of_kin = names_for("fdf", "kin", regions)
+    started = time.monotonic()
+    refused = kin.sign_up(handle_of_fdf, email_of_kin)
+    assert time.monotonic() - started < 2.0
+    assert refused.status_code == 503 and refused.mimetype == "application/problem+json"
+    assert refused.get_json()["region"] == "fdf" and int(refused.headers["Retry-After"]) >= 1
+    with kin.router.directory(read_only=True) as uow:  # nothing left taken in kin's copy
+        assert uow.session.scalars(select(NameClaim)).all() == []
+    handle_of_sdq, email_of_sdq = names_for("sdq", "sdq", regions)
+    later = kin.sign_up(handle_of_sdq, email_of_sdq)
+    assert later.status_code == 201, later.get_json()
+    jamaica = later.get_json()["id"]
+    kin.pass_events()
+
+    # Fort-de-France returns: what was published meanwhile reaches its copy.
+    shutil.move(fdf.instance.with_name("gone"), fdf.instance)
+    fdf.broker.start()
+    fdf.open()
+    until(lambda: fdf.copy_has(jamaica), [kin, fdf], seconds=60)
+    assert fdf.routed_to(f"/s/{handle_of_sdq}") == "kin"
+    assert fdf.routed_to(f"/s/{own_handle}") == "kin"
+    # and the handle it decides, refused while it was away, can be had now
+    assert kin.sign_up(handle_of_fdf, email_of_kin).status_code == 201
+
+
+def test_one_handle_wanted_in_two_regions_at_once_goes_to_one_of_them(regions):
+    kin, sdq, fdf = regions["kin"], regions["sdq"], regions["fdf"]
+    for arbiter in ("fdf", "kin"):  # decided by a third region, then by one of the two
+        handle, _ = names_for(arbiter, "kin", regions)
+        _, kin_email = names_for("kin", "kin", regions)
+        _, sdq_email = names_for("kin", "sdq", regions)
+        start, answers = threading.Barrier(2), {}
+
+        def sign_up(region, email):
+            start.wait()
+            answers[region.code] = region.sign_up(handle, email)
+
+        threads = [threading.Thread(target=sign_up, args=(kin, kin_email)),
+                   threading.Thread(target=sign_up, args=(sdq, sdq_email))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        statuses = sorted(answer.status_code for answer in answers.values())
+        assert statuses == [201, 409], {code: answer.get_json() for code, answer in answers.items()}
+        [winner] = [code for code, answer in answers.items() if answer.status_code == 201]
+        merchant_id = answers[winner].get_json()["id"]
+        until(lambda: all(r.copy_has(merchant_id) for r in regions.values()), list(regions.values()))
+        for region in regions.values():
+            with region.router.directory(read_only=True) as uow:
+                assert uow.session.get(StorefrontHandle, handle).merchant_id == merchant_id
+                assert uow.session.scalars(select(NameClaim)).all() == []  # settled everywhere
+        loser = "sdq" if winner == "kin" else "kin"
+        with regions[loser].router.directory(read_only=True) as uow:  # the loser's email stayed free
+            assert uow.session.get(SignInHandle, digest(kin.router.settings.email_lookup_key,
+                                                        kin_email if loser == "kin" else sdq_email)) is None
