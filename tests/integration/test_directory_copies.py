@@ -12,12 +12,14 @@ import itertools
 import shutil
 import threading
 import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from marketplace.merchants import accounts, arbiters
+from marketplace.merchants import accounts, arbiters, name_claims
 from marketplace.merchants.auth import digest
+from marketplace.regions.base import utcnow
 from marketplace.regions.router import ForeignRegion
 from marketplace.regions.models import DirectoryEntry, NameClaim, SignInHandle, StorefrontHandle
 from tests.conftest import make_app
@@ -192,3 +194,49 @@ def test_one_handle_wanted_in_two_regions_at_once_goes_to_one_of_them(regions):
         with regions[loser].router.directory(read_only=True) as uow:  # the loser's email stayed free
             assert uow.session.get(SignInHandle, digest(kin.router.settings.email_lookup_key,
                                                         kin_email if loser == "kin" else sdq_email)) is None
+
+
+class Died(BaseException):
+    """The process ended here (no handler of ours catches it, no cleanup runs)."""
+
+
+def pending_in(region: Region) -> list[tuple[str, str]]:
+    with region.router.directory(read_only=True) as uow:
+        return sorted((c.kind, c.name) for c in uow.session.scalars(select(NameClaim)))
+
+
+def test_a_sign_up_that_died_is_settled_at_the_arbiter_by_its_home_regions_sweep_or_its_pointer_event(
+        regions, monkeypatch):
+    kin, sdq = regions["kin"], regions["sdq"]
+    handle, email = names_for("sdq", "sdq", regions)
+    _, other_email = names_for("sdq", "sdq", regions)
+
+    def die(*_args, **_kwargs):
+        raise Died()
+
+    with monkeypatch.context() as patched:  # kin dies after sdq granted the names, before writing the account
+        patched.setattr(name_claims, "write_claimed", die)
+        with pytest.raises(Died):
+            accounts.sign_up(router=kin.router, trading_name="Ackee Tins", legal_name="Ackee Tins Ltd",
+                             home_country="JM", email=email, password=PASSWORD, handle=handle)
+    assert len(pending_in(sdq)) == 2 and len(pending_in(kin)) == 2  # held at the arbiter, mirrored at home
+    refused = sdq.sign_up(handle, other_email)
+    assert refused.status_code == 409 and refused.get_json()["errors"]["handle"] == [name_claims.NOT_FINISHED]
+    with kin.router.directory() as uow:  # the lease runs out
+        uow.session.execute(update(NameClaim).values(expires_at=utcnow() - timedelta(minutes=1)))
+        uow.commit()
+    swept = kin.app.test_cli_runner().invoke(args=["cpu", "accounts", "sweep"])
+    assert swept.exit_code == 0 and "released 2" in swept.output, swept.output
+    assert pending_in(sdq) == [] and pending_in(kin) == []
+    assert sdq.sign_up(handle, other_email).status_code == 201  # the name is free again
+
+    # The account is written but its confirmation never reaches the arbiter: its pointer event settles it there.
+    handle, email = names_for("sdq", "kin", regions)
+    with monkeypatch.context() as patched:
+        patched.setattr(name_claims, "_tell_arbiters", lambda *args: None)
+        opened = kin.sign_up(handle, email)
+    assert opened.status_code == 201
+    assert pending_in(sdq) == [("handle", handle)] and pending_in(kin) == []
+    until(lambda: pending_in(sdq) == [], [kin, sdq])
+    with sdq.router.directory(read_only=True) as uow:
+        assert uow.session.get(StorefrontHandle, handle).merchant_id == opened.get_json()["id"]
