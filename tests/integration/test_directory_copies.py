@@ -12,17 +12,19 @@ import itertools
 import shutil
 import threading
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import select, update
 
 from marketplace.merchants import accounts, arbiters, name_claims
 from marketplace.merchants.auth import digest
 from marketplace.regions.base import utcnow
-from marketplace.regions.router import ForeignRegion
+from marketplace.regions.router import DIRECTORY, ForeignRegion
 from marketplace.regions.models import DirectoryEntry, NameClaim, SignInHandle, StorefrontHandle
-from tests.conftest import make_app
+from tests.conftest import BACKENDS, make_app
 from tests.support import databases
 from tests.support.merchants import PASSWORD, registration
 from tests.support.nats import NatsServer
@@ -35,9 +37,9 @@ _names = itertools.count()
 class Region:
     """One data center: its app (CPU_REGION, CPU_DIRECTORY_COPY), databases and broker."""
 
-    def __init__(self, root, code: str, broker: NatsServer):
-        self.code, self.broker, self.instance = code, broker, root / f"instance-{code}"
-        self.settings = {"CPU_INSTANCE_PATH": str(self.instance), "CPU_REGION": code}
+    def __init__(self, root, code: str, broker: NatsServer, urls: dict[str, str], admin: str | None):
+        self.code, self.broker, self.instance, self.admin = code, broker, root / f"instance-{code}", admin
+        self.settings = {"CPU_INSTANCE_PATH": str(self.instance), "CPU_REGION": code, **urls}
         databases.migrate(self.settings)  # its shard and its own copy of the directory
         self.open()
 
@@ -58,6 +60,29 @@ class Region:
         self.platform.broker.close()
         self.router.dispose()
 
+    def take_away(self) -> None:
+        """The data center is gone: its process, its broker, and its databases (moved away)."""
+        self.close()
+        self.broker.stop()
+        self._move_databases(away=True)
+
+    def bring_back(self) -> None:
+        self._move_databases(away=False)
+        self.broker.start()
+        self.open()
+
+    def _move_databases(self, *, away: bool) -> None:
+        if self.admin is None:
+            here, gone = self.instance, self.instance.with_name(f"gone-{self.code}")
+            shutil.move(*((here, gone) if away else (gone, here)))
+            return
+        with psycopg.connect(self.admin, autocommit=True) as admin:
+            for key in (f"CPU_DATABASE_URL_{self.code.upper()}", "CPU_DATABASE_URL_DIRECTORY"):
+                name = self.settings[key].rsplit("/", 1)[1]
+                old, new = (name, f"{name}_gone") if away else (f"{name}_gone", name)
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (old,))
+                admin.execute(f'ALTER DATABASE "{old}" RENAME TO "{new}"')
+
     def sign_up(self, handle: str, email: str):
         body = registration(handle, COUNTRY[self.code]) | {"handle": handle, "email": email}
         return self.client.post("/api/v1/merchants", json=body)
@@ -76,17 +101,26 @@ class Region:
         return response.headers.get("X-CPU-Region")
 
 
-@pytest.fixture
-def regions(tmp_path):
-    brokers = {"kin": NatsServer(tmp_path, "kin").start()}
-    for code in ("sdq", "fdf"):
-        brokers[code] = NatsServer(tmp_path, code, hub=brokers["kin"]).start()
-    opened = {code: Region(tmp_path, code, brokers[code]) for code in REGIONS}
-    yield opened
-    for region in opened.values():
-        region.close()
-    for broker in reversed(brokers.values()):
-        broker.stop()
+@pytest.fixture(params=BACKENDS)
+def regions(request, tmp_path):
+    """Three data centers; on SQLite, files in an instance folder of each; on PostgreSQL, a
+    shard and a directory database of each on the local server."""
+    with ExitStack() as stack:
+        urls, admin = {code: {} for code in REGIONS}, None
+        if request.param == "postgres":
+            admin = request.getfixturevalue("postgres_admin_url")
+            for code in REGIONS:
+                made = stack.enter_context(databases.postgres_databases(admin, names=(code, DIRECTORY)))
+                urls[code] = {key: made[key] for key in (f"CPU_DATABASE_URL_{code.upper()}", "CPU_DATABASE_URL_DIRECTORY")}
+        brokers = {"kin": NatsServer(tmp_path, "kin").start()}
+        for code in ("sdq", "fdf"):
+            brokers[code] = NatsServer(tmp_path, code, hub=brokers["kin"]).start()
+        opened = {code: Region(tmp_path, code, brokers[code], urls[code], admin) for code in REGIONS}
+        yield opened
+        for region in opened.values():
+            region.close()
+        for broker in reversed(brokers.values()):
+            broker.stop()
 
 
 def names_for(handle_arbiter: str, email_arbiter: str, regions) -> tuple[str, str]:
@@ -121,10 +155,7 @@ def test_each_region_routes_signs_in_and_serves_from_its_own_copy_while_another_
     own_handle, own_email = names_for("kin", "kin", regions)
     assert kin.sign_up(own_handle, own_email).status_code == 201
 
-    # Fort-de-France is gone: its broker stopped, its databases and process no more.
-    fdf.close()
-    fdf.broker.stop()
-    shutil.move(fdf.instance, fdf.instance.with_name("gone"))
+    fdf.take_away()  # Fort-de-France is gone: its broker stopped, its databases and process no more
 
     assert kin.routed_to(f"/api/v1/merchants/{martinique}") == "fdf"
     assert kin.routed_to(f"/s/{handle}") == "fdf"
@@ -152,10 +183,7 @@ def test_each_region_routes_signs_in_and_serves_from_its_own_copy_while_another_
     jamaica = later.get_json()["id"]
     kin.pass_events()
 
-    # Fort-de-France returns: what was published meanwhile reaches its copy.
-    shutil.move(fdf.instance.with_name("gone"), fdf.instance)
-    fdf.broker.start()
-    fdf.open()
+    fdf.bring_back()  # Fort-de-France returns: what was published meanwhile reaches its copy
     until(lambda: fdf.copy_has(jamaica), [kin, fdf], seconds=60)
     assert fdf.routed_to(f"/s/{handle_of_sdq}") == "kin"
     assert fdf.routed_to(f"/s/{own_handle}") == "kin"
