@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from sqlalchemy import select, update
 
-from marketplace.merchants import accounts, arbiters, name_claims
+from marketplace.merchants import accounts, api_keys, arbiters, name_claims
 from marketplace.merchants.auth import digest
 from marketplace.regions.base import utcnow
 from marketplace.regions.router import DIRECTORY, ForeignRegion
@@ -150,7 +150,11 @@ def test_each_region_routes_signs_in_and_serves_from_its_own_copy_while_another_
     martinique = opened.get_json()["id"]
     assert fdf.routed_to(f"/s/{handle}") == "fdf"  # its own region knows at once
     assert not kin.copy_has(martinique)
-    until(lambda: kin.copy_has(martinique), [fdf, kin])
+    owner = accounts.sign_in(router=fdf.router, email=email, password=PASSWORD)
+    key, token = api_keys.create(router=fdf.router, principal=owner, name="till")
+    _, colleague_email = names_for("sdq", "sdq", regions)
+    colleague = accounts.add_staff(router=fdf.router, principal=owner, email=colleague_email, password=PASSWORD)
+    until(lambda: all(kin.copy_has(party) for party in (martinique, key.id, colleague.id)), [fdf, kin])
     # Kingston's own merchant, for contrast.
     own_handle, own_email = names_for("kin", "kin", regions)
     assert kin.sign_up(own_handle, own_email).status_code == 201
@@ -158,15 +162,18 @@ def test_each_region_routes_signs_in_and_serves_from_its_own_copy_while_another_
     fdf.take_away()  # Fort-de-France is gone: its broker stopped, its databases and process no more
 
     assert kin.routed_to(f"/api/v1/merchants/{martinique}") == "fdf"
+    api_call = kin.client.get("/edge/route", headers={"X-Original-Method": "GET", "X-Original-URI": "/api/v1/merchant/settings",
+                                                      "Authorization": f"Bearer {token}"})
+    assert api_call.headers.get("X-CPU-Region") == "fdf"
     assert kin.routed_to(f"/s/{handle}") == "fdf"
     storefront = kin.client.get(f"/s/{handle}")
     assert storefront.status_code == 421 and storefront.headers["X-CPU-Region"] == "fdf"  # the edge sends it there
-    with pytest.raises(ForeignRegion) as signing_in:  # kin's copy knows where the staff user signs in
-        accounts.sign_in(router=kin.router, email=email, password=PASSWORD)
-    assert signing_in.value.region == "fdf"
+    for staff_email in (email, colleague_email):
+        with pytest.raises(ForeignRegion) as signing_in:  # kin's copy knows where the staff user signs in
+            accounts.sign_in(router=kin.router, email=staff_email, password=PASSWORD)
+        assert signing_in.value.region == "fdf"
     assert kin.client.get(f"/s/{own_handle}").status_code == 200
-    owner = accounts.sign_in(router=kin.router, email=own_email, password=PASSWORD)
-    assert owner.region == "kin"
+    assert accounts.sign_in(router=kin.router, email=own_email, password=PASSWORD).region == "kin"
 
     # A sign-up whose handle fdf decides: 503 naming fdf, at once; one whose arbiters answer: opened.
     handle_of_fdf, email_of_kin = names_for("fdf", "kin", regions)
