@@ -110,12 +110,9 @@ def claim(router: Router, *, claims: Sequence[NameClaim], also: Sequence[object]
             if answer.get("conflict"):
                 del held[-len(group):]  # refused: its transaction took none of them
                 raise _conflict(claims, answer["conflict"])
-    except arbiters.ArbiterUnavailable as exc:
-        if not exc.heard:  # the question never reached it: nothing to give back there
+    except (Conflict, RegionUnavailable) as exc:
+        if isinstance(exc, arbiters.ArbiterUnavailable) and not exc.heard:  # it never got the question
             del held[-len(group):]
-        _release_quietly(router, claims, held_by_arbiters=held)
-        raise
-    except (Conflict, RegionUnavailable):
         _release_quietly(router, claims, held_by_arbiters=held)
         raise
 

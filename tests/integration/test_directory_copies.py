@@ -179,7 +179,7 @@ def test_each_region_routes_signs_in_and_serves_from_its_own_copy_while_another_
     handle_of_fdf, email_of_kin = names_for("fdf", "kin", regions)
     started = time.monotonic()
     refused = kin.sign_up(handle_of_fdf, email_of_kin)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 3.0  # the whole sign-up, password hash included, on a busy machine
     assert refused.status_code == 503 and refused.mimetype == "application/problem+json"
     assert refused.get_json()["region"] == "fdf" and int(refused.headers["Retry-After"]) >= 1
     with kin.router.directory(read_only=True) as uow:  # nothing left taken in kin's copy
