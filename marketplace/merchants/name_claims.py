@@ -142,13 +142,14 @@ def write_claimed(router: Router, *, claims: Sequence[NameClaim], write: Callabl
     _tell_arbiters(router, "confirm", [name for name in claims if _mirrored(router, name)])
 
 
-def settle(router: Router, name: NameClaim) -> str:
+def settle(router: Router, name: NameClaim, *, ask_holder: bool = False) -> str:
     """Confirm or release one pending claim of this directory, as its holder's shard says.
-    PENDING while the row is absent and the lease runs, or when the holder belongs to another
-    region (its own region settles it); UNREACHABLE when the shard, or the arbiter of a
-    mirrored claim, cannot be reached."""
+    PENDING while the row is absent and the lease runs; UNREACHABLE when the shard, or the
+    arbiter of a mirrored claim, cannot be reached. A claim of another region's holder is
+    settled by that region (it tells this arbiter); `ask_holder` (the sweep) asks it about
+    one whose lease ran out, for the case where its word was lost or overtaken."""
     if router.settings.directory_copy and name.region != router.region:
-        return PENDING  # only the holder's region can see its shard: it tells this arbiter
+        return _settle_for_another_region(router, name) if ask_holder else PENDING
     try:
         with router.unit_of_work(name.region, read_only=True) as uow:
             written = uow.session.get(_KINDS[name.kind].holder, name.holder_id) is not None
@@ -180,14 +181,14 @@ def sweep(*, router: Router, merchant_id: str | None = None) -> Swept:
         pending = uow.session.scalars(query).all()
     swept = Swept()
     for name in pending:
-        outcome = settle(router, name)
+        outcome = settle(router, name, ask_holder=True)
         if outcome == CONFIRMED:
             swept.confirmed += 1
         elif outcome == RELEASED:
             swept.released += 1
         else:
             swept.pending += 1
-            if outcome == UNREACHABLE:
+            if outcome == UNREACHABLE:  # the arbiter of a mirror, else the holder's region
                 swept.unreachable.add(_arbiter(router, name) if _mirrored(router, name) else name.region)
     return swept
 
@@ -198,6 +199,50 @@ def answer_as_arbiter(router: Router) -> None:
     consumer threads)."""
     for question, handler in (("claim", _answer_claim), ("confirm", _answer_confirm), ("release", _answer_release)):
         arbiters.answer(router, question, lambda body, handler=handler: _answering(router, body, handler))
+    arbiters.answer(router, "holder", lambda body: _answer_holder(router, body))
+
+
+def _settle_for_another_region(router: Router, name: NameClaim) -> str:
+    """An arbiter's claim of another region's holder, its lease over: that region says
+    whether the holder was written (confirm) or is no longer wanted there (no mirror left:
+    release). Its release can be lost, or overtaken by the claim itself (a question and the
+    release that followed it answered in another order after a freeze): this is what frees
+    the name then."""
+    if not name.expired:
+        return PENDING
+    try:
+        [state] = arbiters.ask(router, name.region, "holder", {"claims": [_as_dict(name)]})["holders"]
+    except RegionUnavailable:
+        return UNREACHABLE
+    if not state["written"] and state["mirrored"]:
+        return PENDING  # its own sweep settles it, and tells this arbiter
+    with router.directory() as uow:
+        for pending in _locked(uow.session, [name]):
+            (_confirm if state["written"] else _release)(uow.session, pending)
+        uow.commit()
+    return CONFIRMED if state["written"] else RELEASED
+
+
+def _answer_holder(router: Router, body: dict[str, Any]) -> dict[str, Any]:
+    """For an arbiter: is each holder of this region written, and does this region still
+    hold a mirror of its claim? The mirror is read first: it goes only after the row is
+    committed (confirmed) or can no longer come (released), so an absent mirror and an absent
+    row mean the name is not wanted any more."""
+    claims = [NameClaim(**{key: item[key] for key in FIELDS}) for item in body["claims"]]
+    if any(name.kind not in _KINDS or name.region != router.region for name in claims):
+        return {"refused": "not holders of this region"}
+    holders = []
+    try:
+        for name in claims:
+            with router.directory(read_only=True) as uow:
+                mirrored = uow.session.scalar(select(NameClaim.holder_id).where(
+                    NameClaim.kind == name.kind, NameClaim.name == name.name, NameClaim.holder_id == name.holder_id))
+            with router.unit_of_work(name.region, read_only=True) as uow:
+                written = uow.session.get(_KINDS[name.kind].holder, name.holder_id) is not None
+            holders.append({"written": written, "mirrored": mirrored is not None})
+    except RegionUnavailable:
+        return {"unavailable": True}
+    return {"holders": holders}
 
 
 def _answering(router: Router, body: dict[str, Any], handler) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import signal
 import threading
 import time
 from contextlib import ExitStack
@@ -17,7 +18,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from marketplace.merchants import accounts, api_keys, arbiters, name_claims
 from marketplace.merchants.auth import digest
@@ -235,6 +236,17 @@ class Died(BaseException):
     """The process ended here (no handler of ours catches it, no cleanup runs)."""
 
 
+def die(*_args, **_kwargs):
+    raise Died()
+
+
+def expire_claims(region: Region) -> None:
+    """As if the claims' leases had run out."""
+    with region.router.directory() as uow:
+        uow.session.execute(update(NameClaim).values(expires_at=utcnow() - timedelta(minutes=1)))
+        uow.commit()
+
+
 def pending_in(region: Region) -> list[tuple[str, str]]:
     with region.router.directory(read_only=True) as uow:
         return sorted((c.kind, c.name) for c in uow.session.scalars(select(NameClaim)))
@@ -246,9 +258,6 @@ def test_a_sign_up_that_died_is_settled_at_the_arbiter_by_its_home_regions_sweep
     handle, email = names_for("sdq", "sdq", regions)
     _, other_email = names_for("sdq", "sdq", regions)
 
-    def die(*_args, **_kwargs):
-        raise Died()
-
     with monkeypatch.context() as patched:  # kin dies after sdq granted the names, before writing the account
         patched.setattr(name_claims, "write_claimed", die)
         with pytest.raises(Died):
@@ -257,9 +266,7 @@ def test_a_sign_up_that_died_is_settled_at_the_arbiter_by_its_home_regions_sweep
     assert len(pending_in(sdq)) == 2 and len(pending_in(kin)) == 2  # held at the arbiter, mirrored at home
     refused = sdq.sign_up(handle, other_email)
     assert refused.status_code == 409 and refused.get_json()["errors"]["handle"] == [name_claims.NOT_FINISHED]
-    with kin.router.directory() as uow:  # the lease runs out
-        uow.session.execute(update(NameClaim).values(expires_at=utcnow() - timedelta(minutes=1)))
-        uow.commit()
+    expire_claims(kin)
     swept = kin.app.test_cli_runner().invoke(args=["cpu", "accounts", "sweep"])
     assert swept.exit_code == 0 and "released 2" in swept.output, swept.output
     assert pending_in(sdq) == [] and pending_in(kin) == []
@@ -275,3 +282,51 @@ def test_a_sign_up_that_died_is_settled_at_the_arbiter_by_its_home_regions_sweep
     until(lambda: pending_in(sdq) == [], [kin, sdq])
     with sdq.router.directory(read_only=True) as uow:
         assert uow.session.get(StorefrontHandle, handle).merchant_id == opened.get_json()["id"]
+
+
+def test_a_frozen_arbiter_costs_its_deadline_and_what_it_may_have_taken_is_given_back_after(regions):
+    kin, fdf = regions["kin"], regions["fdf"]
+    handle, email = names_for("fdf", "kin", regions)
+    fdf.broker.process.send_signal(signal.SIGSTOP)  # frozen: the link stays up, nothing answers
+    try:
+        started = time.monotonic()
+        refused = kin.sign_up(handle, email)
+        waited = time.monotonic() - started
+    finally:
+        fdf.broker.process.send_signal(signal.SIGCONT)
+    assert refused.status_code == 503 and refused.get_json()["region"] == "fdf"
+    assert 0.5 <= waited < 4.0  # the question's deadline and the release's (0.5 s each), the password hash, a busy machine
+    # fdf may have heard the question: kin keeps the mirror of the handle (its own email it gave back at once)
+    assert pending_in(kin) == [("handle", handle)]
+    # Thawed, fdf answers what it was sent, in whatever order; after the lease, the sweeps settle it both ways.
+    expire_claims(kin)
+    deadline = time.monotonic() + 15
+    while pending_in(kin) and time.monotonic() < deadline:
+        kin.app.test_cli_runner().invoke(args=["cpu", "accounts", "sweep"])
+    assert pending_in(kin) == []
+    expire_claims(fdf)  # a claim fdf took after kin gave up, if any, has run out too
+    swept = fdf.app.test_cli_runner().invoke(args=["cpu", "accounts", "sweep"])
+    assert swept.exit_code == 0, swept.output
+    assert pending_in(fdf) == []
+    assert kin.sign_up(handle, email).status_code == 201  # the name was not lost
+
+
+def test_an_arbiters_sweep_frees_a_name_whose_release_never_reached_it_by_asking_the_holders_region(
+        regions, monkeypatch):
+    kin, fdf = regions["kin"], regions["fdf"]
+    handle, email = names_for("fdf", "fdf", regions)
+    with monkeypatch.context() as patched:
+        patched.setattr(name_claims, "write_claimed", die)
+        with pytest.raises(Died):
+            accounts.sign_up(router=kin.router, trading_name="Bammy Bakers", legal_name="Bammy Bakers Ltd",
+                             home_country="JM", email=email, password=PASSWORD, handle=handle)
+    with kin.router.directory() as uow:  # kin gave the names up; its word was lost on the way
+        uow.session.execute(delete(NameClaim))
+        uow.commit()
+    assert len(pending_in(fdf)) == 2
+    assert "still pending 2" in fdf.app.test_cli_runner().invoke(args=["cpu", "accounts", "sweep"]).output  # lease runs
+    expire_claims(fdf)
+    swept = fdf.app.test_cli_runner().invoke(args=["cpu", "accounts", "sweep"])
+    assert swept.exit_code == 0 and "released 2" in swept.output, swept.output
+    assert pending_in(fdf) == []
+    assert kin.sign_up(handle, email).status_code == 201
