@@ -228,7 +228,7 @@ def _answer_holder(router: Router, body: dict[str, Any]) -> dict[str, Any]:
     hold a mirror of its claim? The mirror is read first: it goes only after the row is
     committed (confirmed) or can no longer come (released), so an absent mirror and an absent
     row mean the name is not wanted any more."""
-    claims = [NameClaim(**{key: item[key] for key in FIELDS}) for item in body["claims"]]
+    claims = _claims_from(body)
     if any(name.kind not in _KINDS or name.region != router.region for name in claims):
         return {"refused": "not holders of this region"}
     holders = []
@@ -246,7 +246,7 @@ def _answer_holder(router: Router, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _answering(router: Router, body: dict[str, Any], handler) -> dict[str, Any]:
-    claims = [NameClaim(**{key: item[key] for key in FIELDS}) for item in body["claims"]]
+    claims = _claims_from(body)
     if any(name.kind not in _KINDS or not arbiters.decides_here(router, name.kind, name.name)
            or name.region not in router.regions.regions for name in claims):
         return {"refused": "not names this region arbitrates"}
@@ -374,6 +374,10 @@ def _pointer_of(name: NameClaim) -> dict[str, Any]:
 
 def _as_dict(name: NameClaim) -> dict[str, str]:
     return {key: getattr(name, key) for key in FIELDS}
+
+
+def _claims_from(body: dict[str, Any]) -> list[NameClaim]:
+    return [NameClaim(**{key: str(item[key]) for key in FIELDS}) for item in body["claims"]]
 
 
 def _arbiter(router: Router, name: NameClaim) -> str:
