@@ -330,3 +330,24 @@ def test_an_arbiters_sweep_frees_a_name_whose_release_never_reached_it_by_asking
     assert swept.exit_code == 0 and "released 2" in swept.output, swept.output
     assert pending_in(fdf) == []
     assert kin.sign_up(handle, email).status_code == 201
+
+
+def test_a_retry_with_the_same_key_finishes_a_sign_up_that_died_holding_names_at_two_arbiters(regions, monkeypatch):
+    kin, sdq, fdf = regions["kin"], regions["sdq"], regions["fdf"]
+    handle, email = names_for("sdq", "fdf", regions)
+    body = registration(handle, "JM") | {"handle": handle, "email": email}
+    retry = {"Idempotency-Key": f"signup-{handle}"}
+    with monkeypatch.context() as patched:
+        patched.setattr(name_claims, "write_claimed", die)
+        with pytest.raises(Died):
+            kin.client.post("/api/v1/merchants", json=body, headers=retry)
+    assert pending_in(sdq) == [("handle", handle)] and len(pending_in(fdf)) == 1
+    waiting = kin.client.post("/api/v1/merchants", json=body, headers=retry)
+    assert waiting.status_code == 409  # its lease still runs: the first request may yet finish
+    expire_claims(kin)
+    opened = kin.client.post("/api/v1/merchants", json=body, headers=retry)
+    assert opened.status_code == 201, opened.get_json()
+    assert kin.client.post("/api/v1/merchants", json=body, headers=retry).get_json()["id"] == opened.get_json()["id"]
+    until(lambda: pending_in(sdq) == [] and pending_in(fdf) == [], [kin, sdq, fdf])
+    with sdq.router.directory(read_only=True) as uow:
+        assert uow.session.get(StorefrontHandle, handle).merchant_id == opened.get_json()["id"]
