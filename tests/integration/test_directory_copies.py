@@ -9,8 +9,10 @@ regions at once goes to one of them; and fdf, back, catches up on what it missed
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from contextlib import ExitStack
@@ -18,8 +20,9 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import create_engine, delete, select, update
 
+from marketplace import config
 from marketplace.merchants import accounts, api_keys, arbiters, name_claims
 from marketplace.merchants.auth import digest
 from marketplace.regions.base import utcnow
@@ -29,6 +32,7 @@ from tests.conftest import BACKENDS, make_app
 from tests.support import databases
 from tests.support.merchants import PASSWORD, registration
 from tests.support.nats import NatsServer
+from tests.support.processes import ROOT, Process
 
 COUNTRY = {"kin": "JM", "sdq": "DO", "fdf": "MQ"}
 REGIONS = tuple(COUNTRY)
@@ -351,3 +355,39 @@ def test_a_retry_with_the_same_key_finishes_a_sign_up_that_died_holding_names_at
     until(lambda: pending_in(sdq) == [] and pending_in(fdf) == [], [kin, sdq, fdf])
     with sdq.router.directory(read_only=True) as uow:
         assert uow.session.get(StorefrontHandle, handle).merchant_id == opened.get_json()["id"]
+
+
+def test_cpu_events_consume_answers_for_its_regions_names_and_keeps_its_copy(regions, tmp_path):
+    """The responder and the consumer in the process operators run for a region (here fdf's)."""
+    kin, fdf = regions["kin"], regions["fdf"]
+    fdf.close()  # only the command answers for fdf now
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("CPU_", "FLASK_"))}, **fdf.settings,
+           "PYTHONPATH": str(ROOT), "CPU_BROKER_URL": fdf.broker.url, "CPU_DIRECTORY_COPY": "true",
+           "CPU_LOG_LEVEL": "WARNING"}
+    command = Process([sys.executable, "-c", "from marketplace.cli import cpu; cpu()", "events", "consume"],
+                      env=env, log=tmp_path / "consume-fdf.log")
+    try:
+        deadline, opened = time.monotonic() + 60, None
+        while opened is None or opened.status_code != 201:  # 503 until the command has subscribed
+            assert time.monotonic() < deadline, (opened.get_json() if opened else None, command.log.read_text()[-2000:])
+            time.sleep(0.2)
+            opened = kin.sign_up(*names_for("fdf", "fdf", regions))
+        kingston = opened.get_json()["id"]
+        kin.pass_events()  # on kin's stream; sourced into fdf's, where the command applies it
+        deadline = time.monotonic() + 30
+        while not _in_copy(fdf, kingston):
+            assert time.monotonic() < deadline, command.log.read_text()[-2000:]
+            time.sleep(0.2)
+    finally:
+        command.stop()
+
+
+def _in_copy(region: Region, party_id: str) -> bool:
+    """Read straight from the region's copy, as no process of it is open here."""
+    url = config.load({**region.settings, "CPU_RELAY_IN_PROCESS": "false"}, environ={}).directory_url
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(select(DirectoryEntry.party_id).where(DirectoryEntry.party_id == party_id)).first() is not None
+    finally:
+        engine.dispose()
