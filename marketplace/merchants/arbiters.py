@@ -25,6 +25,7 @@ from typing import Any
 
 from marketplace.errors import RegionUnavailable
 from marketplace.events.requests import Asker, NoAnswer
+from marketplace.regions.deadline import deadline_for
 from marketplace.regions.router import Router
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,13 @@ def ask(router: Router, region: str, question: str, body: dict[str, Any]) -> dic
 
 
 def answer(router: Router, question: str, handler) -> None:
-    """Answer `question` for this process's region (one of the region's queue group)."""
-    _asker(router).answer(router.region, f"{TOPIC_PREFIX}.{question}", handler)
+    """Answer `question` for this process's region (one of the region's queue group). Each
+    answer's statements run under the request deadline, as the asker's request waits for it."""
+    def answering(body: dict[str, Any]) -> dict[str, Any]:
+        with deadline_for(router.settings.db_request_deadline):
+            return handler(body)
+
+    _asker(router).answer(router.region, f"{TOPIC_PREFIX}.{question}", answering)
 
 
 def close(router: Router) -> None:

@@ -167,8 +167,8 @@ def test_each_region_routes_signs_in_and_serves_from_its_own_copy_while_another_
     fdf.take_away()  # Fort-de-France is gone: its broker stopped, its databases and process no more
 
     assert kin.routed_to(f"/api/v1/merchants/{martinique}") == "fdf"
-    api_call = kin.client.get("/edge/route", headers={"X-Original-Method": "GET", "X-Original-URI": "/api/v1/merchant/settings",
-                                                      "Authorization": f"Bearer {token}"})
+    api_call = kin.client.get("/edge/route", headers={
+        "X-Original-Method": "GET", "X-Original-URI": "/api/v1/merchant/settings", "Authorization": f"Bearer {token}"})
     assert api_call.headers.get("X-CPU-Region") == "fdf"
     assert kin.routed_to(f"/s/{handle}") == "fdf"
     storefront = kin.client.get(f"/s/{handle}")
@@ -388,6 +388,7 @@ def _in_copy(region: Region, party_id: str) -> bool:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return connection.execute(select(DirectoryEntry.party_id).where(DirectoryEntry.party_id == party_id)).first() is not None
+            found = connection.execute(select(DirectoryEntry.party_id).where(DirectoryEntry.party_id == party_id))
+            return found.first() is not None
     finally:
         engine.dispose()
