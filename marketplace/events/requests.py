@@ -61,14 +61,17 @@ class Asker:
         """The answer of `region` to `body`, or NoAnswer within about `timeout` seconds."""
         try:
             nc = self._connected(timeout)
+        except Exception as exc:  # this data center's broker cannot be reached: nothing was sent
+            raise NoAnswer(region, f"broker not reachable ({type(exc).__name__})", heard=False) from None
+        try:
             reply = self._loop.run(nc.request(subject(region, topic), json.dumps(body).encode(), timeout=timeout),
                                    timeout=timeout + 1)
-        except (NatsTimeout, asyncio.TimeoutError, TimeoutError):
-            raise NoAnswer(region, f"no reply within {timeout:g} s") from None
-        except NoRespondersError:
+        except NoRespondersError:  # the servers know nobody who answers for `region`: nobody heard it
             raise NoAnswer(region, "no responder", heard=False) from None
-        except (OSError, nats.errors.Error) as exc:
-            raise NoAnswer(region, f"broker not reachable ({type(exc).__name__})", heard=False) from None
+        except (NatsTimeout, asyncio.TimeoutError, TimeoutError, OSError, nats.errors.Error) as exc:
+            # It may have been heard, or still be on its way (a client reconnecting sends what it
+            # buffered): the caller must treat it as perhaps done.
+            raise NoAnswer(region, f"no reply within {timeout:g} s ({type(exc).__name__})") from None
         return json.loads(reply.data)
 
     def answer(self, region: str, topic: str, handler: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
