@@ -392,3 +392,20 @@ def _in_copy(region: Region, party_id: str) -> bool:
             return found.first() is not None
     finally:
         engine.dispose()
+
+
+def test_a_copy_made_after_its_parties_learns_them_when_their_region_announces_them(regions):
+    kin, fdf = regions["kin"], regions["fdf"]
+    opened = fdf.sign_up(*names_for("fdf", "fdf", regions))
+    merchant, handle = opened.get_json()["id"], opened.get_json()["handle"]
+    until(lambda: kin.copy_has(merchant), [fdf, kin])
+    with kin.router.directory() as uow:  # kin's copy, made afresh
+        for model in (DirectoryEntry, StorefrontHandle, SignInHandle):
+            uow.session.execute(delete(model))
+        uow.commit()
+    kin.router.locations.forget()
+    assert kin.routed_to(f"/s/{handle}") is None
+    announced = fdf.app.test_cli_runner().invoke(args=["cpu", "accounts", "announce"])
+    assert announced.exit_code == 0 and announced.output == "fdf 2 pointer(s) announced\n", announced.output
+    until(lambda: kin.copy_has(merchant), [fdf, kin])
+    assert kin.routed_to(f"/s/{handle}") == "fdf"
