@@ -31,12 +31,13 @@ With a directory copy per region (CPU_DIRECTORY_COPY, docs/decisions/0004), the 
 held by the name's arbiter region (marketplace.merchants.arbiters), asked over the broker;
 the home region keeps a copy of the claim (a *mirror*) in its own copy of the directory, so
 that everything above still happens where the account's shard can be read: its sweep, a
-retry, a sign-in settle the mirror and tell the arbiter. A release reaches the arbiter before
-the mirror goes (an arbiter out of reach keeps the mirror, and the next sweep tries again); a
-confirmation reaches it in any case with the account's pointer event, which is published in
-the account's own transaction (marketplace.regions.pointers) and settles the claim wherever
-it is applied. The arbiter never releases a claim of another region's holder on its own: only
-that region can see whether the holder's row was written.
+retry, a sign-in settle the mirror and tell the arbiter. A confirmation reaches the arbiter
+in any case with the account's pointer event, which is published in the account's own
+transaction (marketplace.regions.pointers) and settles the claim wherever it is applied. A
+release is sent to the arbiter; one it did not hear (lost, or overtaken by the claim itself
+after a freeze) it finds out by asking the holder's region once the lease ran out (its
+sweep): only that region can see whether the holder's row was written, so the arbiter never
+releases another region's claim on its word alone.
 """
 
 from __future__ import annotations
@@ -348,17 +349,17 @@ def _release(session: Session, pending: NameClaim) -> None:
 
 def _release_quietly(router: Router, claims: Sequence[NameClaim], *,
                      held_by_arbiters: Sequence[NameClaim] = ()) -> None:
-    """Give the names back: first to the arbiters that may hold some, then here. The mirror
-    of a name whose arbiter does not answer stays, so the sweep tells it later."""
-    kept: list[NameClaim] = []
+    """Give the names back: first to the arbiters that may hold some, then here. An arbiter
+    that does not hear it asks this region once the claim's lease ran out (its sweep), and
+    finds neither mirror nor row: the request gave up before writing any, so none can come."""
     for region, group in _grouped(router, held_by_arbiters).items():
         try:
             arbiters.ask(router, region, "release", {"claims": [_as_dict(name) for name in group]})
         except RegionUnavailable:
-            kept += group
+            pass
     try:
         with router.directory() as uow:
-            for pending in _locked(uow.session, [name for name in claims if name not in kept]):
+            for pending in _locked(uow.session, claims):
                 _release(uow.session, pending)
             uow.commit()
     except Exception:  # they stay pending; the sweep releases them once the lease runs out
