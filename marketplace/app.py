@@ -23,7 +23,7 @@ from marketplace.storefront.views import blp as storefront_blp
 from search import indexer
 from search.api import blp as search_blp
 from marketplace.platform import Platform
-from marketplace.regions import deadline, regionmap, schema
+from marketplace.regions import deadline, pointers, regionmap, schema
 from marketplace.regions.router import Router
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
@@ -112,6 +112,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     indexer.register_handlers(current.handlers, router, lambda: current.search)
     locator.register_handlers(current.handlers, router)
     current.handlers.announce("merchant.registered")  # for payouts, notifications, ...
+    pointers.register(current.handlers, router)  # each region's copy of the directory
     cli.register(app)
 
     serving = os.environ.get("FLASK_RUN_FROM_CLI") != "true"

@@ -75,6 +75,11 @@ class Settings:
     # The one region a process belongs to (a data center's servers, relays and consumers);
     # None: the embedded default, every region in one process.
     region: str | None = None
+    # True: directory_url is this region's own copy of the directory, kept up to date from the
+    # other regions' pointer events, with names arbitrated over the broker (docs/decisions/0004).
+    # False: one directory database shared by every process (the embedded default).
+    directory_copy: bool = False
+    arbiter_timeout: float = 1.0  # seconds a name's arbiter region may take to answer over the broker
     # The bearer token of the operator view (GET /api/v1/operator/regions); empty: no access.
     operator_token: str = field(default="", repr=False)
 
@@ -220,7 +225,12 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         mail_timeout=read.number("CPU_MAIL_TIMEOUT", 10.0, minimum=0.1, kind=float),
         region=region,
         operator_token=read.text("CPU_OPERATOR_TOKEN", ""),
+        directory_copy=read.flag("CPU_DIRECTORY_COPY", False),
+        arbiter_timeout=read.number("CPU_ARBITER_TIMEOUT", 1.0, minimum=0.05, kind=float),
     )
+    if settings.directory_copy and not (settings.region and settings.broker_url):
+        read.problems.append("CPU_DIRECTORY_COPY=true needs CPU_REGION (whose copy it is) and CPU_BROKER_URL "
+                             "(how the copies hear of each other and ask a name's arbiter)")
     if settings.operator_token and len(settings.operator_token) < 32:
         read.problems.append("CPU_OPERATOR_TOKEN must be a random value of at least 32 characters")
     _check_mail(read, settings)

@@ -77,8 +77,35 @@ class Platform:
         thread.start()
         if self.settings.broker_url:
             threading.Thread(target=self.broker.consume, args=(self._relay_stop,), name="event-consumers", daemon=True).start()
+            self.answer_for_names(self._relay_stop)
         atexit.register(self._relay_stop.set)
         log.info("outbox relay thread started%s", " with the broker's consumers" if self.settings.broker_url else "")
+
+    def answer_for_names(self, stop: threading.Event | None = None) -> None:
+        """With a directory copy per region (CPU_DIRECTORY_COPY), answer the other regions'
+        questions about the names this region arbitrates; it runs where the region's consumers
+        run (docs/decisions/0004). Subscribed from a thread that keeps trying while the
+        region's broker is away, so a process starts without it; once subscribed, the client
+        subscribes again by itself after any reconnection."""
+        if not self.settings.directory_copy:
+            return
+        from marketplace.merchants import name_claims
+
+        stop = stop or threading.Event()
+
+        def subscribe() -> None:
+            while not stop.is_set():
+                try:
+                    name_claims.answer_as_arbiter(self.router)
+                    return
+                except Exception as exc:
+                    log.warning("name arbiter of region %s not answering yet: %r", self.settings.region, exc,
+                                extra={"region": self.settings.region})
+                    stop.wait(1)
+
+        subscribing = threading.Thread(target=subscribe, name="name-arbiter", daemon=True)
+        subscribing.start()
+        subscribing.join(timeout=5)  # usually subscribed at once; a broker away must not hold up the start
 
     def stop_relay_thread(self) -> None:
         if self._relay_stop is not None:

@@ -64,5 +64,6 @@ def events_consume(once: bool, regions: tuple[str, ...]) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    current.answer_for_names(stop)  # this region's answers about the names it arbitrates
     click.echo(f"consumers of {', '.join(chosen)} running; Ctrl-C stops them")
     current.broker.consume(stop, chosen)

@@ -23,11 +23,12 @@ class EmbeddedTransport:
         self.runner = deliveries.ConsumerRunner(router, registry, policy=policy, worker=consumer_worker_name())
 
     def send(self, envelope: Envelope) -> None:
-        """Queued for every consumer of its topic, in each region it applies in; a region that
+        """Queued for every consumer of its topic, in each region it applies in (of those this
+        process serves: another data center's are reached through a broker); a region that
         cannot take it fails the send, and the relay tries again (queueing twice is a no-op)."""
         by_region: dict[str, list[str]] = {}
         for subscription in self.registry.subscriptions_for(envelope.topic):
-            for region in subscription.regions_for(envelope, self.router.regions.region_codes):
+            for region in subscription.regions_for(envelope, self.router.served_regions):
                 by_region.setdefault(region, []).append(subscription.consumer)
         for region, consumers in by_region.items():
             deliveries.enqueue(self.router, region, consumers, envelope)

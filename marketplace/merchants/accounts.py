@@ -65,6 +65,7 @@ def sign_up(
     if problems:
         raise InvalidInput("The account details are not valid.", errors=problems)
     region = country.region
+    router.require_served(region)  # a 421 before any name is claimed: the home region's process opens it
     merchant_id, staff_id = new_id("mer"), new_id("stf")
     password_hash = hash_password(password)  # before claiming: the names stay pending no longer than needed
     names = [NameClaim(kind=name_claims.HANDLE, name=handle, holder_id=merchant_id, merchant_id=merchant_id, region=region),

@@ -23,7 +23,8 @@ class Merchants(MethodView):
     @blp.response(201, MerchantSchema)
     @blp.alt_response(409, description="The handle or email is already in use")
     @blp.alt_response(429, description="Too many sign-ups from this address")
-    @blp.alt_response(503, description="The home region's data center is unreachable")
+    @blp.alt_response(503, description="The home region's data center, or the region that decides whether the "
+                                       "handle or email is free, is unreachable (`region` names it)")
     @blp.doc(parameters=[idempotency.OPENAPI_HEADER])
     def post(self, data):
         """Open a merchant account with its owner, in its home region."""

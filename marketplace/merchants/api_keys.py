@@ -24,6 +24,7 @@ from marketplace.errors import NotFound
 from marketplace.merchants import caps, recent_principals
 from marketplace.merchants.auth import NotAuthenticated, Principal, new_secret, sha256
 from marketplace.merchants.models import ApiKey, StaffUser
+from marketplace.regions import pointers
 from marketplace.regions.base import utcnow
 from marketplace.regions.ids import is_id, new_id
 from marketplace.regions.router import Router
@@ -43,6 +44,7 @@ def create(*, router: Router, principal: Principal, name: str) -> tuple[ApiKey, 
                          secret_digest=sha256(secret), role=principal.role,
                          created_by_staff_id=principal.staff_id, created_by_key_id=principal.api_key_id)
             uow.session.add(key)
+            pointers.publish(uow.session, pointers.pointer(party_id=key_id, kind="api_key", region=principal.region))
             uow.commit()
     except Exception:
         router.release(key_id)

@@ -147,8 +147,8 @@ class Router:
         self.locations = LocationCache()
         self.bulkhead = Bulkhead(slots=2 * settings.db_pool_size)  # the pool's size plus its overflow
         self.region = settings.region  # None: every region, in this one process
-        # The directory a region process opens is its own region's copy of it (today one
-        # database shared by all, until each region keeps its own read copy).
+        # The directory a region process opens: its own region's copy with CPU_DIRECTORY_COPY
+        # (docs/decisions/0004), else the one directory every process shares.
         self._urls = {**settings.database_urls, DIRECTORY: settings.directory_url}
         self._engines: dict[str, Engine] = {}
         self._sessionmakers: dict[tuple[str, bool], sessionmaker[Session]] = {}
@@ -163,6 +163,11 @@ class Router:
     def database_names(self) -> tuple[str, ...]:
         """Every database this process may open: the regional shards it serves, then the directory."""
         return (*self.served_regions, DIRECTORY)
+
+    def require_served(self, region: str) -> None:
+        """ForeignRegion (421) unless this process serves `region`: for work that must not
+        start anywhere else, before it touches any database."""
+        self._refuse_foreign(region)
 
     def url(self, name: str) -> str:
         self._refuse_foreign(name)

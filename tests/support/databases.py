@@ -24,10 +24,10 @@ def sqlite_config(instance: Path) -> dict[str, str]:
 
 
 @contextmanager
-def postgres_databases(admin_url: str):
-    """Create the seven databases; yield the settings that point at them; drop them."""
+def postgres_databases(admin_url: str, names: tuple[str, ...] = DATABASE_NAMES):
+    """Create the seven databases (or those `names`); yield the settings that point at them; drop them."""
     prefix = f"cpu_test_{secrets.token_hex(4)}"
-    names = {name: f"{prefix}_{name}" for name in DATABASE_NAMES}
+    names = {name: f"{prefix}_{name}" for name in names}
     with psycopg.connect(admin_url, autocommit=True) as admin:
         for database in names.values():
             admin.execute(f'CREATE DATABASE "{database}"')
