@@ -39,6 +39,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from marketplace.buyers.models import Buyer, BuyerSignInHandle, Company
 from marketplace.errors import Conflict, RegionUnavailable
 from marketplace.merchants.models import Merchant, StaffUser
 from marketplace.regions.base import database_now
@@ -51,6 +52,10 @@ log = logging.getLogger(__name__)
 # that someone whose sign-up died can try again within minutes.
 LEASE = timedelta(minutes=2)
 HANDLE, EMAIL = "handle", "email"
+# Buyers' sign-in emails (unique among buyers, apart from staff emails), and company ids: a
+# company's directory pointer is what merchants' price lists are checked against, so it too
+# must only ever name a company that exists. The account (`merchant_id`) is the buyer.
+BUYER_EMAIL, COMPANY = "buyer_mail", "company"
 CONFIRMED, RELEASED, PENDING, UNREACHABLE = "confirmed", "released", "pending", "unreachable"
 NOT_FINISHED = "held by a request that has not finished; try again in a few minutes"
 
@@ -67,6 +72,8 @@ class _Kind:
 _KINDS = {
     HANDLE: _Kind("handle", "already taken", Merchant, StorefrontHandle, "merchant"),
     EMAIL: _Kind("email", "already registered", StaffUser, SignInHandle, "staff"),
+    BUYER_EMAIL: _Kind("email", "already registered", Buyer, BuyerSignInHandle, "buyer"),
+    COMPANY: _Kind("company", "already registered", Company, DirectoryEntry, "company"),
 }
 
 
@@ -199,14 +206,16 @@ def _confirm(session: Session, pending: NameClaim) -> None:
     session.delete(pending)
     if pending.kind == HANDLE:
         session.add(StorefrontHandle(handle=pending.name, merchant_id=pending.holder_id, region=pending.region))
-    else:
+    elif pending.kind == EMAIL:
         session.add(SignInHandle(email_digest=pending.name, staff_id=pending.holder_id, region=pending.region))
+    elif pending.kind == BUYER_EMAIL:
+        session.add(BuyerSignInHandle(email_digest=pending.name, buyer_id=pending.holder_id, region=pending.region))
     session.add(DirectoryEntry(party_id=pending.holder_id, kind=_KINDS[pending.kind].party, region=pending.region))
 
 
 def _release(session: Session, pending: NameClaim) -> None:
     session.delete(pending)
-    if pending.kind == HANDLE:  # the key of the sign-up that was to open this merchant: a retry starts afresh
+    if pending.kind in (HANDLE, BUYER_EMAIL):  # the key of the sign-up that was to open this account: a retry starts afresh
         session.execute(delete(RegistrationKey).where(RegistrationKey.merchant_id == pending.holder_id))
 
 
