@@ -72,7 +72,7 @@ class BuyerSession(ShardBase):
     buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_why: Mapped[str | None] = mapped_column(String(20))
+    revoked_why: Mapped[str | None] = mapped_column(String(20))  # signed out | everywhere | refresh reused | password reset
 
 
 class BuyerToken(ShardBase):

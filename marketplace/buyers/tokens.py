@@ -154,7 +154,7 @@ def end(*, router: Router, principal: BuyerPrincipal) -> None:
 def end_all(*, router: Router, principal: BuyerPrincipal) -> None:
     """Sign the buyer out on every device."""
     with router.unit_of_work(principal.region) as uow:
-        revoke_all(uow.session, router=router, buyer_id=principal.buyer_id, why="signed out everywhere")
+        revoke_all(uow.session, router=router, buyer_id=principal.buyer_id, why="everywhere")
         uow.commit()
 
 
@@ -186,7 +186,7 @@ def _mint(session: Session, router: Router, device: BuyerSession, buyer: Buyer, 
     claims = {"buyer": buyer.id, "session": device.id, "region": device.region,
               "exp": int((now + ACCESS_LIFETIME).timestamp()), "country": buyer.home_country,
               "language": buyer.language, "currency": buyer.currency, "company": buyer.company_id,
-              "role": buyer.company_role}
+              "role": buyer.company_role, "nonce": new_secret()[:12]}  # two tokens of one second still differ
     return TokenPair(access_token=f"{ACCESS}.{device.region}.{_signer(router).dumps(claims)}",
                      refresh_token=f"{REFRESH}.{device.region}.{refresh_secret}",
                      expires_in=int(ACCESS_LIFETIME.total_seconds()),
