@@ -160,7 +160,8 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
     price_list = client.post("/api/v1/merchant/price-lists", headers=owner,
                              json={"name": "Owner list", "company_ids": [COMPANY], "percent_off_bp": 500}).get_json()
     key = client.post("/api/v1/merchant/api-keys", json={"name": "owner key"}, headers=owner).get_json()
-    owned = {"product_id": product["id"], "variant_id": variant_id, "price_list_id": price_list["id"], "key_id": key["id"]}
+    owned = {"product_id": product["id"], "variant_id": variant_id, "price_list_id": price_list["id"], "key_id": key["id"],
+             "company_id": "cmp_01M8A0000000000000000000ZZ"}  # no company: a merchant may look up any that exists
     bodies = {"POST": product_body(ref="stranger", sku_prefix="ST"), "PUT": product_body(), "PATCH": {"name": "Hijacked"}}
 
     walked = 0

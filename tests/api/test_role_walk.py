@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from marketplace.buyers import accounts as buyer_accounts
 from marketplace.merchants import accounts, api_keys
 from tests.api.test_merchant_api import COMPANY, merchant_routes, product_body
 from tests.api.test_storefront_pages import PASSWORD, post_form
@@ -33,6 +34,7 @@ EXPECTED = {
     ("POST", "/api/v1/merchant/price-lists"): (201, "shared"),
     ("DELETE", "/api/v1/merchant/price-lists/<price_list_id>"): (204, "shared"),
     ("GET", "/api/v1/merchant/variants/<variant_id>/quote"): (200, "shared"),
+    ("GET", "/api/v1/merchant/companies/<company_id>"): (200, "shared"),
 }
 
 
@@ -63,8 +65,11 @@ def fresh_objects(client, owner_auth):
                              json={"name": "L", "company_ids": [COMPANY], "percent_off_bp": 100}).get_json()
     key = client.post("/api/v1/merchant/api-keys", json={"name": "to revoke"}, headers=owner_auth).get_json()
     product = product.get_json()
+    company = buyer_accounts.sign_up(router=client.application.extensions["cpu"].router, name="Buyer",
+                                     email=f"{uuid.uuid4().hex[:8]}@hotel.example", password=PASSWORD, home_country="JM",
+                                     company={"name": "Hotel", "tax_registration_number": "T-1"})
     return {"product_id": product["id"], "variant_id": product["variants"][0]["id"],
-            "price_list_id": price_list["id"], "key_id": key["id"]}, product
+            "price_list_id": price_list["id"], "key_id": key["id"], "company_id": company.company_id}, product
 
 
 def call(client, rule, method, owned, product, headers):
