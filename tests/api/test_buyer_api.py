@@ -188,3 +188,13 @@ def test_a_merchant_can_check_a_company_id_and_learns_only_its_region(client, ro
     assert found.status_code == 200 and found.get_json() == {"id": buyer["company_id"], "region": "fdf"}
     missing = client.get(f"/api/v1/merchant/companies/{buyer['id']}", headers={"Authorization": f"Bearer {key}"})
     assert missing.status_code == 404
+
+
+def test_buyer_sign_in_guesses_are_throttled_like_merchants(client):
+    buyer = sign_up(client, "Ann Throttled")
+    for _ in range(5):
+        assert client.post("/api/v1/buyer/tokens", json={"email": buyer["email"], "password": "wrong guess 1"}).status_code == 401
+    refused = client.post("/api/v1/buyer/tokens", json={"email": buyer["email"], "password": PASSWORD})
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    other = sign_up(client, "Bob Unaffected")
+    assert client.post("/api/v1/buyer/tokens", json={"email": other["email"], "password": PASSWORD}).status_code == 200

@@ -49,6 +49,8 @@ RULES_BEYOND_JSON_SCHEMA = {
     # price_min not above price_max; no more decimals than the currency has; page times per_page
     # within the result window
     "GET /api/v1/search",
+    # a reset token must be one a mail gave, unused and not expired (else a 422 naming `token`)
+    "POST /api/v1/buyer/password-reset/complete",
 }
 CONFIG = {
     "seed": 20261202,
