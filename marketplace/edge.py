@@ -58,17 +58,16 @@ def misdirected(exc: ForeignRegion) -> Response:
 def home_region(*, method: str, uri: str, authorization: str) -> str | None:
     """The region that holds the party a request names, from what the edge can see of it: an
     API key in Authorization, a merchant id or storefront handle in the path, or the region
-    of the signed session cookie. None when it names none, or the directory cannot say now
+    a buyer token or the signed session cookie names (a buyer asking about a merchant goes to
+    the merchant's region: the signed token says who the buyer is there). None when it names none, or the directory cannot say now
     (the edge's own region then answers, with its own 404 or 503)."""
-    if (region := _buyer_token_region(authorization)) is not None:
-        return region
     try:
         party = _api_key_of(authorization) or _party_in_path(method, uri)
         if party is not None:
             return router().region_of(party)
     except RegionUnavailable:
         return None
-    return _session_region()
+    return _buyer_token_region(authorization) or _session_region()
 
 
 def _api_key_of(authorization: str) -> str | None:
