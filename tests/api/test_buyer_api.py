@@ -154,7 +154,7 @@ def test_a_password_reset_by_mail_signs_out_every_device(app, client):
         assert client.post("/api/v1/buyer/password-reset", json={"email": buyer["email"]}).status_code == 202
         assert client.post("/api/v1/buyer/password-reset", json={"email": "nobody@buyers.example"}).status_code == 202
     assert [message["To"] for message in inbox] == [buyer["email"]]
-    assert "Choisissez" in inbox[0]["Subject"] or "password" in inbox[0].get_content()
+    assert inbox[0]["Subject"].startswith("Choisissez")  # a Martinique buyer reads French
     token = RESET_LINK.search(inbox[0].get_content()).group(1)
     new_password = "a brand new passphrase"
     done = client.post("/api/v1/buyer/password-reset/complete", json={"token": token, "password": new_password})
