@@ -14,6 +14,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from marketplace import cli, config, edge, health, jsonbody, observability, openapi, operators, problems, throttle
+from marketplace.buyers import api as buyers_api
 from marketplace.catalog import importer, locator
 from marketplace.catalog.api import blp as catalog_blp
 from marketplace.catalog.public_api import blp as catalog_public_blp
@@ -98,7 +99,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     deadline.install(app, settings.db_request_deadline)
     api = MarketplaceApi(app, spec_kwargs=openapi.spec_kwargs(app))
     openapi.install(api, region_map)
-    for blueprint in (merchants_blp, merchant_account_blp, catalog_blp, catalog_public_blp, search_blp):
+    for blueprint in (merchants_blp, merchant_account_blp, catalog_blp, catalog_public_blp, search_blp,
+                      buyers_api.sign_up_blp, buyers_api.auth_blp, buyers_api.blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.

@@ -5,7 +5,8 @@ process, before it forwards a request, `GET /edge/route` with the request's meth
 headers (and its Authorization and Cookie as they came). The answer names the party's home
 region in `X-CPU-Region`, and the edge sends the request there. Any region can answer: the
 lookup reads only the directory's pointers (merchant, API key -> region; storefront handle ->
-merchant) and the region a signed session cookie carries, never a party's own rows. So a
+merchant), the region a signed session cookie carries and the region a buyer token names
+(`cpb.<region>.…`), never a party's own rows. So a
 request for a Martinique merchant that enters in Kingston is answered in Fort-de-France, and
 Kingston never reads that merchant's data. A buyer's product read (`/api/v1/products/<id>`)
 names only the product: its pointer (catalog.locator) names the region.
@@ -23,6 +24,7 @@ from flask import Blueprint, Response, current_app, request, session
 from werkzeug.exceptions import HTTPException
 
 from marketplace import problems
+from marketplace.buyers.tokens import region_of_token
 from marketplace.errors import RegionUnavailable
 from marketplace.merchants.session_cookie import REGION
 from marketplace.platform import router
@@ -57,7 +59,8 @@ def misdirected(exc: ForeignRegion) -> Response:
 def home_region(*, method: str, uri: str, authorization: str) -> str | None:
     """The region that holds the party a request names, from what the edge can see of it: an
     API key in Authorization, a merchant id or storefront handle in the path, or the region
-    of the signed session cookie. None when it names none, or the directory cannot say now
+    a buyer token or the signed session cookie names (a buyer asking about a merchant goes to
+    the merchant's region: the signed token says who the buyer is there). None when it names none, or the directory cannot say now
     (the edge's own region then answers, with its own 404 or 503)."""
     try:
         party = _api_key_of(authorization) or _party_in_path(method, uri)
@@ -68,7 +71,7 @@ def home_region(*, method: str, uri: str, authorization: str) -> str | None:
             return region
     except RegionUnavailable:
         return None
-    return _session_region()
+    return _buyer_token_region(authorization) or _session_region()
 
 
 def _api_key_of(authorization: str) -> str | None:
@@ -79,6 +82,12 @@ def _api_key_of(authorization: str) -> str | None:
     if scheme.lower() == "bearer" and prefix == "cpu" and is_id(key_id, "key"):
         return key_id
     return None
+
+
+def _buyer_token_region(authorization: str) -> str | None:
+    """The region a buyer token names (`Bearer cpb.<region>.<secret>`): no lookup at all."""
+    scheme, _, token = authorization.partition(" ")
+    return region_of_token(router(), token.strip()) if scheme.lower() == "bearer" else None
 
 
 def _route_arguments(method: str, uri: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from flask import Flask
 from flask_smorest import Api
 from marshmallow import fields
 
+from marketplace.buyers.principal import require_buyer_before_request
 from marketplace.merchants.principal import require_principal
 from marketplace.merchants.schemas import MemberState
 from marketplace.regions.regionmap import RegionMap
@@ -29,6 +30,13 @@ BEARER = "merchantApiKey"
 BEARER_SCHEME = {
     "type": "http", "scheme": "bearer",
     "description": "A merchant API key (`cpu.…`), made under /api/v1/merchant/api-keys or in the dashboard.",
+}
+
+BUYER_BEARER = "buyerAccessToken"
+BUYER_BEARER_SCHEME = {
+    "type": "http", "scheme": "bearer",
+    "description": "A buyer's access token (`cpb.<region>.…`) from POST /api/v1/buyer/tokens; it lives 15 minutes, "
+                   "then POST /api/v1/buyer/tokens/refresh gives a new one.",
 }
 
 
@@ -44,11 +52,12 @@ class OperationsPlugin(BasePlugin):
     def operation_helper(self, path=None, operations=None, **kwargs):
         rule = kwargs["rule"]
         blueprint = rule.endpoint.partition(".")[0]
-        secured = require_principal in self.app.before_request_funcs.get(blueprint, ())
+        hooks = self.app.before_request_funcs.get(blueprint, ())
+        secured = BEARER if require_principal in hooks else BUYER_BEARER if require_buyer_before_request in hooks else None
         for method, operation in operations.items():
             operation.setdefault("operationId", f"{rule.endpoint}.{method}")
             if secured:
-                operation.setdefault("security", [{BEARER: []}])
+                operation.setdefault("security", [{secured: []}])
                 operation.setdefault("responses", {}).setdefault("401", "UNAUTHORIZED")
 
 
@@ -78,6 +87,7 @@ def spec_kwargs(app: Flask) -> dict:
 def install(api: Api, regions: RegionMap) -> None:
     """Before any blueprint is registered: the security scheme and the field conventions."""
     api.spec.components.security_scheme(BEARER, BEARER_SCHEME)
+    api.spec.components.security_scheme(BUYER_BEARER, BUYER_BEARER_SCHEME)
     api.register_field(fields.Url, "string", "uri")
 
     def member_states(self, field, ret, **kwargs) -> dict:

@@ -56,7 +56,9 @@ def client_address() -> str:
 def account() -> str:
     """The address as accounts compares them, as its keyed digest: Flask-Limiter logs the keys
     it refuses and stores them in Redis, and neither is a place for email addresses."""
-    email = request.form.get("email", "").strip().lower()
+    body = request.get_json(silent=True) if request.is_json else request.form  # the buyer API's JSON, or a form
+    email = body.get("email") if isinstance(body, dict) else None
+    email = email.strip().lower() if isinstance(email, str) else ""
     return "email:" + digest(current_app.extensions["cpu"].settings.email_lookup_key, email)[:32]
 
 
@@ -65,8 +67,9 @@ def account_from_address() -> str:
 
 
 def wrong_password(response: Response) -> bool:
-    """A refused sign-in is a 422; outages (503) and our own errors are not the user's guesses."""
-    return response.status_code == 422
+    """A refused sign-in is a 422 (the form) or a 401 (the buyer API); outages (503) and our
+    own errors are not the user's guesses."""
+    return response.status_code in (401, 422)
 
 
 Rule = tuple[str, Callable[[], str], Callable[[Response], bool] | None, str]
@@ -90,6 +93,10 @@ LIMITS: dict[str, list[Rule]] = {
         ("20 per hour", client_address, None, TOO_MANY_REQUESTS),
     ],
 }
+# The buyers' mobile API: the same doors, the same limits.
+LIMITS["buyer_auth.Tokens"] = LIMITS["storefront.account.sign_in"]
+LIMITS["buyer_auth.PasswordReset"] = LIMITS["storefront.account.reset_request"]
+LIMITS["buyers.Buyers"] = LIMITS["merchants.Merchants"]
 
 
 def install(app: Flask, storage_uri: str) -> Limiter:

@@ -4,6 +4,7 @@ marketplace.regions.schema, never on a URL of its own."""
 from alembic import context
 
 from marketplace.catalog import models as _catalog_models  # noqa: F401  (registers tables)
+from marketplace.buyers import models as _buyer_models  # noqa: F401
 from marketplace.merchants import models as _merchant_models  # noqa: F401
 from marketplace.regions.base import DirectoryBase, ShardBase
 

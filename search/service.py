@@ -17,14 +17,11 @@ from search.query import PRICE_BUCKETS_USD, SearchQuery, SearchResult
 
 
 def audience_for(buyer: object | None) -> str:
-    """Whose products `buyer` may find (None: an anonymous caller): B2B-only products are for business buyers, and the
-    audience comes from who the caller is, never from what the request says. The storefront
-    shows them to nobody (catalog.service.public_products lists public products only), and
-    there is no business buyer identity yet: no buyer accounts, no companies (issue 11 brings
-    them). So today every caller, anonymous or signed in, is retail, and nobody finds a
-    B2B-only product through search or suggestions; once a buyer's company is known, this is
-    the one place that grants "b2b"."""
-    return "retail"
+    """Whose products `buyer` may find (None: an anonymous caller): B2B-only products are for
+    business buyers, a signed-in buyer acting for a company (a marketplace.buyers
+    BuyerPrincipal whose `is_business`), and the audience comes from who the caller is, never
+    from what the request says. This is the one place that grants "b2b"."""
+    return "b2b" if getattr(buyer, "is_business", False) else "retail"
 
 
 def build_query(args: dict, *, audience: str) -> SearchQuery:

@@ -5,6 +5,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from marketplace.codes import ISO_CURRENCY
+from marketplace.buyers import directory as buyer_directory
+from marketplace.buyers.schemas import CompanyPointerSchema
 from marketplace.merchants import accounts, api_keys
 from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.merchants.schemas import LANGUAGE_LIST
@@ -100,3 +102,12 @@ class ApiKeyById(MethodView):
     def delete(self, key_id):
         """Revoke an API key (owners only)."""
         return api_keys.revoke(router=router(), principal=current_principal(), key_id=key_id)
+
+
+@blp.route("/companies/<company_id>")
+class CompanyById(MethodView):
+    @blp.response(200, CompanyPointerSchema)
+    @blp.alt_response(404, description="No such buyer company")
+    def get(self, company_id):
+        """Check a buyer company's id before naming it on a price list (its data stays with the company)."""
+        return buyer_directory.pointer(router=router(), company_id=company_id)

@@ -52,12 +52,13 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from marketplace.buyers.models import Buyer, BuyerSignInHandle, Company
 from marketplace.errors import Conflict, RegionUnavailable
 from marketplace.merchants import arbiters
 from marketplace.merchants.models import Merchant, StaffUser
 from marketplace.regions import pointers
 from marketplace.regions.base import database_now
-from marketplace.regions.models import NameClaim, RegistrationKey, SignInHandle, StorefrontHandle
+from marketplace.regions.models import DirectoryEntry, NameClaim, RegistrationKey, SignInHandle, StorefrontHandle
 from marketplace.regions.pointers import EMAIL, HANDLE
 from marketplace.regions.router import Router
 
@@ -66,6 +67,10 @@ log = logging.getLogger(__name__)
 # deadline: CPU_DB_REQUEST_DEADLINE, at most CPU_DB_BACKGROUND_DEADLINE), yet short enough
 # that someone whose sign-up died can try again within minutes.
 LEASE = timedelta(minutes=2)
+# Buyers' sign-in emails (unique among buyers, apart from staff emails), and company ids: a
+# company's directory pointer is what merchants' price lists are checked against, so it too
+# must only ever name a company that exists. The account (`merchant_id`) is the buyer.
+BUYER_EMAIL, COMPANY = "buyer_mail", "company"
 CONFIRMED, RELEASED, PENDING, UNREACHABLE = "confirmed", "released", "pending", "unreachable"
 NOT_FINISHED = "held by a request that has not finished; try again in a few minutes"
 FIELDS = ("kind", "name", "holder_id", "merchant_id", "region")  # what a claim is, as it travels to its arbiter
@@ -83,6 +88,8 @@ class _Kind:
 _KINDS = {
     HANDLE: _Kind("handle", "already taken", Merchant, StorefrontHandle, "merchant"),
     EMAIL: _Kind("email", "already registered", StaffUser, SignInHandle, "staff"),
+    BUYER_EMAIL: _Kind("email", "already registered", Buyer, BuyerSignInHandle, "buyer"),
+    COMPANY: _Kind("company", "already registered", Company, DirectoryEntry, "company"),
 }
 
 
@@ -339,11 +346,15 @@ def _locked(session: Session, claims: Sequence[NameClaim]) -> list[NameClaim]:
 def _confirm(session: Session, pending: NameClaim) -> None:
     """The claim gives way to its pointers (the same upsert a pointer event makes elsewhere)."""
     pointers.apply(session, _pointer_of(pending))
+    if pending.kind == BUYER_EMAIL:
+        session.merge(BuyerSignInHandle(email_digest=pending.name, buyer_id=pending.holder_id, region=pending.region))
+    if pending.kind in (BUYER_EMAIL, COMPANY):
+        session.delete(pending)
 
 
 def _release(session: Session, pending: NameClaim) -> None:
     session.delete(pending)
-    if pending.kind == HANDLE:  # the key of the sign-up that was to open this merchant: a retry starts afresh
+    if pending.kind in (HANDLE, BUYER_EMAIL):  # the key of the sign-up that was to open this account: a retry starts afresh
         session.execute(delete(RegistrationKey).where(RegistrationKey.merchant_id == pending.holder_id))
 
 
@@ -367,6 +378,10 @@ def _release_quietly(router: Router, claims: Sequence[NameClaim], *,
 
 
 def _pointer_of(name: NameClaim) -> dict[str, Any]:
+    """What a confirmed claim points at. A buyer's or company's pointer carries the party alone:
+    a buyer's email digest stays in its home region's directory (buyers sign in at home)."""
+    if name.kind in (BUYER_EMAIL, COMPANY):
+        return pointers.pointer(party_id=name.holder_id, kind=_KINDS[name.kind].party, region=name.region)
     if name.kind == HANDLE:
         return pointers.pointer(party_id=name.holder_id, kind=_KINDS[HANDLE].party, region=name.region, handle=name.name)
     return pointers.pointer(party_id=name.holder_id, kind=_KINDS[EMAIL].party, region=name.region,

@@ -27,6 +27,8 @@ from schemathesis.pytest.lazy import get_all_tests
 
 from marketplace import openapi
 from marketplace.bounds import BOUNDS
+from marketplace.buyers import accounts as buyer_accounts
+from marketplace.buyers import tokens as buyer_tokens
 from marketplace.merchants import accounts, api_keys
 from marketplace.text import text_problem
 from tests.conftest import make_app
@@ -47,6 +49,8 @@ RULES_BEYOND_JSON_SCHEMA = {
     # price_min not above price_max; no more decimals than the currency has; page times per_page
     # within the result window
     "GET /api/v1/search",
+    # a reset token must be one a mail gave, unused and not expired (else a 422 naming `token`)
+    "POST /api/v1/buyer/password-reset/complete",
 }
 CONFIG = {
     "seed": 20261202,
@@ -96,8 +100,18 @@ def test_operations_behind_a_merchant_key_declare_the_bearer_scheme_and_the_othe
         "type": "http", "scheme": "bearer", "description": document["components"]["securitySchemes"]["merchantApiKey"]["description"]}
     secured = {label for label, operation in operations(document) if operation.get("security") == [{"merchantApiKey": []}]}
     assert secured == {label for label, _ in operations(document) if label.split()[1].startswith("/api/v1/merchant/")}
-    assert len(secured) == 16
+    assert len(secured) == 17
     assert all("401" in operation["responses"] for label, operation in operations(document) if label in secured)
+
+
+def test_a_buyers_own_operations_declare_the_buyer_bearer_scheme(document):
+    assert document["components"]["securitySchemes"]["buyerAccessToken"]["scheme"] == "bearer"
+    secured = {label for label, operation in operations(document) if operation.get("security") == [{"buyerAccessToken": []}]}
+    signing_in = {"/api/v1/buyer/tokens", "/api/v1/buyer/tokens/refresh", "/api/v1/buyer/password-reset",
+                  "/api/v1/buyer/password-reset/complete"}
+    assert secured == {label for label, _ in operations(document)
+                       if label.split()[1].startswith("/api/v1/buyer/") and label.split()[1] not in signing_in}
+    assert len(secured) == 16 and all("401" in dict(operations(document))[label]["responses"] for label in secured)
 
 
 def test_every_operation_has_its_own_operation_id(document):
@@ -136,12 +150,13 @@ def test_the_documented_text_patterns_refuse_what_the_body_gate_refuses(pattern,
         assert documented == (text_problem(f"a{chr(code)}b", multiline=multiline) is None), hex(code)
 
 
-def contract_failures(app, headers: dict[str, str] | None = None) -> list[str]:
-    """Every operation's failures, each with the request that reproduces it."""
+def contract_failures(app, headers: dict[str, str] | None = None, fresh_headers=None) -> list[str]:
+    """Every operation's failures, each with the request that reproduces it. `fresh_headers`
+    gives each request its own (a buyer's new device token: a sign-out case ends only its own)."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=SchemathesisConfig.from_dict(CONFIG))
 
     def call_and_validate(case):
-        case.call_and_validate(headers=headers)
+        case.call_and_validate(headers=fresh_headers() if fresh_headers else headers)
 
     failures = []
     for built in get_all_tests(schema=schema, test_func=call_and_validate, settings=SETTINGS, given_kwargs={}):
@@ -160,4 +175,22 @@ def test_the_document_holds_for_an_anonymous_client(contract_app):
 
 def test_the_document_holds_for_a_merchant_owner(contract_app, owner_key):
     failures = contract_failures(contract_app, headers={"Authorization": f"Bearer {owner_key}"})
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.fixture(scope="module")
+def company_admin(contract_app):
+    router = contract_app.extensions["cpu"].router
+    return buyer_accounts.sign_up(router=router, email="admin@contract-hotels.example", password=PASSWORD, name="Admin",
+                                  home_country="JM", company={"name": "Contract Hotels", "tax_registration_number": "T-1"})
+
+
+def test_the_document_holds_for_a_signed_in_company_buyer(contract_app, company_admin):
+    router = contract_app.extensions["cpu"].router
+
+    def fresh_headers():
+        pair = buyer_tokens.start(router=router, buyer_id=company_admin.id, region=company_admin.region)
+        return {"Authorization": f"Bearer {pair.access_token}"}
+
+    failures = contract_failures(contract_app, fresh_headers=fresh_headers)
     assert not failures, "\n\n".join(failures)

@@ -76,3 +76,47 @@ def _note_cookie(client, cookies: set[str]) -> None:
 def _everything_in(record: logging.LogRecord) -> str:
     """A record's message, arguments and every attribute (extra fields included), as text."""
     return "\n".join([record.getMessage(), repr(record.args), *(f"{k}={v!r}" for k, v in vars(record).items())])
+
+
+def test_a_buyers_journey_logs_no_password_or_token(app, client, caplog):
+    """The same for the buyers' mobile API: passwords, access and refresh tokens (a reused one
+    is logged about, by its session id only) and the reset token."""
+    written = io.StringIO()
+    json_lines = observability.json_handler(written)
+    root = logging.getLogger()
+    root.addHandler(json_lines)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            secrets = _buyer_journey(app, client)
+    finally:
+        root.removeHandler(json_lines)
+    records = "\n".join(_everything_in(record) for record in caplog.records)
+    assert "a spent refresh token was presented again" in records and "password reset requested for buy_" in records
+    for secret in secrets:
+        assert secret not in records, secret
+        assert secret not in written.getvalue(), secret
+
+
+def _buyer_journey(app, client) -> list[str]:
+    email, colleague = "ann@buyer-journey.example", "colleague secret phrase"
+    assert client.post("/api/v1/buyers", json={"email": email, "password": FIRST_PASSWORD, "name": "Ann", "home_country": "JM",
+                                               "company": {"name": "Journey Hotels", "tax_registration_number": "T-1"}},
+                       headers={"Idempotency-Key": "journey"}).status_code == 201
+    first = client.post("/api/v1/buyer/tokens", json={"email": email, "password": FIRST_PASSWORD}).get_json()
+    auth = {"Authorization": f"Bearer {first['access_token']}"}
+    assert client.post("/api/v1/buyer/company/users", headers=auth,
+                       json={"email": "bob@buyer-journey.example", "password": colleague, "name": "Bob"}).status_code == 201
+    second = client.post("/api/v1/buyer/tokens/refresh", json={"refresh_token": first["refresh_token"]}).get_json()
+    assert client.post("/api/v1/buyer/tokens/refresh", json={"refresh_token": first["refresh_token"]}).status_code == 401
+    assert client.post("/api/v1/buyer/tokens", json={"email": email, "password": "a wrong guess here"}).status_code == 401
+    with delivered(app) as inbox:
+        assert client.post("/api/v1/buyer/password-reset", json={"email": email}).status_code == 202
+    token = inbox[0].get_content().split("/app/reset-password/")[1].split()[0]
+    assert client.post("/api/v1/buyer/password-reset/complete",
+                       json={"token": token, "password": NEW_PASSWORD}).status_code == 204
+    third = client.post("/api/v1/buyer/tokens", json={"email": email, "password": NEW_PASSWORD}).get_json()
+    assert client.get("/api/v1/buyer/profile", headers={"Authorization": f"Bearer {third['access_token']}"}).status_code == 200
+    pairs = [first, second, third]
+    return [FIRST_PASSWORD, NEW_PASSWORD, colleague, "a wrong guess here", token, token.partition(".")[2],
+            *(pair[name] for pair in pairs for name in ("access_token", "refresh_token")),
+            *(pair["refresh_token"].rpartition(".")[2] for pair in pairs)]
