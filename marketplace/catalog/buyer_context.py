@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from marketplace.buyers.principal import current_buyer
 from marketplace.storefront.i18n import LANGUAGES, visitor_languages
 
 
@@ -37,15 +38,10 @@ class SignedInBuyer:
 
 
 def signed_in_buyer() -> SignedInBuyer | None:
-    """The buyer the request's credentials name, or None for an anonymous caller.
-
-    SEAM: buyer accounts and tokens (issue 11 item 2, marketplace/buyers/principal.py:
-    current_buyer()) are not on this branch yet, so every caller is anonymous. Wiring them is
-    this function's body alone, nothing else in the catalog changes:
-        buyer = current_buyer()
-        return buyer and SignedInBuyer(buyer.country, buyer.currency, buyer.language, buyer.company_id)
-    """
-    return None
+    """The buyer the request's credentials name, or None for an anonymous caller. A buyer
+    token that is invalid or expired is a 401 (current_buyer), never an anonymous caller."""
+    buyer = current_buyer()
+    return buyer and SignedInBuyer(buyer.country, buyer.currency, buyer.language, buyer.company_id)
 
 
 def buyer_context(*, country: str | None = None, currency: str | None = None, lang: str | None = None) -> BuyerContext:

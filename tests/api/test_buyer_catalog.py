@@ -8,12 +8,12 @@ import pytest
 import schemathesis
 
 from marketplace.catalog import public
-from marketplace.catalog import buyer_context
 from marketplace.catalog.buyer_context import BuyerContext
 from marketplace.edge import METHOD_HEADER, REGION_HEADER, URI_HEADER
 from marketplace.regions.router import DIRECTORY
 from payments import fx
-from tests.api.test_merchant_api import COMPANY, merchant, product_body
+from tests.api.test_merchant_api import company, merchant, product_body  # noqa: F401 (company: a fixture)
+from tests.support.buyers import bearer, sign_in, sign_up
 from tests.support import databases
 
 
@@ -82,15 +82,15 @@ def test_moq_case_packs_tiers_and_stock_state(client, kingston):
     assert {v["stock"] for v in read(client, _ids(client, kingston)[-1]).get_json()["variants"]} == {"in_stock"}
 
 
-def test_a_company_buyer_pays_its_contract_price_an_anonymous_one_the_list_price(client, router, kingston):
+def test_a_company_buyer_pays_its_contract_price_an_anonymous_one_the_list_price(client, router, kingston, company):
     _, auth = kingston
     product = add_product(client, auth)
     small = next(v for v in product["variants"] if v["sku"] == "BM-250")
     assert client.post("/api/v1/merchant/price-lists", headers=auth, json={
-        "name": "Hotel contract", "company_ids": [COMPANY], "contract_prices": {small["id"]: 3500}}).status_code == 201
+        "name": "Hotel contract", "company_ids": [company], "contract_prices": {small["id"]: 3500}}).status_code == 201
     anonymous = next(v for v in read(client, product["id"]).get_json()["variants"] if v["sku"] == "BM-250")
     assert (anonymous["price"]["unit_price"], anonymous["price"]["rule"]) == (4500, "base")
-    hotel = public.product_for_buyer(router=router, product_id=product["id"], buyer=BuyerContext(company_id=COMPANY))
+    hotel = public.product_for_buyer(router=router, product_id=product["id"], buyer=BuyerContext(company_id=company))
     contract = next(v for v in hotel["variants"] if v["sku"] == "BM-250")
     assert (contract["price"]["unit_price"], contract["price"]["rule"]) == (3500, "contract")
     assert [t["price"]["unit_price"] for t in contract["tiers"]] == [3500, 3500]  # below every tier price
@@ -99,7 +99,7 @@ def test_a_company_buyer_pays_its_contract_price_an_anonymous_one_the_list_price
     assert next(v for v in other["variants"] if v["sku"] == "BM-250")["price"]["rule"] == "base"
 
 
-def test_b2b_only_products_are_only_for_company_buyers_and_hidden_ones_for_nobody(client, router, kingston):
+def test_b2b_only_products_are_only_for_company_buyers_and_hidden_ones_for_nobody(client, router, kingston, company):
     principal, auth = kingston
     wholesale = add_product(client, auth, ref="wholesale", sku_prefix="WH", visibility="b2b")
     hidden = add_product(client, auth, ref="hidden", sku_prefix="HD", visibility="hidden")
@@ -109,11 +109,11 @@ def test_b2b_only_products_are_only_for_company_buyers_and_hidden_ones_for_nobod
         assert answer.status_code == 404 and answer.mimetype == "application/problem+json"
     listing = client.get(f"/api/v1/merchants/{principal.merchant_id}/products").get_json()
     assert [item["id"] for item in listing["items"]] == [shown["id"]]
-    company = BuyerContext(company_id=COMPANY)
-    assert public.product_for_buyer(router=router, product_id=wholesale["id"], buyer=company)["b2b_only"] is True
+    buyer = BuyerContext(company_id=company)
+    assert public.product_for_buyer(router=router, product_id=wholesale["id"], buyer=buyer)["b2b_only"] is True
     with pytest.raises(public.ProductNotFound):
-        public.product_for_buyer(router=router, product_id=hidden["id"], buyer=company)
-    page = public.merchant_products(router=router, merchant_id=principal.merchant_id, buyer=company)
+        public.product_for_buyer(router=router, product_id=hidden["id"], buyer=buyer)
+    page = public.merchant_products(router=router, merchant_id=principal.merchant_id, buyer=buyer)
     assert {item["id"] for item in page.items} == {wholesale["id"], shown["id"]}
 
 
@@ -247,20 +247,23 @@ def test_real_answers_match_the_openapi_document(app, client, kingston):
 
 
 def test_a_signed_in_company_buyer_sees_b2b_products_at_contract_prices_in_its_own_language_and_currency(
-        client, kingston, monkeypatch):
-    """Through the seam signed-in buyers will come through (buyer_context.signed_in_buyer)."""
+        client, kingston):
+    """A buyer of a Martinique company, signed in with its token, speaking Spanish."""
     _, auth = kingston
+    admin = sign_up(client, "Hotel Admin", "MQ", company="Hotel du Port", language="es")
     wholesale = add_product(client, auth, visibility="b2b")
     small = next(v for v in wholesale["variants"] if v["sku"] == "BM-250")
-    client.post("/api/v1/merchant/price-lists", headers=auth, json={
-        "name": "Hotel contract", "company_ids": [COMPANY], "contract_prices": {small["id"]: 3500}})
-    anonymous_etag = read(client, wholesale["id"]).headers.get("ETag")
-    hotel = buyer_context.SignedInBuyer(country="MQ", currency=None, language="es", company_id=COMPANY)
-    monkeypatch.setattr(buyer_context, "signed_in_buyer", lambda: hotel)
-    answer = read(client, wholesale["id"], **{"Authorization": "Bearer a buyer's token"})
-    assert answer.status_code == 200 and anonymous_etag is None  # anonymous: 404, no ETag
+    assert client.post("/api/v1/merchant/price-lists", headers=auth, json={
+        "name": "Hotel contract", "company_ids": [admin["company_id"]],
+        "contract_prices": {small["id"]: 3500}}).status_code == 201
+    anonymous = read(client, wholesale["id"])
+    assert anonymous.status_code == 404 and anonymous.headers.get("ETag") is None
+    token = bearer(sign_in(client, admin["email"]))
+    answer = read(client, wholesale["id"], **token)
+    assert answer.status_code == 200, answer.get_json()
     body = answer.get_json()
     price = next(v for v in body["variants"] if v["sku"] == "BM-250")["price"]
     assert (price["unit_price"], price["rule"], price["display"]["currency"]) == (3500, "contract", "EUR")
     assert (body["language"], body["ships_to"]["country"]) == ("es", "MQ")
-    assert read(client, wholesale["id"], "?lang=en&currency=USD").get_json()["display_currency"] == "USD"  # parameters win
+    assert read(client, wholesale["id"], "?lang=en&currency=USD", **token).get_json()["display_currency"] == "USD"
+    assert read(client, wholesale["id"], **{"Authorization": "Bearer cpb.kin.forged"}).status_code == 401
