@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from http import HTTPStatus
+from inspect import iscoroutinefunction
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import UnsupportedMediaType
@@ -53,6 +56,48 @@ class MarketplaceApi(Api):
         }, lazy=True)
 
 
+class MarketplaceFlask(Flask):
+    """Flask, with what it re-derives on every request decided once.
+
+    Flask asks `inspect` whether each hook, view and error handler is a coroutine function each
+    time it calls one: seventeen times on a plain API GET here, a measurable share of the
+    hot paths (bench/hot_paths.py). A function does not change kind, so the answer is kept per
+    function (bound methods by their function, so per-request views do not fill the map)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._coroutine_functions: weakref.WeakKeyDictionary[Callable, bool] = weakref.WeakKeyDictionary()
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        target = getattr(func, "__func__", func)
+        try:
+            is_coroutine = self._coroutine_functions.get(target)
+            if is_coroutine is None:
+                is_coroutine = self._coroutine_functions[target] = iscoroutinefunction(func)
+        except TypeError:  # not weakly referable: ask every time, as Flask does
+            is_coroutine = iscoroutinefunction(func)
+        return self.async_to_sync(func) if is_coroutine else func
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, free for the requests that carry no session cookie.
+
+    Flask builds a signing serializer to open every request's session and works out every
+    cookie attribute to save it, even for an API call with no cookie whose session nobody
+    touches; those requests get the empty session Flask would have opened, and saving an
+    untouched empty session does nothing, as Flask's own `save_session` concludes."""
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
+
+
 def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     """Build the app: settings, logging, the router, blueprints, error handlers, commands.
 
@@ -64,7 +109,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     region_map = regionmap.load(settings.regions_file)
     router = Router(settings, region_map)
 
-    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app = MarketplaceFlask(__name__, instance_path=str(settings.instance_path))
+    app.session_interface = CookieSessions()
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SECRET_KEY_FALLBACKS=list(settings.secret_key_fallbacks),  # older cookie keys, still accepted

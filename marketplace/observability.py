@@ -4,10 +4,10 @@ a JSON object with the request id and the region being worked on."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 
 from flask import Flask, Response, g, request
@@ -62,11 +62,16 @@ def loggable_path(path: str) -> str:
     return _RESET_TOKEN_PATH.sub(r"\1[redacted]", path)
 
 
+def new_request_id() -> str:
+    """32 random hex digits, as a uuid4's hex but without building a UUID on every request."""
+    return os.urandom(16).hex()
+
+
 def install(app: Flask) -> None:
     @app.before_request
     def _assign_request_id() -> None:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = offered if _WELL_FORMED.fullmatch(offered) else uuid.uuid4().hex
+        g.request_id = offered if _WELL_FORMED.fullmatch(offered) else new_request_id()
         g.request_started = time.perf_counter()
         g.request_id_token = request_id.set(g.request_id)
         last_region.set(None)
@@ -74,7 +79,7 @@ def install(app: Flask) -> None:
     @app.after_request
     def _stamp_response(response: Response) -> Response:
         if "request_id" not in g:  # an error before our before_request ran
-            g.request_id = uuid.uuid4().hex
+            g.request_id = new_request_id()
         response.headers[REQUEST_ID_HEADER] = g.request_id
         if access_log.isEnabledFor(logging.INFO):  # at WARNING (as benchmarked), a line not written costs nothing
             elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000

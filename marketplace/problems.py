@@ -4,7 +4,6 @@ HTML page for browser pages. Clients never see a stack trace."""
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from html import escape
 
@@ -12,6 +11,7 @@ from flask import Flask, Response, g, json, request
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
+from marketplace import observability
 from marketplace.errors import DomainError, InvalidInput, RegionUnavailable
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def problem(status: int, title: str, detail: str, *, slug: str | None = None,
         "status": status,
         "detail": detail,
         "instance": request.path,
-        "request_id": g.setdefault("request_id", uuid.uuid4().hex),
+        "request_id": g.setdefault("request_id", observability.new_request_id()),
     }
     if errors:
         body["errors"] = dict(errors)

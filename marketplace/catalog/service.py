@@ -10,14 +10,14 @@ import re
 from contextlib import contextmanager
 from datetime import date
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace.bounds import BOUNDS
 from marketplace.buyers import directory as buyer_directory
-from marketplace.catalog import pricing, taxonomy
+from marketplace.catalog import pricing, records, taxonomy
 from marketplace.catalog.models import VISIBILITIES, PriceList, Product, Variant
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
 from marketplace.merchants.auth import Principal
@@ -216,22 +216,13 @@ def delete_product(*, router: Router, principal: Principal, product_id: str) -> 
         uow.commit()
 
 
-# Integrations poll a product: one statement brings it with its variants (not a second query
-# for them), built once (not per request), and another merchant's product is simply not found.
-_OWN_PRODUCT = (
-    select(Product).options(joinedload(Product.variants))
-    .where(Product.id == bindparam("product_id"), Product.merchant_id == bindparam("merchant_id"))
-)
-
-
-def get_product(*, router: Router, principal: Principal, product_id: str) -> Product:
-    """One of the merchant's products, with its variants."""
+def get_product(*, router: Router, principal: Principal, product_id: str) -> records.ProductRecord:
+    """One of the merchant's products, with its variants, as read (see catalog.records)."""
     if not is_id(product_id, "prd"):
         raise ProductNotFound(product_id)
     with router.unit_of_work(principal.region, read_only=True) as uow:
-        product = uow.session.scalars(
-            _OWN_PRODUCT, {"product_id": product_id, "merchant_id": principal.merchant_id}
-        ).unique().one_or_none()
+        rows = uow.read(records.OWN_PRODUCT, {"product_id": product_id, "merchant_id": principal.merchant_id}).all()
+    product = records.product_of(rows)
     if product is None:
         raise ProductNotFound(product_id)
     return product

@@ -31,7 +31,7 @@ class StorefrontPage:
     unreachable: list[str]  # regions that could not be read
 
 
-def for_handle(*, router: Router, handle: str) -> Merchant:
+def for_handle(*, router: Router, handle: str) -> service.MerchantRecord:
     """The merchant whose storefront is at /s/<handle>, or MerchantNotFound. A string that
     could not be a handle never reaches the directory."""
     for _attempt in range(2 if accounts.HANDLE_SHAPE.match(handle) else 0):

@@ -3,6 +3,12 @@
 Connection failures are translated here, once, into RegionUnavailable, and they open the
 region's circuit breaker so the next requests for that region fail at once. Each unit of work
 holds one of its region's bulkhead slots while open (see bulkhead.py).
+
+A read-only unit of work can also `read` a Core statement on a plain connection, without the
+ORM: the hot reads (a merchant, a product an integration polls) then cost a statement, not a
+Session, its transaction bookkeeping and an identity map for objects nobody changes. The
+connection is the same engine's (same pool, deadlines and read-only options) and is closed
+with the unit of work, so failures are translated exactly as for the session.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 import psycopg
+from sqlalchemy import Connection, CursorResult, Executable
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +43,7 @@ class UnitOfWork:
         self._factory = factory
         self._health = health
         self._bulkhead = bulkhead
+        self._connection: Connection | None = None
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
@@ -53,10 +61,24 @@ class UnitOfWork:
     def commit(self) -> None:
         self.session.commit()
 
+    def read(self, statement: Executable, parameters: dict[str, object] | None = None) -> CursorResult:
+        """The rows of a Core statement, on this read-only unit of work's own connection."""
+        if not self._factory.kw["info"]["read_only"]:
+            # a second connection would be a second transaction beside the session's
+            raise RuntimeError("read() is for read-only units of work; a writing one reads through its session")
+        if self._connection is None:
+            self._connection = self._factory.kw["bind"].connect()
+        return self._connection.execute(statement, parameters)
+
     def __exit__(self, exc_type, exc, tb) -> None:
         close_error = None
         try:
-            self.session.close()  # rolls back anything not committed
+            try:
+                if self._connection is not None:
+                    self._connection.close()
+            finally:
+                self._connection = None
+                self.session.close()  # rolls back anything not committed
         except sa_exc.DBAPIError as error:
             close_error = error
             exc = exc or error

@@ -106,3 +106,19 @@ def test_a_read_only_unit_of_work_refuses_to_write(router):
         uow.session.flush()
     with router.unit_of_work("kin", read_only=True) as uow:
         assert uow.session.get(Merchant, "mer_01M897S1J8D38N1K4DV6KSQSH1") is None
+
+
+def test_a_read_only_unit_of_work_reads_core_rows_and_gives_its_connection_back(router):
+    merchant = open_account(router, "Core Reads", "JM")
+    pool = router.engine("kin").pool
+    before = pool.checkedout()
+    with router.unit_of_work("kin", read_only=True) as uow:
+        row = uow.read(select(Merchant.__table__).where(Merchant.__table__.c.id == merchant.id)).one()
+        assert pool.checkedout() == before + 1
+    assert (row.name, row.region) == ("Core Reads", "kin")
+    assert pool.checkedout() == before
+
+
+def test_a_writing_unit_of_work_reads_through_its_session_only(router):
+    with pytest.raises(RuntimeError, match="read-only"), router.unit_of_work("kin") as uow:
+        uow.read(select(Merchant.__table__))
