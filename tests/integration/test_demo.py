@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import demo
+from marketplace.buyers.models import Company
 from marketplace.catalog import service as catalog
 from marketplace.catalog.models import PriceList, Product, Variant
 from marketplace.merchants import accounts
@@ -34,7 +35,7 @@ def _everything(router):
             merchants += uow.session.scalars(select(Merchant)).all()
             products += uow.session.scalars(select(Product).order_by(Product.id)).all()
             price_lists += uow.session.scalars(select(PriceList).order_by(PriceList.id)).all()
-            for model in (Merchant, StaffUser, Product, Variant, PriceList, OutboxEvent):
+            for model in (Merchant, StaffUser, Product, Variant, PriceList, Company, OutboxEvent):
                 counts[model.__name__] += uow.session.scalar(select(func.count()).select_from(model))
     with router.directory(read_only=True) as uow:
         for model in (DirectoryEntry, StorefrontHandle, SignInHandle):
@@ -115,8 +116,10 @@ def test_the_demo_is_a_valid_catalogue_in_every_region_and_a_second_load_changes
 
     assert first.merchants_created == len(merchants)
     assert first.products_written == len(products) == first.products
-    # registered, the directory pointers of the merchant and its owner, and each product changed
-    assert counts["OutboxEvent"] == 3 * len(merchants) + len(products)
+    # registered, the directory pointers of the merchant and its owner, each product changed,
+    # and the pointers of each made-up buyer company and its admin
+    assert counts["Company"] == len({company for p in price_lists for company in p.company_ids})
+    assert counts["OutboxEvent"] == 3 * len(merchants) + len(products) + 2 * counts["Company"]
 
     # A second load finds everything in place: the same output, no new rows, no new events,
     # no product touched.
