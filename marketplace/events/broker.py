@@ -22,6 +22,14 @@ backoff, and the later events of its key wait (NAKed too) until it is applied, s
 events are applied in order; after its attempts it is parked in the region's own consumer
 queue (`cpu events parked`), where a replay applies it locally.
 
+In order means by stream sequence, not by which redelivery comes back first: JetStream
+redelivers NAKed messages by their own delays, so once the failed event is applied the held
+ones may return in any order. Each key's held sequences are kept, and only the lowest is
+applied (the drill found a Kingston merchant's renames applied out of order in Bridgetown).
+A consumer whose own region's database is away is not failing: its events wait (NAKed with
+the region's Retry-After) without spending attempts, however long the outage, so nothing is
+parked merely because the region was down.
+
 nats-py is asyncio and the app is not: one event loop runs in a daemon thread per transport,
 and the sync side waits on it with `asyncio.run_coroutine_threadsafe`.
 """
@@ -40,6 +48,7 @@ from nats.errors import TimeoutError as NoMessages
 from nats.js import api
 from nats.js.errors import NotFoundError
 
+from marketplace.errors import RegionUnavailable
 from marketplace.events import deliveries
 from marketplace.events.envelope import SUBJECT_PREFIX, Envelope
 from marketplace.events.transports import consumer_worker_name
@@ -48,6 +57,7 @@ log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT = 5.0  # seconds to wait for the region's server to acknowledge a publish
 FETCH_WAIT = 0.5  # seconds a consumer's pull waits for messages before looking at `stop`
 DUPLICATE_WINDOW = 24 * 3600.0  # seconds the stream remembers a message id
+HELD_BACK_DELAY = 0.5  # seconds before a message held behind an earlier one of its key comes back
 
 
 def stream_name(region: str) -> str:
@@ -106,9 +116,12 @@ class BrokerTransport:
         self._ready = threading.Lock()
         self._pulls: dict[tuple[str, str], PullConsumer] = {}
         # Kept by the loop thread, for this process: failed attempts per (consumer, region, event
-        # id), and per (consumer, region, key) the event of that key that failed and goes first.
+        # id), and per (consumer, region, key) the stream sequences of that key's events seen and
+        # not yet applied: the lowest goes first.
         self.failures: dict[tuple[str, str, str], int] = {}
-        self.blocked: dict[tuple[str, str, str], str] = {}
+        self.held: dict[tuple[str, str, str], set[int]] = {}
+        # (consumer, region) whose region's database is away -> seconds its events wait between tries
+        self.away: dict[tuple[str, str], int] = {}
 
     # -- connection and streams -------------------------------------------------------------
     def connect(self):
@@ -251,21 +264,47 @@ class PullConsumer:
             await message.ack()  # not this consumer's: nothing to do
             return
         key = (self.consumer, self.region, envelope.key)
-        waiting_on = self.transport.blocked.get(key)
-        policy = self.transport.policy
-        if waiting_on is not None and waiting_on != envelope.event_id:
-            await message.nak(delay=policy.backoff_base.total_seconds())  # an earlier event of its key goes first
+        sequence = message.metadata.sequence.stream
+        held = self.transport.held.setdefault(key, set())
+        held.add(sequence)
+        if sequence != min(held):  # an earlier event of its key goes first
+            await message.nak(delay=self.transport.away.get((self.consumer, self.region), HELD_BACK_DELAY))
             return
         try:
             ran = await asyncio.to_thread(subscription.apply_once, self.transport.router, self.region, envelope)
+        except RegionUnavailable as exc:
+            if exc.region != self.region:
+                await self._failed(message, envelope, key, exc, stats)
+                return
+            await self._wait_for_region(message, exc)
+            stats.failed += 1
+            return
         except Exception as exc:
             await self._failed(message, envelope, key, exc, stats)
             return
-        self.transport.blocked.pop(key, None)
-        self.transport.failures.pop((self.consumer, self.region, envelope.event_id), None)
+        self._done(key, sequence, envelope)
         await message.ack()
         stats.applied += ran
         stats.duplicates += not ran
+
+    def _done(self, key, sequence: int, envelope: Envelope) -> None:
+        held = self.transport.held.get(key, set())
+        held.discard(sequence)
+        if not held:
+            self.transport.held.pop(key, None)
+        self.transport.failures.pop((self.consumer, self.region, envelope.event_id), None)
+        if (self.consumer, self.region) in self.transport.away:
+            del self.transport.away[self.consumer, self.region]
+            log.warning("consumer %s: region %s is back, its events flow again", self.consumer, self.region,
+                        extra={"region": self.region})
+
+    async def _wait_for_region(self, message, exc: RegionUnavailable) -> None:
+        """Its own region is away: not the event's failure, so no attempt is spent; said once."""
+        if (self.consumer, self.region) not in self.transport.away:
+            self.transport.away[self.consumer, self.region] = exc.retry_after
+            log.warning("consumer %s: region %s unavailable, its events wait in the broker: %s", self.consumer,
+                        self.region, exc.detail, extra={"region": self.region})
+        await message.nak(delay=exc.retry_after)
 
     async def _failed(self, message, envelope: Envelope, key, exc: Exception, stats) -> None:
         policy = self.transport.policy
@@ -273,7 +312,6 @@ class PullConsumer:
         attempts = self.transport.failures[attempt_key] = self.transport.failures.get(attempt_key, 0) + 1
         error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
         if attempts < policy.max_attempts:
-            self.transport.blocked[key] = envelope.event_id
             await message.nak(delay=policy.backoff(attempts).total_seconds())
             stats.failed += 1
             log.warning("consumer %s: event %s (%s) will be retried after attempt %d: %s", self.consumer,
@@ -282,8 +320,7 @@ class PullConsumer:
             return
         await asyncio.to_thread(deliveries.park, self.transport.router, self.region, self.consumer, envelope,
                                 attempts=attempts, error=error)
-        self.transport.blocked.pop(key, None)
-        self.transport.failures.pop(attempt_key, None)
+        self._done(key, message.metadata.sequence.stream, envelope)
         await message.ack()  # parked in its region now: the broker is done with it
         stats.parked += 1
         log.error("consumer %s: event %s (%s) parked after attempt %d: %s", self.consumer, envelope.event_id,
