@@ -32,6 +32,22 @@ HUB = "kin"  # whose nats-server the others' leafnodes dial
 DRILLED = "bgi"  # the region on its own PostgreSQL server: Barbados, in the hurricane belt
 
 
+SUMMARY = pytest.StashKey[list[str]]()  # lines the drill asks to be printed at the end of the run
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """The drill's figures, printed whether it passed or not (and with output captured)."""
+    lines = config.stash.get(SUMMARY, [])
+    if lines:
+        terminalreporter.section("hurricane drill")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def report(config: pytest.Config, *lines: str) -> None:
+    config.stash.setdefault(SUMMARY, []).extend(lines)
+
+
 def named(url: str, name: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}application_name={name}"
 

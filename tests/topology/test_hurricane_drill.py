@@ -19,6 +19,7 @@ Repeat with the region holding the directory's writable copy: see DIRECTORY_SCEN
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -27,8 +28,10 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
+from marketplace.regions.router import DIRECTORY
+from tests.support.merchants import registration
 from tests.support.processes import request
-from tests.topology.conftest import DRILLED, HUB, REGIONS, shard_key
+from tests.topology.conftest import DRILLED, HOME_COUNTRIES, HUB, REGIONS, report, shard_key
 from tests.topology.load import FLOOR, Figures, Load, Sample, within
 from tests.topology.parties import mirrored, register, rename, renamed_events
 from tests.topology.test_six_regions import assert_each_shard_reached_only_from_its_region
@@ -46,12 +49,7 @@ FAULTS = ("stopped", "frozen", "firewalled")
 # arbiter, and DIRECTORY_SCENARIO turns true: the same drill then also proves that sign-ups
 # and sign-ins in the other five keep working while the arbiter is away.
 DIRECTORY_SCENARIO = False
-
-
-def _say(config: pytest.Config, text: str) -> None:
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(text)
+SCENARIOS = ("region", "directory") if DIRECTORY_SCENARIO else ("region",)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +57,7 @@ def merchants(topology, tmp_path_factory, request):
     """A merchant in every region, each registered through the next region's edge; and the
     Kingston merchant whose renames are the events the drilled region must receive."""
     if not DIRECTORY_SCENARIO:
-        _say(request.config, "\ndirectory scenario not run: the directory is still one database all six regions "
+        report(request.config, "directory scenario not run: the directory is still one database all six regions "
                              "need (see DIRECTORY_SCENARIO in tests/topology/test_hurricane_drill.py)")
     folder = tmp_path_factory.mktemp("drill-keys")
     shops = {region: register(topology.edges[REGIONS[(n + 1) % len(REGIONS)]], region,
@@ -69,16 +67,16 @@ def merchants(topology, tmp_path_factory, request):
     return shops, publisher
 
 
-class Renamer:
-    """The Kingston merchant renames its shop every RENAME_EVERY seconds until stopped."""
+class Every:
+    """Calls `action` (which answers an HTTP status) every `seconds` until stopped; None: never."""
 
-    def __init__(self, edge_port: int, merchant: dict):
-        self.edge_port, self.merchant = edge_port, merchant
+    def __init__(self, seconds: float, action):
+        self.seconds, self.action = seconds, action
         self.statuses: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> Renamer:
+    def __enter__(self) -> Every:
         self._thread.start()
         return self
 
@@ -87,40 +85,57 @@ class Renamer:
         self._thread.join()
 
     def _run(self) -> None:
-        number = 0
-        while not self._stop.wait(RENAME_EVERY if number else 0):
-            number += 1
-            self.statuses.append(rename(self.edge_port, self.merchant, f"Drill Kingston Renamer {time.time_ns()}")[0])
+        while self.action is not None and not self._stop.wait(self.seconds if self.statuses else 0):
+            self.statuses.append(self.action())
+
+
+def _renames(topology, merchant: dict) -> Every:
+    """The Kingston merchant renames its shop every RENAME_EVERY seconds: one event each."""
+    return Every(RENAME_EVERY, lambda: rename(topology.edges[HUB], merchant, f"Drill Kingston Renamer {time.time_ns()}")[0])
+
+
+def _sign_ups(topology, scenario: str) -> Every:
+    """In the directory scenario, a new merchant every few seconds in each other region in
+    turn, through its own edge: marketplace-wide names must keep working while the arbiter is away."""
+    others = itertools.cycle([region for region in REGIONS if region != DRILLED])
+
+    def sign_up() -> int:
+        region = next(others)
+        body = registration(f"Drill Sign Up {region} {time.time_ns()}", HOME_COUNTRIES[region])
+        return request(topology.edges[region], "POST", "/api/v1/merchants", body=json.dumps(body).encode(),
+                       headers={"Content-Type": "application/json"})[0]
+
+    return Every(3.0, sign_up if scenario == "directory" else None)
 
 
 class Fault:
-    """One way the drilled region goes away, and comes back."""
+    """One way the drilled region goes away, and comes back: its database server (in the
+    directory scenario also the one holding the directory's writable copy) and, when stopped,
+    its data center's nats-server."""
 
-    def __init__(self, mode: str, topology):
-        self.mode, self.cluster, self.broker = mode, topology.clusters[DRILLED], topology.brokers[DRILLED]
+    def __init__(self, mode: str, topology, scenario: str):
+        self.mode, self.broker = mode, topology.brokers[DRILLED]
+        self.clusters = [topology.clusters[DRILLED]]
+        if scenario == "directory" and topology.clusters.get(DIRECTORY) is not None:
+            self.clusters.append(topology.clusters[DIRECTORY])
 
     def __enter__(self) -> Fault:
+        for cluster in self.clusters:
+            {"stopped": cluster.stop, "frozen": cluster.freeze, "firewalled": cluster.firewall}[self.mode]()
         if self.mode == "stopped":
-            self.cluster.stop("immediate")
             self.broker.stop()
-        elif self.mode == "frozen":
-            self.cluster.freeze()
-        else:
-            self.cluster.firewall()
         return self
 
     def __exit__(self, *_exc) -> None:
         if self.mode == "stopped":
             self.broker.start()
-            self.cluster.start()
-        elif self.mode == "frozen":
-            self.cluster.thaw()
-        else:
-            self.cluster.unfirewall()
+        for cluster in self.clusters:
+            {"stopped": cluster.start, "frozen": cluster.thaw, "firewalled": cluster.unfirewall}[self.mode]()
 
 
 @dataclass
 class Summary:
+    scenario: str
     mode: str
     before: Figures
     during: Figures
@@ -132,10 +147,10 @@ class Summary:
     delivered_after: float
 
     def lines(self) -> list[str]:
-        return [f"{self.mode:<11} others: {self.during.count} requests, {self.others_failed} not 200; "
+        return [f"{self.scenario}/{self.mode:<11} others: {self.during.count} requests, {self.others_failed} not 200; "
                 f"p50 {self.before.p50 * 1000:.1f} -> {self.during.p50 * 1000:.1f} ms, "
                 f"p95 {self.before.p95 * 1000:.1f} -> {self.during.p95 * 1000:.1f} ms (baseline {self.before.count})",
-                f"{'':<11} {DRILLED}: {self.drilled} requests, 503 max {self.drilled_503_max * 1000:.0f} ms; "
+                f"{'':<{len(self.scenario) + 12}} {DRILLED}: {self.drilled} requests, 503 max {self.drilled_503_max * 1000:.0f} ms; "
                 f"{self.renames} events from {HUB} delivered {self.delivered_after:.1f} s after; "
                 f"serving again {self.recovered_after:.1f} s after"]
 
@@ -172,8 +187,10 @@ def _parked(topology, region: str) -> int:
         return shard.execute("SELECT count(*) FROM consumer_deliveries WHERE parked_at IS NOT NULL").fetchone()[0]
 
 
+@pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("mode", FAULTS)
-def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(topology, merchants, mode, request):
+def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(topology, merchants, mode, scenario,
+                                                                               request):
     shops, publisher = merchants
     load = Load(topology.edges, shops)
     processes = {role: process.process.pid for role, process in topology.processes[DRILLED].items()}
@@ -181,8 +198,9 @@ def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(
 
     baseline = load.run(BASELINE_SECONDS)
     assert [s for s in baseline if s.status != 200] == [], "the topology was not healthy before the fault"
-    with Renamer(topology.edges[HUB], publisher) as renamer, Fault(mode, topology):
-        during = load.run(FAULT_SECONDS)
+    with _renames(topology, publisher) as renames, _sign_ups(topology, scenario) as sign_ups:
+        with Fault(mode, topology, scenario):
+            during = load.run(FAULT_SECONDS)
     ended = time.monotonic()
 
     recovered = _until(f"{DRILLED} serving again", lambda: _serving(topology, shops[DRILLED]), 30)
@@ -193,11 +211,10 @@ def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(
     others = [s for s in during if s.region != DRILLED]
     drilled = [s for s in during if s.region == DRILLED]
     before = Figures.of([s for s in baseline if s.region != DRILLED])
-    summary = Summary(mode, before, Figures.of(others), sum(s.status != 200 for s in others), len(drilled),
+    summary = Summary(scenario, mode, before, Figures.of(others), sum(s.status != 200 for s in others), len(drilled),
                       max((s.seconds for s in drilled if s.status == 503), default=0.0), len(events), recovered,
                       time.monotonic() - ended)
-    for line in summary.lines():
-        _say(request.config, line)
+    report(request.config, *summary.lines())
 
     failed = [f"{s.region} {s.kind} via {s.entry}: {s.status} {s.body[:100]!r}" for s in others if s.status != 200]
     assert failed == [], f"{len(failed)} requests for the other regions failed: {failed[:5]}"
@@ -205,7 +222,8 @@ def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(
         f"the other regions slowed down beyond 20 % (or {FLOOR * 1000:.0f} ms): {summary.lines()[0]}")
     refusals = _refusal_problems(drilled)
     assert refusals == [], f"{len(refusals)} of {len(drilled)} answers for {DRILLED}: {refusals[:5]}"
-    assert set(renamer.statuses) == {200} and len(events) == len(renamer.statuses), renamer.statuses
+    assert set(renames.statuses) == {200} and len(events) == len(renames.statuses), renames.statuses
+    assert set(sign_ups.statuses) <= {201}, f"sign-ups in the other regions: {sign_ups.statuses}"
     assert mirrored(topology.urls, DRILLED, events) == events, "applied out of order, or twice"
     assert _parked(topology, DRILLED) == 0, f"deliveries parked in {DRILLED} because it was away"
     assert {role: p.process.pid for role, p in topology.processes[DRILLED].items()} == processes
