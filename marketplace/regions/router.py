@@ -193,6 +193,17 @@ class Router:
         return UnitOfWork(name=region, factory=self._factory(region, read_only), health=self.health,
                           bulkhead=self.bulkhead)
 
+    def admit(self, region: str) -> None:
+        """Refuse work for `region` before it costs anything (a password hash, names claimed in
+        the directory and released again): ForeignRegion (421) when this process does not serve
+        it, RegionUnavailable (503) while its breaker is open. Opens no connection; a thread let
+        through as the breaker's probe stays the probe for the unit of work it opens next."""
+        if region not in self.regions.regions:
+            raise KeyError(f"unknown region {region!r}")
+        self._refuse_foreign(region)
+        last_region.set(region)
+        self.health.check(region)
+
     def directory(self, *, read_only: bool = False) -> UnitOfWork:
         """One transaction on the directory: in a region process, its own region's copy."""
         return UnitOfWork(name=DIRECTORY, factory=self._factory(DIRECTORY, read_only), health=self.health,
