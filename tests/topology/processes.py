@@ -75,7 +75,8 @@ class ConnectionWatch:
         while not self._stop.is_set():
             try:
                 admin = admin or psycopg.connect(admin_url, autocommit=True, connect_timeout=1)
-                rows = admin.execute("SELECT datname, application_name FROM pg_stat_activity WHERE datname = ANY(%s)",
+                rows = admin.execute("SELECT datname, application_name FROM pg_stat_activity WHERE datname = ANY(%s) "
+                                     "AND backend_type = 'client backend'",  # not autovacuum's workers
                                      (databases,)).fetchall()
                 self.seen.update(rows)
             except psycopg.Error:

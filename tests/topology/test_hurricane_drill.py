@@ -211,7 +211,7 @@ def _parked(topology, region: str) -> int:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("mode", FAULTS)
 def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(topology, merchants, mode, scenario,
-                                                                               request):
+                                                                               request, tmp_path):
     shops, publisher = merchants
     load = Load(topology.edges, shops)
     processes = {role: process.process.pid for role, process in topology.processes[DRILLED].items()}
@@ -237,6 +237,7 @@ def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(
                       max((s.seconds for s in drilled if s.status == 503), default=0.0), len(events), recovered,
                       time.monotonic() - ended)
     report(request.config, *summary.lines())
+    _keep(tmp_path / f"{scenario}-{mode}.json", baseline, during)
 
     failed = [f"{s.region} {s.kind} via {s.entry}: {s.status} {s.body[:100]!r}" for s in others if s.status != 200]
     assert failed == [], f"{len(failed)} requests for the other regions failed: {failed[:5]}"
@@ -254,6 +255,14 @@ def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(
     assert retried.send() == 201 and json.loads(retried.last)["region"] == DRILLED, retried.last
     _assert_relays_again(topology, shops[DRILLED])
     assert_each_shard_reached_only_from_its_region(topology.watch, topology.region_databases)
+
+
+def _keep(path, baseline: list[Sample], during: list[Sample]) -> None:
+    """Every request's figures, for whoever looks into a failed run."""
+    rows = [{"phase": phase, "region": s.region, "kind": s.kind, "entry": s.entry, "started": s.started,
+             "seconds": s.seconds, "status": s.status} for phase, samples in (("before", baseline), ("during", during))
+            for s in samples]
+    path.write_text(json.dumps(rows))
 
 
 def _assert_relays_again(topology, merchant: dict) -> None:
