@@ -40,12 +40,18 @@ browser:
 	fi
 
 # The topology test puts Debian's nginx in front of six region processes, as the edge of
-# each data center does (deploy/nginx/); install it when it is missing.
+# each data center does (deploy/nginx/), and its hurricane drill drops a database's port with
+# Debian's iptables; install them when they are missing.
 edge:
 	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
 		echo "==> installing Debian's nginx for the topology test"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
+	fi
+	@if ! command -v iptables >/dev/null && [ ! -x /usr/sbin/iptables ]; then \
+		echo "==> installing Debian's iptables for the hurricane drill"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq iptables >/dev/null; \
 	fi
 
 ## make test: the whole suite, on SQLite and on PostgreSQL, browser and topology tests included

@@ -24,6 +24,14 @@ away NAKs the batch without counting an attempt. A failure is NAKed with the rel
 events are applied in order; after its attempts it is parked in the region's own consumer
 queue (`cpu events parked`), where a replay applies it locally.
 
+In order means by stream sequence, not by which redelivery comes back first: JetStream
+redelivers NAKed messages by their own delays, so once the failed event is applied the held
+ones may return in any order. Each key's held sequences are kept, and only the lowest is
+applied (the drill found a Kingston merchant's renames applied out of order in Bridgetown).
+A consumer whose own region's database is away is not failing: its events wait (NAKed with
+the region's Retry-After) without spending attempts, however long the outage, so nothing is
+parked merely because the region was down.
+
 nats-py is asyncio and the app is not: one event loop runs in a daemon thread per transport,
 and the sync side waits on it with `asyncio.run_coroutine_threadsafe`.
 """
@@ -63,6 +71,7 @@ def _outcome(ack) -> BaseException | None:
         ack.cancel()
         return TimeoutError(f"no acknowledgement from the broker within {PUBLISH_TIMEOUT:g} s")
     return ack.exception()
+HELD_BACK_DELAY = 0.5  # seconds before a message held behind an earlier one of its key comes back
 
 
 def stream_name(region: str) -> str:
@@ -122,9 +131,12 @@ class BrokerTransport:
         self._pulls: dict[tuple[str, str], PullConsumer] = {}
         self._next_pump: dict[str, float] = {}  # region -> when its local queue is looked at next
         # Kept by the loop thread, for this process: failed attempts per (consumer, region, event
-        # id), and per (consumer, region, key) the event of that key that failed and goes first.
+        # id), and per (consumer, region, key) the stream sequences of that key's events seen and
+        # not yet applied: the lowest goes first.
         self.failures: dict[tuple[str, str, str], int] = {}
-        self.blocked: dict[tuple[str, str, str], str] = {}
+        self.held: dict[tuple[str, str, str], set[int]] = {}
+        # (consumer, region) whose region's database is away -> seconds its events wait between tries
+        self.away: dict[tuple[str, str], int] = {}
 
     # -- connection and streams -------------------------------------------------------------
     def connect(self):
@@ -277,7 +289,7 @@ class PullConsumer:
             messages = await self._sub.fetch(self.transport.policy.batch_size, timeout=FETCH_WAIT)
         except (NoMessages, asyncio.TimeoutError):  # nothing there within FETCH_WAIT
             return stats
-        earlier: set[str] = set()  # event ids before the message at hand
+        earlier: set[int] = set()  # stream sequences before the message at hand
         batch = [item for message in messages if (item := await self._sort(message, earlier)) is not None]
         if not batch:
             return stats
@@ -285,10 +297,8 @@ class PullConsumer:
             outcomes = await asyncio.to_thread(deliveries.apply_batch, self.transport.router, self.region, self.consumer,
                                                [(subscription, envelope) for _, subscription, envelope in batch])
         except RegionUnavailable as exc:  # the region's database is away: no event's fault, no attempt counted
-            log.warning("consumer %s in region %s: %d event(s) wait for the region's database: %s", self.consumer,
-                        self.region, len(batch), exc, extra={"region": self.region})
             for message, _, _ in batch:
-                await message.nak(delay=self.transport.policy.backoff_base.total_seconds())
+                await self._wait_for_region(message, exc)
             return stats
         for (message, _, envelope), outcome in zip(batch, outcomes):
             key = (self.consumer, self.region, envelope.key)
@@ -297,15 +307,13 @@ class PullConsumer:
             elif outcome is None:  # an earlier event of its key just failed: it goes after that one
                 await message.nak(delay=self.transport.policy.backoff_base.total_seconds())
             else:  # acknowledged only now, after the inbox commit
-                if self.transport.blocked.get(key) == envelope.event_id:
-                    del self.transport.blocked[key]
-                self.transport.failures.pop((self.consumer, self.region, envelope.event_id), None)
+                self._done(key, message.metadata.sequence.stream, envelope)
                 await message.ack()
                 stats.applied += outcome
                 stats.duplicates += not outcome
         return stats
 
-    async def _sort(self, message, earlier: set[str]):
+    async def _sort(self, message, earlier: set[int]):
         """(message, subscription, envelope) to apply; None for a message settled here: not an
         envelope it can read (terminated), not this consumer's (acknowledged), or held behind
         an earlier event of its key that failed (NAKed: it goes after that one)."""
@@ -321,12 +329,34 @@ class PullConsumer:
         if subscription is None or not subscription.runs_in(self.region, envelope):
             await message.ack()  # not this consumer's: nothing to do
             return None
-        waiting_on = self.transport.blocked.get((self.consumer, self.region, envelope.key))
-        if waiting_on is not None and waiting_on != envelope.event_id and waiting_on not in earlier:
-            await message.nak(delay=self.transport.policy.backoff_base.total_seconds())
+        key = (self.consumer, self.region, envelope.key)
+        sequence = message.metadata.sequence.stream
+        held = self.transport.held.setdefault(key, set())
+        held.add(sequence)
+        if any(seen < sequence and seen not in earlier for seen in held):  # an earlier event of its key goes first
+            await message.nak(delay=self.transport.away.get((self.consumer, self.region), HELD_BACK_DELAY))
             return None
-        earlier.add(envelope.event_id)
+        earlier.add(sequence)
         return message, subscription, envelope
+
+    def _done(self, key, sequence: int, envelope: Envelope) -> None:
+        held = self.transport.held.get(key, set())
+        held.discard(sequence)
+        if not held:
+            self.transport.held.pop(key, None)
+        self.transport.failures.pop((self.consumer, self.region, envelope.event_id), None)
+        if (self.consumer, self.region) in self.transport.away:
+            del self.transport.away[self.consumer, self.region]
+            log.warning("consumer %s: region %s is back, its events flow again", self.consumer, self.region,
+                        extra={"region": self.region})
+
+    async def _wait_for_region(self, message, exc: RegionUnavailable) -> None:
+        """Its own region is away: not the event's failure, so no attempt is spent; said once."""
+        if (self.consumer, self.region) not in self.transport.away:
+            self.transport.away[self.consumer, self.region] = exc.retry_after
+            log.warning("consumer %s: region %s unavailable, its events wait in the broker: %s", self.consumer,
+                        self.region, exc.detail, extra={"region": self.region})
+        await message.nak(delay=exc.retry_after)
 
     async def _failed(self, message, envelope: Envelope, key, exc: Exception, stats) -> None:
         policy = self.transport.policy
@@ -334,7 +364,6 @@ class PullConsumer:
         attempts = self.transport.failures[attempt_key] = self.transport.failures.get(attempt_key, 0) + 1
         error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
         if attempts < policy.max_attempts:
-            self.transport.blocked[key] = envelope.event_id
             await message.nak(delay=policy.backoff(attempts).total_seconds())
             stats.failed += 1
             log.warning("consumer %s: event %s (%s) will be retried after attempt %d: %s", self.consumer,
@@ -343,8 +372,7 @@ class PullConsumer:
             return
         await asyncio.to_thread(deliveries.park, self.transport.router, self.region, self.consumer, envelope,
                                 attempts=attempts, error=error)
-        self.transport.blocked.pop(key, None)
-        self.transport.failures.pop(attempt_key, None)
+        self._done(key, message.metadata.sequence.stream, envelope)
         await message.ack()  # parked in its region now: the broker is done with it
         stats.parked += 1
         log.error("consumer %s: event %s (%s) parked after attempt %d: %s", self.consumer, envelope.event_id,

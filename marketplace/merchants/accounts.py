@@ -54,6 +54,8 @@ def sign_up(
     no hash of it is kept beside the key. The names stay pending until the account is known to
     be on its shard (see name_claims), so a sign-up stopped at any point can be tried again."""
     country = router.regions.member(home_country)
+    if country is not None:  # another data center's sign-up, or a region that is down: refused before any work
+        router.admit(country.region)
     email = email.strip().lower()
     key = idempotency.checked_key(idempotency_key)
     request = idempotency.fingerprint({"trading_name": trading_name, "legal_name": legal_name, "home_country": home_country,

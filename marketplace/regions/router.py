@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from cachetools import FIFOCache, TLRUCache, TTLCache
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from marketplace.config import Settings
@@ -197,6 +197,17 @@ class Router:
         self._refuse_foreign(region)
         return UnitOfWork(name=region, factory=self._factory(region, read_only), health=self.health,
                           bulkhead=self.bulkhead)
+
+    def admit(self, region: str) -> None:
+        """Refuse work for `region` before it costs anything (a password hash, names claimed in
+        the directory and released again): ForeignRegion (421) when this process does not serve
+        it, RegionUnavailable (503) while its breaker is open or when its shard does not answer
+        one `SELECT 1` within the deadline. For work that is expensive before its first
+        statement on the shard (a sign-up); a read needs no admission, its first statement is it."""
+        if region not in self.regions.regions:
+            raise KeyError(f"unknown region {region!r}")
+        with self.unit_of_work(region, read_only=True) as uow:
+            uow.session.execute(text("SELECT 1"))
 
     def directory(self, *, read_only: bool = False) -> UnitOfWork:
         """One transaction on the directory: in a region process, its own region's copy."""

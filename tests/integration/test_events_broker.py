@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from marketplace.errors import RegionUnavailable
 from marketplace.events import deliveries
 from marketplace.events.broker import BrokerTransport
 from marketplace.regions import outbox
@@ -168,3 +169,59 @@ def test_with_a_broker_url_the_app_relays_through_the_broker_and_its_consumers_r
         platform.broker.close()
         databases.wipe(platform.router)
         platform.router.dispose()
+
+
+def test_events_held_behind_a_retried_one_of_their_key_are_applied_in_stream_order(router, nats_server, transports):
+    """JetStream redelivers NAKed messages each by its own delay: once the retried event is
+    applied, a newer event of its key can arrive before the held ones come back, and must wait
+    for them (the drill saw a merchant's renames applied out of order after a freeze)."""
+    registry = HandlerRegistry()
+    applied, failures = [], {"left": 1}
+
+    def apply(envelope):
+        if envelope.payload["n"] == 0 and failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("ledger busy")
+        applied.append(envelope.payload["n"])
+
+    registry.consumer("ledger", "stock.changed")(apply)
+    transport = transports(router, registry, nats_server.url)
+    transport.policy = RelayPolicy(backoff_base=timedelta(seconds=2), max_attempts=5, lease=timedelta(seconds=10))
+    relay = Relay(router, registry, transport=transport, policy=FAST)
+
+    def send(*numbers):
+        for n in numbers:
+            publish(router, "kin", "stock.changed", {"n": n}, key="prd_A")
+        relay.drain()
+
+    send(0)
+    consume_until(transport, lambda: failures["left"] == 0, ["kin"])  # 0 failed: back in 2 s
+    time.sleep(1)
+    send(1, 2)
+    transport.consume_ready(["kin"])  # 1 and 2 held behind 0, back after 0 is
+    consume_until(transport, lambda: 0 in applied, ["kin"])
+    send(3)  # arrives while 1 and 2 may still be away
+    consume_until(transport, lambda: len(applied) == 4, ["kin"], seconds=30)
+    assert applied == [0, 1, 2, 3]
+
+
+def test_a_consumer_whose_own_region_is_away_spends_no_attempts_and_parks_nothing(router, nats_server, transports):
+    """However long its region's database is away, its events wait in the broker: a region that
+    is down is not an event that fails."""
+    registry = HandlerRegistry()
+    applied, away = [], {"times": 6}
+
+    def apply(envelope):
+        if away["times"]:
+            away["times"] -= 1
+            raise RegionUnavailable("kin", retry_after=1)
+        applied.append(envelope.payload["n"])
+
+    registry.consumer("ledger", "stock.changed")(apply)
+    transport = transports(router, registry, nats_server.url)  # FAST: parked after 3 attempts
+    for n in range(3):
+        publish(router, "kin", "stock.changed", {"n": n}, key="prd_A")
+    Relay(router, registry, transport=transport, policy=FAST).drain()
+    consume_until(transport, lambda: len(applied) == 3, ["kin"], seconds=30)
+    assert applied == [0, 1, 2]
+    assert deliveries.parked(router, "kin") == [] and transport.failures == {}

@@ -1,7 +1,8 @@
-"""The topology of issue 10 on this machine: six region processes (CPU_REGION set), each with
-its own PostgreSQL database, and an nginx edge per data center in front of all six. A client
-that knows one edge's address reaches every merchant, whichever data center it entered, and
-no process ever connects to another region's shard.
+"""The topology of issue 10 on this machine (tests/topology/conftest.py): six data centers, each
+with its region processes (CPU_REGION set), its own PostgreSQL database, its nats-server and an
+nginx edge in front of all six. A client that knows one edge's address reaches every merchant,
+whichever data center it entered; no process ever connects to another region's shard; events
+cross from one data center to another through the linked brokers.
 
 Not marked `storage`: it builds its own PostgreSQL databases and runs once."""
 
@@ -10,119 +11,16 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
-from dataclasses import dataclass
 
-import psycopg
-import pytest
 import requests
 
-from marketplace import config
-from marketplace.app import create_app
-from marketplace.edge_cli import render
-from marketplace.merchants import accounts, api_keys
-from marketplace.regions import regionmap
-from marketplace.regions.router import DIRECTORY, Router
-from tests.support import databases
 from tests.support.buyers import PASSWORD as BUYER_PASSWORD
 from tests.support.buyers import sign_up_body
 from tests.support.merchants import PASSWORD, registration
-from tests.support.processes import Process, free_port, request
-from tests.topology.processes import ConnectionWatch, edge, region_server
-
-HOME_COUNTRIES = {"kin": "JM", "sdq": "DO", "sxm": "SX", "fdf": "MQ", "bgi": "BB", "pos": "TT"}
-REGIONS = tuple(HOME_COUNTRIES)
-
-
-def _named(url: str, name: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}application_name={name}"
-
-
-@pytest.fixture(scope="module")
-def shards(postgres_admin_url, tmp_path_factory):
-    """Seven migrated PostgreSQL databases, and the settings that name them."""
-    with databases.postgres_databases(postgres_admin_url) as urls:
-        databases.migrate({**urls, "CPU_INSTANCE_PATH": str(tmp_path_factory.mktemp("migrate"))})
-        _until_closed(postgres_admin_url, [url.rsplit("/", 1)[1] for url in urls.values()])
-        yield urls
-
-
-def _until_closed(admin_url: str, names: list[str], timeout: float = 10) -> None:
-    """Until the migration's connections, closed on our side, have left the server too: the
-    watch must see only the region processes."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = ANY(%s)", (names,)).fetchone()[0]:
-            assert time.monotonic() < deadline, "the migration's connections did not close"
-            time.sleep(0.05)
-
-
-def _urls_of(region: str, urls: dict[str, str], process: str) -> dict[str, str]:
-    """A region process's two database URLs, its name on each connection."""
-    return {key: _named(urls[key], process) for key in (f"CPU_DATABASE_URL_{region.upper()}",
-                                                        f"CPU_DATABASE_URL_{DIRECTORY.upper()}")}
-
-
-@dataclass
-class Topology:
-    edges: dict[str, int]  # region -> port of the edge in its data center
-    servers: dict[str, Process]  # region -> its app server
-    watch: ConnectionWatch
-    region_databases: dict[str, str]  # region -> name of its shard
-    start_server: Callable[[str], Process]
-
-
-@pytest.fixture(scope="module")
-def topology(shards, postgres_admin_url, tmp_path_factory):
-    """Six region servers and six edges, their connections watched."""
-    folder = tmp_path_factory.mktemp("topology")
-    ports = {region: free_port() for region in REGIONS}
-    region_databases = {region: _database_name(shards, region) for region in REGIONS}
-    with ExitStack() as stack, ConnectionWatch(postgres_admin_url, list(region_databases.values())) as watch:
-        def start_server(region: str) -> Process:
-            server = region_server(region, port=ports[region], urls=_urls_of(region, shards, f"cpu-{region}"),
-                                   instance=folder / region, log=folder / f"{region}.log")
-            stack.callback(server.stop)
-            return server
-
-        servers = {region: start_server(region) for region in REGIONS}
-        config_app = create_app({"CPU_INSTANCE_PATH": str(folder / "render"), "CPU_SCHEMA_CHECK": "false",
-                                 "CPU_RELAY_IN_PROCESS": "false"})
-        edges = {}
-        with config_app.app_context():
-            for region in REGIONS:
-                edges[region] = free_port()
-                conf = render(entry=region, listen=f"127.0.0.1:{edges[region]}", workers="1",
-                              upstreams={code: f"127.0.0.1:{port}" for code, port in ports.items()})
-                nginx = edge(conf, prefix=folder / f"edge-{region}", log=folder / f"edge-{region}.log")
-                stack.callback(nginx.stop)
-                nginx.wait_for(edges[region], None)
-        for region, server in servers.items():
-            server.wait_for(ports[region], "/readyz")
-        yield Topology(edges, servers, watch, region_databases, lambda region: _started(start_server(region),
-                                                                                        ports[region]))
-
-
-def _started(server: Process, port: int) -> Process:
-    server.wait_for(port, "/readyz")
-    return server
-
-
-def _database_name(urls: dict[str, str], region: str) -> str:
-    return urls[f"CPU_DATABASE_URL_{region.upper()}"].rsplit("/", 1)[1]
-
-
-def _api_key(shards, region: str, email: str, tmp_path) -> str:
-    """A key made through the service, by a process of the merchant's own region."""
-    settings = config.load({**_urls_of(region, shards, f"cpu-test-{region}"), "CPU_REGION": region,
-                            "CPU_INSTANCE_PATH": str(tmp_path / f"keys-{region}")}, environ={})
-    router = Router(settings, regionmap.load(settings.regions_file))
-    try:
-        owner = accounts.sign_in(router=router, email=email, password=PASSWORD)
-        return api_keys.create(router=router, principal=owner, name="topology")[1]
-    finally:
-        router.dispose()
+from tests.support.processes import request
+from tests.topology.conftest import REGIONS
+from tests.topology.parties import mirrored, register, rename, renamed_events
+from tests.topology.processes import ConnectionWatch
 
 
 def assert_each_shard_reached_only_from_its_region(watch: ConnectionWatch, region_databases: dict[str, str]) -> None:
@@ -134,18 +32,13 @@ def assert_each_shard_reached_only_from_its_region(watch: ConnectionWatch, regio
 
 
 def test_every_merchant_is_answered_through_any_edge_and_no_process_opens_another_regions_shard(
-        topology, shards, tmp_path):
+        topology, tmp_path):
     edges, watch, region_databases = topology.edges, topology.watch, topology.region_databases
     merchants = {}
     for number, region in enumerate(REGIONS):
         entry = REGIONS[(number + 1) % len(REGIONS)]  # every sign-up enters in the wrong data center
-        body = registration(f"Topology {region.upper()} Traders", HOME_COUNTRIES[region])
-        status, _headers, answer = request(edges[entry], "POST", "/api/v1/merchants", body=json.dumps(body).encode(),
-                                           headers={"Content-Type": "application/json"})
-        assert status == 201, answer
-        merchant = json.loads(answer)
-        assert merchant["region"] == region
-        merchants[region] = {**merchant, "key": _api_key(shards, region, body["email"], tmp_path)}
+        merchants[region] = register(edges[entry], region, f"Topology {region.upper()} Traders", urls=topology.urls,
+                                     folder=tmp_path)
 
     for entry, port in edges.items():
         for region, merchant in merchants.items():
@@ -179,7 +72,7 @@ def _product_through(port: int, key: str) -> str:
 
 def _once_located(port: int, path: str, timeout: float = 15) -> tuple[int, bytes]:
     """The answer once the product's directory pointer is written (by its region's relay
-    thread, catalog.locate): until then the edge's own region answers 404."""
+    process's catalog.locate consumer): until then the edge's own region answers 404."""
     deadline = time.monotonic() + timeout
     while True:
         status, _headers, answer = request(port, "GET", path)
@@ -247,4 +140,19 @@ def test_a_region_whose_servers_are_down_is_a_quick_503_naming_it_and_the_others
         status, _headers, _page = request(edges["kin"], "GET", "/", headers={"Accept": "text/html"})
         assert status == 200  # Kingston answers for itself
     finally:
-        servers["pos"] = topology.start_server("pos")
+        topology.restart_server("pos")
+
+
+def test_an_event_published_in_kingston_is_applied_in_every_other_region_through_the_brokers(topology, tmp_path):
+    """Kingston's relay publishes to Kingston's nats-server; each other region's inbound stream
+    sources it over the leafnodes, and that region's consumer process applies it there."""
+    merchant = register(topology.edges["sdq"], "kin", "Topology Broker Jerk", urls=topology.urls, folder=tmp_path)
+    assert rename(topology.edges["sdq"], merchant, "Topology Broker Jerk Centre")[0] == 200
+    (event,) = renamed_events(topology.urls, merchant)
+    deadline = time.monotonic() + 30
+    waiting = set(REGIONS)
+    while waiting and time.monotonic() < deadline:
+        waiting = {region for region in waiting if mirrored(topology.urls, region, [event]) != [event]}
+        time.sleep(0.2)
+    assert not waiting, f"event {event} from kin was not applied in {sorted(waiting)} within 30 s"
+    assert_each_shard_reached_only_from_its_region(topology.watch, topology.region_databases)
