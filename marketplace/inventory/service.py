@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.bounds import BOUNDS
-from marketplace.errors import NotFound
+from marketplace.errors import InvalidInput, NotFound
 from marketplace.inventory.errors import (
     BadLines, BelowReserved, OutOfStock, ReservationMismatch, ReservationNotFound, ReservationSettled, Shortage, StaleStock,
 )
@@ -42,7 +42,6 @@ from marketplace.regions.base import database_now
 from marketplace.regions.ids import is_id
 from marketplace.regions.router import Router
 
-DEFAULT_HOLD = timedelta(minutes=15)
 SWEEP_BATCH = 200
 MAX_LINES = 500
 LOCATION_MAX = 40
@@ -98,6 +97,8 @@ def set_on_hand(*, router: Router, principal: Principal, variant_id: str, locati
                 expected_revision: int | None = None) -> StockLevel:
     """Count one location: `on_hand` units. With `expected_revision` (If-Match) a count made
     from a read that a sale or another count has since changed is StaleStock, never applied."""
+    if not 1 <= len(location) <= LOCATION_MAX:
+        raise InvalidInput("A stock location is named by 1 to 40 characters.", errors={"location": ["1 to 40 characters"]})
     with router.unit_of_work(principal.region) as uow:
         variant = _own_variant(uow.session, principal, variant_id)
         now = database_now(uow.session)
@@ -154,7 +155,7 @@ def _own_variant(session: Session, principal: Principal, variant_id: str):
 # Reservations -------------------------------------------------------------------------------
 
 def reserve(session: Session, *, reservation_id: str, merchant_id: str, lines: Sequence[Line | tuple[str, int]],
-            expires_in: timedelta = DEFAULT_HOLD) -> Reservation:
+            expires_in: timedelta) -> Reservation:
     """Hold `lines` (variant, quantity) of one merchant for `expires_in`, in the open unit of
     work on the merchant's shard: every line or none (OutOfStock names the short ones). A line
     is taken from the locations in name order, split over them when one has too few. Reserving
@@ -163,7 +164,7 @@ def reserve(session: Session, *, reservation_id: str, merchant_id: str, lines: S
     wanted = _checked(lines, reservation_id)
     now = database_now(session)
     with session.begin_nested():  # a shortage rolls back to here: the caller's other work stands
-        if not _insert_once(session, reservation_id=reservation_id, merchant_id=merchant_id,
+        if not _insert_once(session, id=reservation_id, merchant_id=merchant_id,
                             region=session.info["database"], expires_at=now + expires_in, created_at=now):
             existing = session.get(Reservation, reservation_id, populate_existing=True)
             if existing.merchant_id != merchant_id or _held_lines(session, reservation_id) != _totals(wanted):
@@ -275,8 +276,8 @@ def _insert_once(session: Session, **values) -> bool:
     """Insert the reservation unless its id exists: False when it does. A concurrent insert of
     the same id waits for the first to commit, then finds it."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    done = session.execute(dialect.insert(Reservation).values(status=HELD, **values).on_conflict_do_nothing())
-    return done.rowcount == 1
+    statement = dialect.insert(Reservation).values(status=HELD, **values).on_conflict_do_nothing()
+    return session.execute(statement.returning(Reservation.id)).first() is not None
 
 
 def _take(session: Session, merchant_id: str, variant_id: str, quantity: int, taken: list, emptied: list) -> int:
