@@ -231,3 +231,28 @@ def test_a_count_racing_reservations_loses_neither(router, shop):
     outcomes = [o for row in _race(6, work) for o in row]
     assert outcomes.count("held") == 50
     assert levels(router, large) == {"KGN": (109, 50)}  # the last count stands, and every reservation with it
+
+
+def test_reserving_the_last_units_takes_the_product_out_of_stock_for_search_and_releasing_brings_it_back(router, shop):
+    from marketplace.merchants.models import Merchant
+    from marketplace.regions.models import OutboxEvent
+    from search.documents import from_catalog
+
+    owner, product_id, small, large = shop
+
+    def document_and_events():
+        with router.unit_of_work("kin", read_only=True) as uow:
+            product = uow.session.get(Product, product_id)
+            document = from_catalog(product, uow.session.get(Merchant, owner.merchant_id))
+            events = uow.session.scalars(select(OutboxEvent.id).where(OutboxEvent.topic == "catalog.product.changed")).all()
+            return document, len(events)
+
+    before, announced = document_and_events()
+    assert before.in_stock
+    reserve(router, "ord-s1", [(small, 8), (large, 60)], owner.merchant_id)
+    after, announced_after = document_and_events()
+    assert not after.in_stock and after.version > before.version and announced_after == announced + 1
+    assert {v.sku: v.in_stock for v in after.variants} == {"BM-1KG": False, "BM-250": False}
+    settle(router, inventory.release, "ord-s1")
+    back, announced_back = document_and_events()
+    assert back.in_stock and back.version > after.version and announced_back == announced_after + 1
