@@ -230,10 +230,10 @@ def delete_product(*, router: Router, principal: Principal, product_id: str) -> 
         uow.commit()
 
 
-# Integrations poll a product: one statement brings it with its variants (not a second query
-# for them), built once (not per request), and another merchant's product is simply not found.
+# Integrations poll a product: one statement brings it with its variants and their stock (not
+# more queries for them), built once (not per request), and another merchant's product is simply not found.
 _OWN_PRODUCT = (
-    select(Product).options(joinedload(Product.variants))
+    select(Product).options(joinedload(Product.variants).joinedload(Variant.stock_levels))
     .where(Product.id == bindparam("product_id"), Product.merchant_id == bindparam("merchant_id"))
 )
 
