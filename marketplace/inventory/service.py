@@ -164,8 +164,9 @@ def reserve(session: Session, *, reservation_id: str, merchant_id: str, lines: S
     wanted = _checked(lines, reservation_id)
     now = database_now(session)
     with session.begin_nested():  # a shortage rolls back to here: the caller's other work stands
-        if not _insert_once(session, id=reservation_id, merchant_id=merchant_id,
-                            region=session.info["database"], expires_at=now + expires_in, created_at=now):
+        made = _insert_once(session, id=reservation_id, merchant_id=merchant_id,
+                            region=session.info["database"], expires_at=now + expires_in, created_at=now)
+        if made is None:
             existing = session.get(Reservation, reservation_id, populate_existing=True)
             if existing.merchant_id != merchant_id or _held_lines(session, reservation_id) != _totals(wanted):
                 raise ReservationMismatch(reservation_id)
@@ -181,7 +182,7 @@ def reserve(session: Session, *, reservation_id: str, merchant_id: str, lines: S
         session.execute(insert(ReservationLine), [
             {"reservation_id": reservation_id, "variant_id": v, "location": loc, "quantity": q} for v, loc, q in taken])
         _products_changed(session, emptied, announce=True)
-    return session.get(Reservation, reservation_id)
+    return made
 
 
 def commit(session: Session, *, reservation_id: str) -> Reservation:
@@ -272,12 +273,12 @@ def _first_index(lines: list[Line], variant_id: str) -> int:
     return next(n for n, line in enumerate(lines) if line.variant_id == variant_id)
 
 
-def _insert_once(session: Session, **values) -> bool:
-    """Insert the reservation unless its id exists: False when it does. A concurrent insert of
+def _insert_once(session: Session, **values) -> Reservation | None:
+    """Insert the reservation unless its id exists: None when it does. A concurrent insert of
     the same id waits for the first to commit, then finds it."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(Reservation).values(status=HELD, **values).on_conflict_do_nothing()
-    return session.execute(statement.returning(Reservation.id)).first() is not None
+    return session.scalars(statement.returning(Reservation)).first()
 
 
 def _take(session: Session, merchant_id: str, variant_id: str, quantity: int, taken: list, emptied: list) -> int:
