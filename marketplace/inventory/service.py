@@ -60,6 +60,13 @@ def write_counts(session: Session, variant, counts: Mapping[str, int]) -> bool:
     what a product body's `stock` means (API, dashboard, import, demo). A location whose count
     is unchanged is not touched; one left out is removed; none goes below what checkouts hold.
     Returns whether anything changed."""
+    # No autoflush: the stock rows are locked before the product's own UPDATE is flushed, the
+    # order a sale takes them in (stock, then product), so a PUT and a sale never deadlock.
+    with session.no_autoflush:
+        return _write_counts(session, variant, counts)
+
+
+def _write_counts(session: Session, variant, counts: Mapping[str, int]) -> bool:
     if not inspect(variant).persistent:  # a new variant: its rows go in with it
         variant.stock_levels = [StockLevel(variant_id=variant.id, location=location, region=variant.region,
                                            merchant_id=variant.merchant_id, on_hand=units, reserved=0)
@@ -220,19 +227,20 @@ def release(session: Session, *, reservation_id: str) -> Reservation | None:
 
 def sweep(router: Router, region: str, *, batch: int = SWEEP_BATCH) -> int:
     """Release the region's reservations past their time (the database's clock); how many.
-    Relays run it on every pass; several may run at once (rows are claimed, skipping locked ones)."""
+    Relays run it every few seconds; several may run at once (each reservation is settled by
+    one conditional UPDATE, whoever comes first). One transaction per reservation, so its
+    stock rows are locked in the one order every other writer uses."""
     released = 0
     while True:
-        with router.unit_of_work(region) as uow:
+        with router.unit_of_work(region, read_only=True) as uow:
             now = database_now(uow.session)
-            due = select(Reservation.id).where(Reservation.status == HELD, Reservation.expires_at <= now)
-            if uow.session.get_bind().dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            ids = list(uow.session.scalars(due.order_by(Reservation.expires_at).limit(batch)))
-            for reservation_id in ids:
-                if _settle(uow.session, reservation_id, EXPIRED, now=now).status == EXPIRED:
-                    released += 1
-            uow.commit()
+            ids = list(uow.session.scalars(select(Reservation.id).where(
+                Reservation.status == HELD, Reservation.expires_at <= now).order_by(Reservation.expires_at).limit(batch)))
+        for reservation_id in ids:
+            with router.unit_of_work(region) as uow:
+                found = _settle(uow.session, reservation_id, EXPIRED)
+                uow.commit()
+            released += found is not None and found.status == EXPIRED
         if len(ids) < batch:
             return released
 
