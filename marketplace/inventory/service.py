@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.bounds import BOUNDS
+from marketplace.catalog.models import Variant
 from marketplace.errors import InvalidInput, NotFound
 from marketplace.inventory.errors import (
     BadLines, BelowReserved, OutOfStock, ReservationMismatch, ReservationNotFound, ReservationSettled, Shortage, StaleStock,
@@ -150,9 +151,7 @@ def _reload_levels(session: Session, variant) -> None:
     set_committed_value(variant, "stock_levels", list(levels))
 
 
-def _own_variant(session: Session, principal: Principal, variant_id: str):
-    from marketplace.catalog.models import Variant
-
+def _own_variant(session: Session, principal: Principal, variant_id: str) -> Variant:
     variant = session.get(Variant, variant_id) if is_id(variant_id, "var") else None
     if variant is None or variant.merchant_id != principal.merchant_id:
         raise NotFound(f"No variant {variant_id}.")
