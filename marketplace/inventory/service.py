@@ -69,9 +69,13 @@ def write_counts(session: Session, variant, counts: Mapping[str, int]) -> bool:
 
 def _write_counts(session: Session, variant, counts: Mapping[str, int]) -> bool:
     if not inspect(variant).persistent:  # a new variant: its rows go in with it
-        variant.stock_levels = [StockLevel(variant_id=variant.id, location=location, region=variant.region,
-                                           merchant_id=variant.merchant_id, on_hand=units, reserved=0)
-                                for location, units in sorted(counts.items())]
+        # Added to the session, not appended to the collection: the same INSERTs after the
+        # variant's, without the collection's events (a fifth of a large import's time).
+        levels = [StockLevel(variant_id=variant.id, location=location, region=variant.region,
+                             merchant_id=variant.merchant_id, on_hand=units, reserved=0, revision=1)
+                  for location, units in sorted(counts.items())]
+        session.add_all(levels)
+        set_committed_value(variant, "stock_levels", levels)
         return bool(counts)
     stored = {level.location: level for level in variant.stock_levels}
     if {k: v.on_hand for k, v in stored.items()} == dict(counts):
