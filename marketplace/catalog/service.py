@@ -20,6 +20,8 @@ from marketplace.buyers import directory as buyer_directory
 from marketplace.catalog import pricing, records, taxonomy
 from marketplace.catalog.models import VISIBILITIES, PriceList, Product, Variant
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
+from marketplace.inventory import service as inventory
+from marketplace.inventory.errors import BelowReserved
 from marketplace.merchants.auth import Principal
 from marketplace.merchants.models import Merchant
 from marketplace.regions import idempotency, outbox
@@ -139,13 +141,18 @@ def write_product(session: Session, merchant: Merchant, data: dict, product: Pro
         session.add(product)
     changed = _assign(product, {k: data[k] for k in ("ref", "category", "title", "description", "image_urls", "visibility", "ships_to_exclusions")})
     by_sku = {v.sku: v for v in product.variants}
-    for fields in data["variants"]:
+    for n, fields in enumerate(data["variants"]):
         variant = by_sku.pop(fields["sku"], None)
         if variant is None:
             variant = Variant(id=new_id("var"), region=merchant.region, merchant_id=merchant.id, currency=merchant.default_currency)
             product.variants.append(variant)
             changed = True
-        changed |= _assign(variant, fields)
+        changed |= _assign(variant, {k: v for k, v in fields.items() if k != "stock"})
+        try:
+            changed |= inventory.write_counts(session, variant, fields.get("stock", {}))
+        except BelowReserved as exc:  # named where the product body (or the dashboard form) has it
+            exc.errors = {f"variants.{n}.stock": exc.errors["on_hand"]}
+            raise
     for gone in by_sku.values():
         product.variants.remove(gone)
         changed = True
@@ -153,6 +160,19 @@ def write_product(session: Session, merchant: Merchant, data: dict, product: Pro
         product.updated_at = utcnow()
         outbox.publish(session, "catalog.product.changed", {"product_id": product.id, "merchant_id": merchant.id})
     return product, changed
+
+
+def stock_changed(session: Session, variant_ids: list[str], *, announce: bool) -> None:
+    """Stock of these variants changed (inventory.service calls this): their products' revision
+    goes up, so a product PUT or dashboard form made from an older read (If-Match, hidden
+    field) is refused rather than undoing a sale; with `announce` (a variant ran out or came
+    back) search re-indexes them. In the open unit of work, after the stock rows were locked."""
+    products = session.execute(select(Variant.product_id, Variant.merchant_id).where(Variant.id.in_(variant_ids))
+                               .distinct().order_by(Variant.product_id)).all()
+    for product_id, merchant_id in products:
+        session.execute(update(Product).where(Product.id == product_id).values(revision=Product.revision + 1, updated_at=utcnow()))
+        if announce:
+            outbox.publish(session, "catalog.product.changed", {"product_id": product_id, "merchant_id": merchant_id})
 
 
 def revise_merchant_products(session: Session, merchant_id: str) -> None:

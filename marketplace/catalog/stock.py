@@ -1,8 +1,7 @@
 """What a buyer is told about a variant's stock: in stock, low, or out.
 
-`units_available` is the one read of a variant's stock for buyers. Today stock is a JSON
-map of location -> units on the variant row; when stock moves into rows of its own (with
-reservations, issue 11 item 5) only this function changes. The threshold for "low" is data
+`units_available` is the one read of a variant's stock for buyers: the units on hand in its
+stock rows (marketplace.inventory) that no checkout holds. The threshold for "low" is data
 (marketplace/catalog/public.toml).
 """
 
@@ -23,10 +22,9 @@ def public_settings() -> dict:
 
 
 def units_available(variant) -> int:
-    """Units of the variant that buyers may order now, over all its locations. With stock in
-    rows (marketplace.inventory) this becomes the units on hand that no checkout holds:
-    `sum(level.available for level in variant.stock_levels)`."""
-    return sum(variant.stock.values())
+    """Units of the variant that buyers may order now, over all its locations: on hand and not
+    held by a checkout."""
+    return sum(level.available for level in variant.stock_levels)
 
 
 def stock_state(variant) -> str:

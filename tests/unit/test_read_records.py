@@ -15,7 +15,7 @@ from marketplace.merchants.service import MerchantRecord
 @pytest.mark.parametrize(("record", "model", "more"), [
     (MerchantRecord, Merchant, set()),
     (ProductRecord, Product, {"variants"}),
-    (VariantRecord, Variant, set()),
+    (VariantRecord, Variant, {"stock_levels"}),
 ])
 def test_a_record_has_the_columns_of_its_table(record, model, more):
     assert {field.name for field in dataclasses.fields(record)} == {c.name for c in model.__table__.columns} | more
