@@ -24,6 +24,9 @@ from search.api import blp as search_blp
 from marketplace.platform import Platform
 from marketplace.regions import deadline, regionmap, schema
 from marketplace.regions.router import Router
+from marketplace.webhooks import fanout as webhook_fanout
+from marketplace.webhooks.api import blp as webhooks_blp
+from marketplace.webhooks.sending import Sender as WebhookSender
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -97,7 +100,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     deadline.install(app, settings.db_request_deadline)
     api = MarketplaceApi(app, spec_kwargs=openapi.spec_kwargs(app))
     openapi.install(api, region_map)
-    for blueprint in (merchants_blp, merchant_account_blp, catalog_blp, search_blp):
+    for blueprint in (merchants_blp, merchant_account_blp, webhooks_blp, catalog_blp, search_blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
@@ -110,6 +113,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     importer.register_handlers(current.handlers, router)
     indexer.register_handlers(current.handlers, router, lambda: current.search)
     current.handlers.announce("merchant.registered")  # for payouts, notifications, ...
+    webhook_fanout.register_handlers(current.handlers)
+    current.chores.append(WebhookSender(router, settings))
     cli.register(app)
 
     serving = os.environ.get("FLASK_RUN_FROM_CLI") != "true"

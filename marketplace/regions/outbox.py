@@ -178,8 +178,10 @@ class RelayStats:
     lost: int = 0  # outcomes refused because this relay's lease had run out meanwhile
     skipped_regions: list[str] = field(default_factory=list)
     consumed: ConsumerStats = field(default_factory=ConsumerStats)  # by the transport's local consumers
+    chores: int = 0  # items the region's chores handled (webhook deliveries sent)
 
     def add(self, other: RelayStats) -> None:
+        self.chores += other.chores
         self.delivered += other.delivered
         self.failed += other.failed
         self.parked += other.parked
@@ -189,7 +191,8 @@ class RelayStats:
 
     @property
     def busy(self) -> bool:
-        return self.delivered + self.failed + self.parked + self.consumed.applied + self.consumed.failed + self.consumed.parked > 0
+        return (self.delivered + self.failed + self.parked + self.consumed.applied + self.consumed.failed
+                + self.consumed.parked + self.chores > 0)
 
 
 @dataclass(frozen=True)
@@ -210,8 +213,12 @@ class RelayPolicy:
 
 class Relay:
     def __init__(self, router, registry: HandlerRegistry, *, transport=None, policy: RelayPolicy | None = None,
-                 worker: str | None = None):
+                 worker: str | None = None, chores: Iterable[Callable[[str], int]] = ()):
+        """`chores` run after each pass over a region, each `chore(region)` answering how much it
+        did: work with a schedule of its own on the database clock (webhook deliveries), kept
+        out of requests and riding the relay's thread per region."""
         self.router = router
+        self.chores = list(chores)
         self.registry = registry
         self.transport = transport
         self.policy = policy or RelayPolicy()
@@ -349,6 +356,14 @@ class Relay:
             stats.lost += len(sent) - recorded
         if self.transport is not None:
             stats.consumed = self.transport.pump(region)
+        for chore in self.chores:
+            try:
+                stats.chores += chore(region)
+            except RegionUnavailable:
+                raise
+            except Exception:  # one broken chore must not hold up the events
+                log.exception("relay chore %s of region %s failed", getattr(chore, "__name__", chore), region,
+                              extra={"region": region})
         return stats
 
     def _handlers_for(self, topic: str) -> list[Handler]:

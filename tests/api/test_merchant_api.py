@@ -160,7 +160,10 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
     price_list = client.post("/api/v1/merchant/price-lists", headers=owner,
                              json={"name": "Owner list", "company_ids": [COMPANY], "percent_off_bp": 500}).get_json()
     key = client.post("/api/v1/merchant/api-keys", json={"name": "owner key"}, headers=owner).get_json()
-    owned = {"product_id": product["id"], "variant_id": variant_id, "price_list_id": price_list["id"], "key_id": key["id"]}
+    webhook = client.post("/api/v1/merchant/webhooks", headers=owner,
+                          json={"url": "http://127.0.0.1:9/hooks", "events": ["orders.created"]}).get_json()
+    owned = {"product_id": product["id"], "variant_id": variant_id, "price_list_id": price_list["id"], "key_id": key["id"],
+             "webhook_id": webhook["id"]}
     bodies = {"POST": product_body(ref="stranger", sku_prefix="ST"), "PUT": product_body(), "PATCH": {"name": "Hijacked"}}
 
     walked = 0
@@ -170,7 +173,8 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
             path = path.replace(f"<{name}>", owned[name])
         query = "?quantity=1" if path.endswith("/quote") else ""
         special = {"/api-keys": {"name": "stranger key"}, "/price-lists": {"name": "L", "company_ids": [COMPANY], "percent_off_bp": 100},
-                   "/staff": {"email": "new@stranger.example", "password": "a long password"}}
+                   "/staff": {"email": "new@stranger.example", "password": "a long password"},
+                   "/webhooks": {"url": "http://127.0.0.1:9/stranger", "events": ["orders.created"]}}
         body = next((b for suffix, b in special.items() if path.endswith(suffix)), bodies.get(method))
         response = client.open(path + query, method=method, json=body if method in bodies else None, headers=stranger)
         walked += 1
@@ -188,6 +192,7 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
     assert after["title"] == product["title"]
     assert client.get("/api/v1/merchant/settings", headers=owner).get_json()["name"] == "Kingston Roasters"
     assert any(k["id"] == key["id"] and k["revoked_at"] is None for k in client.get("/api/v1/merchant/api-keys", headers=owner).get_json())
+    assert [h["id"] for h in client.get("/api/v1/merchant/webhooks", headers=owner).get_json()] == [webhook["id"]]
 
 
 def test_merchant_endpoints_are_in_the_openapi_document(client):
