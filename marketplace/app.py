@@ -24,6 +24,7 @@ from search.api import blp as search_blp
 from marketplace.platform import Platform
 from marketplace.regions import deadline, regionmap, schema
 from marketplace.regions.router import Router
+from marketplace.notifications import orders as order_mail
 from marketplace.webhooks import fanout as webhook_fanout
 from marketplace.webhooks.api import blp as webhooks_blp
 from marketplace.webhooks.sending import Sender as WebhookSender
@@ -114,6 +115,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     indexer.register_handlers(current.handlers, router, lambda: current.search)
     current.handlers.announce("merchant.registered")  # for payouts, notifications, ...
     webhook_fanout.register_handlers(current.handlers)
+    order_mail.register_handlers(current.handlers, router, lambda: current.mail)
     current.chores.append(WebhookSender(router, settings))
     cli.register(app)
 
