@@ -22,6 +22,7 @@ class Webhooks(MethodView):
 
     @blp.arguments(WebhookSchema())
     @blp.response(201, NewWebhookSchema)
+    @blp.alt_response(409, description="The merchant has as many webhooks as it may")
     @blp.alt_response(422, description="An unknown event, or a URL webhooks are not sent to")
     def post(self, data):
         """Register a webhook for order events (owners only); its signing secret is in the answer and nowhere else."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from marketplace.errors import InvalidInput, NotFound
+from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.merchants.auth import Principal
 from marketplace.regions.base import database_now
 from marketplace.regions.ids import new_id
@@ -63,7 +63,7 @@ def create(*, router: Router, principal: Principal, url: str, events: list[str])
         count = uow.session.scalar(select(func.count()).select_from(WebhookEndpoint).where(
             WebhookEndpoint.merchant_id == principal.merchant_id, WebhookEndpoint.deleted_at.is_(None)))
         if count >= MAX_ENDPOINTS:
-            raise InvalidInput(f"A merchant has at most {MAX_ENDPOINTS} webhooks; delete one first.")
+            raise Conflict(f"A merchant has at most {MAX_ENDPOINTS} webhooks; delete one first.")
         endpoint = WebhookEndpoint(id=endpoint_id, region=principal.region, merchant_id=principal.merchant_id, url=url,
                                    events=sorted(set(events)),
                                    sealed_secret=sealing.seal(router.settings.webhook_sealing_key, endpoint_id, secret),

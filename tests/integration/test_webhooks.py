@@ -198,3 +198,13 @@ def test_the_dashboard_shows_each_webhooks_deliveries(app, client, router, platf
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert hooks.url in text and "orders.created" in text and "retrying" in text and "500" in text
+
+
+def test_a_merchant_has_at_most_ten_webhooks(client, shop):
+    _, auth = shop
+    for n in range(10):
+        register(client, auth, f"http://127.0.0.1:9/hook/{n}")
+    response = client.post("/api/v1/merchant/webhooks", json={"url": "http://127.0.0.1:9/more", "events": ["orders.paid"]},
+                           headers=auth)
+    assert response.status_code == 409
+    assert len(client.get("/api/v1/merchant/webhooks", headers=auth).get_json()) == 10
