@@ -118,7 +118,10 @@ class Sender:
         why = urls.refusal(delivery.url, allow_loopback=self.settings.env == "embedded")
         if why:
             return Outcome(None, 0, f"not sent: the URL {why}")
-        secret = sealing.unseal(self.settings.webhook_sealing_key, delivery.endpoint_id, delivery.sealed_secret)
+        try:
+            secret = sealing.unseal(self.settings.webhook_sealing_key, delivery.endpoint_id, delivery.sealed_secret)
+        except Exception:  # InvalidTag: the key changed; retried until mended or the 24 hours are up
+            return Outcome(None, 0, "not sent: the signing secret does not unseal (was CPU_WEBHOOK_SEALING_KEY changed?)")
         body = delivery.body.encode()
         request = urllib.request.Request(delivery.url, data=body, method="POST", headers={
             "Content-Type": "application/json", "User-Agent": "CPU-Marketplace-Webhooks/1",
