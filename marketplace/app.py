@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import os
 import weakref
 from collections.abc import Callable, Mapping
@@ -31,6 +33,10 @@ from search.api import blp as search_blp
 from marketplace.platform import Platform
 from marketplace.regions import deadline, pointers, regionmap, schema
 from marketplace.regions.router import Router
+from marketplace.notifications import orders as order_mail
+from marketplace.webhooks import fanout as webhook_fanout
+from marketplace.webhooks.api import blp as webhooks_blp
+from marketplace.webhooks.sending import Sender as WebhookSender
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -147,8 +153,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     deadline.install(app, settings.db_request_deadline)
     api = MarketplaceApi(app, spec_kwargs=openapi.spec_kwargs(app))
     openapi.install(api, region_map)
-    for blueprint in (merchants_blp, merchant_account_blp, catalog_blp, catalog_public_blp, inventory_blp, search_blp,
-                      buyers_api.sign_up_blp, buyers_api.auth_blp, buyers_api.blp):
+    for blueprint in (merchants_blp, merchant_account_blp, webhooks_blp, catalog_blp, catalog_public_blp, inventory_blp,
+                      search_blp, buyers_api.sign_up_blp, buyers_api.auth_blp, buyers_api.blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
@@ -161,9 +167,12 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     importer.register_handlers(current.handlers, router)
     indexer.register_handlers(current.handlers, router, lambda: current.search)
     locator.register_handlers(current.handlers, router)
-    current.chores.append(inventory_service.sweep)  # expired stock reservations go back on sale
+    current.chores.append(functools.partial(inventory_service.sweep, router))  # expired stock reservations go back on sale
     current.handlers.announce("merchant.registered")  # for payouts, notifications, ...
     pointers.register(current.handlers, router)  # each region's copy of the directory
+    webhook_fanout.register_handlers(current.handlers)
+    order_mail.register_handlers(current.handlers, router, lambda: current.mail)
+    current.chores.append(WebhookSender(router, settings))
     cli.register(app)
 
     serving = os.environ.get("FLASK_RUN_FROM_CLI") != "true"

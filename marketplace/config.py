@@ -24,6 +24,7 @@ from marketplace.regions import regionmap
 ENVIRONMENTS = ("embedded", "production")
 EMBEDDED_SECRET = "embedded-default-not-secret"
 EMBEDDED_LOOKUP_KEY = "embedded-default-lookup-not-secret"
+EMBEDDED_WEBHOOK_KEY = "embedded-default-webhook-sealing-not-secret"
 RATE_LIMIT_STORAGES = ("memory", "redis", "rediss")  # where sign-in attempts are counted
 # The shards sit in other data centers: production talks to them only over TLS. verify-full
 # also checks the server's certificate and name; require encrypts but trusts any server.
@@ -73,6 +74,10 @@ class Settings:
     mail_url: str = field(default="", repr=False)  # may hold the SMTP password
     mail_from: str = "CPU Marketplace <no-reply@localhost>"
     mail_timeout: float = 10.0  # seconds an SMTP server may take; a reset request waits for it
+    # Seals the merchants' webhook signing secrets at rest (AES-GCM): a key of its own, so a
+    # leaked database alone signs nothing, and rotating the cookie key leaves hooks working.
+    webhook_sealing_key: str = field(default=EMBEDDED_WEBHOOK_KEY, repr=False)
+    webhook_timeout: float = 5.0  # seconds a merchant's endpoint may take to answer one delivery
     # The one region a process belongs to (a data center's servers, relays and consumers);
     # None: the embedded default, every region in one process.
     region: str | None = None
@@ -185,9 +190,11 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
     directory_url = _database_url(read, "directory", instance_path, env)
     secret_key = read.text("CPU_SECRET_KEY", EMBEDDED_SECRET)
     email_lookup_key = read.text("CPU_EMAIL_LOOKUP_KEY", EMBEDDED_LOOKUP_KEY)
+    webhook_sealing_key = read.text("CPU_WEBHOOK_SEALING_KEY", EMBEDDED_WEBHOOK_KEY)
     if env == "production":
         for name, value, placeholder in (("CPU_SECRET_KEY", secret_key, EMBEDDED_SECRET),
-                                         ("CPU_EMAIL_LOOKUP_KEY", email_lookup_key, EMBEDDED_LOOKUP_KEY)):
+                                         ("CPU_EMAIL_LOOKUP_KEY", email_lookup_key, EMBEDDED_LOOKUP_KEY),
+                                         ("CPU_WEBHOOK_SEALING_KEY", webhook_sealing_key, EMBEDDED_WEBHOOK_KEY)):
             if value == placeholder or len(value) < 32:
                 read.problems.append(f"{name} must be set to a random value of at least 32 characters in production")
     public_url = read.text("CPU_PUBLIC_URL", "").rstrip("/")
@@ -225,6 +232,8 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         mail_url=read.text("CPU_MAIL_URL", (instance_path / "mail").as_uri()),
         mail_from=read.text("CPU_MAIL_FROM", f"CPU Marketplace <no-reply@{urlsplit(public_url).hostname or 'localhost'}>"),
         mail_timeout=read.number("CPU_MAIL_TIMEOUT", 10.0, minimum=0.1, kind=float),
+        webhook_sealing_key=webhook_sealing_key,
+        webhook_timeout=read.number("CPU_WEBHOOK_TIMEOUT", 5.0, minimum=0.1, kind=float),
         region=region,
         operator_token=read.text("CPU_OPERATOR_TOKEN", ""),
         directory_copy=read.flag("CPU_DIRECTORY_COPY", False),

@@ -29,7 +29,7 @@ class Platform:
     regions: RegionMap
     router: Router
     handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
-    chores: list = field(default_factory=list)  # chore(router, region), run by every relay (see Relay.chores)
+    chores: list = field(default_factory=list)  # chore(region) -> how much it did, run by every relay's pass (Relay)
     _relay_stop: threading.Event | None = None
     _search: object | None = None
     _search_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 
 from marketplace.merchants.errors import MerchantNotFound
-from marketplace.merchants.models import Merchant
+from marketplace.merchants.models import Merchant, StaffUser
 from marketplace.regions.ids import is_id
 from marketplace.regions.router import Router
 
@@ -53,3 +53,13 @@ def get(*, router: Router, merchant_id: str) -> MerchantRecord:
     if row is None:
         raise MerchantNotFound(merchant_id)
     return MerchantRecord(**row._mapping)
+
+
+def owner_emails(*, router: Router, region: str, merchant_id: str) -> tuple[Merchant | None, list[str]]:
+    """The merchant and its owners' addresses, read in its home region (where they live): for
+    notices such as a new order. (None, []) when there is no such merchant there."""
+    with router.unit_of_work(region, read_only=True) as uow:
+        merchant = uow.session.get(Merchant, merchant_id)
+        emails = list(uow.session.scalars(select(StaffUser.email).where(
+            StaffUser.merchant_id == merchant_id, StaffUser.role == "owner").order_by(StaffUser.created_at)))
+    return merchant, emails if merchant is not None else []

@@ -234,12 +234,14 @@ class RelayStats:
     lost: int = 0  # outcomes refused because this relay's lease had run out meanwhile
     skipped_regions: list[str] = field(default_factory=list)
     consumed: ConsumerStats = field(default_factory=ConsumerStats)  # by the transport's local consumers
+    chores: int = 0  # items the region's chores handled (webhook deliveries sent)
 
     def count(self, outcome: str) -> None:
         """One event's outcome: delivered, failed, parked or lost."""
         setattr(self, outcome, getattr(self, outcome) + 1)
 
     def add(self, other: RelayStats) -> None:
+        self.chores += other.chores
         self.delivered += other.delivered
         self.failed += other.failed
         self.parked += other.parked
@@ -249,7 +251,8 @@ class RelayStats:
 
     @property
     def busy(self) -> bool:
-        return self.delivered + self.failed + self.parked + self.consumed.applied + self.consumed.failed + self.consumed.parked > 0
+        return (self.delivered + self.failed + self.parked + self.consumed.applied + self.consumed.failed
+                + self.consumed.parked + self.chores > 0)
 
 
 @dataclass(frozen=True)
@@ -263,7 +266,6 @@ class RelayPolicy:
     prune_every: timedelta = timedelta(hours=1)
     prune_batches: int = 5  # per region and pass: a first prune of a large backlog must not stall delivery
     prune_again: timedelta = timedelta(minutes=1)  # when a pass left work behind
-    chores_every: timedelta = timedelta(seconds=5)  # the region's chores (stock reservations past their time)
 
     def backoff(self, attempts: int) -> timedelta:
         return min(self.backoff_cap, self.backoff_base * (2 ** (attempts - 1)))
@@ -271,11 +273,12 @@ class RelayPolicy:
 
 class Relay:
     def __init__(self, router, registry: HandlerRegistry, *, transport=None, policy: RelayPolicy | None = None,
-                 worker: str | None = None, chores: Iterable[Callable[[object, str], object]] = ()):
+                 worker: str | None = None, chores: Iterable[Callable[[str], int]] = ()):
+        """`chores` run after each pass over a region, each `chore(region)` answering how much it
+        did: work with a schedule of its own on the database clock (webhook deliveries), kept
+        out of requests and riding the relay's thread per region."""
         self.router = router
-        # Housekeeping of other packages that must run in every region with a relay, such as
-        # releasing expired stock reservations: chore(router, region), every chores_every.
-        self.chores = tuple(chores)
+        self.chores = list(chores)
         self.registry = registry
         self.transport = transport
         self.policy = policy or RelayPolicy()
@@ -327,14 +330,11 @@ class Relay:
             thread.join()
 
     def _run_region_forever(self, stop: threading.Event, interval: float, region: str, prune_directory: bool) -> None:
-        next_prune = next_chores = time.monotonic()
+        next_prune = time.monotonic()
         while not stop.is_set():
             seen = commits.seen(region)
             try:
                 stats = self._pass(region, ahead=True)
-                if self.chores and time.monotonic() >= next_chores:
-                    self.run_chores(region)
-                    next_chores = time.monotonic() + self.policy.chores_every.total_seconds()
                 if time.monotonic() >= next_prune:
                     pruned = self.prune([region], max_batches=self.policy.prune_batches, directory=prune_directory)
                     wait = self.policy.prune_again if pruned.more else self.policy.prune_every
@@ -351,16 +351,6 @@ class Relay:
         except Exception:  # their leases run out instead, and they are sent again: the transport drops the copies
             log.warning("relay could not release its claim ahead in region %s", region, exc_info=True,
                         extra={"region": region})
-
-    def run_chores(self, region: str) -> None:
-        """The registered chores in one region; one that fails is logged and the others run."""
-        for chore in self.chores:
-            try:
-                chore(self.router, region)
-            except RegionUnavailable:
-                log.warning("chore %s skipped region %s: unreachable", chore.__name__, region, extra={"region": region})
-            except Exception:
-                log.exception("chore %s failed in region %s", chore.__name__, region, extra={"region": region})
 
     def prune(self, regions: Iterable[str] | None = None, *, max_batches: int | None = None,
               directory: bool | None = None) -> Pruned:
@@ -443,6 +433,14 @@ class Relay:
             self._record_sent(region, sent, stats)
         if self.transport is not None:
             stats.consumed = self.transport.pump(region)
+        for chore in self.chores:
+            try:
+                stats.chores += chore(region)
+            except RegionUnavailable:
+                raise
+            except Exception:  # one broken chore must not hold up the events
+                log.exception("relay chore %s of region %s failed", getattr(chore, "__name__", chore), region,
+                              extra={"region": region})
         return stats
 
     def _record_sent(self, region: str, sent: list[Event], stats: RelayStats) -> None:

@@ -9,6 +9,7 @@ from marketplace.merchants import accounts, api_keys, session_cookie
 from marketplace.platform import router
 from marketplace.storefront import access, forms
 from marketplace.storefront.product_form import LANGUAGE_NAMES
+from marketplace.webhooks import service as webhooks
 
 blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 blp.before_request(access.require_sign_in)
@@ -82,3 +83,10 @@ def revoke_key(key_id: str):
     key = api_keys.revoke(router=router(), principal=access.principal(), key_id=key_id)
     flash(f"The key “{key.name}” is revoked.")
     return redirect(url_for(".keys"), 303)
+
+
+@blp.get("/webhooks")
+def webhooks_log():
+    """Your webhooks and their latest deliveries, each attempt's answer, latency and error (owners only)."""
+    logged = webhooks.recent_log(router=router(), principal=access.principal())
+    return render_template("dashboard/webhooks.html", logged=logged, topics=webhooks.topics())

@@ -46,6 +46,8 @@ RULES_BEYOND_JSON_SCHEMA = {
     "POST /api/v1/merchant/products", "PUT /api/v1/merchant/products/{product_id}",
     # a percentage or contract prices; valid_until not before valid_from; the merchant's own variants
     "POST /api/v1/merchant/price-lists",
+    # a webhook's URL must resolve, now, to public addresses only (loopback in the embedded default)
+    "POST /api/v1/merchant/webhooks",
     # price_min not above price_max; no more decimals than the currency has; page times per_page
     # within the result window
     "GET /api/v1/search",
@@ -100,7 +102,7 @@ def test_operations_behind_a_merchant_key_declare_the_bearer_scheme_and_the_othe
         "type": "http", "scheme": "bearer", "description": document["components"]["securitySchemes"]["merchantApiKey"]["description"]}
     secured = {label for label, operation in operations(document) if operation.get("security") == [{"merchantApiKey": []}]}
     assert secured == {label for label, _ in operations(document) if label.split()[1].startswith("/api/v1/merchant/")}
-    assert len(secured) == 19
+    assert len(secured) == 23
     assert all("401" in operation["responses"] for label, operation in operations(document) if label in secured)
 
 

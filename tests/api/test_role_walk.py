@@ -38,7 +38,12 @@ EXPECTED = {
     # Counting stock is the daily work of whoever is at the shelf: staff may, as they edit products.
     ("GET", "/api/v1/merchant/variants/<variant_id>/stock"): (200, "shared"),
     ("PUT", "/api/v1/merchant/variants/<variant_id>/stock/<location>"): (200, "shared"),
+    ("GET", "/api/v1/merchant/webhooks"): (200, "owner"),
+    ("POST", "/api/v1/merchant/webhooks"): (201, "owner"),
+    ("DELETE", "/api/v1/merchant/webhooks/<webhook_id>"): (204, "owner"),
+    ("GET", "/api/v1/merchant/webhooks/<webhook_id>/deliveries"): (200, "owner"),
 }
+WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "events": ["orders.created"]}
 
 
 @pytest.fixture
@@ -59,8 +64,9 @@ def signed_in(app, email):
     return client
 
 
-def fresh_objects(client, owner_auth):
-    """New objects for each call, so a DELETE walked earlier leaves the later calls something."""
+def fresh_objects(client, owner_auth, *, webhook=False):
+    """New objects for each call, so a DELETE walked earlier leaves the later calls something
+    (a webhook only where the call needs one: a merchant has at most ten)."""
     product = client.post("/api/v1/merchant/products", json=product_body(ref=f"p-{uuid.uuid4().hex[:8]}",
                           sku_prefix=uuid.uuid4().hex[:6].upper()), headers=owner_auth)
     assert product.status_code == 201, product.get_json()
@@ -69,8 +75,11 @@ def fresh_objects(client, owner_auth):
                              json={"name": "L", "company_ids": [company_id], "percent_off_bp": 100}).get_json()
     key = client.post("/api/v1/merchant/api-keys", json={"name": "to revoke"}, headers=owner_auth).get_json()
     product = product.get_json()
-    return {"product_id": product["id"], "variant_id": product["variants"][0]["id"],
-            "price_list_id": price_list["id"], "key_id": key["id"], "company_id": company_id, "location": "KGN"}, product
+    owned = {"product_id": product["id"], "variant_id": product["variants"][0]["id"],
+             "price_list_id": price_list["id"], "key_id": key["id"], "company_id": company_id, "location": "KGN"}
+    if webhook:
+        owned["webhook_id"] = client.post("/api/v1/merchant/webhooks", json=WEBHOOK, headers=owner_auth).get_json()["id"]
+    return owned, product
 
 
 def call(client, rule, method, owned, product, headers):
@@ -83,6 +92,7 @@ def call(client, rule, method, owned, product, headers):
         "/api-keys": {"name": "another"},
         "/products": product_body(ref=f"n-{uuid.uuid4().hex[:8]}", sku_prefix=uuid.uuid4().hex[:6].upper()),
         "/price-lists": {"name": "M", "company_ids": [owned["company_id"]], "percent_off_bp": 200},
+        "/webhooks": WEBHOOK,
     }
     body = None
     if method in ("POST", "PATCH"):
@@ -114,7 +124,7 @@ def test_each_merchant_endpoint_answers_each_role_as_expected(app, client, shop,
         caller_client, headers = client, owner_auth if caller == "owner key" else revoked_auth
     answers = {}
     for rule, method in merchant_routes(app):
-        owned, product = fresh_objects(client, owner_auth)
+        owned, product = fresh_objects(client, owner_auth, webhook="webhook_id" in rule.arguments)
         answers[(method, rule.rule)] = call(caller_client, rule, method, owned, product, headers).status_code
     expected = {}
     for endpoint, (status, who) in EXPECTED.items():
@@ -137,6 +147,8 @@ def test_what_staff_were_refused_changed_nothing(app, client, shop):
     assert staff.post("/api/v1/merchant/api-keys", json={"name": "mine"}).status_code == 403
     some_key = sorted(key_ids)[0]
     assert staff.delete(f"/api/v1/merchant/api-keys/{some_key}").status_code == 403
+    assert staff.post("/api/v1/merchant/webhooks", json=WEBHOOK).status_code == 403
+    assert client.get("/api/v1/merchant/webhooks", headers=owner_auth).get_json() == []
     assert client.get("/api/v1/merchant/settings", headers=owner_auth).get_json()["name"] == "Role Walk"
     assert len(accounts.list_staff(router=app.extensions["cpu"].router, principal=owner)) == 2
     listed = client.get("/api/v1/merchant/api-keys", headers=owner_auth).get_json()
@@ -146,3 +158,4 @@ def test_what_staff_were_refused_changed_nothing(app, client, shop):
 def test_staff_cannot_open_the_dashboards_api_key_page(app, shop):
     staff = signed_in(app, "staff@role-walk.example")
     assert staff.get("/dashboard/api-keys").status_code == 403
+    assert staff.get("/dashboard/webhooks").status_code == 403

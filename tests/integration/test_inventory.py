@@ -135,7 +135,7 @@ def test_reservations_past_their_time_are_released_by_the_sweep_on_the_database_
 def test_the_relays_chores_sweep_expired_reservations(platform, router, shop):
     owner, _, small, _ = shop
     reserve(router, "ord-7", [(small, 3)], owner.merchant_id, expires_in=timedelta(seconds=-1))
-    platform.relay().run_chores("kin")
+    assert platform.relay().run_once(["kin"]).chores >= 1  # a relay pass runs the chores
     assert levels(router, small) == {"KGN": (5, 0), "MBJ": (3, 0)}
 
 

@@ -27,7 +27,7 @@ def test_production_runs_on_postgresql_urls_from_a_template(tmp_path):
         environ={
             "CPU_ENV": "production",
             "CPU_SECRET_KEY": "s" * 40,
-            "CPU_EMAIL_LOOKUP_KEY": "l" * 40,
+            "CPU_EMAIL_LOOKUP_KEY": "l" * 40, "CPU_WEBHOOK_SEALING_KEY": "w" * 40,
             "CPU_DATABASE_URL_TEMPLATE": "postgresql://app:pw@db-{name}.internal/cpu_{name}?sslmode=verify-full",
             "CPU_DATABASE_URL_FDF": "postgresql://app:pw@fdf.example/cpu?sslmode=verify-full",
             "CPU_RATE_LIMIT_STORAGE": "redis://limits.internal:6379/0",

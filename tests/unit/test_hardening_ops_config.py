@@ -9,7 +9,7 @@ from marketplace import config
 PRODUCTION = {
     "CPU_ENV": "production",
     "CPU_SECRET_KEY": "s" * 40,
-    "CPU_EMAIL_LOOKUP_KEY": "l" * 40,
+    "CPU_EMAIL_LOOKUP_KEY": "l" * 40, "CPU_WEBHOOK_SEALING_KEY": "w" * 40,
     "CPU_RATE_LIMIT_STORAGE": "redis://limits.internal:6379/0",
     "CPU_PUBLIC_URL": "https://market.example",
     "CPU_MAIL_URL": "smtp://mail.internal:587?starttls=1",
