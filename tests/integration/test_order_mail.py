@@ -9,26 +9,20 @@ import logging
 import pytest
 
 from marketplace.merchants import accounts
-from marketplace.notifications import recipients
+from marketplace.buyers import accounts as buyers
 from tests.api.test_merchant_api import merchant
+from tests.support.buyers import PASSWORD
 from tests.support.mail import delivered
 from tests.support.webhooks import order_event, publish
 
-BUYER_REGION = "pos"  # not the merchant's (kin): the confirmation must come from here
-BUYER_ID = "buy_01M8A0000000000000000000AB"
+BUYER_REGION = "pos"  # Trinidad's, not the merchant's (kin): the confirmation must come from here
 
 
 @pytest.fixture
-def buyer_lookup(monkeypatch):
-    """A fake marketplace.buyers: one buyer, found only through a session on its home shard."""
-    asked = []
-
-    def lookup(session, buyer_id):
-        asked.append((session.info["database"], buyer_id))
-        return "ana@buyer.example" if (session.info["database"], buyer_id) == (BUYER_REGION, BUYER_ID) else None
-
-    monkeypatch.setattr(recipients, "recipient_for_buyer", lookup)
-    return asked
+def buyer_id(router) -> str:
+    """A buyer homed in Port of Spain, whose address only its region holds."""
+    return buyers.sign_up(router=router, email="Ana@Buyer.example", password=PASSWORD, name="Ana",
+                          home_country="TT").id
 
 
 def test_the_merchants_owners_are_told_of_a_new_order(app, router, platform, caplog):
@@ -51,8 +45,8 @@ def test_the_merchants_owners_are_told_of_a_new_order(app, router, platform, cap
     assert "owner@mail-roasters.example" not in caplog.text and "Blue Mountain" not in caplog.text
 
 
-def test_the_buyer_is_confirmed_from_the_buyers_region(app, router, platform, buyer_lookup, caplog):
-    payload = {"checkout_id": "chk-1", "buyer_id": BUYER_ID, "region": BUYER_REGION, "orders": [
+def test_the_buyer_is_confirmed_from_the_buyers_region(app, router, platform, buyer_id, caplog):
+    payload = {"checkout_id": "chk-1", "buyer_id": buyer_id, "region": BUYER_REGION, "orders": [
         {"order_id": "ord_01M8A0000000000000000000AB", "merchant_name": "Kingston <Roasters>",
          "total": {"amount_minor": 9000, "currency": "JMD"}},
         {"order_id": "ord_01M8A0000000000000000000AC", "merchant_name": "Fort Rhum",
@@ -61,7 +55,6 @@ def test_the_buyer_is_confirmed_from_the_buyers_region(app, router, platform, bu
         publish(router, BUYER_REGION, "checkouts.confirmed", payload)
         platform.relay().drain()
         platform.relay().drain()  # applied once
-    assert buyer_lookup == [(BUYER_REGION, BUYER_ID)]
     [message] = messages
     assert message["To"] == "ana@buyer.example"
     text = message.get_body(("plain",)).get_content()
@@ -70,10 +63,11 @@ def test_the_buyer_is_confirmed_from_the_buyers_region(app, router, platform, bu
     assert "ana@buyer.example" not in caplog.text and "Fort Rhum" not in caplog.text
 
 
-def test_a_buyer_without_an_address_gets_nothing_and_the_log_says_why(app, router, platform, buyer_lookup, caplog):
-    payload = {"checkout_id": "chk-2", "buyer_id": "buy_01M8A0000000000000000000ZZ", "region": BUYER_REGION, "orders": []}
+def test_a_region_that_does_not_hold_the_buyer_sends_nothing_and_the_log_says_why(app, router, platform, buyer_id,
+                                                                                   caplog):
+    payload = {"checkout_id": "chk-2", "buyer_id": buyer_id, "region": "kin", "orders": []}
     with caplog.at_level(logging.WARNING), delivered(app) as messages:
-        publish(router, BUYER_REGION, "checkouts.confirmed", payload)
+        publish(router, "kin", "checkouts.confirmed", payload)  # Kingston has no address of a Trinidad buyer
         platform.relay().drain()
     assert messages == []
     assert "no order confirmation" in caplog.text
