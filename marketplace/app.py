@@ -17,6 +17,8 @@ from marketplace import cli, config, edge, health, jsonbody, observability, open
 from marketplace.buyers import api as buyers_api
 from marketplace.catalog import importer
 from marketplace.catalog.api import blp as catalog_blp
+from marketplace.inventory import service as inventory_service
+from marketplace.inventory.api import blp as inventory_blp
 from marketplace.merchants.api import blp as merchants_blp
 from marketplace.merchants.merchant_api import blp as merchant_account_blp
 from marketplace.storefront.views import blp as storefront_blp
@@ -98,7 +100,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     deadline.install(app, settings.db_request_deadline)
     api = MarketplaceApi(app, spec_kwargs=openapi.spec_kwargs(app))
     openapi.install(api, region_map)
-    for blueprint in (merchants_blp, merchant_account_blp, catalog_blp, search_blp, buyers_api.sign_up_blp,
+    for blueprint in (merchants_blp, merchant_account_blp, catalog_blp, inventory_blp, search_blp, buyers_api.sign_up_blp,
                       buyers_api.auth_blp, buyers_api.blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
@@ -111,6 +113,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(edge.blp)
     importer.register_handlers(current.handlers, router)
     indexer.register_handlers(current.handlers, router, lambda: current.search)
+    current.chores.append(inventory_service.sweep)  # expired stock reservations go back on sale
     current.handlers.announce("merchant.registered")  # for payouts, notifications, ...
     cli.register(app)
 

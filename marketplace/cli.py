@@ -25,6 +25,7 @@ from marketplace.catalog.cli import catalog
 from marketplace.edge_cli import edge
 from marketplace.merchants.cli import accounts
 from marketplace.events.cli import events
+from marketplace.inventory.cli import inventory
 from search.cli import search
 from marketplace.config import mask_url
 from marketplace.errors import NotFound
@@ -58,6 +59,7 @@ cpu.add_command(accounts)
 cpu.add_command(regions)
 cpu.add_command(edge)
 cpu.add_command(events)
+cpu.add_command(inventory)
 
 
 def register(app: Flask) -> None:

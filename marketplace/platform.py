@@ -29,6 +29,7 @@ class Platform:
     regions: RegionMap
     router: Router
     handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
+    chores: list = field(default_factory=list)  # chore(router, region), run by every relay (see Relay.chores)
     _relay_stop: threading.Event | None = None
     _search: object | None = None
     _search_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -55,6 +56,7 @@ class Platform:
         if "transport" not in kwargs:
             kwargs["transport"] = self.broker if self.settings.broker_url else EmbeddedTransport(
                 self.router, self.handlers, policy=kwargs["policy"])
+        kwargs.setdefault("chores", self.chores)
         return Relay(self.router, self.handlers, **kwargs)
 
     @cached_property

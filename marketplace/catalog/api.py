@@ -32,7 +32,7 @@ def expected_revision() -> int | None:
         return None
     tags = list(request.if_match.as_set())
     if len(tags) != 1 or not tags[0].isdigit():
-        raise InvalidInput("If-Match takes one ETag of this product, as GET returned it.",
+        raise InvalidInput("If-Match takes one ETag, as GET returned it.",
                            errors={"If-Match": ['one ETag such as "3"']})
     return int(tags[0])
 

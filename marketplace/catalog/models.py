@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.inventory.models import StockLevel
 from marketplace.regions.base import ShardBase, UTCDateTime, utcnow
 
 VISIBILITIES = ("public", "b2b", "hidden")
@@ -62,15 +63,24 @@ class Variant(ShardBase):
     length_mm: Mapped[int] = mapped_column(Integer)
     width_mm: Mapped[int] = mapped_column(Integer)
     height_mm: Mapped[int] = mapped_column(Integer)
-    stock: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # stock location -> units
+    # The stock rows of marketplace.inventory, the one source of truth for stock; loaded with
+    # the variant so a product reads with its counts, written only by inventory.service.
+    stock_levels: Mapped[list[StockLevel]] = relationship(
+        lazy="selectin", order_by="StockLevel.location", cascade="all, delete-orphan", passive_deletes=True)
 
     product: Mapped[Product] = relationship(back_populates="variants")
 
     __table_args__ = (UniqueConstraint("merchant_id", "sku"),)
 
     @property
+    def stock(self) -> dict[str, int]:
+        """Units on hand by stock location (what a product body's `stock` says)."""
+        return {level.location: level.on_hand for level in self.stock_levels}
+
+    @property
     def in_stock(self) -> bool:
-        return sum(self.stock.values()) > 0
+        """Whether a buyer could have some now: units on hand that no checkout holds."""
+        return any(level.available > 0 for level in self.stock_levels)
 
 
 class PriceList(ShardBase):

@@ -19,6 +19,7 @@ from marketplace.bounds import BOUNDS
 from marketplace.catalog import pricing, taxonomy
 from marketplace.catalog.models import VISIBILITIES, PriceList, Product, Variant
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
+from marketplace.inventory import service as inventory
 from marketplace.merchants.auth import Principal
 from marketplace.merchants.models import Merchant
 from marketplace.regions import idempotency, outbox
@@ -144,7 +145,8 @@ def write_product(session: Session, merchant: Merchant, data: dict, product: Pro
             variant = Variant(id=new_id("var"), region=merchant.region, merchant_id=merchant.id, currency=merchant.default_currency)
             product.variants.append(variant)
             changed = True
-        changed |= _assign(variant, fields)
+        changed |= _assign(variant, {k: v for k, v in fields.items() if k != "stock"})
+        changed |= inventory.write_counts(session, variant, fields.get("stock", {}))
     for gone in by_sku.values():
         product.variants.remove(gone)
         changed = True
@@ -152,6 +154,19 @@ def write_product(session: Session, merchant: Merchant, data: dict, product: Pro
         product.updated_at = utcnow()
         outbox.publish(session, "catalog.product.changed", {"product_id": product.id, "merchant_id": merchant.id})
     return product, changed
+
+
+def stock_changed(session: Session, variant_ids: list[str], *, announce: bool) -> None:
+    """Stock of these variants changed (inventory.service calls this): their products' revision
+    goes up, so a product PUT or dashboard form made from an older read (If-Match, hidden
+    field) is refused rather than undoing a sale; with `announce` (a variant ran out or came
+    back) search re-indexes them. In the open unit of work, after the stock rows were locked."""
+    products = session.execute(select(Variant.product_id, Variant.merchant_id).where(Variant.id.in_(variant_ids))
+                               .distinct().order_by(Variant.product_id)).all()
+    for product_id, merchant_id in products:
+        session.execute(update(Product).where(Product.id == product_id).values(revision=Product.revision + 1, updated_at=utcnow()))
+        if announce:
+            outbox.publish(session, "catalog.product.changed", {"product_id": product_id, "merchant_id": merchant_id})
 
 
 def revise_merchant_products(session: Session, merchant_id: str) -> None:
@@ -215,10 +230,10 @@ def delete_product(*, router: Router, principal: Principal, product_id: str) -> 
         uow.commit()
 
 
-# Integrations poll a product: one statement brings it with its variants (not a second query
-# for them), built once (not per request), and another merchant's product is simply not found.
+# Integrations poll a product: one statement brings it with its variants and their stock (not
+# more queries for them), built once (not per request), and another merchant's product is simply not found.
 _OWN_PRODUCT = (
-    select(Product).options(joinedload(Product.variants))
+    select(Product).options(joinedload(Product.variants).joinedload(Variant.stock_levels))
     .where(Product.id == bindparam("product_id"), Product.merchant_id == bindparam("merchant_id"))
 )
 

@@ -34,20 +34,22 @@ def served(chosen: tuple[str, ...]) -> list[str]:
     return list(chosen or current.router.served_regions)
 
 
-def replay_in_each(chosen: list[str], replay: Callable[[str], int], what: str) -> None:
-    """Run a replay region by region, one line each; a region that cannot be reached is named
-    and the command fails at the end, once the others are done."""
+def replay_in_each(chosen: list[str], replay: Callable[[str], int], what: str, *, done: str = "queued again",
+                   verb: str = "replayed") -> None:
+    """Run a replay (or another per-region repair: `done` and `verb` word it) region by region,
+    one line each; a region that cannot be reached is named and the command fails at the end,
+    once the others are done."""
     unreachable = []
     for region in chosen:
         try:
             count = replay(region)
         except RegionUnavailable:
             unreachable.append(region)
-            click.echo(f"{region} unreachable: nothing replayed there")
+            click.echo(f"{region} unreachable: nothing {verb} there")
             continue
-        click.echo(f"{region} {count} {what} queued again")
+        click.echo(f"{region} {count} {what} {done}")
     if unreachable:
-        raise click.ClickException(f"not replayed in {', '.join(unreachable)}; run it again once they are back")
+        raise click.ClickException(f"not {verb} in {', '.join(unreachable)}; run it again once they are back")
 
 
 @regions.command("status")

@@ -203,6 +203,7 @@ class RelayPolicy:
     prune_every: timedelta = timedelta(hours=1)
     prune_batches: int = 5  # per region and pass: a first prune of a large backlog must not stall delivery
     prune_again: timedelta = timedelta(minutes=1)  # when a pass left work behind
+    chores_every: timedelta = timedelta(seconds=5)  # the region's chores (stock reservations past their time)
 
     def backoff(self, attempts: int) -> timedelta:
         return min(self.backoff_cap, self.backoff_base * (2 ** (attempts - 1)))
@@ -210,8 +211,11 @@ class RelayPolicy:
 
 class Relay:
     def __init__(self, router, registry: HandlerRegistry, *, transport=None, policy: RelayPolicy | None = None,
-                 worker: str | None = None):
+                 worker: str | None = None, chores: Iterable[Callable[[object, str], object]] = ()):
         self.router = router
+        # Housekeeping of other packages that must run in every region with a relay, such as
+        # releasing expired stock reservations: chore(router, region), every chores_every.
+        self.chores = tuple(chores)
         self.registry = registry
         self.transport = transport
         self.policy = policy or RelayPolicy()
@@ -257,10 +261,13 @@ class Relay:
             thread.join()
 
     def _run_region_forever(self, stop: threading.Event, interval: float, region: str, prune_directory: bool) -> None:
-        next_prune = time.monotonic()
+        next_prune = next_chores = time.monotonic()
         while not stop.is_set():
             try:
                 stats = self.run_once([region])
+                if self.chores and time.monotonic() >= next_chores:
+                    self.run_chores(region)
+                    next_chores = time.monotonic() + self.policy.chores_every.total_seconds()
                 if time.monotonic() >= next_prune:
                     pruned = self.prune([region], max_batches=self.policy.prune_batches, directory=prune_directory)
                     wait = self.policy.prune_again if pruned.more else self.policy.prune_every
@@ -270,6 +277,16 @@ class Relay:
                 stats = RelayStats()
             if not stats.busy:
                 stop.wait(interval)
+
+    def run_chores(self, region: str) -> None:
+        """The registered chores in one region; one that fails is logged and the others run."""
+        for chore in self.chores:
+            try:
+                chore(self.router, region)
+            except RegionUnavailable:
+                log.warning("chore %s skipped region %s: unreachable", chore.__name__, region, extra={"region": region})
+            except Exception:
+                log.exception("chore %s failed in region %s", chore.__name__, region, extra={"region": region})
 
     def prune(self, regions: Iterable[str] | None = None, *, max_batches: int | None = None,
               directory: bool | None = None) -> Pruned:

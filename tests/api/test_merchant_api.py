@@ -162,16 +162,17 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
     key = client.post("/api/v1/merchant/api-keys", json={"name": "owner key"}, headers=owner).get_json()
     owned = {"product_id": product["id"], "variant_id": variant_id, "price_list_id": price_list["id"], "key_id": key["id"],
              "company_id": "cmp_01M8A0000000000000000000ZZ"}  # no company: a merchant may look up any that exists
+    in_paths = {**owned, "location": "KGN"}  # a stock location's name is no secret: not looked for as a leak
     bodies = {"POST": product_body(ref="stranger", sku_prefix="ST"), "PUT": product_body(), "PATCH": {"name": "Hijacked"}}
 
     walked = 0
     for rule, method in merchant_routes(app):
         path = rule.rule
         for name in rule.arguments:
-            path = path.replace(f"<{name}>", owned[name])
+            path = path.replace(f"<{name}>", in_paths[name])
         query = "?quantity=1" if path.endswith("/quote") else ""
         special = {"/api-keys": {"name": "stranger key"}, "/price-lists": {"name": "L", "company_ids": [COMPANY], "percent_off_bp": 100},
-                   "/staff": {"email": "new@stranger.example", "password": "a long password"}}
+                   "/staff": {"email": "new@stranger.example", "password": "a long password"}, "/stock/KGN": {"on_hand": 1}}
         body = next((b for suffix, b in special.items() if path.endswith(suffix)), bodies.get(method))
         response = client.open(path + query, method=method, json=body if method in bodies else None, headers=stranger)
         walked += 1
@@ -187,6 +188,7 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
     # and nothing of the owner's changed
     after = client.get(f"/api/v1/merchant/products/{product['id']}", headers=owner).get_json()
     assert after["title"] == product["title"]
+    assert {v["sku"]: v["stock"] for v in after["variants"]} == {v["sku"]: v["stock"] for v in product["variants"]}
     assert client.get("/api/v1/merchant/settings", headers=owner).get_json()["name"] == "Kingston Roasters"
     assert any(k["id"] == key["id"] and k["revoked_at"] is None for k in client.get("/api/v1/merchant/api-keys", headers=owner).get_json())
 

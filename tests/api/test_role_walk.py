@@ -35,6 +35,9 @@ EXPECTED = {
     ("DELETE", "/api/v1/merchant/price-lists/<price_list_id>"): (204, "shared"),
     ("GET", "/api/v1/merchant/variants/<variant_id>/quote"): (200, "shared"),
     ("GET", "/api/v1/merchant/companies/<company_id>"): (200, "shared"),
+    # Counting stock is the daily work of whoever is at the shelf: staff may, as they edit products.
+    ("GET", "/api/v1/merchant/variants/<variant_id>/stock"): (200, "shared"),
+    ("PUT", "/api/v1/merchant/variants/<variant_id>/stock/<location>"): (200, "shared"),
 }
 
 
@@ -69,7 +72,7 @@ def fresh_objects(client, owner_auth):
                                      email=f"{uuid.uuid4().hex[:8]}@hotel.example", password=PASSWORD, home_country="JM",
                                      company={"name": "Hotel", "tax_registration_number": "T-1"})
     return {"product_id": product["id"], "variant_id": product["variants"][0]["id"],
-            "price_list_id": price_list["id"], "key_id": key["id"], "company_id": company.company_id}, product
+            "price_list_id": price_list["id"], "key_id": key["id"], "company_id": company.company_id, "location": "KGN"}, product
 
 
 def call(client, rule, method, owned, product, headers):
@@ -86,6 +89,8 @@ def call(client, rule, method, owned, product, headers):
     body = None
     if method in ("POST", "PATCH"):
         body = next(b for suffix, b in bodies.items() if path.endswith(suffix))
+    elif method == "PUT" and "/stock/" in path:
+        body = {"on_hand": 7}
     elif method == "PUT":
         body = product_body(ref=product["ref"], sku_prefix=product["variants"][0]["sku"].split("-")[0])
     query = "?quantity=1" if path.endswith("/quote") else ""

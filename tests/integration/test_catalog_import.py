@@ -310,7 +310,8 @@ def test_database_error_rolls_back_only_that_product(router, merchant, monkeypat
         written = real_write(session, merchant_row, data, product)
         if data["ref"] == "P2":  # a second variant with an SKU the database already holds
             written[0].variants.append(Variant(id="var_01J0000000000000000000CLSH", region=merchant_row.region,
-                                               merchant_id=merchant_row.id, currency="JMD", **{**data["variants"][0], "sku": "TAKEN"}))
+                                               merchant_id=merchant_row.id, currency="JMD",
+                                               sku="TAKEN", **{k: v for k, v in data["variants"][0].items() if k not in ("sku", "stock")}))
         return written
 
     monkeypatch.setattr(service, "write_product", write_then_clash)
