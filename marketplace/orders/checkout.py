@@ -55,14 +55,19 @@ def start(*, router: Router, buyer: BuyerPrincipal, shipping_address_id: str, pa
 
 
 def _create(router, buyer, scope, key, request, shipping_address_id, payment_method, leg_seconds, hold_seconds) -> Checkout:
+    checkout_id = new_id("chk")
     with router.unit_of_work(buyer.region) as uow:
         session = uow.session
+        # The key first: a concurrent retry waits here for the winner, then finds its checkout
+        # (IntegrityError), instead of reading a cart the winner has emptied meanwhile.
+        idempotency.remember(session, scope=scope, key=key, request_fingerprint=request, resource_id=checkout_id)
+        session.flush()
         address = addresses.owned_in(session, owner_id=buyer.buyer_id, address_id=shipping_address_id)
         lines = cart.lines_in(session, buyer.buyer_id)
         if not lines:
             raise InvalidInput("Your cart is empty.", errors={"cart": ["no lines"]})
         now = database_now(session)
-        checkout = Checkout(id=new_id("chk"), region=buyer.region, buyer_id=buyer.buyer_id, state=REQUESTED,
+        checkout = Checkout(id=checkout_id, region=buyer.region, buyer_id=buyer.buyer_id, state=REQUESTED,
                             currency=buyer.currency, payment_method=payment_method, created_at=now,
                             ship_to={name: getattr(address, name) for name in SHIP_TO_FIELDS},
                             deadline_at=now + timedelta(seconds=leg_seconds))
@@ -81,7 +86,6 @@ def _create(router, buyer, scope, key, request, shipping_address_id, payment_met
         for line in lines:
             session.delete(line)
         session.add(checkout)
-        idempotency.remember(session, scope=scope, key=key, request_fingerprint=request, resource_id=checkout.id)
         uow.commit()
     return get(router=router, buyer=buyer, checkout_id=checkout.id)
 

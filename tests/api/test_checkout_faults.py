@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -111,7 +111,7 @@ def test_a_process_killed_between_saga_steps_is_finished_by_the_next(client, pla
 
 
 def test_a_merchant_region_down_past_the_deadline_is_timed_out_and_the_rest_compensated(database_config, monkeypatch):
-    with own_app(database_config, CPU_CHECKOUT_DEADLINE_SECONDS="1") as app:
+    with own_app(database_config, CPU_CHECKOUT_DEADLINE_SECONDS="4") as app:
         platform, router, client = app.extensions["cpu"], app.extensions["cpu"].router, app.test_client()
         kin, fdf, pos = shops(router, client)
         _, auth, address_id = buyer_with_address(client)
@@ -129,7 +129,7 @@ def test_a_merchant_region_down_past_the_deadline_is_timed_out_and_the_rest_comp
         relay = platform.relay()
         relay.drain()
         assert checkout_of(client, auth, started["id"])["state"] == "requested"  # kin and pos answered, fdf cannot
-        time.sleep(1.1)
+        wait_until(started["deadline_at"])
         relay.run_chores("kin")  # the deadline sweep
         relay.drain()
 
@@ -148,21 +148,29 @@ def test_a_merchant_region_down_past_the_deadline_is_timed_out_and_the_rest_comp
         assert checkout_of(client, auth, started["id"])["state"] == "failed"
 
 
-def test_twenty_concurrent_retries_of_one_checkout_make_one(app, client, platform, router, backend):
+def wait_until(moment: str) -> None:
+    time.sleep(max(0.0, (datetime.fromisoformat(moment) - datetime.now(timezone.utc)).total_seconds()) + 0.2)
+
+
+def test_twenty_concurrent_retries_of_one_checkout_make_one(database_config, backend):
     if backend != "postgres":
         pytest.skip("SQLite takes one writer at a time: the race for the key is PostgreSQL's")
-    all_shops = shops(router, client)
-    _, auth, address_id = buyer_with_address(client)
-    cart_of_three(client, auth, all_shops)
+    # slots for all twenty at once: the race is for the key, not for this server's bulkhead
+    with own_app(database_config, CPU_DB_POOL_SIZE="25") as app:
+        platform, router, client = app.extensions["cpu"], app.extensions["cpu"].router, app.test_client()
+        all_shops = shops(router, client)
+        _, auth, address_id = buyer_with_address(client)
+        cart_of_three(client, auth, all_shops)
 
-    def attempt(_):
-        response = check_out(app.test_client(), auth, address_id, key="one-key-twenty-times")
-        return response.status_code, response.get_json()["id"]
+        def attempt(_):
+            response = check_out(app.test_client(), auth, address_id, key="one-key-twenty-times")
+            return response.status_code, response.get_json().get("id", response.get_json())
 
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(attempt, range(20)))
-    assert {status for status, _ in answers} == {202} and len({checkout_id for _, checkout_id in answers}) == 1
-    assert rows(router, Checkout, "kin") == 1
-    settle(platform)
-    for shop in all_shops:
-        assert orders_in(router, shop) == ["paid"] and available(router, shop) == (500 - 12, 0)
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(pool.map(attempt, range(20)))
+        assert {status for status, _ in answers} == {202}, answers
+        assert len({checkout_id for _, checkout_id in answers}) == 1
+        assert rows(router, Checkout, "kin") == 1
+        settle(platform)
+        for shop in all_shops:
+            assert orders_in(router, shop) == ["paid"] and available(router, shop) == (500 - 12, 0)

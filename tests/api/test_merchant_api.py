@@ -160,7 +160,12 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
     price_list = client.post("/api/v1/merchant/price-lists", headers=owner,
                              json={"name": "Owner list", "company_ids": [COMPANY], "percent_off_bp": 500}).get_json()
     key = client.post("/api/v1/merchant/api-keys", json={"name": "owner key"}, headers=owner).get_json()
+    from tests.support.shop import placed_order  # (shop builds on this module's merchant and product_body)
+
+    owner_merchant = client.get("/api/v1/merchant/settings", headers=owner).get_json()
+    order_id = placed_order(app.extensions["cpu"].router, owner_merchant["id"], owner_merchant["region"])
     owned = {"product_id": product["id"], "variant_id": variant_id, "price_list_id": price_list["id"], "key_id": key["id"],
+             "order_id": order_id,
              "company_id": "cmp_01M8A0000000000000000000ZZ"}  # no company: a merchant may look up any that exists
     in_paths = {**owned, "location": "KGN"}  # a stock location's name is no secret: not looked for as a leak
     bodies = {"POST": product_body(ref="stranger", sku_prefix="ST"), "PUT": product_body(), "PATCH": {"name": "Hijacked"}}
@@ -172,7 +177,8 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
             path = path.replace(f"<{name}>", in_paths[name])
         query = "?quantity=1" if path.endswith("/quote") else ""
         special = {"/api-keys": {"name": "stranger key"}, "/price-lists": {"name": "L", "company_ids": [COMPANY], "percent_off_bp": 100},
-                   "/staff": {"email": "new@stranger.example", "password": "a long password"}, "/stock/KGN": {"on_hand": 1}}
+                   "/staff": {"email": "new@stranger.example", "password": "a long password"}, "/stock/KGN": {"on_hand": 1},
+                   "/state": {"state": "cancelled"}}
         body = next((b for suffix, b in special.items() if path.endswith(suffix)), bodies.get(method))
         response = client.open(path + query, method=method, json=body if method in bodies else None, headers=stranger)
         walked += 1

@@ -14,6 +14,7 @@ from marketplace.buyers import accounts as buyer_accounts
 from marketplace.merchants import accounts, api_keys
 from tests.api.test_merchant_api import COMPANY, merchant_routes, product_body
 from tests.api.test_storefront_pages import PASSWORD, post_form
+from tests.support.shop import placed_order
 
 OWNER_ONLY = 403
 # (method, rule) -> the status an owner gets; staff get the same unless it is OWNER_ONLY.
@@ -38,6 +39,10 @@ EXPECTED = {
     # Counting stock is the daily work of whoever is at the shelf: staff may, as they edit products.
     ("GET", "/api/v1/merchant/variants/<variant_id>/stock"): (200, "shared"),
     ("PUT", "/api/v1/merchant/variants/<variant_id>/stock/<location>"): (200, "shared"),
+    # Orders are fulfilled by whoever packs them: staff read and move them as owners do.
+    ("GET", "/api/v1/merchant/orders"): (200, "shared"),
+    ("GET", "/api/v1/merchant/orders/<order_id>"): (200, "shared"),
+    ("PUT", "/api/v1/merchant/orders/<order_id>/state"): (200, "shared"),
 }
 
 
@@ -71,7 +76,9 @@ def fresh_objects(client, owner_auth):
     company = buyer_accounts.sign_up(router=client.application.extensions["cpu"].router, name="Buyer",
                                      email=f"{uuid.uuid4().hex[:8]}@hotel.example", password=PASSWORD, home_country="JM",
                                      company={"name": "Hotel", "tax_registration_number": "T-1"})
-    return {"product_id": product["id"], "variant_id": product["variants"][0]["id"],
+    owner = client.get("/api/v1/merchant/settings", headers=owner_auth).get_json()
+    order_id = placed_order(client.application.extensions["cpu"].router, owner["id"], owner["region"])
+    return {"product_id": product["id"], "variant_id": product["variants"][0]["id"], "order_id": order_id,
             "price_list_id": price_list["id"], "key_id": key["id"], "company_id": company.company_id, "location": "KGN"}, product
 
 
@@ -91,6 +98,8 @@ def call(client, rule, method, owned, product, headers):
         body = next(b for suffix, b in bodies.items() if path.endswith(suffix))
     elif method == "PUT" and "/stock/" in path:
         body = {"on_hand": 7}
+    elif method == "PUT" and path.endswith("/state"):
+        body = {"state": "cancelled"}
     elif method == "PUT":
         body = product_body(ref=product["ref"], sku_prefix=product["variants"][0]["sku"].split("-")[0])
     query = "?quantity=1" if path.endswith("/quote") else ""

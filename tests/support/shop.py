@@ -69,3 +69,23 @@ def available(router, shop: Shop, variant_id: str | None = None) -> tuple[int, i
     with router.unit_of_work(shop.region, read_only=True) as uow:
         level = uow.session.get(StockLevel, (variant_id or shop.variant_id, "KGN"))
         return level.on_hand, level.reserved
+
+
+def placed_order(router, merchant_id: str, region: str, *, state: str = "pending_payment") -> str:
+    """A merchant order as the saga leaves it (for walks over the order endpoints); its id."""
+    from marketplace.orders import states
+    from marketplace.orders.models import MerchantOrder
+    from marketplace.regions.ids import new_id
+
+    order = MerchantOrder(id=new_id("ord"), region=region, merchant_id=merchant_id, checkout_id=new_id("chk"),
+                          buyer_region="kin", state=state, currency="JMD", goods_amount=4500, shipping_amount=79250,
+                          total_amount=83750, lines=[{"variant_id": "var_x", "sku": "BM-250", "quantity": 1,
+                                                      "unit_price": 4500, "total": 4500}],
+                          ship_to={"recipient": "R", "line1": "1 Hope Road", "line2": None, "city": "Kingston",
+                                   "postal_code": None, "country": "JM"})
+    with router.unit_of_work(region) as uow:
+        uow.session.add(order)
+        uow.session.flush()
+        states.record_initial(uow.session, order, actor="checkout")
+        uow.commit()
+    return order.id
