@@ -11,7 +11,7 @@ from marketplace.buyers.principal import require_buyer, require_buyer_before_req
 from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.orders import cart, checkout, service
 from marketplace.orders.schemas import (
-    BuyerOrderPageSchema, BuyerOrderSchema, CartLineInSchema, CartSchema, CheckoutInSchema, CheckoutSchema,
+    BuyerOrderPageSchema, BuyerOrderSchema, BuyerRequestSchema, CartLineInSchema, CartSchema, CheckoutInSchema, CheckoutSchema,
     MerchantOrderArgs, MerchantOrderPageSchema, MerchantOrderSchema, MoveSchema, PageArgs,
 )
 from marketplace.platform import platform, router
@@ -96,18 +96,20 @@ class BuyerOrder(MethodView):
 
 @blp.route("/orders/<order_id>/cancel")
 class BuyerCancel(MethodView):
+    @blp.arguments(BuyerRequestSchema())
     @blp.response(202, BuyerOrderSchema)
     @blp.alt_response(409, description="Shipped already")
-    def post(self, order_id):
+    def post(self, data, order_id):
         """Cancel an order before it ships; the merchant's region answers, and the order follows."""
         return service.cancel_for_buyer(router=router(), buyer=require_buyer(), order_id=order_id)
 
 
 @blp.route("/orders/<order_id>/return")
 class BuyerReturn(MethodView):
+    @blp.arguments(BuyerRequestSchema())
     @blp.response(202, BuyerOrderSchema)
     @blp.alt_response(409, description="Not delivered yet")
-    def post(self, order_id):
+    def post(self, data, order_id):
         """Ask for a return of a delivered order, within the merchant's return window."""
         return service.request_return(router=router(), buyer=require_buyer(), order_id=order_id)
 

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from marketplace.bounds import BOUNDS
 from marketplace.orders import states
+from marketplace.wholenumbers import WholeNumber
 from marketplace.orders.checkout import PAYMENT_METHODS
 
 ID = {"validate": validate.Length(min=1, max=40)}
@@ -19,7 +20,7 @@ class AmountSchema(Schema):
 class CartLineInSchema(Schema):
     merchant_id = fields.String(required=True, **ID)
     variant_id = fields.String(required=True, **ID)
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=BOUNDS.max_quantity))
+    quantity = WholeNumber(required=True, validate=validate.Range(min=1, max=BOUNDS.max_quantity))
 
 
 class CartLineSchema(Schema):
@@ -86,7 +87,7 @@ class CheckoutSchema(Schema):
 
 class PageArgs(Schema):
     after = fields.String(validate=validate.Length(max=40), metadata={"description": "the last id of the page before"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    limit = WholeNumber(load_default=50, validate=validate.Range(min=1, max=100))
 
 
 class MerchantOrderArgs(PageArgs):
@@ -149,3 +150,7 @@ class BuyerOrderSchema(Schema):
 class BuyerOrderPageSchema(Schema):
     items = fields.List(fields.Nested(BuyerOrderSchema))
     next = fields.String(allow_none=True)
+
+
+class BuyerRequestSchema(Schema):
+    reason = fields.String(validate=validate.Length(max=500), metadata={"description": "in your words, for the merchant"})
