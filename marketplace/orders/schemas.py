@@ -87,7 +87,7 @@ class CheckoutSchema(Schema):
 
 class PageArgs(Schema):
     after = fields.String(validate=validate.Length(max=40), metadata={"description": "the last id of the page before"})
-    limit = WholeNumber(load_default=50, validate=validate.Range(min=1, max=100))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 
 
 class MerchantOrderArgs(PageArgs):
