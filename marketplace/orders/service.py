@@ -106,6 +106,6 @@ def request_return(*, router: Router, buyer: BuyerPrincipal, order_id: str) -> B
             raise Conflict(f"Order {order_id} is {order.state.replace('_', ' ')}: a return is asked for after delivery.")
         outbox.publish(uow.session, "orders.return.requested", {
             "checkout_id": order.checkout_id, "merchant_id": order.merchant_id, "to_region": order.merchant_region,
-            "buyer_region": order.region, "order_id": order.id}, key=order.checkout_id)
+            "buyer_region": order.region, "order_id": order.order_id}, key=order.checkout_id)
         uow.commit()
         return order
