@@ -4,8 +4,7 @@ default process serves; and what the buyer is told when a part of it fails."""
 
 from __future__ import annotations
 
-from marketplace.orders.models import BuyerOrder, Checkout, MerchantOrder, OrderTransition
-from marketplace.inventory.models import HELD, Reservation
+from marketplace.orders.models import BuyerOrder, Checkout, MerchantOrder
 from tests.support.shop import available, buyer_with_address, check_out, open_shop, put, rows, settle
 
 
