@@ -20,6 +20,7 @@ from itertools import zip_longest
 import click
 from sqlalchemy import select
 
+from marketplace.buyers import accounts as buyer_accounts
 from marketplace.catalog import service as catalog
 from marketplace.catalog.models import Product
 from marketplace.errors import Conflict, InvalidInput, RegionUnavailable
@@ -1046,11 +1047,21 @@ def _write_price_lists(router: Router, principal: Principal, spec: DemoMerchant,
             continue
         contract = _contract_prices(price_list, products, ids)
         catalog.create_price_list(router=router, principal=principal, data={
-            "name": price_list.name, "company_ids": [company_id(name) for name in price_list.buyers],
+            "name": price_list.name, "company_ids": [_company(router, name, spec.country) for name in price_list.buyers],
             "valid_from": PRICE_LISTS_FROM, "valid_until": price_list.valid_until,
             "percent_off_bp": price_list.percent_off_bp, "contract_prices": contract,
         })
         summary.price_lists_created += 1
+
+
+def _company(router: Router, name: str, country: str) -> str:
+    """The id of the made-up buyer company `name`, opened (with an admin who signs in with a
+    demo-only password) the first time; a later load replays the same sign-up by its key."""
+    slug = company_id(name)[-12:].lower()
+    admin = buyer_accounts.sign_up(router=router, email=f"buyer-{slug}@demo.example", password=DEMO_PASSWORD, name=name,
+                                   home_country=country, company={"name": name, "tax_registration_number": slug.upper()},
+                                   idempotency_key=f"demo-company:{slug}")
+    return admin.company_id
 
 
 def _contract_prices(price_list: DemoPriceList, products: list[dict], ids: dict[str, str]) -> dict[str, int]:

@@ -1,9 +1,8 @@
 """A buyer company: its users with their roles (roles.toml says who may do what), its
-addresses, and what merchants may know of it.
+addresses. What merchants may know of it is in buyers.directory.
 
 A company and all of its users live in the company's home region, on one shard, so managing
-them is one transaction there. Merchants name companies on price lists and grant them terms;
-they learn only that a company id exists, from its directory pointer, never its data."""
+them is one transaction there."""
 
 from __future__ import annotations
 
@@ -13,11 +12,10 @@ from marketplace.buyers import accounts, addresses, tokens
 from marketplace.buyers.errors import BuyerNotFound
 from marketplace.buyers.identity import BuyerPrincipal, company_roles
 from marketplace.buyers.models import Buyer, BuyerAddress, Company
-from marketplace.errors import Conflict, InvalidInput, NotFound
+from marketplace.errors import Conflict, InvalidInput
 from marketplace.merchants import name_claims
 from marketplace.merchants.auth import hash_password
-from marketplace.regions.ids import is_id, new_id
-from marketplace.regions.models import DirectoryEntry
+from marketplace.regions.ids import new_id
 from marketplace.regions.router import Router
 
 
@@ -95,28 +93,6 @@ def add_address(*, router: Router, principal: BuyerPrincipal, data: dict) -> Buy
 def delete_address(*, router: Router, principal: BuyerPrincipal, address_id: str) -> None:
     company_id = principal.company_for("addresses.manage")
     addresses.delete(router=router, region=principal.region, owner_id=company_id, address_id=address_id)
-
-
-def pointer(*, router: Router, company_id: str) -> dict:
-    """What a merchant may know of a company: that it exists, and its home region (from the
-    directory pointer, readable in every region). NotFound otherwise."""
-    unknown = NotFound(f"No buyer company {company_id}.")
-    if not is_id(company_id, "cmp"):
-        raise unknown
-    with router.directory(read_only=True) as uow:
-        entry = uow.session.get(DirectoryEntry, company_id)
-        if entry is None or entry.kind != "company":
-            raise unknown
-        return {"id": entry.party_id, "region": entry.region}
-
-
-def unknown_companies(*, router: Router, company_ids: list[str]) -> list[str]:
-    """The ids among these that name no buyer company, in their order (for price lists)."""
-    wanted = [company_id for company_id in company_ids if is_id(company_id, "cmp")]
-    with router.directory(read_only=True) as uow:
-        known = set(uow.session.scalars(select(DirectoryEntry.party_id).where(
-            DirectoryEntry.party_id.in_(wanted), DirectoryEntry.kind == "company"))) if wanted else set()
-    return [company_id for company_id in company_ids if company_id not in known]
 
 
 def _member(session, company_id: str, user_id: str) -> Buyer:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from marketplace.bounds import BOUNDS
+from marketplace.buyers import directory as buyer_directory
 from marketplace.catalog import pricing, taxonomy
 from marketplace.catalog.models import VISIBILITIES, PriceList, Product, Variant
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -285,7 +286,9 @@ def _refuse_sku_clash(session: Session, merchant_id: str, data: dict, *, product
 # Price lists ---------------------------------------------------------------------------------
 
 def create_price_list(*, router: Router, principal: Principal, data: dict, idempotency_key: str | None = None) -> PriceList:
-    """A price list for named buyer companies; a retry under the same idempotency key returns it."""
+    """A price list for named buyer companies (each must exist: its directory pointer, readable
+    in every region, is asked; the company's data stays with it); a retry under the same
+    idempotency key returns it."""
     problems = {}
     if data.get("percent_off_bp") is None and not data.get("contract_prices"):
         problems["percent_off_bp"] = ["give a percentage off or contract prices"]
@@ -295,6 +298,8 @@ def create_price_list(*, router: Router, principal: Principal, data: dict, idemp
         problems["valid_until"] = ["must not be before valid_from"]
     if any(not 0 <= price <= pricing.MAX_UNIT_PRICE for price in data.get("contract_prices", {}).values()):
         problems["contract_prices"] = [f"prices from 0 to {pricing.MAX_UNIT_PRICE:,} minor units"]
+    if not problems and (unknown := buyer_directory.unknown_companies(router=router, company_ids=data["company_ids"])):
+        problems["company_ids"] = [f"no buyer company {company_id}" for company_id in unknown]
     if problems:
         raise InvalidInput("The price list is not valid.", errors=problems)
     once = _Once(router, principal, "catalog.price_list.create", idempotency_key, data, fetch=lambda s, i: s.get(PriceList, i))

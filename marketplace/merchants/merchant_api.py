@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from marketplace.codes import ISO_CURRENCY
-from marketplace.buyers import companies
+from marketplace.buyers import directory as buyer_directory
 from marketplace.buyers.schemas import CompanyPointerSchema
 from marketplace.merchants import accounts, api_keys
 from marketplace.merchants.principal import current_principal, require_principal
@@ -110,4 +110,4 @@ class CompanyById(MethodView):
     @blp.alt_response(404, description="No such buyer company")
     def get(self, company_id):
         """Check a buyer company's id before naming it on a price list (its data stays with the company)."""
-        return companies.pointer(router=router(), company_id=company_id)
+        return buyer_directory.pointer(router=router(), company_id=company_id)

@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 
-from marketplace.buyers import accounts as buyer_accounts
 from marketplace.merchants import accounts, api_keys
-from tests.api.test_merchant_api import COMPANY, merchant_routes, product_body
+from tests.api.test_merchant_api import merchant_routes, product_body
 from tests.api.test_storefront_pages import PASSWORD, post_form
+from tests.support.buyers import open_company
 from tests.support.shop import placed_order
 
 OWNER_ONLY = 403
@@ -69,17 +69,15 @@ def fresh_objects(client, owner_auth):
     product = client.post("/api/v1/merchant/products", json=product_body(ref=f"p-{uuid.uuid4().hex[:8]}",
                           sku_prefix=uuid.uuid4().hex[:6].upper()), headers=owner_auth)
     assert product.status_code == 201, product.get_json()
+    company_id = open_company(client.application.extensions["cpu"].router, f"Hotel {uuid.uuid4().hex[:8]}")
     price_list = client.post("/api/v1/merchant/price-lists", headers=owner_auth,
-                             json={"name": "L", "company_ids": [COMPANY], "percent_off_bp": 100}).get_json()
+                             json={"name": "L", "company_ids": [company_id], "percent_off_bp": 100}).get_json()
     key = client.post("/api/v1/merchant/api-keys", json={"name": "to revoke"}, headers=owner_auth).get_json()
     product = product.get_json()
-    company = buyer_accounts.sign_up(router=client.application.extensions["cpu"].router, name="Buyer",
-                                     email=f"{uuid.uuid4().hex[:8]}@hotel.example", password=PASSWORD, home_country="JM",
-                                     company={"name": "Hotel", "tax_registration_number": "T-1"})
     owner = client.get("/api/v1/merchant/settings", headers=owner_auth).get_json()
     order_id = placed_order(client.application.extensions["cpu"].router, owner["id"], owner["region"])
     return {"product_id": product["id"], "variant_id": product["variants"][0]["id"], "order_id": order_id,
-            "price_list_id": price_list["id"], "key_id": key["id"], "company_id": company.company_id, "location": "KGN"}, product
+            "price_list_id": price_list["id"], "key_id": key["id"], "company_id": company_id, "location": "KGN"}, product
 
 
 def call(client, rule, method, owned, product, headers):
@@ -91,7 +89,7 @@ def call(client, rule, method, owned, product, headers):
         "/staff": {"email": f"{uuid.uuid4().hex[:8]}@role-walk.example", "password": PASSWORD},
         "/api-keys": {"name": "another"},
         "/products": product_body(ref=f"n-{uuid.uuid4().hex[:8]}", sku_prefix=uuid.uuid4().hex[:6].upper()),
-        "/price-lists": {"name": "M", "company_ids": [COMPANY], "percent_off_bp": 200},
+        "/price-lists": {"name": "M", "company_ids": [owned["company_id"]], "percent_off_bp": 200},
     }
     body = None
     if method in ("POST", "PATCH"):

@@ -19,6 +19,7 @@ from search.engines.embedded import EmbeddedEngine
 from search.query import SearchQuery
 from tests.search.test_elastic_golden import fake  # noqa: F401  (the fake cluster, a fixture)
 from tests.search.test_search_service import product, search, words
+from tests.support.buyers import signed_up
 
 
 @pytest.fixture
@@ -181,6 +182,17 @@ def test_asking_for_the_b2b_audience_shows_no_b2b_only_product(client, router, s
     suggestions = client.get("/api/v1/search/suggest", query_string={"q": "gree", "audience": "b2b"}, headers=headers)
     assert suggestions.status_code == 200
     assert suggestions.get_json()["suggestions"] == ["Green tea, 250 g bag"]
+
+
+@pytest.mark.parametrize(("caller", "finds_the_sack"), [("company buyer", True), ("personal buyer", False)])
+def test_a_buyer_acting_for_a_company_finds_b2b_only_products_and_a_person_does_not(client, b2b_and_retail, caller,
+                                                                                     finds_the_sack):
+    _, headers = signed_up(client, caller.title(), "JM", **({"company": "Green Hotels"} if caller == "company buyer" else {}))
+    found = client.get("/api/v1/search", query_string={"q": "green"}, headers=headers).get_json()
+    titles = {hit["title"] for hit in found["items"]}
+    assert ("Green coffee, 30 kg sack" in titles) == finds_the_sack and "Green tea, 250 g bag" in titles
+    suggestions = client.get("/api/v1/search/suggest", query_string={"q": "gree"}, headers=headers).get_json()
+    assert ("Green coffee, 30 kg sack" in suggestions["suggestions"]) == finds_the_sack
 
 
 def test_the_storefront_search_page_shows_no_b2b_only_product_whatever_it_is_asked(client, shop, b2b_and_retail):

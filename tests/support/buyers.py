@@ -39,3 +39,12 @@ def signed_up(client, name: str, home_country: str = "JM", **extra) -> tuple[dic
     """A new buyer and the Authorization header of a signed-in device."""
     buyer = sign_up(client, name, home_country, **extra)
     return buyer, bearer(sign_in(client, buyer["email"]))
+
+
+def open_company(router, name: str = "Harbour Hotels", home_country: str = "JM") -> str:
+    """The id of a new buyer company (its admin signed up through the service), for price lists."""
+    from marketplace.buyers import accounts
+
+    body = sign_up_body(f"{name} Admin", home_country, company=name)
+    return accounts.sign_up(router=router, email=body["email"], password=PASSWORD, name=body["name"],
+                            home_country=home_country, company=body["company"]).company_id

@@ -25,6 +25,8 @@ from marketplace.merchants import accounts, api_keys
 from marketplace.regions import regionmap
 from marketplace.regions.router import DIRECTORY, Router
 from tests.support import databases
+from tests.support.buyers import PASSWORD as BUYER_PASSWORD
+from tests.support.buyers import sign_up_body
 from tests.support.merchants import PASSWORD, registration
 from tests.support.processes import Process, free_port, request
 from tests.topology.processes import ConnectionWatch, edge, region_server
@@ -171,6 +173,27 @@ def test_a_martinique_owner_signs_in_to_the_dashboard_through_the_kingston_edge(
     assert signed_in.status_code == 303, signed_in.text  # answered by fdf, after kin's 421
     settings = browser.get(f"{kingston}/dashboard/settings", timeout=10)  # routed by the cookie's region
     assert settings.status_code == 200 and body["legal_name"] in settings.text
+    assert_each_shard_reached_only_from_its_region(watch, region_databases)
+
+
+def test_a_martinique_buyer_uses_the_mobile_api_through_the_kingston_edge(topology):
+    edges, watch, region_databases = topology.edges, topology.watch, topology.region_databases
+    kingston = f"http://127.0.0.1:{edges['kin']}"
+    body = sign_up_body("Topology Marie", "MQ", company="Topology Hotels")
+    signed_up = requests.post(f"{kingston}/api/v1/buyers", json=body, timeout=10)  # fdf answers, after kin's 421
+    assert signed_up.status_code == 201 and signed_up.json()["region"] == "fdf", signed_up.text
+    pair = requests.post(f"{kingston}/api/v1/buyer/tokens", json={"email": body["email"], "password": BUYER_PASSWORD},
+                         timeout=10).json()
+    assert pair["access_token"].startswith("cpb.fdf.")
+    fresh = requests.post(f"{kingston}/api/v1/buyer/tokens/refresh", json={"refresh_token": pair["refresh_token"]},
+                          timeout=10)
+    assert fresh.status_code == 200, fresh.text
+    auth = {"Authorization": f"Bearer {fresh.json()['access_token']}"}
+    profile = requests.get(f"{kingston}/api/v1/buyer/profile", headers=auth, timeout=10)  # routed by the token
+    assert profile.status_code == 200 and profile.json()["company_role"] == "admin"
+    assert requests.get(f"{kingston}/api/v1/search?q=rum", headers=auth, timeout=10).status_code == 200
+    assert requests.delete(f"{kingston}/api/v1/buyer/sessions", headers=auth, timeout=10).status_code == 204
+    assert requests.get(f"{kingston}/api/v1/buyer/profile", headers=auth, timeout=10).status_code == 401
     assert_each_shard_reached_only_from_its_region(watch, region_databases)
 
 
