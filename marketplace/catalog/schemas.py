@@ -73,7 +73,8 @@ class VariantSchema(Schema):
     stock = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
                         values=WholeNumber(validate=[validate.Range(min=0, error="stock must not be negative"),
                                                      validate.Range(max=BOUNDS.max_quantity, error=f"at most {BOUNDS.max_quantity:,} units")]),
-                        load_default=dict, metadata={"description": "stock location -> units"})
+                        load_default=dict, metadata={"description": "stock location -> units on hand (the rows of /variants/{id}/stock); "
+                                                                     "a location left out is removed; never below the units checkouts hold (409)"})
 
     @pre_load
     def upper_country(self, data, **_):

@@ -22,6 +22,7 @@ from marketplace.catalog import pricing, taxonomy
 from marketplace.catalog.models import VISIBILITIES, PriceList, Product, Variant
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
 from marketplace.inventory import service as inventory
+from marketplace.inventory.errors import BelowReserved
 from marketplace.merchants.auth import Principal
 from marketplace.merchants.models import Merchant
 from marketplace.regions import idempotency, outbox
@@ -141,14 +142,18 @@ def write_product(session: Session, merchant: Merchant, data: dict, product: Pro
         session.add(product)
     changed = _assign(product, {k: data[k] for k in ("ref", "category", "title", "description", "image_urls", "visibility", "ships_to_exclusions")})
     by_sku = {v.sku: v for v in product.variants}
-    for fields in data["variants"]:
+    for n, fields in enumerate(data["variants"]):
         variant = by_sku.pop(fields["sku"], None)
         if variant is None:
             variant = Variant(id=new_id("var"), region=merchant.region, merchant_id=merchant.id, currency=merchant.default_currency)
             product.variants.append(variant)
             changed = True
         changed |= _assign(variant, {k: v for k, v in fields.items() if k != "stock"})
-        changed |= inventory.write_counts(session, variant, fields.get("stock", {}))
+        try:
+            changed |= inventory.write_counts(session, variant, fields.get("stock", {}))
+        except BelowReserved as exc:  # named where the product body (or the dashboard form) has it
+            exc.errors = {f"variants.{n}.stock": exc.errors["on_hand"]}
+            raise
     for gone in by_sku.values():
         product.variants.remove(gone)
         changed = True

@@ -83,7 +83,7 @@ def _changed_meanwhile(merchant, current, errors: dict):
     now = product_form.values_of(current)
     changed = product_snapshot.changed_since(request.form.get("loaded", ""), now)
     values = {**request.form.to_dict(), "revision": now["revision"], "loaded": now["loaded"]}
-    notice = {"form": ["Someone changed this product after you opened it (in another tab, an import or through the API). "
+    notice = {"form": ["Someone changed this product after you opened it (in another tab, an import, the API, or a sale taking stock). "
                        "Nothing you typed is saved yet: compare it with the changes listed, then save again."]}
     listed = None if changed is None else [(product_form.label_of(name), now.get(name, "")) for name in changed]
     body, _ = _form(merchant, current, values, {**notice, **errors}, stale=True, changed=listed)

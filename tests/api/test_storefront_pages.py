@@ -476,6 +476,35 @@ def test_editing_a_product_replaces_its_variants(client, router):
     assert [(v.sku, v.base_price) for v in saved.variants] == [("A", 1300)]
 
 
+def test_a_count_below_what_checkouts_hold_is_shown_on_the_stock_field_and_a_sale_makes_the_form_stale(client, router):
+    from datetime import timedelta
+
+    from marketplace.inventory import service as inventory
+
+    owner = open_merchant(router)
+    found = add_product(router, owner, "beans", variant("A"))  # KGN 10
+    with router.unit_of_work(owner.region) as uow:
+        inventory.reserve(uow.session, reservation_id="ord-dash", merchant_id=owner.merchant_id,
+                          lines=[(found.variants[0].id, 4)], expires_in=timedelta(minutes=15))
+        uow.commit()
+    sign_in_as(client, owner)
+    form = {"ref": "beans", "category": "food/coffee", "visibility": "public", "title_en": "Coffee beans",
+            "v0_sku": "A", "v0_price": "12.50", "v0_hs_code": "090121", "v0_origin_country": "JM", "v0_weight_g": "250",
+            "v0_length_mm": "100", "v0_width_mm": "60", "v0_height_mm": "180", "v0_stock": "KGN=3"}
+    refused = post_form(client, f"/dashboard/products/{found.id}", form)
+    assert refused.status_code == 422 and 'id="v0_stock-error"' in refused.get_data(as_text=True)
+    assert "at least 4 (reserved by checkouts)" in page_text(refused)
+
+    page = client.get(f"/dashboard/products/{found.id}").get_data(as_text=True)
+    loaded = {name: re.search(rf'name="{name}" value="([^"]*)"', page).group(1) for name in ("revision", "loaded")}
+    with router.unit_of_work(owner.region) as uow:  # a sale lands while the merchant types
+        inventory.commit(uow.session, reservation_id="ord-dash")
+        uow.commit()
+    stale = post_form(client, f"/dashboard/products/{found.id}", {**form, **loaded, "v0_stock": "KGN=10"})
+    assert stale.status_code == 409 and "Someone changed this product" in page_text(stale)
+    assert catalog.get_product(router=router, principal=owner, product_id=found.id).variants[0].stock == {"KGN": 6}
+
+
 def test_a_merchant_cannot_open_or_change_another_merchants_product(client, router):
     owner = open_merchant(router, "blue-mountain")
     other = open_merchant(router, "cibao-cacao", "DO")

@@ -536,3 +536,19 @@ def test_ten_thousand_variants_import_within_thirty_seconds(router, merchant, ba
     with capsys.disabled():
         print(f"\n10,000-variant import on {backend}: {first:.1f} s new, {second:.1f} s unchanged")
     assert first < 30 and second < 30
+
+
+def test_a_count_below_what_checkouts_hold_refuses_that_product_alone(router, merchant):
+    from marketplace.inventory import service as inventory
+
+    import_csv(router, merchant, row(), row(product_ref="TEA-1", sku="TEA-1-A"))
+    with router.unit_of_work(merchant.region) as uow:
+        variant_id = uow.session.scalar(select(Variant.id).where(Variant.sku == "COF-1-A"))
+        inventory.reserve(uow.session, reservation_id="ord-import", merchant_id=merchant.merchant_id,
+                          lines=[(variant_id, 8)], expires_in=timedelta(minutes=15))
+        uow.commit()
+    report = import_csv(router, merchant, row(stock="KGN=5"), row(product_ref="TEA-1", sku="TEA-1-A", stock="KGN=40"))
+    assert [(e["line"], e["column"]) for e in report["errors"]] == [(2, "stock")]
+    assert "8 units" in report["errors"][0]["reason"] and "reserved by checkouts" in report["errors"][0]["reason"]
+    stocks = {p.ref: p.variants[0].stock for p in products_of(router, merchant).values()}
+    assert stocks == {"COF-1": {"KGN": 10}, "TEA-1": {"KGN": 40}}

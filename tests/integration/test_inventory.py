@@ -256,3 +256,37 @@ def test_reserving_the_last_units_takes_the_product_out_of_stock_for_search_and_
     settle(router, inventory.release, "ord-s1")
     back, announced_back = document_and_events()
     assert back.in_stock and back.version > after.version and announced_back == announced_after + 1
+
+
+def test_product_edits_racing_sales_of_the_same_variant_neither_deadlock_nor_oversell(router, shop):
+    from marketplace.catalog.service import ChangedMeanwhile
+
+    owner, product_id, _, large = shop  # BM-1KG: 60 at KGN
+    for n in range(20):
+        reserve(router, f"sale-{n}", [(large, 1)], owner.merchant_id)
+
+    def work(n):
+        if n == 0:  # the merchant renames the product and recounts BM-1KG, five times
+            for k in range(5):
+                body = product_body(title={"en": f"Renamed {k}"})
+                body["variants"][1]["stock"] = {"KGN": 100 + k}
+                for _ in range(100):
+                    try:
+                        catalog.replace_product(router=router, principal=owner, product_id=product_id,
+                                                data=ProductSchema().load(body))
+                        break
+                    except (ChangedMeanwhile, RegionUnavailable):  # a sale bumped the revision meanwhile: again
+                        continue
+            return "edited"
+        for k in range(n - 1, 20, 3):
+            for _ in range(50):
+                try:
+                    settle(router, inventory.commit, f"sale-{k}")
+                    break
+                except RegionUnavailable:
+                    continue
+        return "sold"
+
+    assert sorted(_race(4, work)) == ["edited", "sold", "sold", "sold"]
+    on_hand, reserved = levels(router, large)["KGN"]
+    assert reserved == 0 and 100 - 20 <= on_hand <= 104  # the last count, less the sales that came after it

@@ -17,6 +17,7 @@ from marketplace.catalog import service
 from marketplace.catalog.importer.errors import error_entry
 from marketplace.catalog.importer.rows import Draft, locate
 from marketplace.catalog.models import Product, Variant
+from marketplace.inventory.errors import BelowReserved
 from marketplace.merchants.auth import Principal
 from marketplace.merchants.models import Merchant
 from marketplace.regions.router import Router
@@ -115,7 +116,7 @@ def _write_products(session: Session, merchant: Merchant, drafts: list[Draft], e
         with session.begin_nested():
             changes = [service.write_product(session, merchant, d.data, existing.get(d.ref))[1] for d in drafts]
             session.flush()
-    except (IntegrityError, DataError):
+    except (IntegrityError, DataError, BelowReserved):
         for draft in drafts:
             _write_product(session, merchant, draft, existing.get(draft.ref), report)
         return
@@ -131,5 +132,8 @@ def _write_product(session: Session, merchant: Merchant, draft: Draft, product: 
     except (IntegrityError, DataError) as exc:
         log.warning("import of product %s refused by the database: %s", draft.ref, exc.orig, extra={"merchant_id": merchant.id})
         draft.errors.append(error_entry(draft.line, None, "the database refused this product; none of it was written"))
+        return
+    except BelowReserved as exc:  # a count below what checkouts hold: that product alone is not written
+        draft.errors.append(error_entry(draft.line, "stock", f"{exc.detail} None of this product was written."))
         return
     report.count(product, changed)
