@@ -181,14 +181,9 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
         for name in rule.arguments:
             path = path.replace(f"<{name}>", in_paths[name])
         query = "?quantity=1" if path.endswith("/quote") else ""
-<<<<<<< HEAD
-        special = {"/api-keys": {"name": "stranger key"}, "/price-lists": {"name": "L", "company_ids": [COMPANY], "percent_off_bp": 100},
+        special = {"/api-keys": {"name": "stranger key"}, "/price-lists": {"name": "L", "company_ids": [company], "percent_off_bp": 100},
                    "/staff": {"email": "new@stranger.example", "password": "a long password"}, "/stock/KGN": {"on_hand": 1},
                    "/state": {"state": "cancelled"}}
-=======
-        special = {"/api-keys": {"name": "stranger key"}, "/price-lists": {"name": "L", "company_ids": [company], "percent_off_bp": 100},
-                   "/staff": {"email": "new@stranger.example", "password": "a long password"}}
->>>>>>> h11-buyers
         body = next((b for suffix, b in special.items() if path.endswith(suffix)), bodies.get(method))
         response = client.open(path + query, method=method, json=body if method in bodies else None, headers=stranger)
         walked += 1
