@@ -27,6 +27,8 @@ from marketplace.inventory import service as inventory_service
 from marketplace.inventory.api import blp as inventory_blp
 from marketplace.merchants.api import blp as merchants_blp
 from marketplace.merchants.merchant_api import blp as merchant_account_blp
+from marketplace.orders import api as orders_api
+from marketplace.orders import saga
 from marketplace.storefront.views import blp as storefront_blp
 from search import indexer
 from search.api import blp as search_blp
@@ -154,7 +156,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     api = MarketplaceApi(app, spec_kwargs=openapi.spec_kwargs(app))
     openapi.install(api, region_map)
     for blueprint in (merchants_blp, merchant_account_blp, webhooks_blp, catalog_blp, catalog_public_blp, inventory_blp,
-                      search_blp, buyers_api.sign_up_blp, buyers_api.auth_blp, buyers_api.blp):
+                      search_blp, buyers_api.sign_up_blp, buyers_api.auth_blp, buyers_api.blp, orders_api.blp,
+                      orders_api.merchant_blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
@@ -168,6 +171,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     indexer.register_handlers(current.handlers, router, lambda: current.search)
     locator.register_handlers(current.handlers, router)
     current.chores.append(functools.partial(inventory_service.sweep, router))  # expired stock reservations go back on sale
+    saga.register_handlers(current.handlers, router, lambda: current.payments)
+    current.chores.append(functools.partial(saga.sweep_deadlines, router))  # checkouts whose merchant regions did not answer in time
     current.handlers.announce("merchant.registered")  # for payouts, notifications, ...
     pointers.register(current.handlers, router)  # each region's copy of the directory
     webhook_fanout.register_handlers(current.handlers)

@@ -67,6 +67,7 @@ class Settings:
     max_staff_users: int = 50  # staff users (owners included) per merchant
     principal_cache_seconds: float = 5.0  # how long an API key's principal is trusted without a look
     stock_hold_seconds: int = 900  # how long a checkout's stock reservation holds before it is released
+    checkout_deadline_seconds: int = 120  # how long a checkout waits for every merchant region's answer
     # Keys the directory's email digests: a key of its own, so the cookie-signing key can be
     # rotated (old ones kept as fallbacks a while) without making every email unfindable.
     email_lookup_key: str = field(default=EMBEDDED_LOOKUP_KEY, repr=False)
@@ -227,6 +228,7 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         max_staff_users=read.number("CPU_MAX_STAFF_USERS", 50, minimum=1),
         principal_cache_seconds=read.number("CPU_PRINCIPAL_CACHE_SECONDS", 5.0, minimum=0, kind=float),
         stock_hold_seconds=read.number("CPU_STOCK_HOLD_SECONDS", 900, minimum=10),
+        checkout_deadline_seconds=read.number("CPU_CHECKOUT_DEADLINE_SECONDS", 120, minimum=1),
         email_lookup_key=email_lookup_key,
         secret_key_fallbacks=tuple(k.strip() for k in read.text("CPU_SECRET_KEY_FALLBACKS", "").split(",") if k.strip()),
         mail_url=read.text("CPU_MAIL_URL", (instance_path / "mail").as_uri()),

@@ -6,6 +6,7 @@ from alembic import context
 from marketplace.catalog import models as _catalog_models  # noqa: F401  (registers tables)
 from marketplace.buyers import models as _buyer_models  # noqa: F401
 from marketplace.merchants import models as _merchant_models  # noqa: F401
+from marketplace.orders import models as _order_models  # noqa: F401
 from marketplace.webhooks import models as _webhook_models  # noqa: F401
 from marketplace.regions.base import DirectoryBase, ShardBase
 

@@ -45,3 +45,8 @@ def _owned(session, owner_id: str, address_id: str) -> BuyerAddress:
     if address is None or address.owner_id != owner_id:
         raise BuyerNotFound(f"address {address_id}")
     return address
+
+
+def owned_in(session, *, owner_id: str, address_id: str) -> BuyerAddress:
+    """In an open unit of work on the owner's shard (a checkout copying its shipping address)."""
+    return _owned(session, owner_id, address_id)

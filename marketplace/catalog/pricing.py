@@ -69,7 +69,22 @@ MAX_QUANTITY = BOUNDS.max_quantity
 
 
 class QuantityRefused(InvalidInput):
-    """The quantity breaks the merchant's minimum order or case-pack terms."""
+    """The quantity breaks the merchant's minimum order or case-pack terms; `accepted_quantity`
+    is the nearest quantity the terms would take (None when there is none, as above the bounds)."""
+
+    def __init__(self, detail: str, *, errors=None, accepted_quantity: int | None = None):
+        super().__init__(detail, errors=errors)
+        self.accepted_quantity = accepted_quantity
+
+    def extra(self) -> dict[str, object]:
+        return {} if self.accepted_quantity is None else {"accepted_quantity": self.accepted_quantity}
+
+
+def accepted_quantity(terms: VariantTerms, quantity: int) -> int | None:
+    """The smallest quantity at least `quantity` (and the MOQ) that is whole case packs."""
+    wanted = max(terms.moq, quantity if isinstance(quantity, int) else 1, 1)
+    accepted = -(-wanted // terms.case_pack) * terms.case_pack
+    return accepted if accepted <= MAX_QUANTITY else None
 
 
 def price_for(
@@ -101,12 +116,14 @@ def check_quantity(terms: VariantTerms, quantity: int) -> None:
                               errors={"quantity": [f"at most {MAX_QUANTITY:,}"]})
     if quantity < terms.moq:
         raise QuantityRefused(
-            f"The minimum order for this item is {terms.moq}.", errors={"quantity": [f"at least {terms.moq} (minimum order)"]}
+            f"The minimum order for this item is {terms.moq}.", errors={"quantity": [f"at least {terms.moq} (minimum order)"]},
+            accepted_quantity=accepted_quantity(terms, quantity),
         )
     if quantity % terms.case_pack:
         raise QuantityRefused(
             f"This item is sold in cases of {terms.case_pack}.",
             errors={"quantity": [f"a multiple of {terms.case_pack} (case pack)"]},
+            accepted_quantity=accepted_quantity(terms, quantity),
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select, update
@@ -342,13 +343,40 @@ def quote(*, router: Router, merchant_id: str, variant_id: str, quantity: int, c
     if region is None:
         raise NotFound(f"No merchant {merchant_id}.")
     with router.unit_of_work(region, read_only=True) as uow:
-        variant = uow.session.get(Variant, variant_id) if is_id(variant_id, "var") else None
-        if variant is None or variant.merchant_id != merchant_id or variant.product.visibility == "hidden":
-            raise NotFound(f"No variant {variant_id}.")
-        lists = uow.session.scalars(select(PriceList).where(PriceList.merchant_id == merchant_id)).all() if company_id else []
-        terms = terms_of(variant)
-        terms_lists = price_lists_as_terms(list(lists))
-    return pricing.price_for(terms, quantity=quantity, today=today or date.today(), company_id=company_id, price_lists=terms_lists)
+        return offer_in(uow.session, merchant_id=merchant_id, variant_id=variant_id, quantity=quantity,
+                        company_id=company_id, today=today).quote
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a cart or an order needs of one line, read in the merchant's region."""
+    quote: pricing.Quote
+    sku: str
+    weight_g: int
+    ships_from: str  # the merchant's home country
+
+
+class CannotShip(InvalidInput):
+    def __init__(self, variant_id: str, country: str):
+        super().__init__(f"This item does not ship to {country}.", errors={"variant_id": [f"does not ship to {country}"]})
+        self.variant_id, self.country = variant_id, country
+
+
+def offer_in(session: Session, *, merchant_id: str, variant_id: str, quantity: int, company_id: str | None = None,
+             today: date | None = None, ship_to: str | None = None) -> Offer:
+    """In an open unit of work on the merchant's shard: the price this buyer pays (price_for),
+    after the MOQ and case-pack check (QuantityRefused says what would be accepted) and, with
+    `ship_to`, the merchant's shipping exclusions (CannotShip)."""
+    variant = session.get(Variant, variant_id) if is_id(variant_id, "var") else None
+    if variant is None or variant.merchant_id != merchant_id or variant.product.visibility == "hidden":
+        raise NotFound(f"No variant {variant_id}.")
+    if ship_to is not None and ship_to in (variant.product.ships_to_exclusions or []):
+        raise CannotShip(variant_id, ship_to)
+    lists = session.scalars(select(PriceList).where(PriceList.merchant_id == merchant_id)).all() if company_id else []
+    quoted = pricing.price_for(terms_of(variant), quantity=quantity, today=today or date.today(), company_id=company_id,
+                               price_lists=price_lists_as_terms(list(lists)))
+    merchant = session.get(Merchant, merchant_id)
+    return Offer(quoted, variant.sku, variant.weight_g, merchant.home_country)
 
 
 # Public reads (storefront) ------------------------------------------------------------------

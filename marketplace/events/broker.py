@@ -268,7 +268,7 @@ class PullConsumer:
         self.consumer = consumer
         self.region = region
         self.subscriptions = {s.topic: s for s in transport.registry.subscriptions if s.consumer == consumer}
-        everywhere = any(s.everywhere for s in self.subscriptions.values())
+        everywhere = any(s.everywhere or s.addressed for s in self.subscriptions.values())
         self.filter = f"{SUBJECT_PREFIX}.>" if everywhere else f"{SUBJECT_PREFIX}.{region}.>"
         self._sub = transport._loop.run(self._subscribe(), timeout=30)
 

@@ -14,7 +14,9 @@ Two kinds of handler:
 
 Where it runs: by default in the event's source region (the consumer reads what it needs
 there); `everywhere` consumers apply the events of every region in each region (a copy kept
-in every data center), which is what travels between brokers.
+in every data center), which is what travels between brokers; `addressed` consumers apply
+an event only in the region its payload names as `to_region` (a saga's request to a merchant's
+region, and the answer back to the buyer's): the one way a step in one region asks another.
 """
 
 from __future__ import annotations
@@ -34,12 +36,17 @@ class Subscription:
     handler: Callable[..., None] = field(compare=False)
     everywhere: bool = False
     transactional: bool = False
+    addressed: bool = False  # applied only in payload["to_region"]
 
     def regions_for(self, envelope: Envelope, regions: list[str]) -> list[str]:
         """The regions this consumer applies the envelope in."""
+        if self.addressed:
+            return [envelope.payload["to_region"]]
         return list(regions) if self.everywhere else [envelope.source_region]
 
     def runs_in(self, region: str, envelope: Envelope) -> bool:
+        if self.addressed:
+            return envelope.payload.get("to_region") == region
         return self.everywhere or envelope.source_region == region
 
     def direct(self, event: Any) -> None:

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from ulid import ULID
 
-PREFIXES = frozenset({"mer", "buy", "evt", "prd", "var", "ord", "stf", "key", "cmp", "prl", "imp", "adr", "ses", "whk", "whd",
-                      "wha"})
+PREFIXES = frozenset({"mer", "buy", "evt", "prd", "var", "ord", "stf", "key", "cmp", "prl", "imp", "adr", "ses", "chk", "whk",
+                      "whd", "wha"})
 _ID_SHAPE = re.compile(r"^(?P<prefix>[a-z]{3})_[0-9A-HJKMNP-TV-Z]{26}$")
 
 

@@ -195,11 +195,12 @@ class HandlerRegistry:
     def knows(self, topic: str) -> bool:
         return topic in self._handlers or topic in self._announced or topic in self._subscriptions
 
-    def consumer(self, name: str, topic: str, *, everywhere: bool = False, transactional: bool = False):
+    def consumer(self, name: str, topic: str, *, everywhere: bool = False, transactional: bool = False,
+                 addressed: bool = False):
         """Register `name`'s handler of `topic` (see marketplace.events.consumers.Subscription)."""
         def register(handler):
             self._subscriptions[topic].append(Subscription(name, topic, handler, everywhere=everywhere,
-                                                           transactional=transactional))
+                                                           transactional=transactional, addressed=addressed))
             return handler
 
         return register

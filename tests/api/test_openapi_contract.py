@@ -102,7 +102,7 @@ def test_operations_behind_a_merchant_key_declare_the_bearer_scheme_and_the_othe
         "type": "http", "scheme": "bearer", "description": document["components"]["securitySchemes"]["merchantApiKey"]["description"]}
     secured = {label for label, operation in operations(document) if operation.get("security") == [{"merchantApiKey": []}]}
     assert secured == {label for label, _ in operations(document) if label.split()[1].startswith("/api/v1/merchant/")}
-    assert len(secured) == 23
+    assert len(secured) == 26
     assert all("401" in operation["responses"] for label, operation in operations(document) if label in secured)
 
 
@@ -111,9 +111,10 @@ def test_a_buyers_own_operations_declare_the_buyer_bearer_scheme(document):
     secured = {label for label, operation in operations(document) if operation.get("security") == [{"buyerAccessToken": []}]}
     signing_in = {"/api/v1/buyer/tokens", "/api/v1/buyer/tokens/refresh", "/api/v1/buyer/password-reset",
                   "/api/v1/buyer/password-reset/complete"}
+    buyers_own = ("/api/v1/buyer/", "/api/v1/cart", "/api/v1/checkouts", "/api/v1/orders")
     assert secured == {label for label, _ in operations(document)
-                       if label.split()[1].startswith("/api/v1/buyer/") and label.split()[1] not in signing_in}
-    assert len(secured) == 16 and all("401" in dict(operations(document))[label]["responses"] for label in secured)
+                       if label.split()[1].startswith(buyers_own) and label.split()[1] not in signing_in}
+    assert len(secured) == 16 + 9 and all("401" in dict(operations(document))[label]["responses"] for label in secured)
 
 
 def test_every_operation_has_its_own_operation_id(document):

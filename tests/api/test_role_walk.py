@@ -14,6 +14,7 @@ from marketplace.merchants import accounts, api_keys
 from tests.api.test_merchant_api import merchant_routes, product_body
 from tests.api.test_storefront_pages import PASSWORD, post_form
 from tests.support.buyers import open_company
+from tests.support.shop import placed_order
 
 OWNER_ONLY = 403
 # (method, rule) -> the status an owner gets; staff get the same unless it is OWNER_ONLY.
@@ -42,6 +43,10 @@ EXPECTED = {
     ("POST", "/api/v1/merchant/webhooks"): (201, "owner"),
     ("DELETE", "/api/v1/merchant/webhooks/<webhook_id>"): (204, "owner"),
     ("GET", "/api/v1/merchant/webhooks/<webhook_id>/deliveries"): (200, "owner"),
+    # Orders are fulfilled by whoever packs them: staff read and move them as owners do.
+    ("GET", "/api/v1/merchant/orders"): (200, "shared"),
+    ("GET", "/api/v1/merchant/orders/<order_id>"): (200, "shared"),
+    ("PUT", "/api/v1/merchant/orders/<order_id>/state"): (200, "shared"),
 }
 WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "events": ["orders.created"]}
 
@@ -75,7 +80,9 @@ def fresh_objects(client, owner_auth, *, webhook=False):
                              json={"name": "L", "company_ids": [company_id], "percent_off_bp": 100}).get_json()
     key = client.post("/api/v1/merchant/api-keys", json={"name": "to revoke"}, headers=owner_auth).get_json()
     product = product.get_json()
-    owned = {"product_id": product["id"], "variant_id": product["variants"][0]["id"],
+    owner = client.get("/api/v1/merchant/settings", headers=owner_auth).get_json()
+    order_id = placed_order(client.application.extensions["cpu"].router, owner["id"], owner["region"])
+    owned = {"product_id": product["id"], "variant_id": product["variants"][0]["id"], "order_id": order_id,
              "price_list_id": price_list["id"], "key_id": key["id"], "company_id": company_id, "location": "KGN"}
     if webhook:
         owned["webhook_id"] = client.post("/api/v1/merchant/webhooks", json=WEBHOOK, headers=owner_auth).get_json()["id"]
@@ -99,6 +106,8 @@ def call(client, rule, method, owned, product, headers):
         body = next(b for suffix, b in bodies.items() if path.endswith(suffix))
     elif method == "PUT" and "/stock/" in path:
         body = {"on_hand": 7}
+    elif method == "PUT" and path.endswith("/state"):
+        body = {"state": "cancelled"}
     elif method == "PUT":
         body = product_body(ref=product["ref"], sku_prefix=product["variants"][0]["sku"].split("-")[0])
     query = "?quantity=1" if path.endswith("/quote") else ""

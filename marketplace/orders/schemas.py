@@ -1,0 +1,156 @@
+"""Request and response bodies of the cart, checkout and order endpoints."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from marketplace.bounds import BOUNDS
+from marketplace.orders import states
+from marketplace.wholenumbers import WholeNumber
+from marketplace.orders.checkout import PAYMENT_METHODS
+
+ID = {"validate": validate.Length(min=1, max=40)}
+
+
+class AmountSchema(Schema):
+    amount_minor = fields.Integer()
+    currency = fields.String()
+
+
+class CartLineInSchema(Schema):
+    merchant_id = fields.String(required=True, **ID)
+    variant_id = fields.String(required=True, **ID)
+    quantity = WholeNumber(required=True, validate=validate.Range(min=1, max=BOUNDS.max_quantity))
+
+
+class CartLineSchema(Schema):
+    merchant_id = fields.String()
+    merchant_region = fields.String()
+    variant_id = fields.String()
+    quantity = fields.Integer()
+    quote = fields.Dict(allow_none=True, metadata={"description": "the merchant region's last quote (price_for); "
+                                                   "null until it gave one: the checkout prices every line again"})
+    quoted_at = fields.AwareDateTime(allow_none=True)
+
+
+class CartMerchantSchema(Schema):
+    merchant_id = fields.String()
+    merchant_region = fields.String()
+    quoted = fields.Boolean()
+    goods = fields.Nested(AmountSchema, allow_none=True)
+    landed = fields.Dict(allow_none=True, metadata={"description": "goods, shipping, duties, taxes, total (logistics)"})
+    landed_in_buyer_currency = fields.Nested(AmountSchema, allow_none=True)
+
+
+class CartSchema(Schema):
+    lines = fields.List(fields.Nested(CartLineSchema))
+    merchants = fields.List(fields.Nested(CartMerchantSchema))
+    total = fields.Nested(AmountSchema, allow_none=True)
+    rates_effective = fields.String(metadata={"description": "date of the reference rates used to convert"})
+
+
+class CheckoutInSchema(Schema):
+    shipping_address_id = fields.String(required=True, **ID)
+    payment_method = fields.String(load_default="offline", validate=validate.OneOf(PAYMENT_METHODS))
+
+
+class LegSchema(Schema):
+    merchant_id = fields.String()
+    merchant_region = fields.String()
+    state = fields.String(metadata={"description": "requested, accepted, rejected, timed_out, confirmed or cancelled"})
+    order_id = fields.String(allow_none=True)
+    lines = fields.List(fields.Dict())
+    currency = fields.String(allow_none=True)
+    goods_amount = fields.Integer(allow_none=True)
+    shipping_amount = fields.Integer(allow_none=True)
+    total_amount = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "why this merchant's part did not go through"})
+    problems = fields.Dict(allow_none=True, metadata={"description": "per line, what the merchant's region refused"})
+
+
+class CheckoutSchema(Schema):
+    id = fields.String()
+    state = fields.String(metadata={"description": "requested, paying, confirming, completed or failed"})
+    settled = fields.Method("_settled", metadata={"description": "true once it will not change: stop polling"})
+    currency = fields.String()
+    total_amount = fields.Integer(allow_none=True)
+    payment_method = fields.String()
+    reason = fields.String(allow_none=True)
+    deadline_at = fields.AwareDateTime()
+    created_at = fields.AwareDateTime()
+    settled_at = fields.AwareDateTime(allow_none=True)
+    legs = fields.List(fields.Nested(LegSchema))
+
+    def _settled(self, checkout) -> bool:
+        return checkout.state in ("completed", "failed")
+
+
+class PageArgs(Schema):
+    after = fields.String(validate=validate.Length(max=40), metadata={"description": "the last id of the page before"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class MerchantOrderArgs(PageArgs):
+    state = fields.String(validate=validate.OneOf(states.states()))
+
+
+class TransitionSchema(Schema):
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String()
+    actor = fields.String()
+    at = fields.AwareDateTime()
+
+
+class MerchantOrderSchema(Schema):
+    id = fields.String()
+    merchant_id = fields.String()
+    region = fields.String()
+    checkout_id = fields.String()
+    state = fields.String()
+    currency = fields.String()
+    goods_amount = fields.Integer()
+    shipping_amount = fields.Integer()
+    total_amount = fields.Integer()
+    lines = fields.List(fields.Dict())
+    ship_to = fields.Dict()
+    return_requested_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+    transitions = fields.List(fields.Nested(TransitionSchema))
+
+
+class MerchantOrderSummarySchema(MerchantOrderSchema):
+    class Meta:
+        exclude = ("transitions",)
+
+
+class MerchantOrderPageSchema(Schema):
+    items = fields.List(fields.Nested(MerchantOrderSummarySchema))
+    next = fields.String(allow_none=True, metadata={"description": "`after` for the next page; null on the last"})
+
+
+class MoveSchema(Schema):
+    state = fields.String(required=True, validate=validate.OneOf(states.states()))
+
+
+class BuyerOrderSchema(Schema):
+    id = fields.String(attribute="order_id")
+    checkout_id = fields.String()
+    merchant_id = fields.String()
+    merchant_region = fields.String()
+    state = fields.String()
+    currency = fields.String()
+    total_amount = fields.Integer()
+    lines = fields.List(fields.Dict())
+    note = fields.String(allow_none=True)
+    return_requested = fields.Boolean()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class BuyerOrderPageSchema(Schema):
+    items = fields.List(fields.Nested(BuyerOrderSchema))
+    next = fields.String(allow_none=True)
+
+
+class BuyerRequestSchema(Schema):
+    reason = fields.String(validate=validate.Length(max=500), metadata={"description": "in your words, for the merchant"})

@@ -1,0 +1,111 @@
+"""Orders as merchants and buyers read and move them.
+
+Merchants read their orders on their own shard (tenant: the principal's merchant; role: any
+staff or key may read, `move` needs the merchant's staff or an API key, like stock). Buyers
+read their order summaries in their own region, newest first, a page at a time (the cursor is
+the last order id seen: ids sort by time), and ask for a cancel or a return: the request goes
+to the merchant's region as an event, where the state machine decides, and the answer comes
+back to the summary (`orders.settled`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from marketplace.buyers.identity import BuyerPrincipal
+from marketplace.errors import Conflict, NotFound
+from marketplace.merchants.auth import Principal
+from marketplace.orders import saga, states
+from marketplace.orders.models import BuyerOrder, MerchantOrder
+from marketplace.regions import outbox
+from marketplace.regions.ids import is_id
+from marketplace.regions.router import Router
+
+PAGE = 50
+
+
+def list_for_merchant(*, router: Router, principal: Principal, state: str | None = None, after: str | None = None,
+                      limit: int = PAGE) -> list[MerchantOrder]:
+    """The merchant's orders, newest first; `after` is the last id of the page before."""
+    query = select(MerchantOrder).where(MerchantOrder.merchant_id == principal.merchant_id)
+    if state is not None:
+        query = query.where(MerchantOrder.state == state)
+    if after is not None:
+        query = query.where(MerchantOrder.id < after)
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        return list(uow.session.scalars(query.order_by(MerchantOrder.id.desc()).limit(limit)))
+
+
+def get_for_merchant(*, router: Router, principal: Principal, order_id: str) -> MerchantOrder:
+    """One of the merchant's orders, with its lines, address and transitions."""
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        return _merchants(uow.session, principal, order_id)
+
+
+def move(*, router: Router, principal: Principal, order_id: str, to_state: str) -> MerchantOrder:
+    """The merchant moves an order (in fulfilment, shipped, delivered, ...), as the table allows."""
+    with router.unit_of_work(principal.region) as uow:
+        order = _merchants(uow.session, principal, order_id)
+        actor = f"merchant:{principal.staff_id or principal.api_key_id}"
+        if states.move(uow.session, order, to_state, actor=actor):
+            if to_state in ("paid", "cancelled"):
+                saga.announce(uow.session, order, f"orders.{to_state}")
+            saga.tell_buyer(uow.session, order)
+        uow.commit()
+        return order
+
+
+def _merchants(session, principal: Principal, order_id: str) -> MerchantOrder:
+    order = session.get(MerchantOrder, order_id) if is_id(order_id, "ord") else None
+    if order is None or order.merchant_id != principal.merchant_id:
+        raise NotFound(f"No order {order_id}.")
+    _ = order.transitions
+    return order
+
+
+def list_for_buyer(*, router: Router, buyer: BuyerPrincipal, after: str | None = None, limit: int = PAGE) -> list[BuyerOrder]:
+    """The buyer's orders from every merchant and region, newest first."""
+    query = select(BuyerOrder).where(BuyerOrder.buyer_id == buyer.buyer_id)
+    if after is not None:
+        query = query.where(BuyerOrder.order_id < after)
+    with router.unit_of_work(buyer.region, read_only=True) as uow:
+        return list(uow.session.scalars(query.order_by(BuyerOrder.order_id.desc()).limit(limit)))
+
+
+def get_for_buyer(*, router: Router, buyer: BuyerPrincipal, order_id: str) -> BuyerOrder:
+    with router.unit_of_work(buyer.region, read_only=True) as uow:
+        return _buyers(uow.session, buyer, order_id)
+
+
+def _buyers(session, buyer: BuyerPrincipal, order_id: str) -> BuyerOrder:
+    order = session.get(BuyerOrder, order_id) if is_id(order_id, "ord") else None
+    if order is None or order.buyer_id != buyer.buyer_id:
+        raise NotFound(f"No order {order_id}.")
+    return order
+
+
+def cancel_for_buyer(*, router: Router, buyer: BuyerPrincipal, order_id: str) -> BuyerOrder:
+    """Ask the merchant's region to cancel an order not yet shipped; the summary follows its answer."""
+    with router.unit_of_work(buyer.region) as uow:
+        order = _buyers(uow.session, buyer, order_id)
+        if order.state not in states.table()["cancellable_by_buyer"]:
+            raise Conflict(f"Order {order_id} is {order.state.replace('_', ' ')}: it can no longer be cancelled.")
+        outbox.publish(uow.session, "orders.cancel", {
+            "checkout_id": order.checkout_id, "merchant_id": order.merchant_id, "to_region": order.merchant_region,
+            "buyer_region": order.region, "actor": f"buyer:{buyer.buyer_id}", "reason": "Cancelled by the buyer."},
+            key=order.checkout_id)
+        uow.commit()
+        return order
+
+
+def request_return(*, router: Router, buyer: BuyerPrincipal, order_id: str) -> BuyerOrder:
+    """Ask for a return of a delivered order; the merchant's region checks its return window."""
+    with router.unit_of_work(buyer.region) as uow:
+        order = _buyers(uow.session, buyer, order_id)
+        if order.state not in states.table()["returnable"]:
+            raise Conflict(f"Order {order_id} is {order.state.replace('_', ' ')}: a return is asked for after delivery.")
+        outbox.publish(uow.session, "orders.return.requested", {
+            "checkout_id": order.checkout_id, "merchant_id": order.merchant_id, "to_region": order.merchant_region,
+            "buyer_region": order.region, "order_id": order.order_id}, key=order.checkout_id)
+        uow.commit()
+        return order

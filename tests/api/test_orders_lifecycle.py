@@ -1,0 +1,66 @@
+"""A cart's refusals, and an order's life after checkout: the merchant moves it through the
+state machine, the buyer cancels before shipment or asks for a return after delivery, and the
+buyer's summary follows each answer from the merchant's region."""
+
+from __future__ import annotations
+
+from tests.support.shop import available, buyer_with_address, check_out, open_shop, put, settle
+
+
+def test_moq_and_case_pack_refusals_say_which_quantity_would_be_accepted(client, router):
+    shop = open_shop(router, client, "Case Roasters", "JM")
+    _, auth, _ = buyer_with_address(client)
+    below = put(client, auth, shop, 4, case=True)
+    assert below.status_code == 422 and below.get_json()["accepted_quantity"] == 6
+    odd = put(client, auth, shop, 8, case=True)
+    assert odd.status_code == 422 and odd.get_json()["accepted_quantity"] == 12 and "cases of 6" in odd.get_json()["detail"]
+    assert put(client, auth, shop, 12, case=True).status_code == 200
+    assert client.get("/api/v1/cart", headers=auth).get_json()["lines"][0]["quote"]["total"] == 12 * 15000
+
+
+def paid_order(client, router, platform, name="Life Roasters"):
+    shop = open_shop(router, client, name, "JM")
+    _, auth, address_id = buyer_with_address(client)
+    assert put(client, auth, shop, 2).status_code == 200
+    check_out(client, auth, address_id)
+    settle(platform)
+    [order] = client.get("/api/v1/orders", headers=auth).get_json()["items"]
+    assert order["state"] == "paid"
+    return shop, auth, order["id"]
+
+
+def move(client, shop, order_id, state):
+    return client.put(f"/api/v1/merchant/orders/{order_id}/state", headers=shop.auth, json={"state": state})
+
+
+def test_a_buyer_cancels_before_shipment_and_the_summary_follows(client, router, platform):
+    shop, auth, order_id = paid_order(client, router, platform)
+    assert client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth, json={}).status_code == 202
+    settle(platform)
+    summary = client.get(f"/api/v1/orders/{order_id}", headers=auth).get_json()
+    assert summary["state"] == "cancelled" and summary["note"] == "Cancelled by the buyer."
+    detail = client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()
+    assert detail["transitions"][-1]["actor"].startswith("buyer:") and detail["state"] == "cancelled"
+    assert move(client, shop, order_id, "in_fulfilment").status_code == 409  # cancelled is the end
+
+
+def test_shipped_orders_cannot_be_cancelled_and_returns_come_after_delivery(client, router, platform):
+    shop, auth, order_id = paid_order(client, router, platform)
+    assert move(client, shop, order_id, "shipped").status_code == 409  # paid -> shipped skips fulfilment
+    for state in ("in_fulfilment", "shipped"):
+        assert move(client, shop, order_id, state).status_code == 200
+    settle(platform)
+    assert client.get(f"/api/v1/orders/{order_id}", headers=auth).get_json()["state"] == "shipped"
+    assert client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth, json={}).status_code == 409
+    assert client.post(f"/api/v1/orders/{order_id}/return", headers=auth, json={}).status_code == 409
+
+    assert move(client, shop, order_id, "delivered").status_code == 200
+    settle(platform)
+    assert client.post(f"/api/v1/orders/{order_id}/return", headers=auth, json={"reason": "wrong size"}).status_code == 202
+    settle(platform)
+    summary = client.get(f"/api/v1/orders/{order_id}", headers=auth).get_json()
+    assert summary["return_requested"] and summary["state"] == "delivered"
+    detail = client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()
+    assert detail["return_requested_at"] is not None
+    assert [t["to_state"] for t in detail["transitions"]] == ["pending_payment", "paid", "in_fulfilment", "shipped", "delivered"]
+    assert available(router, shop) == (498, 0)

@@ -1,0 +1,20 @@
+"""The order state machine's table (marketplace/orders/states.toml) holds together."""
+
+from marketplace.orders import states
+
+
+def test_every_move_goes_to_a_known_state_by_a_known_actor():
+    known = set(states.states())
+    assert {"pending_payment", "paid", "in_fulfilment", "shipped", "delivered", "completed", "cancelled",
+            "refunded_partially", "refunded_fully"} == known
+    for source, targets in states.table()["to"].items():
+        for target, actors in targets.items():
+            assert target in known, (source, target)
+            assert set(actors) <= {"checkout", "merchant", "buyer"}, (source, target)
+
+
+def test_cancelled_and_fully_refunded_are_the_end_and_buyers_cancel_only_before_shipment():
+    assert states.table()["to"]["cancelled"] == {} and states.table()["to"]["refunded_fully"] == {}
+    for state in states.states():
+        assert states.allowed(state, "cancelled", "buyer") == (state in states.table()["cancellable_by_buyer"])
+    assert not states.allowed("shipped", "cancelled", "merchant") and not states.allowed("paid", "shipped", "merchant")
