@@ -354,6 +354,7 @@ class Offer:
     sku: str
     weight_g: int
     ships_from: str  # the merchant's home country
+    name: str  # the product's title in the merchant's own language, for orders and their notices
 
 
 class CannotShip(InvalidInput):
@@ -376,7 +377,9 @@ def offer_in(session: Session, *, merchant_id: str, variant_id: str, quantity: i
     quoted = pricing.price_for(terms_of(variant), quantity=quantity, today=today or date.today(), company_id=company_id,
                                price_lists=price_lists_as_terms(list(lists)))
     merchant = session.get(Merchant, merchant_id)
-    return Offer(quoted, variant.sku, variant.weight_g, merchant.home_country)
+    titles = variant.product.title or {}
+    name = titles.get(merchant.default_language) or next(iter(titles.values()), variant.sku)
+    return Offer(quoted, variant.sku, variant.weight_g, merchant.home_country, name)
 
 
 # Public reads (storefront) ------------------------------------------------------------------

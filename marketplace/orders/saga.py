@@ -78,7 +78,7 @@ def take(envelope, session) -> None:
         except DomainError as exc:
             problems[f"lines.{n}"] = [exc.detail, *(f"{k}: {v}" for k, v in exc.extra().items())]
             continue
-        priced.append({"variant_id": line["variant_id"], "sku": offer.sku, "quantity": line["quantity"],
+        priced.append({"variant_id": line["variant_id"], "sku": offer.sku, "name": offer.name, "quantity": line["quantity"],
                        "unit_price": offer.quote.unit_price, "total": offer.quote.total, "rule": offer.quote.rule,
                        "weight_g": offer.weight_g, "ships_from": offer.ships_from, "currency": offer.quote.currency})
     if problems:
@@ -98,7 +98,7 @@ def take(envelope, session) -> None:
     order = MerchantOrder(id=order_id, region=session.info["database"], merchant_id=p["merchant_id"],
                           checkout_id=p["checkout_id"], buyer_region=p["buyer_region"], state=states.table()["initial"],
                           currency=currency, goods_amount=goods, shipping_amount=cost["shipping"], total_amount=cost["total"],
-                          lines=[{k: line[k] for k in ("variant_id", "sku", "quantity", "unit_price", "total")} for line in priced],
+                          lines=[{k: line[k] for k in ("variant_id", "sku", "name", "quantity", "unit_price", "total")} for line in priced],
                           ship_to=p["ship_to"], created_at=now, updated_at=now)
     session.add(order)
     session.flush()
@@ -209,7 +209,9 @@ def announce(session, order, topic: str) -> None:
     outbox.publish(session, topic, {
         "order_id": order.id, "merchant_id": order.merchant_id, "region": order.region, "checkout_id": order.checkout_id,
         "state": order.state, "total": {"amount_minor": order.total_amount, "currency": order.currency},
-        "lines": order.lines, "occurred_at": database_now(session).isoformat()}, key=order.id)
+        "lines": [{"variant_id": line["variant_id"], "sku": line["sku"], "name": line.get("name", line["sku"]),
+                   "quantity": line["quantity"], "unit_price_minor": line["unit_price"]} for line in order.lines],
+        "occurred_at": database_now(session).isoformat()}, key=order.id)
 
 
 # The buyer's region -----------------------------------------------------------------------

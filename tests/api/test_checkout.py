@@ -4,8 +4,13 @@ default process serves; and what the buyer is told when a part of it fails."""
 
 from __future__ import annotations
 
+import json
+
 from marketplace.orders.models import BuyerOrder, Checkout, MerchantOrder
+from marketplace.webhooks import signing
+from tests.support.mail import delivered
 from tests.support.shop import available, buyer_with_address, check_out, open_shop, put, rows, settle
+from tests.support.webhooks import receiver
 
 
 def three_shops(router, client):
@@ -16,7 +21,7 @@ def three_shops(router, client):
 def test_one_checkout_in_kin_makes_three_merchant_orders_each_in_its_own_region(app, client, platform, router):
     kin, fdf, pos = three_shops(router, client)
     assert (kin.region, fdf.region, pos.region) == ("kin", "fdf", "pos")
-    _, auth, address_id = buyer_with_address(client)
+    buyer, auth, address_id = buyer_with_address(client)
     for shop in (kin, fdf, pos):
         assert put(client, auth, shop, 12).status_code == 200
     cart = client.get("/api/v1/cart", headers=auth).get_json()
@@ -32,9 +37,22 @@ def test_one_checkout_in_kin_makes_three_merchant_orders_each_in_its_own_region(
     assert checkout["state"] == "requested" and not checkout["settled"] and len(checkout["legs"]) == 3
     assert client.get("/api/v1/cart", headers=auth).get_json()["lines"] == []
 
-    settle(platform)
+    with receiver(200) as hooks, delivered(app) as messages:
+        hook = client.post("/api/v1/merchant/webhooks", headers=fdf.auth,
+                           json={"url": hooks.url, "events": ["orders.created", "orders.paid"]}).get_json()
+        settle(platform)
+        settle(platform)  # the mail and the webhooks of the last steps
     done = client.get(f"/api/v1/checkouts/{checkout['id']}", headers=auth).get_json()
     assert done["state"] == "completed" and done["settled"], done
+
+    # told: the buyer once (from kin, listing all three), each merchant's owner of its order;
+    # fdf's webhook got its order created and paid, each signed with its secret
+    to_buyer = [m for m in messages if m["To"] == buyer["email"]]
+    assert len(to_buyer) == 1 and len(messages) == 4, [m["To"] for m in messages]
+    text = to_buyer[0].get_body(("plain",)).get_content()
+    assert all(name in text for name in ("Kingston Roasters", "Fort Rhum", "Port Cocoa"))
+    assert [json.loads(r.body)["type"] for r in hooks.received] == ["orders.created", "orders.paid"]
+    assert all(signing.verify(hook["secret"], r.headers["cpu-signature"], r.body) for r in hooks.received)
     assert {leg["state"] for leg in done["legs"]} == {"confirmed"}
     assert done["total_amount"] > 0 and done["currency"] == "JMD"
 
