@@ -27,6 +27,7 @@ class StockLevelRecord:
     location: str
     on_hand: int
     reserved: int
+    revision: int
 
     @property
     def available(self) -> int:
