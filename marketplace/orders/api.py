@@ -6,6 +6,7 @@ are not found); merchant endpoints only on the principal's merchant's orders."""
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from marketplace.buyers.principal import require_buyer, require_buyer_before_request
 from marketplace.merchants.principal import current_principal, require_principal
@@ -78,7 +79,7 @@ class OneCheckout(MethodView):
 
 @blp.route("/orders")
 class BuyerOrders(MethodView):
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(PageArgs, location="query", unknown=RAISE)
     @blp.response(200, BuyerOrderPageSchema)
     def get(self, args):
         """Your orders from every merchant and region, newest first."""
@@ -116,7 +117,7 @@ class BuyerReturn(MethodView):
 
 @merchant_blp.route("/orders")
 class MerchantOrders(MethodView):
-    @merchant_blp.arguments(MerchantOrderArgs, location="query")
+    @merchant_blp.arguments(MerchantOrderArgs, location="query", unknown=RAISE)
     @merchant_blp.response(200, MerchantOrderPageSchema)
     def get(self, args):
         """Your orders, newest first, by state if you like."""

@@ -69,21 +69,23 @@ def signed_in(app, email):
     return client
 
 
-def fresh_objects(client, owner_auth, *, webhook=False):
+def fresh_objects(client, owner_auth, *, webhook=False, key=False):
     """New objects for each call, so a DELETE walked earlier leaves the later calls something
-    (a webhook only where the call needs one: a merchant has at most ten)."""
+    (a webhook or an API key only where the call needs one: a merchant has at most ten
+    webhooks and 25 keys)."""
     product = client.post("/api/v1/merchant/products", json=product_body(ref=f"p-{uuid.uuid4().hex[:8]}",
                           sku_prefix=uuid.uuid4().hex[:6].upper()), headers=owner_auth)
     assert product.status_code == 201, product.get_json()
     company_id = open_company(client.application.extensions["cpu"].router, f"Hotel {uuid.uuid4().hex[:8]}")
     price_list = client.post("/api/v1/merchant/price-lists", headers=owner_auth,
                              json={"name": "L", "company_ids": [company_id], "percent_off_bp": 100}).get_json()
-    key = client.post("/api/v1/merchant/api-keys", json={"name": "to revoke"}, headers=owner_auth).get_json()
     product = product.get_json()
     owner = client.get("/api/v1/merchant/settings", headers=owner_auth).get_json()
     order_id = placed_order(client.application.extensions["cpu"].router, owner["id"], owner["region"])
     owned = {"product_id": product["id"], "variant_id": product["variants"][0]["id"], "order_id": order_id,
-             "price_list_id": price_list["id"], "key_id": key["id"], "company_id": company_id, "location": "KGN"}
+             "price_list_id": price_list["id"], "company_id": company_id, "location": "KGN"}
+    if key:
+        owned["key_id"] = client.post("/api/v1/merchant/api-keys", json={"name": "to revoke"}, headers=owner_auth).get_json()["id"]
     if webhook:
         owned["webhook_id"] = client.post("/api/v1/merchant/webhooks", json=WEBHOOK, headers=owner_auth).get_json()["id"]
     return owned, product
@@ -133,7 +135,8 @@ def test_each_merchant_endpoint_answers_each_role_as_expected(app, client, shop,
         caller_client, headers = client, owner_auth if caller == "owner key" else revoked_auth
     answers = {}
     for rule, method in merchant_routes(app):
-        owned, product = fresh_objects(client, owner_auth, webhook="webhook_id" in rule.arguments)
+        owned, product = fresh_objects(client, owner_auth, webhook="webhook_id" in rule.arguments,
+                                           key="key_id" in rule.arguments)
         answers[(method, rule.rule)] = call(caller_client, rule, method, owned, product, headers).status_code
     expected = {}
     for endpoint, (status, who) in EXPECTED.items():
