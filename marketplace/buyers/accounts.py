@@ -24,7 +24,7 @@ from marketplace.mail.gateways import MailGateway, MailNotSent
 from marketplace.merchants import name_claims
 from marketplace.merchants.accounts import LANGUAGES
 from marketplace.merchants.auth import (
-    MIN_PASSWORD_LENGTH, NotAuthenticated, burn_password_check, digest, hash_password, new_secret, password_matches,
+    NotAuthenticated, burn_password_check, digest, hash_password, new_secret, password_matches, password_problems,
     sha256,
 )
 from marketplace.money import is_currency
@@ -186,11 +186,6 @@ def profile_problems(*, language: str | None, currency: str | None) -> dict[str,
         problems["currency"] = [f"{currency!r} is not an ISO 4217 currency code"]
     return problems
 
-
-def password_problems(password: str) -> dict[str, list[str]]:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return {"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]}
-    return {}
 
 
 def _defaults(router: Router, country: str, language: str | None, currency: str | None) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from marketplace.buyers.identity import BuyerPrincipal, company_roles
 from marketplace.buyers.models import Buyer, BuyerAddress, Company
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.merchants import name_claims
-from marketplace.merchants.auth import hash_password
+from marketplace.merchants.auth import hash_password, password_problems
 from marketplace.regions.ids import new_id
 from marketplace.regions.router import Router
 
@@ -38,7 +38,7 @@ def add_user(*, router: Router, principal: BuyerPrincipal, email: str, password:
     """An admin adds a colleague, who signs in with their own email and password. They are a
     buyer homed in the company's region, with the company's country."""
     company_id = principal.company_for("users.manage")
-    problems = accounts.password_problems(password)
+    problems = password_problems(password)
     if role not in company_roles():
         problems["role"] = [f"one of {', '.join(company_roles())}"]
     if problems:

@@ -13,7 +13,6 @@ from marketplace.errors import Conflict, InvalidInput
 from marketplace.mail.compose import compose
 from marketplace.mail.gateways import MailGateway, MailNotSent
 from marketplace.merchants.auth import (
-    MIN_PASSWORD_LENGTH,
     NotAuthenticated,
     Principal,
     burn_password_check,
@@ -21,6 +20,7 @@ from marketplace.merchants.auth import (
     hash_password,
     new_secret,
     password_matches,
+    password_problems,
     sha256,
 )
 from marketplace.merchants import caps, name_claims, sessions
@@ -63,7 +63,7 @@ def sign_up(
                                        "currency": currency})
     if (earlier := _earlier_sign_up(router, key, request)) is not None:
         return earlier
-    problems = _account_problems(country, handle, languages, currency) | _password_problems(password)
+    problems = _account_problems(country, handle, languages, currency) | password_problems(password)
     if problems:
         raise InvalidInput("The account details are not valid.", errors=problems)
     region = country.region
@@ -142,7 +142,7 @@ def reset_password(*, router: Router, token: str, password: str) -> None:
     region = router.region_of(staff_id) if staff_id.startswith("stf_") and secret else None
     if region is None:
         raise invalid
-    problems = _password_problems(password)
+    problems = password_problems(password)
     if problems:
         raise InvalidInput("The new password is not valid.", errors=problems)
     with router.unit_of_work(region) as uow:
@@ -160,7 +160,7 @@ def add_staff(*, router: Router, principal: Principal, email: str, password: str
     principal.require_owner("add staff")
     caps.refuse_another_staff_user(router=router, principal=principal)
     email = email.strip().lower()
-    problems = _password_problems(password)
+    problems = password_problems(password)
     if role not in ("owner", "staff"):
         problems["role"] = ["owner or staff"]
     if problems:
@@ -222,11 +222,6 @@ def _account_problems(country, handle, languages, currency) -> dict[str, list[st
         problems["default_currency"] = [f"{currency!r} is not an ISO 4217 currency code"]
     return problems
 
-
-def _password_problems(password: str) -> dict[str, list[str]]:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return {"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]}
-    return {}
 
 
 def _earlier_sign_up(router: Router, key: str | None, request: str) -> Principal | None:

@@ -50,6 +50,13 @@ class Principal:
             raise PermissionDenied(f"Only an owner can {action}.")
 
 
+def password_problems(password: str) -> dict[str, list[str]]:
+    """The one password rule for merchants' staff and buyers alike, as a form error."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return {"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]}
+    return {}
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
