@@ -98,7 +98,7 @@ def _line(line: CartLine) -> dict:
 def _merchant_totals(merchant_id: str, group: list[CartLine], buyer: BuyerPrincipal) -> dict:
     quoted = [line.quote for line in group if line.quote]
     answer = {"merchant_id": merchant_id, "merchant_region": group[0].merchant_region, "quoted": len(quoted) == len(group),
-              "goods": None, "landed": None, "landed_in_buyer_currency": None}
+              "goods": None, "landed": None, "landed_in_buyer_currency": None, "cannot_ship": None}
     if not answer["quoted"]:
         return answer  # priced by the merchant's region at checkout
     currency = quoted[0]["currency"]
