@@ -28,8 +28,7 @@ from marketplace.money import Money
 from payments import fx
 
 DATA = Path(__file__).with_name("data")
-CATEGORY_LABELS = {"sale_of_goods": "Sale of goods", "gift": "Gift", "commercial_sample": "Commercial sample",
-                   "documents": "Documents", "returned_goods": "Returned goods", "other": "Other"}
+DESCRIPTION_ON_FORM = 60  # characters that fit the printed line; the advance data carries it whole
 
 
 @dataclass(frozen=True)
@@ -124,6 +123,9 @@ def cn_form_pdf(declaration: Declaration, *, item_id: str | None = None) -> byte
 
     def write(text: str, *, x: float = 8 * mm, font: str = "Helvetica", points: int = 8) -> None:
         nonlocal y
+        if y < 8 * mm:  # a long declaration goes on over further pages
+            page.showPage()
+            y = height - 12 * mm
         page.setFont(font, points)
         page.drawString(x, y, text)
         y -= points * 1.5
@@ -135,12 +137,12 @@ def cn_form_pdf(declaration: Declaration, *, item_id: str | None = None) -> byte
     write(f"From: {declaration.sender['name']} ({declaration.sender['country']})")
     to = declaration.addressee
     write("To: " + ", ".join(str(to[k]) for k in ("recipient", "line1", "city", "country") if to.get(k)))
-    write("  ".join(f"[{'X' if code == declaration.category else ' '}] {label}" for code, label in CATEGORY_LABELS.items()))
+    write("  ".join(f"[{'X' if code == declaration.category else ' '}] {label}" for code, label in settings()["categories"].items()))
     write("Detailed description | Qty | Net weight (kg) | Value | HS tariff no. | Origin", font="Helvetica-Bold")
     for line in declaration.lines:
-        write(f"{line.description} | {line.quantity} | {line.net_weight_g / 1000:.3f} | "
+        write(f"{line.description[:DESCRIPTION_ON_FORM]} | {line.quantity} | {line.net_weight_g / 1000:.3f} | "
               f"{Money(line.value, declaration.currency).plain()} {declaration.currency} | {line.hs_code} | {line.origin_country}")
-    write(f"Total gross weight (kg): {declaration.total_weight_g / 1000:.3f}   Total value: "
+    write(f"Total net weight (kg): {declaration.total_weight_g / 1000:.3f}   Total value: "
           f"{Money(declaration.total_value, declaration.currency).plain()} {declaration.currency} ({declaration.value_sdr} SDR)",
           font="Helvetica-Bold")
     if declaration.form == "CN23":
