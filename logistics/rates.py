@@ -90,13 +90,14 @@ def _bands() -> dict[tuple[str, str, str], list[tuple[int, int]]]:
 
 
 @cache
-def _regions():
+def region_map():
+    """The default region map: which region an origin country belongs to, a destination's currency."""
     return regionmap.load()
 
 
 def _table(service: str, origin: str, destination: str) -> list[tuple[int, int]] | None:
     """The most specific rows: origin country, region, `*`; then destination country, domestic, `*`."""
-    member = _regions().member(origin)
+    member = region_map().member(origin)
     origins = [origin] + ([member.region] if member else []) + ["*"]
     destinations = [destination] + (["domestic"] if origin == destination else []) + ["*"]
     for o in origins:

@@ -9,10 +9,8 @@ reference rates, the assessment kept alongside so each line's figures can be sho
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import cache
 
 from logistics import duties, rates
-from marketplace.regions import regionmap
 from payments import fx
 
 NoServiceFits = rates.NoServiceFits
@@ -64,18 +62,13 @@ class LandedCost:
         return self.goods + self.shipping + self.insurance + self.duties + self.taxes
 
 
-@cache
-def _regions():
-    return regionmap.load()
-
-
 def landed_cost(parcel: Parcel) -> LandedCost:
     """What the parcel costs delivered by its cheapest service, each part shown."""
     convert = fx.rates().convert
     items = [rates.Item(line.quantity, line.weight_g, line.length_mm, line.width_mm, line.height_mm) for line in parcel.lines]
     quote = rates.quotes(origin=parcel.origin_country, destination=parcel.destination_country, items=items,
                          value_usd=convert(parcel.goods, parcel.currency, "USD"), insure=parcel.insure)[0]
-    member = _regions().member(parcel.destination_country)
+    member = rates.region_map().member(parcel.destination_country)
     local = member.currency if member else parcel.currency
     assessment = duties.assess(
         destination=parcel.destination_country, currency=local,
