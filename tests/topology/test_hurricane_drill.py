@@ -236,7 +236,8 @@ def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(
     summary = Summary(scenario, mode, before, Figures.of(others), sum(s.status != 200 for s in others), len(drilled),
                       max((s.seconds for s in drilled if s.status == 503), default=0.0), len(events), recovered,
                       time.monotonic() - ended)
-    report(request.config, *summary.lines())
+    report(request.config, *summary.lines(), f"{'':<{len(scenario) + 12}} {DRILLED} sign-up tries: "
+           + ", ".join(f"{status} in {seconds * 1000:.0f} ms" for status, seconds in retried.answers))
     _keep(tmp_path / f"{scenario}-{mode}.json", baseline, during)
 
     failed = [f"{s.region} {s.kind} via {s.entry}: {s.status} {s.body[:100]!r}" for s in others if s.status != 200]
