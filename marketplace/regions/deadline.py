@@ -105,7 +105,8 @@ class Watchdog:
     def __init__(self, default_seconds: float, tick: float = 0.02):
         self.default_seconds = default_seconds
         self.tick = tick
-        self._waits: dict[object, _Wait] = {}
+        self._waits: dict[object, _Wait] = {}  # watched: ended by the watchdog when out of time
+        self._open: dict[object, _Wait] = {}  # every wait until it stops, ended or not: what it spent
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._keys = itertools.count()
@@ -158,15 +159,15 @@ class Watchdog:
     def _start(self, key, database: str, cancel: Callable[[], None]) -> None:
         now = time.monotonic()
         with self._lock:
-            self._waits[key] = _Wait(now + self.allowance(), database, cancel, now, _budget.get())
+            self._waits[key] = self._open[key] = _Wait(now + self.allowance(), database, cancel, now, _budget.get())
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="statement-watchdog", daemon=True)
                 self._thread.start()
 
     def _stop(self, key) -> None:
         with self._lock:
-            wait = self._waits.pop(key, None)
-        # A wait the watchdog ended is not found here: its request is failing anyway.
+            self._waits.pop(key, None)
+            wait = self._open.pop(key, None)
         if wait is not None and wait.budget is not None:
             wait.budget.spend(time.monotonic() - wait.started)
 
