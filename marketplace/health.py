@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 
 from marketplace.errors import RegionUnavailable
 from marketplace.platform import router as current_router
-from marketplace.regions import schema
+from marketplace.regions import deadline, schema
 from marketplace.regions.base import utcnow
 from marketplace.regions.models import OutboxEvent
 from marketplace.regions.router import DIRECTORY, Router
@@ -48,8 +48,8 @@ def readyz():
 
 def in_parallel(check: Callable[[Router, str], dict], router: Router, names: Iterable[str]) -> dict[str, dict]:
     """`check` of each database at once, each given up after CHECK_DEADLINE_SECONDS."""
-    # Each check runs in the caller's context, so it keeps the caller's statement deadline.
-    futures = {name: _checks.submit(contextvars.copy_context().run, check, router, name) for name in names}
+    # Each check runs in the caller's context, with a budget as large as the caller's of its own.
+    futures = {name: _checks.submit(contextvars.copy_context().run, _beside, check, router, name) for name in names}
     deadline = time.monotonic() + CHECK_DEADLINE_SECONDS
     report = {}
     for name, future in futures.items():
@@ -58,6 +58,11 @@ def in_parallel(check: Callable[[Router, str], dict], router: Router, names: Ite
         except FutureTimeout:
             report[name] = {"ready": False, "reachable": False, "error": f"no answer within {CHECK_DEADLINE_SECONDS} s"}
     return report
+
+
+def _beside(check: Callable[[Router, str], dict], router: Router, name: str) -> dict:
+    with deadline.beside():
+        return check(router, name)
 
 
 def check_database(router: Router, name: str) -> dict[str, object]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import psycopg
 from sqlalchemy import Engine, create_engine, event, exc
@@ -20,15 +19,17 @@ PING_AFTER_IDLE_SECONDS = 5.0
 _connecting = ThreadPoolExecutor(max_workers=16, thread_name_prefix="db-connect")
 
 
-def create(url: str, *, connect_timeout: int, pool_size: int, watchdog: Watchdog) -> Engine:
+def create(url: str, *, name: str, connect_timeout: int, pool_size: int, watchdog: Watchdog) -> Engine:
+    """The engine of database `name` (a region, or the directory): the watchdog cuts its
+    waits by that name when the region's breaker opens."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite(url)
-    engine = _postgresql(url, connect_timeout=connect_timeout, pool_size=pool_size, watchdog=watchdog)
-    watchdog.install(engine)
+    engine = _postgresql(url, name=name, connect_timeout=connect_timeout, pool_size=pool_size, watchdog=watchdog)
+    watchdog.install(engine, name)
     return engine
 
 
-def _postgresql(url: str, *, connect_timeout: int, pool_size: int, watchdog: Watchdog) -> Engine:
+def _postgresql(url: str, *, name: str, connect_timeout: int, pool_size: int, watchdog: Watchdog) -> Engine:
     # A dead data center must surface as an error quickly, not after the kernel's
     # multi-minute TCP retry: unacknowledged writes fail after tcp_user_timeout, idle
     # connections are probed by keepalives, and a connection that sat idle is pinged
@@ -51,27 +52,29 @@ def _postgresql(url: str, *, connect_timeout: int, pool_size: int, watchdog: Wat
             "application_name": make_url(url).query.get("application_name", APPLICATION_NAME),
         },
     )
-    event.listen(engine, "do_connect", _connect_within_deadline(watchdog))
-    event.listen(engine, "checkout", _ping_if_idle(watchdog))
+    event.listen(engine, "do_connect", _connect_within_deadline(watchdog, name))
+    event.listen(engine, "checkout", _ping_if_idle(watchdog, name))
     event.listen(engine, "checkin", _note_checkin)
     return engine
 
 
-def _connect_within_deadline(watchdog: Watchdog):
-    """Open a connection, or give up at the deadline of the work that wants it.
+def _connect_within_deadline(watchdog: Watchdog, name: str):
+    """Open a connection, or give up when the work that wants it is out of time.
 
     libpq will not wait less than 2 s for a connection (its connect_timeout floor), which a
-    region that went silent makes every new connection cost; a request's deadline is
-    shorter. So the connection is opened on a helper thread and the request stops waiting at
-    its deadline; an attempt that still succeeds later is closed."""
+    region that went silent makes every new connection cost; a request's budget is shorter.
+    So the connection is opened on a helper thread and the request stops waiting when the
+    watchdog ends the wait (its budget spent, or the region found down meanwhile); an
+    attempt that still succeeds later is closed."""
     def connect(dialect, _record, cargs, cparams):
         attempt = _connecting.submit(dialect.connect, *cargs, **cparams)
-        seconds = watchdog.seconds()
-        try:
-            return attempt.result(timeout=seconds)
-        except FutureTimeout:
-            attempt.add_done_callback(_close_late_connection)
-            raise psycopg.errors.ConnectionTimeout(f"no connection within the deadline of {seconds:g} s") from None
+        given_up: Future[None] = Future()
+        with watchdog.waiting(name, lambda: given_up.set_result(None)):
+            wait([attempt, given_up], return_when=FIRST_COMPLETED)
+        if not given_up.done():
+            return attempt.result()
+        attempt.add_done_callback(_close_late_connection)
+        raise psycopg.errors.ConnectionTimeout("no connection within the request's time for the database") from None
 
     return connect
 
@@ -85,14 +88,14 @@ def _note_checkin(_dbapi_connection, record) -> None:
     record.info["idle_since"] = time.monotonic()
 
 
-def _ping_if_idle(watchdog: Watchdog):
+def _ping_if_idle(watchdog: Watchdog, name: str):
     """Pessimistic disconnect handling, but only for connections that sat idle.
 
     SQLAlchemy's pool_pre_ping pings on every checkout: a round trip per unit of work that
     the benchmark showed costing more than the query. A connection used moments ago is
     almost surely alive; one idle for a while (a region that went down and came back) is
     pinged, and a dead one is replaced by raising DisconnectionError, which makes the pool
-    retry with a fresh connection. The ping has the deadline of any statement: a server that
+    retry with a fresh connection. The ping is watched like any statement: a server that
     does not answer it in time (frozen, or behind a link that swallows packets) fails the
     checkout at once, since a fresh connection to it could only wait as long again.
     """
@@ -101,7 +104,7 @@ def _ping_if_idle(watchdog: Watchdog):
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
             return
         try:
-            with watchdog.watching(dbapi_connection, record.info):
+            with watchdog.watching(dbapi_connection, record.info, name):
                 dbapi_connection.execute("SELECT 1")
                 dbapi_connection.rollback()
         except Exception as error:

@@ -142,8 +142,9 @@ class Router:
     def __init__(self, settings: Settings, region_map: RegionMap):
         self.settings = settings
         self.regions = region_map
-        self.health = RegionHealth(settings.region_retry_after, probe_window=settings.db_connect_timeout + 1)
         self.watchdog = Watchdog(settings.db_background_deadline)
+        self.health = RegionHealth(settings.region_retry_after, probe_window=settings.db_connect_timeout + 1,
+                                   on_down=self.watchdog.cut)
         self.locations = LocationCache()
         self.bulkhead = Bulkhead(slots=2 * settings.db_pool_size)  # the pool's size plus its overflow
         self.region = settings.region  # None: every region, in this one process
@@ -183,6 +184,7 @@ class Router:
                 if engine is None:
                     engine = engines.create(
                         self._urls[name],
+                        name=name,
                         connect_timeout=self.settings.db_connect_timeout,
                         pool_size=self.settings.db_pool_size,
                         watchdog=self.watchdog,
@@ -202,7 +204,8 @@ class Router:
         """Refuse work for `region` before it costs anything (a password hash, names claimed in
         the directory and released again): ForeignRegion (421) when this process does not serve
         it, RegionUnavailable (503) while its breaker is open or when its shard does not answer
-        one `SELECT 1` within the deadline. For work that is expensive before its first
+        one `SELECT 1` in time. The `SELECT 1` draws on the request's one budget, as every
+        statement after it does, so admission and the work together wait no longer. For work that is expensive before its first
         statement on the shard (a sign-up); a read needs no admission, its first statement is it."""
         if region not in self.regions.regions:
             raise KeyError(f"unknown region {region!r}")

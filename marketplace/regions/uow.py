@@ -21,7 +21,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from marketplace.errors import RegionUnavailable
-from marketplace.regions.breaker import RegionHealth
+from marketplace.regions import deadline
+from marketplace.regions.breaker import PROBE_SECONDS, RegionHealth
 from marketplace.regions.bulkhead import Bulkhead
 
 _open: ContextVar[frozenset[str]] = ContextVar("open_units_of_work", default=frozenset())
@@ -51,8 +52,9 @@ class UnitOfWork:
         if self.name in opened:
             raise NestedUnitOfWork(f"a unit of work on {self.name!r} is already open")
         last_region.set(self.name)  # before the fast 503s below, so that their log lines name it
-        self._health.check(self.name)
+        probing = self._health.check(self.name)
         self._bulkhead.enter(self.name)
+        self._probe_token = deadline.narrowed(PROBE_SECONDS) if probing else None
         self._token = _open.set(opened | {self.name})
         self._region_token = current_region.set(self.name)
         self.session = self._factory()
@@ -85,6 +87,7 @@ class UnitOfWork:
         finally:
             _open.reset(self._token)
             current_region.reset(self._region_token)
+            deadline.widened(self._probe_token)
             self._bulkhead.leave(self.name)
         if exc is None:
             self._health.mark_up(self.name)

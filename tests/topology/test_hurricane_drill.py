@@ -236,7 +236,8 @@ def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(
     summary = Summary(scenario, mode, before, Figures.of(others), sum(s.status != 200 for s in others), len(drilled),
                       max((s.seconds for s in drilled if s.status == 503), default=0.0), len(events), recovered,
                       time.monotonic() - ended)
-    report(request.config, *summary.lines())
+    report(request.config, *summary.lines(), f"{'':<{len(scenario) + 12}} {DRILLED} sign-up tries: "
+           + ", ".join(f"{status} in {seconds * 1000:.0f} ms" for status, seconds in retried.answers))
     _keep(tmp_path / f"{scenario}-{mode}.json", baseline, during)
 
     failed = [f"{s.region} {s.kind} via {s.entry}: {s.status} {s.body[:100]!r}" for s in others if s.status != 200]
@@ -251,13 +252,10 @@ def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(
     assert _parked(topology, DRILLED) == 0, f"deliveries parked in {DRILLED} because it was away"
     assert {role: p.process.pid for role, p in topology.processes[DRILLED].items()} == processes
     assert all(p.process.poll() is None for p in topology.processes[DRILLED].values()), "a process ended"
-    # The first try goes out the moment the region drops, before anything has seen it go: it
-    # waits out its statement deadline (0.75 s) behind the load's requests doing the same, and
-    # once took 1.32 s (a miss of the issue's 1 s, left open in issue 10's note). Every later
-    # refusal comes from a region known to be away, and must be quick.
-    (first_status, first_seconds), *later = retried.answers
-    assert first_status == 503 and first_seconds < 1.5, retried.answers
-    assert all(status == 503 and seconds < 1.0 for status, seconds in later), retried.answers
+    # The first try goes out the moment the region drops, before anything has seen it go: its
+    # admission and statements share one request budget (0.75 s), and the first request to find
+    # the region away fails every other one waiting there at once. Every try is under 1 s.
+    assert all(status == 503 and seconds < 1.0 for status, seconds in retried.answers), retried.answers
     assert retried.send() == 201 and json.loads(retried.last)["region"] == DRILLED, retried.last
     _assert_relays_again(topology, shops[DRILLED])
     assert_each_shard_reached_only_from_its_region(topology.watch, topology.region_databases)
