@@ -26,7 +26,8 @@ from marketplace.regions.ids import is_id, new_id
 from marketplace.regions.router import Router
 
 REQUESTED, PAYING, CONFIRMING, COMPLETED, FAILED = "requested", "paying", "confirming", "completed", "failed"
-PAYMENT_METHODS = ("offline", "bank_transfer", "invoice", "cash_on_delivery")
+INVOICE = "invoice"  # on net terms: each merchant's region checks its grant (buyers.terms)
+PAYMENT_METHODS = ("offline", "bank_transfer", INVOICE, "cash_on_delivery")
 SHIP_TO_FIELDS = ("recipient", "line1", "line2", "city", "postal_code", "country")
 
 
@@ -35,6 +36,9 @@ def start(*, router: Router, buyer: BuyerPrincipal, shipping_address_id: str, pa
     """Check out the cart: one order request per merchant, sent to the merchant's region."""
     if idempotency_key is None:
         raise InvalidInput("A checkout needs an Idempotency-Key header.", errors={"Idempotency-Key": ["required"]})
+    if payment_method == INVOICE and buyer.company_id is None:
+        raise InvalidInput("Paying by invoice on net terms is for company buyers whom the merchant granted terms.",
+                           errors={"payment_method": ["invoice needs a company buyer with net terms"]})
     key = idempotency.checked_key(idempotency_key)
     scope = f"checkout:{buyer.buyer_id}"
     request = idempotency.fingerprint({"shipping_address_id": shipping_address_id, "payment_method": payment_method})
@@ -80,7 +84,7 @@ def _create(router, buyer, scope, key, request, shipping_address_id, payment_met
                                              state=REQUESTED, lines=asked))
             outbox.publish(session, "orders.requested", {
                 "checkout_id": checkout.id, "merchant_id": merchant_id, "to_region": merchant_region,
-                "buyer_region": buyer.region, "company_id": buyer.company_id, "lines": asked,
+                "buyer_region": buyer.region, "company_id": buyer.company_id, "payment_method": payment_method, "lines": asked,
                 "ship_to": checkout.ship_to, "deadline_at": checkout.deadline_at.isoformat(), "hold_seconds": hold_seconds,
             }, key=checkout.id)
         for line in lines:

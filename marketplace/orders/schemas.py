@@ -92,6 +92,15 @@ class PageArgs(Schema):
 
 class MerchantOrderArgs(PageArgs):
     state = fields.String(validate=validate.OneOf(states.states()))
+    placed_from = fields.Date(metadata={"description": "placed on or after this day (UTC)"})
+    placed_to = fields.Date(metadata={"description": "placed on or before this day (UTC)"})
+    search = fields.String(validate=validate.Length(min=1, max=80),
+                           metadata={"description": "an order id, or a SKU one of the order's lines has"})
+
+
+class OrderSettingsSchema(Schema):
+    return_window_days = WholeNumber(required=True, metadata={
+        "description": "how many days after delivery buyers may ask for a return"})
 
 
 class TransitionSchema(Schema):
