@@ -53,11 +53,12 @@ def grant(*, router: Router, principal: Principal, company_id: str, days: int) -
                            errors={"days": [f"one of {', '.join(map(str, allowed_days()))}"]})
     directory.pointer(router=router, company_id=company_id)
     with router.unit_of_work(principal.region) as uow:
+        now = database_now(uow.session)
         found = uow.session.get(NetTermsGrant, (principal.merchant_id, company_id))
         if found is None:
             found = NetTermsGrant(merchant_id=principal.merchant_id, company_id=company_id, region=principal.region)
             uow.session.add(found)
-        found.days, found.granted_at = days, database_now(uow.session)
+        found.days, found.granted_at = days, now
         found.granted_by = f"merchant:{principal.staff_id or principal.api_key_id}"
         uow.commit()
         return found
