@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, pre_load, validate
 
+from marketplace.buyers import terms
 from marketplace.buyers.identity import company_roles
 from marketplace.codes import ISO_COUNTRY, ISO_CURRENCY
 from marketplace.merchants.accounts import LANGUAGES
@@ -125,6 +126,7 @@ class CompanyPointerSchema(Schema):
 
 class NetTermsSchema(Schema):
     company_id = fields.String(dump_only=True)
-    days = WholeNumber(required=True, metadata={"description": "pay the invoice within this many days: 30 or 60"})
+    days = WholeNumber(required=True, validate=validate.OneOf(terms.allowed_days(), error=terms.DAYS_RULE),
+                       metadata={"description": "pay the invoice within this many days: 30 or 60"})
     granted_by = fields.String(dump_only=True)
     granted_at = fields.AwareDateTime(dump_only=True)

@@ -30,6 +30,9 @@ def allowed_days() -> tuple[int, ...]:
     return tuple(tomllib.loads(Path(__file__).with_name("terms.toml").read_text(encoding="utf-8"))["days"])
 
 
+DAYS_RULE = "one of " + ", ".join(map(str, allowed_days()))
+
+
 def net_terms_for(session: Session, merchant_id: str, company_id: str | None) -> int | None:
     """The days of net terms the merchant grants the company, or None (no grant, no company)."""
     if company_id is None:
@@ -50,7 +53,7 @@ def grant(*, router: Router, principal: Principal, company_id: str, days: int) -
     principal.require_owner("grant payment terms")
     if days not in allowed_days():
         raise InvalidInput("Net terms are granted for a set number of days.",
-                           errors={"days": [f"one of {', '.join(map(str, allowed_days()))}"]})
+                           errors={"days": [DAYS_RULE]})
     directory.pointer(router=router, company_id=company_id)
     with router.unit_of_work(principal.region) as uow:
         now = database_now(uow.session)

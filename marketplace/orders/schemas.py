@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from marketplace.bounds import BOUNDS
 from marketplace.orders import states
+from marketplace.orders.saga import policy
 from marketplace.wholenumbers import WholeNumber
 from marketplace.orders.checkout import PAYMENT_METHODS
 
@@ -99,8 +100,9 @@ class MerchantOrderArgs(PageArgs):
 
 
 class OrderSettingsSchema(Schema):
-    return_window_days = WholeNumber(required=True, metadata={
-        "description": "how many days after delivery buyers may ask for a return"})
+    return_window_days = WholeNumber(required=True, validate=validate.Range(
+        min=policy()["return_window_min_days"], max=policy()["return_window_max_days"], error="from {min} to {max} days"),
+        metadata={"description": "how many days after delivery buyers may ask for a return"})
 
 
 class TransitionSchema(Schema):
