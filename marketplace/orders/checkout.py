@@ -36,9 +36,6 @@ def start(*, router: Router, buyer: BuyerPrincipal, shipping_address_id: str, pa
     """Check out the cart: one order request per merchant, sent to the merchant's region."""
     if idempotency_key is None:
         raise InvalidInput("A checkout needs an Idempotency-Key header.", errors={"Idempotency-Key": ["required"]})
-    if payment_method == INVOICE and buyer.company_id is None:
-        raise InvalidInput("Paying by invoice on net terms is for company buyers whom the merchant granted terms.",
-                           errors={"payment_method": ["invoice needs a company buyer with net terms"]})
     key = idempotency.checked_key(idempotency_key)
     scope = f"checkout:{buyer.buyer_id}"
     request = idempotency.fingerprint({"shipping_address_id": shipping_address_id, "payment_method": payment_method})
@@ -46,6 +43,9 @@ def start(*, router: Router, buyer: BuyerPrincipal, shipping_address_id: str, pa
         first = idempotency.replayed(router, buyer.region, scope=scope, key=key, request_fingerprint=request, fetch=_fetch)
         if first is not None:
             return first
+        if payment_method == INVOICE and buyer.company_id is None:
+            raise InvalidInput("Paying by invoice on net terms is for company buyers whom the merchant granted terms.",
+                               errors={"payment_method": ["invoice needs a company buyer with net terms"]})
         try:
             return _create(router, buyer, scope, key, request, shipping_address_id, payment_method, leg_seconds, hold_seconds)
         except IntegrityError:  # a concurrent retry with this key committed first
