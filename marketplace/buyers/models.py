@@ -1,12 +1,13 @@
 """Buyers, their companies, addresses, device sessions and tokens: all on the buyer's home
 shard only. The directory holds pointers (party id -> region, a keyed email digest -> buyer)
-and nothing private: no name, no address, no token."""
+and nothing private: no name, no address, no token. One exception, NetTermsGrant, is the
+merchant's and lives on its shard."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.regions.base import DirectoryBase, ShardBase, UTCDateTime, utcnow
@@ -108,3 +109,18 @@ class BuyerSignInHandle(DirectoryBase):
     email_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     buyer_id: Mapped[str] = mapped_column(String(40))
     region: Mapped[str] = mapped_column(String(8))
+
+
+class NetTermsGrant(ShardBase):
+    """A merchant's grant of net payment terms to a buyer company: pay by invoice within `days`.
+    Unlike the rest of this module it lives on the merchant's shard: it is the merchant's
+    decision, read where the merchant's orders are taken. It names the company by id only."""
+
+    __tablename__ = "net_terms_grants"
+
+    merchant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    days: Mapped[int] = mapped_column(Integer)
+    granted_by: Mapped[str] = mapped_column(String(80))  # "merchant:<staff or key id>"
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

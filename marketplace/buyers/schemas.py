@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, pre_load, validate
 
+from marketplace.buyers import terms
 from marketplace.buyers.identity import company_roles
 from marketplace.codes import ISO_COUNTRY, ISO_CURRENCY
 from marketplace.merchants.accounts import LANGUAGES
 from marketplace.merchants.auth import MIN_PASSWORD_LENGTH
+from marketplace.wholenumbers import WholeNumber
 
 LANGUAGE = fields.String(validate=validate.OneOf(LANGUAGES, error="one of " + ", ".join(LANGUAGES)))
 PASSWORD = {"required": True, "load_only": True, "validate": validate.Length(min=MIN_PASSWORD_LENGTH, max=200)}
@@ -120,3 +122,11 @@ class RoleSchema(Schema):
 class CompanyPointerSchema(Schema):
     id = fields.String(dump_only=True)
     region = fields.String(dump_only=True, metadata={"description": "the company's home data center"})
+
+
+class NetTermsSchema(Schema):
+    company_id = fields.String(dump_only=True)
+    days = WholeNumber(required=True, validate=validate.OneOf(terms.allowed_days(), error=terms.DAYS_RULE),
+                       metadata={"description": "pay the invoice within this many days: 30 or 60"})
+    granted_by = fields.String(dump_only=True)
+    granted_at = fields.AwareDateTime(dump_only=True)

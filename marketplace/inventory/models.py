@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.regions.base import ShardBase, UTCDateTime, utcnow
 
-HELD, COMMITTED, RELEASED, EXPIRED = "held", "committed", "released", "expired"
+HELD, COMMITTED, RELEASED, EXPIRED, RESTOCKED = "held", "committed", "released", "expired", "restocked"
 
 
 class StockLevel(ShardBase):
@@ -47,7 +47,7 @@ class Reservation(ShardBase):
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     region: Mapped[str] = mapped_column(String(8))
     merchant_id: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(10), default=HELD)  # held | committed | released | expired
+    status: Mapped[str] = mapped_column(String(10), default=HELD)  # held | committed | released | expired | restocked
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # by the database's clock
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

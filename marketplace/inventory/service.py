@@ -13,7 +13,9 @@ What it promises:
 - a sale (`commit`) takes units off `on_hand` exactly once; a merchant's count either names
   the revision it read (If-Match) or replaces the count, and never goes below what checkouts hold;
 - a reservation past its `expires_at` (the database's clock) is released by `sweep`, run by
-  every relay and by `cpu inventory sweep`.
+  every relay and by `cpu inventory sweep`;
+- `give_back` (a cancelled order) returns a reservation's units once: a held one is released,
+  a sold one goes back on the shelf (`on_hand`), whoever cancels and however often.
 
 Locks are taken in one order (stock rows by variant and location, then products), so two
 reservations of the same variants wait for each other rather than deadlock.
@@ -37,7 +39,9 @@ from marketplace.errors import InvalidInput, NotFound
 from marketplace.inventory.errors import (
     BadLines, BelowReserved, OutOfStock, ReservationMismatch, ReservationNotFound, ReservationSettled, Shortage, StaleStock,
 )
-from marketplace.inventory.models import COMMITTED, EXPIRED, HELD, RELEASED, Reservation, ReservationLine, StockLevel
+from marketplace.inventory.models import (
+    COMMITTED, EXPIRED, HELD, RELEASED, RESTOCKED, Reservation, ReservationLine, StockLevel,
+)
 from marketplace.merchants.auth import Principal
 from marketplace.regions.base import database_now
 from marketplace.regions.ids import is_id
@@ -226,6 +230,36 @@ def release(session: Session, *, reservation_id: str) -> Reservation | None:
     if found is None or found.status in (RELEASED, EXPIRED):
         return found
     raise ReservationSettled(reservation_id, found.status, "released")
+
+
+def give_back(session: Session, *, reservation_id: str) -> Reservation | None:
+    """The units of a cancelled order back in stock, once: a held reservation is released, a
+    sold one is restocked (its units return to `on_hand` where they were taken, a location
+    counted away since is made again). Giving back again, or a reservation that expired, is a
+    no-op; one never made is None. Two cancels at once: one conditional UPDATE wins, the
+    other finds the reservation settled."""
+    found = _settle(session, reservation_id, RELEASED)
+    if found is None or found.status != COMMITTED:
+        return found
+    now = database_now(session)
+    won = session.execute(update(Reservation).where(Reservation.id == reservation_id, Reservation.status == COMMITTED)
+                          .values(status=RESTOCKED, settled_at=now))
+    if won.rowcount == 1:
+        lines = _lines(session, reservation_id)
+        for line in lines:
+            _put_back(session, found, line, now)
+        _products_changed(session, [line.variant_id for line in lines], announce=True)
+    return session.get(Reservation, reservation_id, populate_existing=True)
+
+
+def _put_back(session: Session, reservation: Reservation, line: ReservationLine, now) -> None:
+    back = session.execute(update(StockLevel).where(
+        StockLevel.variant_id == line.variant_id, StockLevel.location == line.location,
+    ).values(on_hand=StockLevel.on_hand + line.quantity, revision=StockLevel.revision + 1, updated_at=now))
+    if back.rowcount == 0 and session.get(Variant, line.variant_id) is not None:  # a deleted variant takes nothing back
+        session.execute(insert(StockLevel).values(
+            variant_id=line.variant_id, location=line.location, region=reservation.region,
+            merchant_id=reservation.merchant_id, on_hand=line.quantity, reserved=0, revision=1, updated_at=now))
 
 
 def sweep(router: Router, region: str, *, batch: int = SWEEP_BATCH) -> int:

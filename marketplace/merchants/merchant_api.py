@@ -1,4 +1,5 @@
-"""The merchant's own account through the JSON API: settings and API keys."""
+"""The merchant's own account through the JSON API: settings, API keys, and the buyer companies
+it names (price lists) and grants net payment terms."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -6,7 +7,8 @@ from marshmallow import Schema, fields, validate
 
 from marketplace.codes import ISO_CURRENCY
 from marketplace.buyers import directory as buyer_directory
-from marketplace.buyers.schemas import CompanyPointerSchema
+from marketplace.buyers import terms
+from marketplace.buyers.schemas import CompanyPointerSchema, NetTermsSchema
 from marketplace.merchants import accounts, api_keys
 from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.merchants.schemas import LANGUAGE_LIST
@@ -111,3 +113,27 @@ class CompanyById(MethodView):
     def get(self, company_id):
         """Check a buyer company's id before naming it on a price list (its data stays with the company)."""
         return buyer_directory.pointer(router=router(), company_id=company_id)
+
+
+@blp.route("/net-terms")
+class NetTerms(MethodView):
+    @blp.response(200, NetTermsSchema(many=True))
+    def get(self):
+        """The buyer companies you let pay by invoice on net terms."""
+        return terms.list_(router=router(), principal=current_principal())
+
+
+@blp.route("/net-terms/<company_id>")
+class NetTermsByCompany(MethodView):
+    @blp.arguments(NetTermsSchema())
+    @blp.response(200, NetTermsSchema)
+    @blp.alt_response(404, description="No such buyer company")
+    def put(self, data, company_id):
+        """Let a buyer company pay your orders by invoice within 30 or 60 days (owners only)."""
+        return terms.grant(router=router(), principal=current_principal(), company_id=company_id, days=data["days"])
+
+    @blp.response(204)
+    @blp.alt_response(404, description="No terms granted to this company")
+    def delete(self, company_id):
+        """Take a company's net terms away (owners only): its next checkouts with you pay otherwise."""
+        terms.revoke(router=router(), principal=current_principal(), company_id=company_id)

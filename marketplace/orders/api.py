@@ -13,7 +13,7 @@ from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.orders import cart, checkout, service
 from marketplace.orders.schemas import (
     BuyerOrderPageSchema, BuyerOrderSchema, BuyerRequestSchema, CartLineInSchema, CartSchema, CheckoutInSchema, CheckoutSchema,
-    MerchantOrderArgs, MerchantOrderPageSchema, MerchantOrderSchema, MoveSchema, PageArgs,
+    MerchantOrderArgs, MerchantOrderPageSchema, MerchantOrderSchema, MoveSchema, OrderSettingsSchema, PageArgs,
 )
 from marketplace.platform import platform, router
 from marketplace.regions import idempotency
@@ -141,3 +141,17 @@ class MerchantOrderState(MethodView):
     def put(self, data, order_id):
         """Move one of your orders on (in fulfilment, shipped, delivered, completed, refunded, cancelled)."""
         return service.move(router=router(), principal=current_principal(), order_id=order_id, to_state=data["state"])
+
+
+@merchant_blp.route("/order-settings")
+class MerchantOrderSettings(MethodView):
+    @merchant_blp.response(200, OrderSettingsSchema)
+    def get(self):
+        """Your order terms: the return window (the marketplace's default until you set one)."""
+        return service.order_settings(router=router(), principal=current_principal())
+
+    @merchant_blp.arguments(OrderSettingsSchema())
+    @merchant_blp.response(200, OrderSettingsSchema)
+    def put(self, data):
+        """Set your return window in days after delivery (owners only)."""
+        return service.set_return_window(router=router(), principal=current_principal(), days=data["return_window_days"])

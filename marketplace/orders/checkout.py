@@ -26,7 +26,8 @@ from marketplace.regions.ids import is_id, new_id
 from marketplace.regions.router import Router
 
 REQUESTED, PAYING, CONFIRMING, COMPLETED, FAILED = "requested", "paying", "confirming", "completed", "failed"
-PAYMENT_METHODS = ("offline", "bank_transfer", "invoice", "cash_on_delivery")
+INVOICE = "invoice"  # on net terms: each merchant's region checks its grant (buyers.terms)
+PAYMENT_METHODS = ("offline", "bank_transfer", INVOICE, "cash_on_delivery")
 SHIP_TO_FIELDS = ("recipient", "line1", "line2", "city", "postal_code", "country")
 
 
@@ -42,6 +43,9 @@ def start(*, router: Router, buyer: BuyerPrincipal, shipping_address_id: str, pa
         first = idempotency.replayed(router, buyer.region, scope=scope, key=key, request_fingerprint=request, fetch=_fetch)
         if first is not None:
             return first
+        if payment_method == INVOICE and buyer.company_id is None:
+            raise InvalidInput("Paying by invoice on net terms is for company buyers whom the merchant granted terms.",
+                               errors={"payment_method": ["invoice needs a company buyer with net terms"]})
         try:
             return _create(router, buyer, scope, key, request, shipping_address_id, payment_method, leg_seconds, hold_seconds)
         except IntegrityError:  # a concurrent retry with this key committed first
@@ -80,7 +84,7 @@ def _create(router, buyer, scope, key, request, shipping_address_id, payment_met
                                              state=REQUESTED, lines=asked))
             outbox.publish(session, "orders.requested", {
                 "checkout_id": checkout.id, "merchant_id": merchant_id, "to_region": merchant_region,
-                "buyer_region": buyer.region, "company_id": buyer.company_id, "lines": asked,
+                "buyer_region": buyer.region, "company_id": buyer.company_id, "payment_method": payment_method, "lines": asked,
                 "ship_to": checkout.ship_to, "deadline_at": checkout.deadline_at.isoformat(), "hold_seconds": hold_seconds,
             }, key=checkout.id)
         for line in lines:

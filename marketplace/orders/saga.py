@@ -30,13 +30,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from marketplace.buyers import terms
 from marketplace.catalog import service as catalog
 from marketplace.errors import DomainError
 from marketplace.inventory import service as inventory
 from marketplace.inventory.errors import OutOfStock, ReservationSettled
 from marketplace.merchants.models import Merchant
 from marketplace.orders import cart, states
-from marketplace.orders.checkout import COMPLETED, CONFIRMING, FAILED, PAYING, REQUESTED
+from marketplace.orders.checkout import COMPLETED, CONFIRMING, FAILED, INVOICE, PAYING, REQUESTED
 from marketplace.orders.models import BuyerOrder, Checkout, MerchantOrder
 from marketplace.regions import outbox
 from marketplace.regions.base import database_now
@@ -47,6 +48,8 @@ from payments import fx
 MERCHANT, BUYER, PAYMENT = "orders.merchant", "checkout.buyer", "checkout.payment"
 ANNOUNCED = ("orders.created", "orders.paid", "orders.cancelled", "orders.return_requested")
 LATE = "The merchant's region did not answer before the checkout's deadline."
+NO_TERMS = ("This merchant has not granted your company net payment terms, so it cannot be paid by invoice: "
+            "choose another payment method, or ask the merchant for terms.")
 
 
 def register_handlers(registry, router, payments) -> None:
@@ -71,6 +74,9 @@ def take(envelope, session) -> None:
     now = database_now(session)
     if now >= datetime.fromisoformat(p["deadline_at"]):
         return _answer(session, envelope, outcome="rejected", reason=LATE, **answer)
+    if p.get("payment_method") == INVOICE and terms.net_terms_for(session, p["merchant_id"], p.get("company_id")) is None:
+        return _answer(session, envelope, outcome="rejected", reason=NO_TERMS,
+                       problems={"payment_method": [NO_TERMS]}, **answer)
     priced, problems = [], {}
     for n, line in enumerate(p["lines"]):
         try:
@@ -140,15 +146,21 @@ def cancel(envelope, session) -> None:
 
 def _cancel_order(session, envelope, order, *, actor: str, reason: str | None) -> None:
     try:
-        inventory.release(session, reservation_id=order.id)
-    except ReservationSettled:
-        pass  # sold: the units left the shelf with the parcel, or the merchant counts them back in
-    try:
-        if states.move(session, order, "cancelled", actor=actor):
-            announce(session, order, "orders.cancelled")
+        cancel_order(session, order, actor=actor)
     except DomainError as exc:  # shipped meanwhile: the buyer is told why it stands
         reason = exc.detail
     _settled(session, envelope, order, reason=reason)
+
+
+def cancel_order(session, order, *, actor: str) -> bool:
+    """Cancel `order` as `actor` (the state machine decides) and give its stock back, held or
+    sold, exactly once (inventory.give_back): the one way an order is cancelled, by the saga,
+    the buyer or the merchant. Whether this call cancelled it."""
+    moved = states.move(session, order, "cancelled", actor=actor)
+    inventory.give_back(session, reservation_id=order.id)
+    if moved:
+        announce(session, order, "orders.cancelled")
+    return moved
 
 
 def return_requested(envelope, session) -> None:
@@ -159,8 +171,12 @@ def return_requested(envelope, session) -> None:
     delivered = [t.at for t in order.transitions if t.to_state == "delivered"]
     window = timedelta(days=return_window_days(session, order.merchant_id))
     now = database_now(session)
-    if order.state not in states.table()["returnable"] or not delivered or now > delivered[-1] + window:
+    if order.state not in states.table()["returnable"] or not delivered:
         return _settled(session, envelope, order, reason=f"A return is accepted within {window.days} days of delivery.")
+    if now > delivered[-1] + window:
+        until = (delivered[-1] + window).strftime("%Y-%m-%d %H:%M UTC")
+        return _settled(session, envelope, order, reason=f"Returns of this order were accepted until {until} "
+                                                         f"({window.days} days after delivery); that time has passed.")
     if order.return_requested_at is None:
         order.return_requested_at = now
         announce(session, order, "orders.return_requested")
@@ -188,8 +204,16 @@ def tell_buyer(session, order, *, reason: str | None = None) -> None:
 
 
 def _order(session, p) -> MerchantOrder | None:
-    return session.scalars(select(MerchantOrder).where(MerchantOrder.checkout_id == p["checkout_id"],
-                                                       MerchantOrder.merchant_id == p["merchant_id"])).first()
+    """The merchant order of a checkout leg, its row locked (PostgreSQL) so that a buyer's and
+    a merchant's cancel, or a cancel and a confirm, take turns on it."""
+    query = select(MerchantOrder).where(MerchantOrder.checkout_id == p["checkout_id"],
+                                        MerchantOrder.merchant_id == p["merchant_id"])
+    return session.scalars(lock_order(session, query)).first()
+
+
+def lock_order(session, query):
+    """`query` locking the merchant order rows it reads (PostgreSQL; SQLite has one writer)."""
+    return query.with_for_update() if session.get_bind().dialect.name == "postgresql" else query
 
 
 def _answer(session, envelope, **payload) -> None:

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from marketplace.bounds import BOUNDS
 from marketplace.orders import states
+from marketplace.orders.saga import policy
 from marketplace.wholenumbers import WholeNumber
 from marketplace.orders.checkout import PAYMENT_METHODS
 
@@ -95,6 +96,16 @@ class PageArgs(Schema):
 
 class MerchantOrderArgs(PageArgs):
     state = fields.String(validate=validate.OneOf(states.states()))
+    placed_from = fields.Date(metadata={"description": "placed on or after this day (UTC)"})
+    placed_to = fields.Date(metadata={"description": "placed on or before this day (UTC)"})
+    search = fields.String(validate=validate.Length(min=1, max=80),
+                           metadata={"description": "an order id, or a SKU one of the order's lines has"})
+
+
+class OrderSettingsSchema(Schema):
+    return_window_days = WholeNumber(required=True, validate=validate.Range(
+        min=policy()["return_window_min_days"], max=policy()["return_window_max_days"], error="from {min} to {max} days"),
+        metadata={"description": "how many days after delivery buyers may ask for a return"})
 
 
 class TransitionSchema(Schema):

@@ -10,13 +10,16 @@ back to the summary (`orders.settled`).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import json
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import Text, cast, select
 
 from marketplace.buyers.identity import BuyerPrincipal
-from marketplace.errors import Conflict, NotFound
+from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.merchants.auth import Principal
 from marketplace.orders import saga, states
-from marketplace.orders.models import BuyerOrder, MerchantOrder
+from marketplace.orders.models import BuyerOrder, MerchantOrder, MerchantOrderSettings
 from marketplace.regions import outbox
 from marketplace.regions.ids import is_id
 from marketplace.regions.router import Router
@@ -24,16 +27,40 @@ from marketplace.regions.router import Router
 PAGE = 50
 
 
-def list_for_merchant(*, router: Router, principal: Principal, state: str | None = None, after: str | None = None,
+def list_for_merchant(*, router: Router, principal: Principal, state: str | None = None, placed_from: date | None = None,
+                      placed_to: date | None = None, search: str | None = None, after: str | None = None,
                       limit: int = PAGE) -> list[MerchantOrder]:
-    """The merchant's orders, newest first; `after` is the last id of the page before."""
+    """The merchant's orders, newest first; `after` is the last id of the page before. Filters:
+    a state, the days placed (from and to, both included, UTC), and `search`: an order id, or a
+    SKU one of its lines has (exactly)."""
     query = select(MerchantOrder).where(MerchantOrder.merchant_id == principal.merchant_id)
     if state is not None:
         query = query.where(MerchantOrder.state == state)
+    if placed_from is not None:
+        query = query.where(MerchantOrder.created_at >= _midnight(placed_from))
+    if placed_to is not None:
+        query = query.where(MerchantOrder.created_at < _midnight(placed_to + timedelta(days=1)))
+    if search:
+        query = query.where(_matching(search))
     if after is not None:
         query = query.where(MerchantOrder.id < after)
     with router.unit_of_work(principal.region, read_only=True) as uow:
         return list(uow.session.scalars(query.order_by(MerchantOrder.id.desc()).limit(limit)))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def _matching(search: str):
+    """An order id, or a line's SKU: the lines are JSON, stored as json.dumps writes them (and
+    PostgreSQL's jsonb prints them), so `"sku": "<SKU>"` is in their text exactly when a line
+    has that SKU. LIKE's wildcards in what was typed are escaped."""
+    if is_id(search, "ord"):
+        return MerchantOrder.id == search
+    literal = json.dumps({"sku": search})[1:-1]
+    escaped = literal.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(MerchantOrder.lines, Text).like(f"%{escaped}%", escape="\\")
 
 
 def get_for_merchant(*, router: Router, principal: Principal, order_id: str) -> MerchantOrder:
@@ -45,22 +72,51 @@ def get_for_merchant(*, router: Router, principal: Principal, order_id: str) -> 
 def move(*, router: Router, principal: Principal, order_id: str, to_state: str) -> MerchantOrder:
     """The merchant moves an order (in fulfilment, shipped, delivered, ...), as the table allows."""
     with router.unit_of_work(principal.region) as uow:
-        order = _merchants(uow.session, principal, order_id)
+        order = _merchants(uow.session, principal, order_id, lock=True)
         actor = f"merchant:{principal.staff_id or principal.api_key_id}"
-        if states.move(uow.session, order, to_state, actor=actor):
-            if to_state in ("paid", "cancelled"):
-                saga.announce(uow.session, order, f"orders.{to_state}")
+        if to_state == "cancelled":
+            moved = saga.cancel_order(uow.session, order, actor=actor)
+        elif moved := states.move(uow.session, order, to_state, actor=actor):
+            if to_state == "paid":
+                saga.announce(uow.session, order, "orders.paid")
+        if moved:
             saga.tell_buyer(uow.session, order)
         uow.commit()
         return order
 
 
-def _merchants(session, principal: Principal, order_id: str) -> MerchantOrder:
-    order = session.get(MerchantOrder, order_id) if is_id(order_id, "ord") else None
+def _merchants(session, principal: Principal, order_id: str, *, lock: bool = False) -> MerchantOrder:
+    order = None
+    if is_id(order_id, "ord"):
+        query = select(MerchantOrder).where(MerchantOrder.id == order_id)
+        order = session.scalars(saga.lock_order(session, query) if lock else query).first()
     if order is None or order.merchant_id != principal.merchant_id:
         raise NotFound(f"No order {order_id}.")
     _ = order.transitions
     return order
+
+
+def order_settings(*, router: Router, principal: Principal) -> dict:
+    """The merchant's order terms: its return window (policy.toml's default until it sets one)."""
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        return {"return_window_days": saga.return_window_days(uow.session, principal.merchant_id)}
+
+
+def set_return_window(*, router: Router, principal: Principal, days: int) -> dict:
+    """Set how many days after delivery buyers may ask for a return (owners: a term of trade)."""
+    principal.require_owner("change the order terms")
+    low, high = saga.policy()["return_window_min_days"], saga.policy()["return_window_max_days"]
+    if isinstance(days, bool) or not isinstance(days, int) or not low <= days <= high:
+        raise InvalidInput("The return window is a whole number of days.",
+                           errors={"return_window_days": [f"from {low} to {high} days"]})
+    with router.unit_of_work(principal.region) as uow:
+        setting = uow.session.get(MerchantOrderSettings, principal.merchant_id)
+        if setting is None:
+            setting = MerchantOrderSettings(merchant_id=principal.merchant_id, region=principal.region)
+            uow.session.add(setting)
+        setting.return_window_days = days
+        uow.commit()
+    return {"return_window_days": days}
 
 
 def list_for_buyer(*, router: Router, buyer: BuyerPrincipal, after: str | None = None, limit: int = PAGE) -> list[BuyerOrder]:

@@ -63,3 +63,8 @@ def record_initial(session: Session, order, *, actor: str) -> None:
 
     session.add(OrderTransition(order_id=order.id, region=order.region, from_state=None, to_state=order.state,
                                 actor=actor, at=database_now(session)))
+
+
+def moves_for(from_state: str, actor_kind: str) -> list[str]:
+    """The states `actor_kind` may move an order in `from_state` to, in the table's order."""
+    return [to for to, actors in table()["to"].get(from_state, {}).items() if actor_kind in actors]

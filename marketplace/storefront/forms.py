@@ -96,6 +96,16 @@ class ApiKeyForm(FormSchema):
     name = _text(max_length=100)
 
 
+class ReturnWindowForm(FormSchema):
+    return_window_days = fields.Integer(required=True, strict=False, error_messages={
+        **REQUIRED, "invalid": "A whole number of days."})
+
+
+class NetTermsForm(FormSchema):
+    company_id = _text(max_length=40)
+    days = fields.Integer(required=True, error_messages={**REQUIRED, "invalid": "Choose 30 or 60 days."})
+
+
 def load(schema: Schema, form: MultiDict) -> tuple[dict, dict[str, list[str]]]:
     """(data, errors by field): data is what the schema loaded, or {} when anything was refused.
     A field whose text breaks the text rule shows that problem rather than the schema's."""

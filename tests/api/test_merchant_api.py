@@ -169,6 +169,8 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
 
     owner_merchant = client.get("/api/v1/merchant/settings", headers=owner).get_json()
     order_id = placed_order(app.extensions["cpu"].router, owner_merchant["id"], owner_merchant["region"])
+    assert client.put(f"/api/v1/merchant/net-terms/{company}", headers=owner, json={"days": 60}).status_code == 200
+    assert client.put("/api/v1/merchant/order-settings", headers=owner, json={"return_window_days": 20}).status_code == 200
     webhook = client.post("/api/v1/merchant/webhooks", headers=owner,
                           json={"url": "http://127.0.0.1:9/hooks", "events": ["orders.created"]}).get_json()
     owned = {"product_id": product["id"], "variant_id": variant_id, "price_list_id": price_list["id"], "key_id": key["id"],
@@ -186,7 +188,8 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
         special = {"/api-keys": {"name": "stranger key"}, "/price-lists": {"name": "L", "company_ids": [company], "percent_off_bp": 100},
                    "/staff": {"email": "new@stranger.example", "password": "a long password"}, "/stock/KGN": {"on_hand": 1},
                    "/webhooks": {"url": "http://127.0.0.1:9/stranger", "events": ["orders.created"]},
-                   "/state": {"state": "cancelled"}}
+                   "/state": {"state": "cancelled"}, "/order-settings": {"return_window_days": 3},
+                   f"/net-terms/{in_paths['company_id']}": {"days": 30}}
         body = next((b for suffix, b in special.items() if path.endswith(suffix)), bodies.get(method))
         response = client.open(path + query, method=method, json=body if method in bodies else None, headers=stranger)
         walked += 1
@@ -206,6 +209,8 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
     assert client.get("/api/v1/merchant/settings", headers=owner).get_json()["name"] == "Kingston Roasters"
     assert any(k["id"] == key["id"] and k["revoked_at"] is None for k in client.get("/api/v1/merchant/api-keys", headers=owner).get_json())
     assert [h["id"] for h in client.get("/api/v1/merchant/webhooks", headers=owner).get_json()] == [webhook["id"]]
+    assert [(g["company_id"], g["days"]) for g in client.get("/api/v1/merchant/net-terms", headers=owner).get_json()] == [(company, 60)]
+    assert client.get("/api/v1/merchant/order-settings", headers=owner).get_json() == {"return_window_days": 20}
 
 
 def test_merchant_endpoints_are_in_the_openapi_document(client):

@@ -47,6 +47,12 @@ EXPECTED = {
     ("GET", "/api/v1/merchant/orders"): (200, "shared"),
     ("GET", "/api/v1/merchant/orders/<order_id>"): (200, "shared"),
     ("PUT", "/api/v1/merchant/orders/<order_id>/state"): (200, "shared"),
+    # Terms of trade (the return window, credit to a company) are the owner's, as settings are.
+    ("GET", "/api/v1/merchant/order-settings"): (200, "shared"),
+    ("PUT", "/api/v1/merchant/order-settings"): (200, "owner"),
+    ("GET", "/api/v1/merchant/net-terms"): (200, "shared"),
+    ("PUT", "/api/v1/merchant/net-terms/<company_id>"): (200, "owner"),
+    ("DELETE", "/api/v1/merchant/net-terms/<company_id>"): (204, "owner"),
 }
 WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "events": ["orders.created"]}
 
@@ -77,6 +83,8 @@ def fresh_objects(client, owner_auth, *, webhook=False, key=False):
                           sku_prefix=uuid.uuid4().hex[:6].upper()), headers=owner_auth)
     assert product.status_code == 201, product.get_json()
     company_id = open_company(client.application.extensions["cpu"].router, f"Hotel {uuid.uuid4().hex[:8]}")
+    granted = client.put(f"/api/v1/merchant/net-terms/{company_id}", headers=owner_auth, json={"days": 30})
+    assert granted.status_code == 200, granted.get_json()
     price_list = client.post("/api/v1/merchant/price-lists", headers=owner_auth,
                              json={"name": "L", "company_ids": [company_id], "percent_off_bp": 100}).get_json()
     product = product.get_json()
@@ -110,6 +118,10 @@ def call(client, rule, method, owned, product, headers):
         body = {"on_hand": 7}
     elif method == "PUT" and path.endswith("/state"):
         body = {"state": "cancelled"}
+    elif method == "PUT" and path.endswith("/order-settings"):
+        body = {"return_window_days": 21}
+    elif method == "PUT" and "/net-terms/" in path:
+        body = {"days": 60}
     elif method == "PUT":
         body = product_body(ref=product["ref"], sku_prefix=product["variants"][0]["sku"].split("-")[0])
     query = "?quantity=1" if path.endswith("/quote") else ""

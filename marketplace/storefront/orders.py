@@ -1,0 +1,74 @@
+"""The signed-in merchant's orders: a filtered list, a page at a time, and an order's page with
+its lines, where it goes, its totals, its history, and the moves the state machine allows the
+merchant. Owners and staff alike: whoever packs the orders moves them (as in the merchant API).
+Refunds are payments' job and are not offered here."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from marshmallow import EXCLUDE, ValidationError
+
+from marketplace.errors import Conflict, PermissionDenied
+from marketplace.orders import service, states
+from marketplace.orders.schemas import MerchantOrderArgs
+from marketplace.platform import router
+from marketplace.storefront import access
+
+blp = Blueprint("orders", __name__, url_prefix="/dashboard/orders")
+blp.before_request(access.require_sign_in)
+blp.after_request(access.no_store)
+PAGE_SIZE = 50
+REFUNDS = ("refunded_partially", "refunded_fully")  # payments make refunds, with the money
+FILTERS = ("state", "placed_from", "placed_to", "search")
+
+
+@blp.get("/")
+def index():
+    """Your orders, newest first, filtered by state, the days placed, an order id or a SKU."""
+    asked = {name: value.strip() for name, value in request.args.items() if name in (*FILTERS, "after") and value.strip()}
+    try:
+        args = MerchantOrderArgs(unknown=EXCLUDE).load({**asked, "limit": PAGE_SIZE})
+    except ValidationError as exc:
+        return _list([], asked, {name: list(messages) for name, messages in exc.normalized_messages().items()}, None), 422
+    orders = service.list_for_merchant(router=router(), principal=access.principal(), **args)
+    following = orders[-1].id if len(orders) == PAGE_SIZE else None
+    return _list(orders, asked, {}, following)
+
+
+def _list(orders, values: dict, errors: dict, following: str | None):
+    filters = {name: values[name] for name in FILTERS if name in values}
+    return render_template("dashboard/orders.html", orders=orders, values=values, errors=errors, filters=filters,
+                           next_url=url_for(".index", **filters, after=following) if following else None,
+                           first_url=url_for(".index", **filters) if "after" in values else None,
+                           state_options=[(s, s.replace("_", " ")) for s in states.states()])
+
+
+@blp.get("/<order_id>")
+def show(order_id: str):
+    """One order: lines, shipping address, totals, state, its transitions, and what you may do next."""
+    return _page(service.get_for_merchant(router=router(), principal=access.principal(), order_id=order_id))
+
+
+@blp.post("/<order_id>/state")
+def move(order_id: str):
+    """Move the order on (in fulfilment, shipped, cancelled, ...), as the state machine allows."""
+    wanted = request.form.get("state", "")
+    if wanted not in states.states() or wanted in REFUNDS:
+        return _refused(order_id, "Choose one of the moves offered on this page.", 422)
+    try:
+        order = service.move(router=router(), principal=access.principal(), order_id=order_id, to_state=wanted)
+    except (Conflict, PermissionDenied) as exc:
+        return _refused(order_id, exc.detail, exc.status)
+    flash(f"Order {order.id} is {order.state.replace('_', ' ')}.")
+    return redirect(url_for(".show", order_id=order.id), 303)
+
+
+def _refused(order_id: str, message: str, status: int):
+    order = service.get_for_merchant(router=router(), principal=access.principal(), order_id=order_id)
+    return _page(order, error=message), status
+
+
+def _page(order, *, error: str | None = None):
+    moves = [to for to in states.moves_for(order.state, "merchant") if to not in REFUNDS]
+    return render_template("dashboard/order.html", order=order, moves=moves, error=error,
+                           refundable=any(to in REFUNDS for to in states.moves_for(order.state, "merchant")))
