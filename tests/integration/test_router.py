@@ -1,13 +1,13 @@
 """The router pins every party to its home region and is the only way to a database."""
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from marketplace.errors import RegionUnavailable
 from marketplace.merchants.models import Merchant
 from marketplace.regions.models import DirectoryEntry
 from marketplace.regions.router import DIRECTORY, WrongRegion
-from marketplace.regions.uow import NestedUnitOfWork
+from marketplace.regions.uow import NestedUnitOfWork, fixed
 from tests.support.merchants import open_account
 
 
@@ -151,6 +151,19 @@ def test_disposing_a_database_engine_drops_its_read_only_connections_too(router)
     assert reader.pool.checkedin() >= 1
     router.engine("kin").dispose()  # what an outage test does to drop connections the cut left for dead
     assert router.engines_of("kin")[-1].pool.checkedin() == 0
+
+
+def test_a_fixed_statement_and_statements_made_from_it_each_read_their_own_rows(router):
+    first, second = open_account(router, "Fixed One", "JM"), open_account(router, "Fixed Two", "JM")
+    merchants = Merchant.__table__
+    every = fixed(select(merchants.c.name).where(merchants.c.region == bindparam("region")).order_by(merchants.c.name))
+    narrowed = every.where(merchants.c.id == second.id)  # a copy of the fixed statement, with more SQL
+    with router.unit_of_work("kin", read_only=True) as uow:
+        names = uow.read(every, {"region": "kin"}).scalars().all()
+        only = uow.read(narrowed, {"region": "kin"}).scalars().all()
+        again = uow.read(every, {"region": "kin"}).scalars().all()
+    assert {"Fixed One", "Fixed Two"} <= set(names) and again == names
+    assert only == ["Fixed Two"] and first.id != second.id
 
 
 def test_a_writing_unit_of_work_reads_through_its_session_only(router):
