@@ -218,3 +218,19 @@ def test_the_product_detail_body_is_byte_for_byte_what_the_schema_dumps(client, 
         assert response.headers["ETag"] == f'"{record.revision}"'
         by_sku = lambda document: {v["sku"]: v for v in document["variants"]}  # noqa: E731
         assert by_sku(response.get_json()) == by_sku(created.get_json())  # what was written is read back
+
+
+def test_the_merchant_body_is_byte_for_byte_what_the_schema_dumps(client, router):
+    import dataclasses
+
+    from marketplace.merchants import service
+    from marketplace.merchants.schemas import MerchantSchema, merchant_document
+
+    body_of = lambda document: client.application.json.response(document).get_data()  # noqa: E731  as jsonify sends it
+    merchant_id = open_storefront(router, "cafe-eleve", "MQ", name='Café "Élevé" <&>').merchant_id
+    record = service.get(router=router, merchant_id=merchant_id)
+    response = client.get(f"/api/v1/merchants/{merchant_id}")
+    assert response.status_code == 200
+    assert response.get_data() == body_of(MerchantSchema().dump(record))
+    for variant in (record, dataclasses.replace(record, handle=None), dataclasses.replace(record, name="Ñ ☕ \\")):
+        assert body_of(merchant_document(variant)) == body_of(MerchantSchema().dump(variant))
