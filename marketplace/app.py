@@ -95,10 +95,11 @@ class CookieSessions(SecureCookieSessionInterface):
     Flask builds a signing serializer to open every request's session and works out every
     cookie attribute to save it, even for an API call with no cookie whose session nobody
     touches; those requests get the empty session Flask would have opened, and saving an
-    untouched empty session does nothing, as Flask's own `save_session` concludes."""
+    untouched empty session does nothing, as Flask's own `save_session` concludes. A request
+    with no Cookie header at all is told apart without parsing any."""
 
     def open_session(self, app, request):
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and ("HTTP_COOKIE" not in request.environ or not request.cookies.get(self.get_cookie_name(app))):
             return self.session_class()
         return super().open_session(app, request)
 

@@ -1,13 +1,13 @@
 """The merchant catalog API: products with variants and B2B terms, price lists, quotes."""
 
-from flask import request
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from marketplace.catalog import service
 from marketplace.catalog.schemas import (
-    PageArgsSchema, PriceListSchema, ProductPageSchema, ProductSchema, QuoteArgsSchema, QuoteSchema,
+    PageArgsSchema, PriceListSchema, ProductPageSchema, ProductSchema, QuoteArgsSchema, QuoteSchema, product_document,
 )
 from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.platform import router
@@ -62,7 +62,7 @@ class ProductById(MethodView):
     def get(self, product_id):
         """Read one of your products."""
         product = service.get_product(router=router(), principal=current_principal(), product_id=product_id)
-        return product, 200, etag_of(product)
+        return jsonify(product_document(product)), 200, etag_of(product)  # ProductSchema's body (see product_document)
 
     @blp.arguments(ProductSchema())
     @blp.response(200, ProductSchema)

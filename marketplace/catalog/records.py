@@ -20,6 +20,7 @@ from sqlalchemy import Row, bindparam, select
 
 from marketplace.catalog.models import Product, Variant
 from marketplace.inventory.models import StockLevel
+from marketplace.regions.uow import fixed
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ _LEVEL_NAMES = tuple(field.name for field in dataclasses.fields(StockLevelRecord
 _LEVEL_COLUMNS = tuple(_LEVELS.c[name].label(f"stock_{name}") for name in _LEVEL_NAMES)
 # The product, its variants and their stock rows in one statement (one round trip); another
 # merchant's product is simply not found.
-OWN_PRODUCT = (
+OWN_PRODUCT = fixed(
     select(*_PRODUCT_COLUMNS, *_VARIANT_COLUMNS, *_LEVEL_COLUMNS)
     .outerjoin_from(Product.__table__, Variant.__table__, Variant.__table__.c.product_id == Product.__table__.c.id)
     .outerjoin(_LEVELS, _LEVELS.c.variant_id == Variant.__table__.c.id)

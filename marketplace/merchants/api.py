@@ -5,12 +5,12 @@ become a merchant): a merchant always has an owner who can sign in, an email and
 storefront handle. It is throttled per client address like the sign-up form (see
 marketplace.throttle)."""
 
-from flask import request
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from marketplace.merchants import accounts, service
-from marketplace.merchants.schemas import MerchantCreateSchema, MerchantSchema
+from marketplace.merchants.schemas import MerchantCreateSchema, MerchantSchema, merchant_document
 from marketplace.platform import router
 from marketplace.regions import idempotency
 
@@ -38,4 +38,4 @@ class MerchantById(MethodView):
     @blp.alt_response(404, description="No such merchant")
     def get(self, merchant_id):
         """Read a merchant from its home region."""
-        return service.get(router=router(), merchant_id=merchant_id)
+        return jsonify(merchant_document(service.get(router=router(), merchant_id=merchant_id)))  # MerchantSchema's body

@@ -61,3 +61,12 @@ class MerchantSchema(Schema):
     region = fields.String(dump_only=True, metadata={"description": "code of the home data center"})
     handle = fields.String(dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
+
+
+def merchant_document(merchant) -> dict:
+    """What `MerchantSchema().dump(merchant)` gives, assembled by hand: `GET
+    /api/v1/merchants/<id>` is the hottest read, and a schema dump is a walk over fields for
+    six values. A test keeps the two byte for byte alike; a field added to MerchantSchema
+    belongs here too."""
+    return {"id": merchant.id, "name": merchant.name, "home_country": merchant.home_country, "region": merchant.region,
+            "handle": merchant.handle, "created_at": merchant.created_at.isoformat()}

@@ -18,6 +18,7 @@ from marketplace.merchants.errors import MerchantNotFound
 from marketplace.merchants.models import Merchant, StaffUser
 from marketplace.regions.ids import is_id
 from marketplace.regions.router import Router
+from marketplace.regions.uow import fixed
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class MerchantRecord:
         return (self.languages or ["en"])[0]
 
 
-_MERCHANT = select(Merchant.__table__).where(Merchant.__table__.c.id == bindparam("merchant_id"))
+_MERCHANT = fixed(select(Merchant.__table__).where(Merchant.__table__.c.id == bindparam("merchant_id")))
 
 
 def get(*, router: Router, merchant_id: str) -> MerchantRecord:

@@ -29,7 +29,28 @@ def create(url: str, *, name: str, connect_timeout: int, pool_size: int, watchdo
     return engine
 
 
-def _postgresql(url: str, *, name: str, connect_timeout: int, pool_size: int, watchdog: Watchdog) -> Engine:
+def read_only(engine: Engine, *, name: str, connect_timeout: int, pool_size: int, watchdog: Watchdog) -> Engine:
+    """The engine read-only units of work use beside `engine`, the writing one.
+
+    Read-only work runs without a transaction: one round trip per statement instead of BEGIN,
+    statement, ROLLBACK; each statement sees its own snapshot (reads that must agree belong
+    in a writing unit of work). On PostgreSQL that is a pool of its own whose connections are
+    always in autocommit, so that nothing is switched on checkout and back on return, and
+    nothing is reset on return either: a connection in autocommit has no transaction to roll
+    back. Per request, those switches and the reset cost more CPU than the hot reads' own
+    statement (bench/hot_paths.py). It has the writing engine's deadlines and liveness
+    checks, and is disposed with it. On SQLite it is the writing engine, told not to begin a
+    transaction (see _sqlite)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(cpu_read_only=True)
+    reader = _postgresql(engine.url, name=name, connect_timeout=connect_timeout, pool_size=pool_size, watchdog=watchdog,
+                         isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+    watchdog.install(reader, name)
+    event.listen(engine, "engine_disposed", lambda _engine: reader.dispose())
+    return reader
+
+
+def _postgresql(url, *, name: str, connect_timeout: int, pool_size: int, watchdog: Watchdog, **options) -> Engine:
     # A dead data center must surface as an error quickly, not after the kernel's
     # multi-minute TCP retry: unacknowledged writes fail after tcp_user_timeout, idle
     # connections are probed by keepalives, and a connection that sat idle is pinged
@@ -51,6 +72,7 @@ def _postgresql(url: str, *, name: str, connect_timeout: int, pool_size: int, wa
             # an operator's own name in the URL wins: it tells a DBA which process holds a connection
             "application_name": make_url(url).query.get("application_name", APPLICATION_NAME),
         },
+        **options,
     )
     event.listen(engine, "do_connect", _connect_within_deadline(watchdog, name))
     event.listen(engine, "checkout", _ping_if_idle(watchdog, name))
@@ -134,7 +156,7 @@ def _sqlite(url: str) -> Engine:
         # A writing transaction takes the write lock up front: in WAL mode a deferred
         # transaction that reads and then writes fails at once when another writer went
         # first, whereas BEGIN IMMEDIATE waits its turn (busy_timeout). Read-only units of
-        # work run without a transaction (see router._read_only_options).
+        # work run without a transaction (see read_only).
         if not connection.get_execution_options().get("cpu_read_only", False):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 

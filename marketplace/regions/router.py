@@ -152,6 +152,7 @@ class Router:
         # (docs/decisions/0004), else the one directory every process shares.
         self._urls = {**settings.database_urls, DIRECTORY: settings.directory_url}
         self._engines: dict[str, Engine] = {}
+        self._read_only_engines: dict[str, Engine] = {}
         self._sessionmakers: dict[tuple[str, bool], sessionmaker[Session]] = {}
         self._lock = threading.Lock()
 
@@ -191,6 +192,26 @@ class Router:
                     )
                     self._engines[name] = engine
         return engine
+
+    def _read_only_engine(self, name: str) -> Engine:
+        """The engine of read-only units of work on one database (see engines.read_only)."""
+        engine = self._read_only_engines.get(name)
+        if engine is None:
+            writer = self.engine(name)
+            with self._lock:
+                engine = self._read_only_engines.get(name)
+                if engine is None:
+                    engine = engines.read_only(writer, name=name, connect_timeout=self.settings.db_connect_timeout,
+                                               pool_size=self.settings.db_pool_size, watchdog=self.watchdog)
+                    self._read_only_engines[name] = engine
+        return engine
+
+    def engines_of(self, name: str) -> tuple[Engine, ...]:
+        """Every engine whose statements reach database `name`: the writing one and, on
+        PostgreSQL, the read-only one (see engines.read_only). Whatever counts or watches the
+        statements sent to a database listens on all of them."""
+        writer, reader = self.engine(name), self._read_only_engine(name)
+        return (writer,) if reader.pool is writer.pool else (writer, reader)
 
     def unit_of_work(self, region: str, *, read_only: bool = False) -> UnitOfWork:
         """One transaction on one region's shard."""
@@ -276,7 +297,7 @@ class Router:
 
     def dispose(self) -> None:
         for engine in self._engines.values():
-            engine.dispose()
+            engine.dispose()  # and its read-only engine (see engines.read_only)
 
     def _refuse_foreign(self, name: str) -> None:
         if self.region is not None and name not in (self.region, DIRECTORY):
@@ -288,13 +309,11 @@ class Router:
         factory = self._sessionmakers.get(key)
         if factory is not None:
             return factory
-        bind = self.engine(name)
+        bind = self._read_only_engine(name) if read_only else self.engine(name)
         with self._lock:
             factory = self._sessionmakers.get(key)
             if factory is not None:
                 return factory
-            if read_only:
-                bind = bind.execution_options(**_read_only_options(bind.dialect.name))
             factory = sessionmaker(bind=bind, expire_on_commit=False, info={"database": name, "read_only": read_only})
             event.listen(factory, "before_flush", _guard_placement)
             self._sessionmakers[key] = factory
@@ -306,16 +325,6 @@ def _looks_like_party_id(value: str) -> bool:
 
 
 _DIRECTORY_PREFIXES = tuple(sorted(PREFIXES))
-
-
-def _read_only_options(dialect: str) -> dict[str, object]:
-    """Read-only units of work run without a transaction: one round trip per statement
-    instead of BEGIN, statement, ROLLBACK (the benchmark's largest cost on a single-row
-    read). Each statement sees its own snapshot; reads that must agree with each other
-    belong in a writing unit of work."""
-    if dialect == "postgresql":
-        return {"isolation_level": "AUTOCOMMIT", "cpu_read_only": True}
-    return {"cpu_read_only": True}  # SQLite: the engine's begin hook then issues no BEGIN
 
 
 def _guard_placement(session: Session, _context, _instances) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 import psycopg
-from sqlalchemy import Connection, CursorResult, Executable
+from sqlalchemy import Connection, CursorResult, Executable, Select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +32,31 @@ last_region: ContextVar[str | None] = ContextVar("last_region", default=None)
 
 # SQLSTATE classes that mean "the server cannot be reached or will not serve now".
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def fixed(statement: Select) -> Select:
+    """`statement`, with the key SQLAlchemy finds its compiled SQL by worked out once.
+
+    SQLAlchemy derives that key from the whole statement tree on every execution; for the
+    product read (every column of three tables, two joins) the walk cost more CPU than the
+    rest of the read (bench/hot_paths.py). A statement object never changes (each method
+    returns a new one), and a hot read takes its values as bind parameters at execution, so
+    a module-level statement's key is the same every time. Statements derived from this one
+    (`.where(...)`, `.limit(...)`) work out their own."""
+    key = statement._generate_cache_key()
+    statement.__class__ = _FixedSelect
+    statement._cpu_cache_key = (statement, key)
+    return statement
+
+
+class _FixedSelect(Select):
+    inherit_cache = True
+
+    def _generate_cache_key(self):
+        kept = self.__dict__.get("_cpu_cache_key")
+        if kept is not None and kept[0] is self:
+            return kept[1]
+        return super()._generate_cache_key()  # a copy made from a fixed statement
 
 
 class NestedUnitOfWork(RuntimeError):

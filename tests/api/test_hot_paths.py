@@ -28,8 +28,9 @@ def statements(router):
     listeners = []
     for name in router.database_names:
         listener = lambda *_args, name=name: seen.update([name])  # noqa: E731
-        event.listen(router.engine(name), "before_cursor_execute", listener)
-        listeners.append((router.engine(name), listener))
+        for engine in router.engines_of(name):
+            event.listen(engine, "before_cursor_execute", listener)
+            listeners.append((engine, listener))
     try:
         yield seen
     finally:
@@ -181,3 +182,55 @@ def test_a_home_page_with_one_page_of_storefronts_has_no_next_link(client, route
 def test_a_made_up_cursor_shows_the_newest_storefronts(client, router):
     open_storefront(router, "blue-mountain")
     assert storefront_links(client.get("/?before=not-an-id")) == ["blue-mountain"]
+
+
+def varied_products():
+    """Product bodies that exercise every field of the product document."""
+    plain = product_body(ref="plain", sku_prefix="PL")
+    rich = product_body(
+        ref="rich", sku_prefix="RI", title={"en": 'Say "hé" \\ <b>', "fr": "Café « grillé » ☕", "es": "Ñandú"},
+        description={}, image_urls=["https://img.example/a.png", "http://img.example/b?x=1&y=2"],
+        ships_to_exclusions=["US", "CU"], visibility="b2b")
+    rich["variants"].append(
+        {"sku": "RI-BULK", "options": {}, "base_price": 10, "tiers": [{"min_quantity": 20, "unit_price": 0}],
+         "moq": 10, "case_pack": 5, "hs_code": "09012100", "origin_country": "jm", "weight_g": 1, "length_mm": 1,
+         "width_mm": 1, "height_mm": 1, "stock": {"KGN": 0, "MBJ": 7, "a-b/c": 3}})
+    rich["variants"].append(
+        {"sku": "RI-NONE", "options": {"grind": "fine", "roast": "dark"}, "base_price": 999_999, "tiers": [],
+         "hs_code": "090121", "origin_country": "JM", "weight_g": 5, "length_mm": 2, "width_mm": 3, "height_mm": 4})
+    return plain, rich
+
+
+def test_the_product_detail_body_is_byte_for_byte_what_the_schema_dumps(client, router, keyed_product):
+    from marketplace.catalog import service
+    from marketplace.catalog.schemas import ProductSchema, product_document
+
+    principal, auth, _ = keyed_product
+    body_of = lambda document: client.application.json.response(document).get_data()  # noqa: E731  as jsonify sends it
+    for body in varied_products():
+        created = client.post("/api/v1/merchant/products", json=body, headers=auth)
+        assert created.status_code == 201, created.get_json()
+        record = service.get_product(router=router, principal=principal, product_id=created.get_json()["id"])
+        by_schema = body_of(ProductSchema().dump(record))
+        assert body_of(product_document(record)) == by_schema
+        response = client.get(f"/api/v1/merchant/products/{record.id}", headers=auth)
+        assert response.get_data() == by_schema
+        assert response.headers["ETag"] == f'"{record.revision}"'
+        by_sku = lambda document: {v["sku"]: v for v in document["variants"]}  # noqa: E731
+        assert by_sku(response.get_json()) == by_sku(created.get_json())  # what was written is read back
+
+
+def test_the_merchant_body_is_byte_for_byte_what_the_schema_dumps(client, router):
+    import dataclasses
+
+    from marketplace.merchants import service
+    from marketplace.merchants.schemas import MerchantSchema, merchant_document
+
+    body_of = lambda document: client.application.json.response(document).get_data()  # noqa: E731  as jsonify sends it
+    merchant_id = open_storefront(router, "cafe-eleve", "MQ", name='Café "Élevé" <&>').merchant_id
+    record = service.get(router=router, merchant_id=merchant_id)
+    response = client.get(f"/api/v1/merchants/{merchant_id}")
+    assert response.status_code == 200
+    assert response.get_data() == body_of(MerchantSchema().dump(record))
+    for variant in (record, dataclasses.replace(record, handle=None), dataclasses.replace(record, name="Ñ ☕ \\")):
+        assert body_of(merchant_document(variant)) == body_of(MerchantSchema().dump(variant))

@@ -109,7 +109,7 @@ def test_a_cached_key_costs_no_statement_and_a_wrong_secret_is_still_refused(rou
     key, token = api_keys.create(router=router, principal=owner, name="hot")
     api_keys.authenticate(router=router, token=token)
     statements = []
-    engines = [router.engine(name) for name in router.database_names]
+    engines = [engine for name in router.database_names for engine in router.engines_of(name)]
     counter = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
     for engine in engines:
         event.listen(engine, "before_cursor_execute", counter)

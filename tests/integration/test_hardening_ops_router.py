@@ -14,13 +14,15 @@ MADE_UP = "mer_01M897S1J8D38N1K4DV6KSQSH1"
 @contextlib.contextmanager
 def directory_statements(router):
     seen: list[str] = []
-    engine = router.engine(DIRECTORY)
+    engines = router.engines_of(DIRECTORY)
     listener = lambda *args: seen.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
-    event.listen(engine, "before_cursor_execute", listener)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listener)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listener)
 
 
 def test_a_made_up_id_asked_again_and_again_reaches_the_directory_once(router):

@@ -1,13 +1,13 @@
 """The router pins every party to its home region and is the only way to a database."""
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from marketplace.errors import RegionUnavailable
 from marketplace.merchants.models import Merchant
 from marketplace.regions.models import DirectoryEntry
 from marketplace.regions.router import DIRECTORY, WrongRegion
-from marketplace.regions.uow import NestedUnitOfWork
+from marketplace.regions.uow import NestedUnitOfWork, fixed
 from tests.support.merchants import open_account
 
 
@@ -110,13 +110,60 @@ def test_a_read_only_unit_of_work_refuses_to_write(router):
 
 def test_a_read_only_unit_of_work_reads_core_rows_and_gives_its_connection_back(router):
     merchant = open_account(router, "Core Reads", "JM")
-    pool = router.engine("kin").pool
+    pool = router.engines_of("kin")[-1].pool  # on PostgreSQL the read-only engine's own pool
     before = pool.checkedout()
     with router.unit_of_work("kin", read_only=True) as uow:
         row = uow.read(select(Merchant.__table__).where(Merchant.__table__.c.id == merchant.id)).one()
         assert pool.checkedout() == before + 1
     assert (row.name, row.region) == ("Core Reads", "kin")
     assert pool.checkedout() == before
+
+
+def test_read_only_work_runs_each_statement_on_its_own(router):
+    # no transaction around them: two statements of one read-only unit of work see two clocks
+    with router.unit_of_work("kin", read_only=True) as uow:
+        first = uow.read(text("SELECT CURRENT_TIMESTAMP")).scalar()
+        second = uow.read(text("SELECT CURRENT_TIMESTAMP")).scalar()
+    with router.unit_of_work("kin") as uow:
+        one = uow.session.execute(text("SELECT CURRENT_TIMESTAMP")).scalar()
+        again = uow.session.execute(text("SELECT CURRENT_TIMESTAMP")).scalar()
+    assert one == again  # a writing unit of work is one transaction
+    if router.engine("kin").dialect.name == "postgresql":  # SQLite's clock has no transaction time
+        assert first != second
+
+
+def test_a_failed_read_leaves_its_pooled_connection_fit_for_the_next_one(router):
+    # read-only connections go back to the pool unreset: nothing of a failed statement may linger
+    merchant = open_account(router, "After Failure", "JM")
+    for _ in range(3):
+        with pytest.raises(Exception), router.unit_of_work("kin", read_only=True) as uow:
+            uow.read(text("SELECT no_such_column FROM merchants"))
+    with router.unit_of_work("kin", read_only=True) as uow:
+        row = uow.read(select(Merchant.__table__).where(Merchant.__table__.c.id == merchant.id)).one()
+    assert row.name == "After Failure"
+
+
+def test_disposing_a_database_engine_drops_its_read_only_connections_too(router):
+    open_account(router, "Dropped", "JM")  # reads through the read-only engine, leaving a pooled connection
+    reader = router.engines_of("kin")[-1]
+    with router.unit_of_work("kin", read_only=True) as uow:
+        uow.read(text("SELECT 1")).scalar()
+    assert reader.pool.checkedin() >= 1
+    router.engine("kin").dispose()  # what an outage test does to drop connections the cut left for dead
+    assert router.engines_of("kin")[-1].pool.checkedin() == 0
+
+
+def test_a_fixed_statement_and_statements_made_from_it_each_read_their_own_rows(router):
+    first, second = open_account(router, "Fixed One", "JM"), open_account(router, "Fixed Two", "JM")
+    merchants = Merchant.__table__
+    every = fixed(select(merchants.c.name).where(merchants.c.region == bindparam("region")).order_by(merchants.c.name))
+    narrowed = every.where(merchants.c.id == second.id)  # a copy of the fixed statement, with more SQL
+    with router.unit_of_work("kin", read_only=True) as uow:
+        names = uow.read(every, {"region": "kin"}).scalars().all()
+        only = uow.read(narrowed, {"region": "kin"}).scalars().all()
+        again = uow.read(every, {"region": "kin"}).scalars().all()
+    assert {"Fixed One", "Fixed Two"} <= set(names) and again == names
+    assert only == ["Fixed Two"] and first.id != second.id
 
 
 def test_a_writing_unit_of_work_reads_through_its_session_only(router):
