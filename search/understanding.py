@@ -80,6 +80,7 @@ def _name_forms(name: str) -> set[str]:
     """A CLDR name, and its pieces when it joins several islands ("Trinidad & Tobago")."""
     plain = _plain(re.sub(r"\(.*?\)", "", name))
     forms = {plain, *(_plain(piece) for piece in _CONNECTORS.split(plain))}
+    forms |= {_SPACES.sub(" ", plain.replace("&", f" {word} ")) for word in ("and", "y", "et", "en") if "&" in plain}
     forms |= {f.replace("st ", "saint ", 1) for f in forms if f.startswith("st ")}
     return {f for f in forms if len(f) >= 4 and f not in {"islands", "saint", "sainte", "islas"}}
 
