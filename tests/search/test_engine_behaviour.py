@@ -637,3 +637,10 @@ def _learned():
     import tomllib
 
     return tomllib.loads(synonyms.LEXICON_FILE.read_text(encoding="utf-8"))["translations"]
+
+
+def test_a_shop_name_does_not_make_its_other_products_match(engine):
+    """"Cibao Cacao y Café" sells chocolate: "coffee" sorted by price must not list it first."""
+    by_price = ids(engine, "coffee", sort="price_asc")
+    assert "prd_chocolate" not in by_price and "prd_nibs" not in by_price
+    assert by_price[0] == "prd_coffee_cibao"
