@@ -52,8 +52,9 @@ def catch_up(minutes: int) -> None:
 
 
 @search.command("relevance")
-def relevance() -> None:
-    """nDCG@10 and recall@10 of the judged query set, per engine."""
+@click.option("--queries", is_flag=True, help="Also print every query's nDCG@10, recall@10 and top-3.")
+def relevance(queries: bool) -> None:
+    """nDCG@10 of the tuning and test query sets by group (place, language, typo, b2b, quantity), per engine."""
     from search import relevance as judged
 
-    judged.main(echo=click.echo)
+    judged.main(["--queries"] if queries else [], echo=click.echo)

@@ -24,6 +24,20 @@ MAX_RESULT_WINDOW = 10_000
 
 
 @dataclass(frozen=True)
+class Intents:
+    """What the buyer's words asked for beyond product words (search.understanding): engines
+    rank by them, never filter by them."""
+
+    origins: tuple[str, ...] = ()  # country codes: "coffee jamaica" -> ("JM",)
+    measures: tuple[str, ...] = ()  # variant options as written in the catalogue: "70 cl", "10 kg"
+    packs: tuple[str, ...] = ()  # "case of 12"
+    b2b: bool = False  # "wholesale", "bulk", "mayorista"...
+
+    def __bool__(self) -> bool:
+        return bool(self.origins or self.measures or self.packs or self.b2b)
+
+
+@dataclass(frozen=True)
 class SearchQuery:
     text: str = ""
     language: str = "en"
@@ -42,6 +56,7 @@ class SearchQuery:
     limit: int = 20
     facets: bool = True
     price_bucket: int | None = None  # index into PRICE_BUCKETS_USD, a facet selection
+    intents: Intents = field(default_factory=Intents)  # filled by search.understanding.understand
 
 
 @dataclass(frozen=True)

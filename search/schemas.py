@@ -75,6 +75,12 @@ class FacetValueSchema(Schema):
     label = fields.String(metadata={"description": "what to show, in the buyer's language and currency"})
 
 
+class InsteadSchema(Schema):
+    q = fields.String(metadata={"description": "a search that finds something"})
+    total = fields.Integer()
+    without_filters = fields.Boolean(metadata={"description": "found only without the request's filters"})
+
+
 class SearchResultSchema(Schema):
     items = fields.List(fields.Nested(HitSchema))
     total = fields.Integer()
@@ -82,6 +88,8 @@ class SearchResultSchema(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     corrected_terms = fields.List(fields.String())
+    suggestions = fields.List(fields.Nested(InsteadSchema), metadata={
+        "description": "when nothing is found: searches that would find something, with their totals"})
 
 
 class SuggestArgsSchema(Schema):

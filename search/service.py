@@ -60,13 +60,40 @@ def build_query(args: dict, *, audience: str) -> SearchQuery:
     )
 
 
+MAX_SUGGESTED = 3  # searches a buyer who found nothing is offered
+MAX_TRIED = 6  # ...out of this many tried: each costs one search, and only a miss pays it
+
+
 def search(*, engine: SearchEngine, args: dict, buyer: object | None = None) -> dict:
     query = build_query(args, audience=audience_for(buyer))
     result = engine.search(query)
-    return present(result, currency=args["currency"], language=args["lang"], page=args["page"], per_page=args["per_page"])
+    suggested = instead(engine, query) if result.total == 0 and query.text.strip() else []
+    return present(result, currency=args["currency"], language=args["lang"], page=args["page"], per_page=args["per_page"],
+                   suggestions=suggested)
 
 
-def present(result: SearchResult, *, currency: str, language: str, page: int, per_page: int) -> dict:
+def instead(engine: SearchEngine, query: SearchQuery) -> list[dict]:
+    """What would find something when a text finds nothing under the buyer's filters: the text
+    without one of its words, then each word alone, then the text without the filters. Each
+    with how many products it finds, so the app can say "no 'rhum vanille cacao'; try 'rhum
+    vanille' (12)"."""
+    words = query.text.split()
+    texts = [" ".join(words[:n] + words[n + 1:]) for n in range(len(words))] if len(words) > 1 else []
+    texts += [w for w in words if len(words) > 1]
+    tries = [replace(query, text=t, offset=0, limit=1, facets=False) for t in dict.fromkeys(texts)][: MAX_TRIED - 1]
+    tries.append(SearchQuery(text=query.text, language=query.language, audience=query.audience, limit=1, facets=False))
+    found = []
+    for attempt in tries:
+        total = engine.search(attempt).total
+        if total:
+            found.append({"q": attempt.text, "total": total, "without_filters": attempt is tries[-1]})
+        if len(found) == MAX_SUGGESTED:
+            break
+    return found
+
+
+def present(result: SearchResult, *, currency: str, language: str, page: int, per_page: int,
+            suggestions: list[dict] | None = None) -> dict:
     rates = fx.rates()
     items = []
     for hit in result.items:
@@ -88,7 +115,7 @@ def present(result: SearchResult, *, currency: str, language: str, page: int, pe
     facets = {name: [{"value": v.value, "count": v.count, "label": labels[name](v)} for v in values]
               for name, values in result.facets.items()}
     return {"items": items, "total": result.total, "facets": facets, "page": page, "per_page": per_page,
-            "corrected_terms": list(result.corrected_terms)}
+            "corrected_terms": list(result.corrected_terms), "suggestions": suggestions or []}
 
 
 def _category_name(slug: str, language: str) -> str:

@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.toml")
+LEXICON_FILE = Path(__file__).with_name("lexicon.toml")
 # A query is read up to this many parts: past them a buyer is pasting, not searching, and each
 # part costs a clause per field and language (Elasticsearch caps a query's clauses).
 MAX_PARTS = 16
@@ -22,8 +23,12 @@ def fold(text: str) -> str:
 
 @cache
 def groups() -> tuple[tuple[str, ...], ...]:
+    """The hand-written groups first (a phrase's first group wins), then the translations
+    learned from the catalogue's parallel titles (search/lexicon.py)."""
     raw = tomllib.loads(SYNONYMS_FILE.read_text(encoding="utf-8"))
-    return tuple(tuple(dict.fromkeys(fold(phrase) for phrase in group)) for group in [*raw["groups"], *raw["translations"]])
+    learned = tomllib.loads(LEXICON_FILE.read_text(encoding="utf-8"))["translations"] if LEXICON_FILE.exists() else []
+    return tuple(tuple(dict.fromkeys(fold(phrase) for phrase in group))
+                 for group in [*raw["groups"], *raw["translations"], *learned])
 
 
 def expand(text: str) -> list[list[str]]:
@@ -48,5 +53,8 @@ def expand(text: str) -> list[list[str]]:
 
 
 def max_edits(word: str) -> int:
-    """Typo tolerance: none under 5 letters, one edit from 5, two from 9."""
-    return 2 if len(word) >= 9 else 1 if len(word) >= 5 else 0
+    """Typo tolerance by length: none under 4 letters ("rum" is one edit from "run", "ron"),
+    one edit from 4 ("jely"), two from 7 ("cinammon"). Words found as typed are never
+    corrected (see embedded_query.Part.common), which guards a correctly spelled word of
+    another language from being turned into a nearby English one."""
+    return 2 if len(word) >= 7 else 1 if len(word) >= 4 else 0

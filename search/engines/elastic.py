@@ -71,6 +71,7 @@ from search.engines.elastic_query import query_body, relaxations, suggest_body
 from search.engines.elastic_response import empty_result, search_result, suggestions, total_hits
 from search.gateways import Built
 from search.query import SearchQuery, SearchResult
+from search.understanding import understand
 
 __all__ = [
     "ElasticsearchEngine", "SearchIndexError", "bulk_actions", "index_settings_and_mappings", "query_body",
@@ -231,6 +232,7 @@ class ElasticsearchEngine:
     def search(self, query: SearchQuery) -> SearchResult:
         """The strictest text query that finds something under the filters: every required
         part first, then one part fewer at a time (as the embedded engine)."""
+        query = understand(query)
         steps = relaxations(query.text)
         for step, required_parts in enumerate(steps, start=1):
             try:

@@ -140,12 +140,12 @@ def document_source(document: SearchDocument) -> dict:
 
 
 def keywords(document: SearchDocument) -> str:
-    """The category's names in every language (with its ancestors'), option values such as
-    "whole bean" or "case of 12", and the merchant's name."""
+    """The category's names in every language (with its ancestors') and option values such as
+    "whole bean" or "case of 12"; not the merchant's name (see embedded_schema.keywords)."""
     categories = taxonomy.categories()
     names = [" ".join(dict.fromkeys(categories[slug].names.values())) for slug in document.category_path
              if slug in categories]
-    return " ".join([*names, *document.attributes, document.merchant_name])
+    return " ".join([*names, *document.attributes])
 
 
 def bulk_actions(documents: Iterable[SearchDocument], index: str) -> Iterator[dict]:

@@ -14,6 +14,10 @@ its best match (a product described in four languages does not outrank one descr
 Every part must match, except stopwords, which only score. When nothing matches every part,
 the engine asks again with one part fewer required, down to half of them (`relaxations`).
 
+Intents (search.understanding: origin, quantities, pack sizes, B2B words) leave the text first
+and come back as constant-score `should` clauses (`intent_clauses`, the embedded engine's
+weights): they rank, never narrow.
+
 Filters are in filter context (no scoring, cached). Facet selections (category, origin country,
 merchant, price bucket) go to `post_filter`, so that each facet's counts can ignore its own
 selection: every facet aggregation is wrapped in a filter aggregation holding the OTHER facets'
@@ -28,7 +32,8 @@ import re
 from search.engines.elastic_mapping import LANGUAGES, search_language
 from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, SearchQuery
 from search.synonyms import expand, fold, max_edits
-from search.engines.embedded_query import STOPWORDS  # one list of optional words for both engines
+from search.understanding import understand
+from search.engines.embedded_query import B2B_INTENT, MEASURE, ORIGIN, PACK, STOPWORDS  # one set of rules for both engines
 
 EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
 SEPARATOR = re.compile(r"\W")  # a space, or inner punctuation ("sea-salt"): the analyzers see several tokens
@@ -65,6 +70,7 @@ def query_body(query: SearchQuery, required_parts: int | None = None) -> dict:
         raise ValueError(f"unknown sort {query.sort!r}; one of {', '.join(SORTS)}")
     if query.offset < 0 or query.limit < 0:
         raise ValueError("offset and limit must not be negative")
+    query = understand(query)
     language = search_language(query.language)
     filters, exclusions = base_filters(query)
     selected = facet_filters(query)
@@ -77,6 +83,10 @@ def query_body(query: SearchQuery, required_parts: int | None = None) -> dict:
     else:
         filters.extend(selected.values())  # no counts to keep apart: plain filters are cheaper
     boolean = text_query(query.text, language, required_parts)
+    boosts = intent_clauses(query)
+    if boosts:
+        boolean.setdefault("must", [{"match_all": {}}])  # with no text, a lone should would filter
+        boolean["should"] = [*boolean.get("should", []), *boosts]
     if filters:
         boolean["filter"] = filters
     if exclusions:
@@ -92,6 +102,22 @@ def query_body(query: SearchQuery, required_parts: int | None = None) -> dict:
     if "must" in boolean or "should" in boolean:
         body["highlight"] = highlight(language)
     return _order(body)
+
+
+def intent_clauses(query: SearchQuery) -> list[dict]:
+    """Constant scores for what the buyer asked beyond product words."""
+    intents = query.intents
+    clauses = []
+    if intents.origins:
+        clauses.append({"constant_score": {"filter": {"terms": {"origin_countries": list(intents.origins)}},
+                                           "boost": ORIGIN, "_name": "intent:origin"}})
+    for option in (*intents.measures, *intents.packs):
+        clauses.append({"constant_score": {"filter": {"match_phrase": {"keywords": option}},
+                                           "boost": PACK if option.startswith("case of") else MEASURE,
+                                           "_name": f"intent:option:{option}"}})
+    if intents.b2b and query.audience == "b2b":
+        clauses.append({"constant_score": {"filter": {"term": {"b2b_only": True}}, "boost": B2B_INTENT, "_name": "intent:b2b"}})
+    return clauses
 
 
 def parts(text: str) -> list[tuple[list[str], bool]]:

@@ -63,6 +63,7 @@ from search.engines.embedded_schema import (LANGUAGES, PLAIN, SCHEMA, SCHEMA_VER
                                             tombstone)
 from search.gateways import Built
 from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, FacetValue, Hit, SearchQuery, SearchResult, merchant_facet_value
+from search.understanding import understand
 
 log = logging.getLogger(__name__)
 
@@ -185,14 +186,16 @@ class EmbeddedEngine:
             raise ValueError(f"unknown sort {query.sort!r}")
         if query.price_bucket is not None and not 0 <= query.price_bucket < len(PRICE_BUCKETS_USD):
             raise ValueError(f"no price bucket {query.price_bucket}")
+        query = understand(query)
         searcher = self._current().index.searcher()
         plan = queries.plan_text(query.text, query.language, searcher) if query.text.strip() else None
+        boosts = queries.intent_boosts(query.intents, query.audience)
         active = queries.filters(query)
-        strict = plan.query() if plan else None
+        strict = queries.boosted(plan.query() if plan else None, boosts)
         # tantivy lets go of the GIL while it searches: the facet passes for the strict query
         # run beside the search for the hits, and are redone only when that search relaxes it.
         counting = self._count_facets(searcher, strict, active) if query.facets else []
-        text, found = _first_that_finds(searcher, plan, strict, active, query)
+        text, found = _first_that_finds(searcher, plan, strict, active, query, boosts)
         if text is not strict and query.facets:
             counting = self._count_facets(searcher, text, active)
         items = _hits(searcher, found, plan, query)[: query.limit]
@@ -360,7 +363,7 @@ def _remove(directory: Path | None) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _first_that_finds(searcher: tantivy.Searcher, plan, strict, active, query: SearchQuery):
+def _first_that_finds(searcher: tantivy.Searcher, plan, strict, active, query: SearchQuery, boosts):
     """(text query, top hits): every word must match (`strict`), unless that finds fewer than
     FEW products under the filters; then one word fewer at a time, until FEW are found."""
     best = strict
@@ -368,7 +371,7 @@ def _first_that_finds(searcher: tantivy.Searcher, plan, strict, active, query: S
     for minimum in plan.relaxations()[1:] if plan else ():
         if found.count >= queries.FEW:
             break
-        candidate = plan.query(minimum)
+        candidate = queries.boosted(plan.query(minimum), boosts)
         more = _top(searcher, queries.combine(candidate, active), query)
         if more.count > found.count:
             best, found = candidate, more

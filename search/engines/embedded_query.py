@@ -17,6 +17,10 @@ all, one part at a time may be missing (down to half of them), the products matc
 part first: "wholesale coffee 10 kg" still finds coffee, "cinnamon sticks" shows ground
 cinnamon after the sticks. Stopwords never need to match.
 
+Intents (search.understanding: origin, quantities, pack sizes, B2B words) are taken out of
+the text before it is planned, and come back as constant-score boosts beside the text query
+(`intent_boosts`): they rank, they never narrow.
+
 Filters are added as zero-scoring clauses (filter context): they narrow, never rank.
 """
 
@@ -30,7 +34,7 @@ from tantivy import FieldType, Occur, Query
 from search import synonyms
 from search.engines import embedded_typos as typos
 from search.engines.embedded_schema import LANGUAGES, PLAIN, SCHEMA, analyze, stemmed
-from search.query import PRICE_BUCKETS_USD, SearchQuery
+from search.query import PRICE_BUCKETS_USD, Intents, SearchQuery
 
 TITLE, DESCRIPTION, KEYWORDS = 3.0, 1.0, 1.2
 BUYER_LANGUAGE = 1.5  # the fields in the buyer's language count this much more
@@ -41,6 +45,9 @@ MIN_PREFIX = 3  # a last word shorter than this is not completed
 COMMON = 20  # a word in this many documents is taken as spelt right: no typo or prefix matching
 FEW = 5  # when fewer products than this match every word, products matching most words are added
 ALL_WORDS_BONUS = 100.0  # ...after those matching every word
+# Intent boosts: a product of the origin asked for comes before the same product from elsewhere
+# (a title match scores about 5 to 15); a variant option or pack size asked for, a little.
+ORIGIN, MEASURE, PACK, B2B_INTENT = 20.0, 4.0, 4.0, 3.0
 # Words that never need to match (they still score when they do).
 STOPWORDS = frozenset(
     "a an and at by for from in of on or per the to with "  # en
@@ -166,6 +173,28 @@ def part_query(part: Part, language: str, *, prefix: bool) -> Query:
     if not part.common:
         subqueries += typo_queries(part.original, language, prefix=prefix)
     return Query.disjunction_max_query(subqueries, TIE_BREAKER) if subqueries else Query.empty_query()
+
+
+def intent_boosts(intents: Intents, audience: str) -> list[Query]:
+    """Constant scores for what the buyer asked beyond product words."""
+    boosts = []
+    if intents.origins:
+        boosts.append(Query.const_score_query(_any("origin_countries", intents.origins), ORIGIN))
+    for option in (*intents.measures, *intents.packs):
+        found = match("keywords", stemmed("en"), option)
+        if found is not None:
+            boosts.append(Query.const_score_query(found, PACK if option.startswith("case of") else MEASURE))
+    if intents.b2b and audience == "b2b":
+        boosts.append(Query.const_score_query(Query.term_query(SCHEMA, "b2b_only", True), B2B_INTENT))
+    return boosts
+
+
+def boosted(text: Query | None, boosts: list[Query]) -> Query | None:
+    """The text query (all products when there is none) ranked up by the intent boosts."""
+    if not boosts:
+        return text
+    base = text if text is not None else Query.const_score_query(Query.all_query(), 1.0)
+    return Query.boolean_query([(Occur.Must, base), *((Occur.Should, b) for b in boosts)])
 
 
 def match(field_name: str, analyzer: str, phrase: str) -> Query | None:

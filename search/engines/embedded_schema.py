@@ -28,7 +28,7 @@ from search.query import merchant_facet_key
 
 # Bumped whenever the layout below changes: an index written with another version is not
 # opened (the engine starts an empty one and a rebuild fills it).
-SCHEMA_VERSION = 3  # 2: merchant_facet; 3: version, and removals kept as tombstones
+SCHEMA_VERSION = 4  # 2: merchant_facet; 3: version, and removals kept as tombstones; 4: keywords without the merchant's name
 
 LANGUAGES = ("en", "es", "fr", "nl")
 STEMMERS = {"en": "english", "es": "spanish", "fr": "french", "nl": "dutch"}
@@ -154,11 +154,12 @@ def stored(document: SearchDocument) -> bytes:
 
 def keywords(document: SearchDocument) -> str:
     """What a buyer may search for that is not in the title: the category's names in every
-    language (with its ancestors'), option values such as "whole bean" or "case of 12", and
-    the merchant."""
+    language (with its ancestors') and option values such as "whole bean" or "case of 12".
+    Not the merchant's name: a shop called "Cibao Cacao y Café" made its chocolate match
+    "café", and "Grenada Nutmeg Growers" its cloves match "nutmeg"."""
     names = _category_names()
     words = [names.get(slug, "") for slug in document.category_path]
-    return " ".join([*words, *document.attributes, document.merchant_name])
+    return " ".join([*words, *document.attributes])
 
 
 _CATEGORY_NAMES: dict[str, str] = {}

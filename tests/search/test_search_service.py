@@ -215,6 +215,16 @@ def test_the_search_answer_is_exactly_its_documented_schema(client, router, plat
     assert SearchResultSchema().validate(found) == {}
 
 
+def test_a_search_that_finds_nothing_says_so_and_suggests_what_would(client, router, platform, shop):
+    catalog.create_product(router=router, principal=shop, data=product("bm", {"en": "Blue Mountain coffee"}))
+    index_now(platform)
+    found = search(client, q="coffee", category="beverages", currency="EUR")
+    assert found["total"] == 0 and found["items"] == []
+    assert found["suggestions"] == [{"q": "coffee", "total": 1, "without_filters": True}]
+    assert SearchResultSchema().validate(found) == {}
+    assert search(client, q="coffee")["suggestions"] == []  # found something: nothing to suggest
+
+
 def test_an_unreachable_search_cluster_is_a_503_the_buyer_may_retry(database_config):
     """Production searches Elasticsearch; when it does not answer, the buyer gets a problem
     document with Retry-After, not a 500, and suggestions fail the same way."""
@@ -296,4 +306,6 @@ def test_a_renamed_merchant_is_found_and_shown_under_its_new_name(client, router
     found = search(client, q="coffee")
     assert {hit["merchant"]["name"] for hit in found["items"]} == {"Mavis Bank Coffee Factory"}
     assert [v["label"] for v in found["facets"]["merchant"]] == ["Mavis Bank Coffee Factory"]
-    assert search(client, q="mavis")["total"] == 2  # the name is searchable, as the old one was
+    # The name is shown and faceted, not matched as free text: a shop called "... Coffee ..."
+    # would otherwise make every product it sells match "coffee" (issue 14).
+    assert search(client, q="mavis")["total"] == 0
