@@ -39,6 +39,7 @@ from marketplace.notifications import orders as order_mail
 from marketplace.webhooks import fanout as webhook_fanout
 from marketplace.webhooks.api import blp as webhooks_blp
 from marketplace.webhooks.sending import Sender as WebhookSender
+from payments import events as payment_events
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -177,6 +178,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     pointers.register(current.handlers, router)  # each region's copy of the directory
     webhook_fanout.register_handlers(current.handlers)
     order_mail.register_handlers(current.handlers, router, lambda: current.mail)
+    payment_events.register_handlers(current.handlers, router, lambda: current.payments)
     current.chores.append(WebhookSender(router, settings))
     cli.register(app)
 

@@ -35,6 +35,17 @@ class Rates:
         converted = major / self.per_usd[source] * self.per_usd[target]
         return int(converted.scaleb(minor_units(target)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
+    def rate(self, source: str, target: str) -> Decimal:
+        """Units of `target` per unit of `source`: the rate `convert` uses, stored with a converted amount."""
+        for code in (source, target):
+            if code not in self.per_usd:
+                raise UnknownCurrency(code)
+        return self.per_usd[target] / self.per_usd[source]
+
+    @property
+    def source(self) -> str:
+        return f"reference rates {self.effective.isoformat()}"
+
     def knows(self, currency: str) -> bool:
         return currency in self.per_usd
 

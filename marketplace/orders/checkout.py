@@ -80,7 +80,7 @@ def _create(router, buyer, scope, key, request, shipping_address_id, payment_met
                                              state=REQUESTED, lines=asked))
             outbox.publish(session, "orders.requested", {
                 "checkout_id": checkout.id, "merchant_id": merchant_id, "to_region": merchant_region,
-                "buyer_region": buyer.region, "company_id": buyer.company_id, "lines": asked,
+                "buyer_region": buyer.region, "company_id": buyer.company_id, "payment_method": payment_method, "lines": asked,
                 "ship_to": checkout.ship_to, "deadline_at": checkout.deadline_at.isoformat(), "hold_seconds": hold_seconds,
             }, key=checkout.id)
         for line in lines:
