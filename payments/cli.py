@@ -1,0 +1,53 @@
+"""`cpu payments ...`: payout runs and bank credits from a shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from marketplace.money import Money
+from marketplace.platform import platform
+from marketplace.regions.cli import served
+from payments import bank, payouts
+
+payments = AppGroup("payments", help="Payouts to merchants and bank transfers from buyers.")
+
+
+@payments.command("payouts")
+@click.option("--region", "regions", multiple=True, help="Only these regions (repeatable).")
+@click.option("--bank-file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The bank-transfer payout file to write (CSV, appended; see payments/payouts.py).")
+def run_payouts(regions: tuple[str, ...], bank_file: Path) -> None:
+    """Pay every merchant its available balance by its rail."""
+    current = platform()
+    total = 0
+    for region in served(regions):
+        click.echo(f"{region}: paying out")
+        paid = payouts.run(current.router, region, current.payments, bank_file=bank_file, progress=lambda p: click.echo(
+            f"  {p.payout_id} {p.merchant_id} {Money(p.amount, p.currency).plain()} {p.currency} by {p.rail}"))
+        click.echo(f"{region}: {len(paid)} payout(s)")
+        total += len(paid)
+    click.echo(f"{total} payout(s); bank-transfer lines in {bank_file}")
+
+
+@payments.command("received")
+@click.argument("reference")
+@click.argument("amount")
+@click.argument("currency")
+def received(reference: str, amount: str, currency: str) -> None:
+    """An operator saw a bank transfer carrying REFERENCE arrive."""
+    click.echo(bank.received(platform().router, served(()), bank.Credit(reference, Money.parse(amount, currency))))
+
+
+@payments.command("bank-import")
+@click.argument("statement", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def bank_import(statement: Path) -> None:
+    """Apply every credit of a bank statement (CSV: date, reference, amount, currency)."""
+    try:
+        credits = bank.statement(statement)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for credit in credits:
+        click.echo(bank.received(platform().router, served(()), credit))
