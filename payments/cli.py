@@ -1,7 +1,8 @@
-"""`cpu payments ...`: payout runs and bank credits from a shell."""
+"""`cpu payments ...`: payout runs, bank credits and reconciliation from a shell."""
 
 from __future__ import annotations
 
+from datetime import timezone
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ from flask.cli import AppGroup
 from marketplace.money import Money
 from marketplace.platform import platform
 from marketplace.regions.cli import served
-from payments import bank, payouts
+from payments import bank, payouts, reconcile
 
 payments = AppGroup("payments", help="Payouts to merchants and bank transfers from buyers.")
 
@@ -51,3 +52,25 @@ def bank_import(statement: Path) -> None:
         raise click.ClickException(str(exc)) from exc
     for credit in credits:
         click.echo(bank.received(platform().router, served(()), credit))
+
+
+@payments.command("reconcile")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="First day (UTC).")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="Day after the last (UTC).")
+@click.option("--bank-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The payouts as the bank executed them (payout_id, currency, amount_minor columns).")
+@click.option("--region", "regions", multiple=True, help="Only these regions (repeatable).")
+def reconcile_command(since, until, bank_file: Path, regions: tuple[str, ...]) -> None:
+    """List every difference between the ledger's payouts and the bank's file; exit 1 if any."""
+    since, until = since.replace(tzinfo=timezone.utc), until.replace(tzinfo=timezone.utc)
+    ledger, differences = {}, []
+    for region in served(regions):
+        wrong, made = reconcile.payouts(platform().router, region, since=since, until=until)
+        differences += wrong
+        ledger.update(made)
+    differences += reconcile.compare(ledger, reconcile.bank_lines(bank_file))
+    for difference in differences:
+        click.echo(str(difference))
+    click.echo(f"{len(ledger)} payout(s) in the ledger, {len(differences)} difference(s)")
+    if differences:
+        raise SystemExit(1)

@@ -139,3 +139,36 @@ def test_money_walk_no_merchant_sees_another_merchants_balance_and_no_buyer_sees
     assert as_buyer.status_code == 401 and order.id not in as_buyer.get_data(as_text=True)
     anonymous = client.get("/api/v1/merchant/balance")
     assert anonymous.status_code == 401
+
+
+def test_reconciliation_lists_every_difference_between_the_ledger_and_the_bank(app, client, platform, router, tmp_path):
+    shops = [open_shop(router, client, name, "JM") for name in ("Kingston Roasters", "Blue Mountain")]
+    _, auth, address_id = buyer_with_address(client)
+    for shop in shops:
+        put(client, auth, shop, 2)
+    check_out(client, auth, address_id)
+    settle(platform)
+    for shop in shops:
+        deliver(router, paid_order(router, shop), cash=None)
+    settle(platform)
+    ours = tmp_path / "payouts.csv"
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["cpu", "payments", "payouts", "--bank-file", str(ours)]).exit_code == 0
+    period = ["--since", "2000-01-01", "--until", "2100-01-01"]
+    clean = runner.invoke(args=["cpu", "payments", "reconcile", *period, "--bank-file", str(ours)])
+    assert clean.exit_code == 0 and "2 payout(s) in the ledger, 0 difference(s)" in clean.output, clean.output
+
+    with ours.open(encoding="utf-8") as rows:
+        lines = list(csv.DictReader(rows))
+    lines[0]["amount_minor"] = str(int(lines[0]["amount_minor"]) - 1)  # the bank paid a cent less
+    dropped = lines.pop(1)  # and never executed the second
+    lines.append({**dropped, "payout_id": "pyo_01JZZZZZZZZZZZZZZZZZZZZZZZ"})  # and one we never made
+    bank = tmp_path / "bank.csv"
+    with bank.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(lines)
+    found = runner.invoke(args=["cpu", "payments", "reconcile", *period, "--bank-file", str(bank)])
+    assert found.exit_code == 1 and "3 difference(s)" in found.output, found.output
+    assert f"{lines[0]['payout_id']}: ledger {int(lines[0]['amount_minor']) + 1} JMD, bank {lines[0]['amount_minor']} JMD" in found.output
+    assert f"{dropped['payout_id']}: in the ledger" in found.output and "no payout in the ledger" in found.output
