@@ -1,4 +1,4 @@
-"""`cpu payments ...`: payout runs, bank credits and reconciliation from a shell."""
+"""`cpu payments ...`: payout runs, bank credits and reconciliation; `cpu fx load`: rates feeds."""
 
 from __future__ import annotations
 
@@ -11,9 +11,26 @@ from flask.cli import AppGroup
 from marketplace.money import Money
 from marketplace.platform import platform
 from marketplace.regions.cli import served
-from payments import bank, payouts, reconcile
+from payments import bank, fx, payouts, reconcile
 
 payments = AppGroup("payments", help="Payouts to merchants and bank transfers from buyers.")
+fx_group = AppGroup("fx", help="Exchange rates.")
+
+
+@fx_group.command("load")
+@click.argument("feed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--region", "regions", multiple=True, help="Only these regions (repeatable).")
+def load_rates(feed: Path, regions: tuple[str, ...]) -> None:
+    """Load a rates feed (CSV or JSON rows: source, time, base, quote, rate) into each region."""
+    try:
+        rows = fx.feed(feed)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for region in served(regions):
+        with platform().router.unit_of_work(region) as uow:
+            new = fx.load(uow.session, rows)
+            uow.commit()
+        click.echo(f"{region}: {new} new rate(s) of {len(rows)}")
 
 
 @payments.command("payouts")

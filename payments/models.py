@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.regions.base import ShardBase, UTCDateTime, utcnow
@@ -82,3 +82,20 @@ class Payout(ShardBase):
     state: Mapped[str] = mapped_column(String(20))  # in_file | sent
     provider_reference: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FxRate(ShardBase):
+    """One rate of a feed (`cpu fx load`): units of `quote` per unit of `base` at `at`, kept as
+    the feed wrote it (a decimal string: exact)."""
+
+    __tablename__ = "fx_rates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    base: Mapped[str] = mapped_column(String(3))
+    quote: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[str] = mapped_column(String(40))
+
+    __table_args__ = (UniqueConstraint("source", "at", "base", "quote", name="uq_fx_rates_source_at_base_quote"),)

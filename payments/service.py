@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from marketplace.money import Money, apply_basis_points
 from marketplace.regions import outbox
 from marketplace.regions.ids import new_id
-from payments import fx
 from payments.ledger import PAYABLE, Entry, balances, post, refusal, settings, split
 from payments.models import LedgerEntry, LedgerPosting, Refund
 
@@ -48,10 +47,9 @@ def received(session, *, order, amount: int, paid: dict | None) -> None:
     """The buyer's money is in (the provider's capture, or the postal operator's cash)."""
     mine = {"merchant_id": order.merchant_id, "order_id": order.id, "currency": order.currency}
     converted = {}
-    if paid and paid["currency"] != order.currency:
-        rates = fx.rates()
+    if paid and paid["currency"] != order.currency:  # the rate the buyer's region converted at
         converted = {"original_amount": paid["amount_minor"], "original_currency": paid["currency"],
-                     "fx_rate": str(rates.rate(paid["currency"], order.currency)), "fx_source": rates.source}
+                     "fx_rate": paid["rate"], "fx_source": paid["source"]}
     post(session, key=f"payment:{order.id}", kind="payment", merchant_id=order.merchant_id, entries=[
         Entry("funds_held", amount, **mine, **converted), Entry("buyer_clearing", -amount, **mine)])
 

@@ -265,7 +265,7 @@ def advance(session, checkout: Checkout) -> None:
     if checkout.state != REQUESTED or any(leg.state == REQUESTED for leg in checkout.legs):
         return
     if all(leg.state == "accepted" for leg in checkout.legs):
-        rates = fx.rates()
+        rates = fx.rates_in(session)
         checkout.total_amount = sum(rates.convert(leg.total_amount, leg.currency, checkout.currency) for leg in checkout.legs)
         checkout.state = PAYING
         outbox.publish(session, "checkout.payment.requested", {"checkout_id": checkout.id, "to_region": checkout.region},
@@ -377,12 +377,14 @@ def apply_payment(session, checkout: Checkout, *, status: str, reference: str, r
         return
     if status == AUTHORISED:
         checkout.state = CONFIRMING
+        rates = fx.rates_in(session)
         for leg in checkout.legs:
             outbox.publish(session, "orders.confirm", {
                 "checkout_id": checkout.id, "merchant_id": leg.merchant_id, "to_region": leg.merchant_region,
                 "buyer_region": checkout.region, "payment": status, "method": checkout.payment_method,
-                "paid": {"amount_minor": fx.rates().convert(leg.total_amount, leg.currency, checkout.currency),
-                         "currency": checkout.currency}}, key=checkout.id)
+                "paid": {"amount_minor": rates.convert(leg.total_amount, leg.currency, checkout.currency),
+                         "currency": checkout.currency, "rate": str(rates.rate(checkout.currency, leg.currency)),
+                         "source": rates.source}}, key=checkout.id)
         return
     for leg in checkout.legs:
         leg.reason = f"Cancelled: the payment was declined ({reason})."
@@ -396,7 +398,7 @@ def settle_payment(router, provider, envelope) -> None:
         checkout = uow.session.get(Checkout, checkout_id)
         if checkout is None:
             return
-        rates = fx.rates()
+        rates = fx.rates_in(uow.session)
         amount = sum(rates.convert(leg.total_amount, leg.currency, checkout.currency)
                      for leg in checkout.legs if leg.state == "confirmed")
     if amount:

@@ -1,4 +1,4 @@
-"""Payments: the ledger (postings, entries), refunds, payouts; a checkout's payment status.
+"""Payments: the ledger (postings, entries), refunds, payouts, FX rates; a checkout's payment status.
 
 Revision ID: 0019
 Revises: 0017
@@ -85,11 +85,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payouts")),
     )
     op.create_index(op.f("ix_payouts_merchant_id"), "payouts", ["merchant_id"])
+    op.create_table(
+        "fx_rates",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("region", sa.String(8), nullable=False),
+        sa.Column("source", sa.String(40), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("base", sa.String(3), nullable=False),
+        sa.Column("quote", sa.String(3), nullable=False),
+        sa.Column("rate", sa.String(40), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_rates")),
+        sa.UniqueConstraint("source", "at", "base", "quote", name="uq_fx_rates_source_at_base_quote"),
+    )
 
 
 def downgrade() -> None:
     if context.config.attributes["role"] != "shard":
         return
+    op.drop_table("fx_rates")
     op.drop_table("payouts")
     op.drop_table("refunds")
     op.drop_table("ledger_entries")

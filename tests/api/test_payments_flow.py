@@ -5,6 +5,7 @@ and refunded; and the money walk (no merchant sees another's balance, no buyer a
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -172,3 +173,18 @@ def test_reconciliation_lists_every_difference_between_the_ledger_and_the_bank(a
     assert found.exit_code == 1 and "3 difference(s)" in found.output, found.output
     assert f"{lines[0]['payout_id']}: ledger {int(lines[0]['amount_minor']) + 1} JMD, bank {lines[0]['amount_minor']} JMD" in found.output
     assert f"{dropped['payout_id']}: in the ledger" in found.output and "no payout in the ledger" in found.output
+
+
+def test_a_payment_in_the_buyers_currency_keeps_the_rate_it_was_converted_at(client, platform, router):
+    shop = open_shop(router, client, "Fort Rhum", "MQ")  # prices in EUR; the buyer pays in JMD
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 2)
+    check_out(client, auth, address_id)
+    settle(platform)
+    order = paid_order(router, shop)
+    with router.unit_of_work(shop.region, read_only=True) as uow:
+        funds = uow.session.scalars(select(LedgerPosting).where(LedgerPosting.key == f"payment:{order.id}")).one().entries
+    entry = next(e for e in funds if e.account == "funds_held")
+    assert (entry.currency, entry.amount, entry.original_currency) == ("EUR", order.total_amount, "JMD")
+    assert entry.fx_source.startswith("reference rates 2026-11-01")
+    assert abs(entry.original_amount * Decimal(entry.fx_rate) - order.total_amount) <= 1
