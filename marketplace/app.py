@@ -41,6 +41,7 @@ from marketplace.webhooks.api import blp as webhooks_blp
 from marketplace.webhooks.sending import Sender as WebhookSender
 from payments import api as payments_api
 from payments import events as payment_events
+from payments import service as payment_service
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -180,6 +181,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     webhook_fanout.register_handlers(current.handlers)
     order_mail.register_handlers(current.handlers, router, lambda: current.mail)
     payment_events.register_handlers(current.handlers, router, lambda: current.payments)
+    current.chores.append(functools.partial(payment_service.release_due, router))  # escrow ends N days after shipment
     current.chores.append(WebhookSender(router, settings))
     cli.register(app)
 

@@ -3,7 +3,8 @@
     capture     buyer_clearing +total | merchant_held -net, fee_revenue -fee, customs_collected -duties
     payment     funds_held +total (the buyer's amount and rate kept) | buyer_clearing -total
                 (at capture; for cash on delivery when the postal operator reports the cash)
-    release     merchant_held +held | merchant_available -held   (delivered: escrow ends)
+    release     merchant_held +held | merchant_available -held   (delivered, or N days after
+                shipment with no delivery event: escrow ends)
     refund      merchant_held/available +net part, fee_revenue +fee part, customs_collected +duty
                 part | buyer_clearing (not yet paid) or funds_held -amount
     reversal    funds_held +x | merchant_available -x  (the merchant was already paid: take it back)
@@ -15,10 +16,14 @@ step of a transaction the caller owns; each posting is keyed, so a redelivered e
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from marketplace.money import Money, apply_basis_points
+from marketplace.orders.models import OrderTransition
 from marketplace.regions import outbox
+from marketplace.regions.base import database_now
 from marketplace.regions.ids import new_id
 from payments.ledger import PAYABLE, Entry, balances, post, refusal, settings, split
 from payments.models import LedgerEntry, LedgerPosting, Refund
@@ -122,3 +127,21 @@ def refund_rest(session, *, order) -> Refund | None:
 
 def _order_balances(session, order_id: str) -> dict[tuple[str, str], int]:
     return balances(session, LedgerEntry.order_id == order_id)
+
+
+def release_due(router, region: str, *, batch: int = 100) -> int:
+    """Escrow ends by itself `release_after_days` (ledger.toml) after the parcel was shipped
+    when no delivery event came (the database clock): a relay chore. How many orders released."""
+    with router.unit_of_work(region) as uow:
+        session = uow.session
+        cutoff = database_now(session) - timedelta(days=settings()["release_after_days"])
+        held = (select(LedgerEntry.order_id, LedgerEntry.merchant_id).where(LedgerEntry.account == "merchant_held")
+                .group_by(LedgerEntry.order_id, LedgerEntry.merchant_id).having(func.sum(LedgerEntry.amount) < 0).subquery())
+        due = session.execute(select(held.c.order_id, held.c.merchant_id).join(
+            OrderTransition, OrderTransition.order_id == held.c.order_id).where(
+            OrderTransition.to_state == "shipped", OrderTransition.at <= cutoff).distinct().limit(batch)).all()
+        for order_id, merchant_id in due:
+            release(session, order_id=order_id, merchant_id=merchant_id,
+                    why=f"{settings()['release_after_days']} days after shipment")
+        uow.commit()
+    return len(due)

@@ -153,7 +153,7 @@ def test_a_refund_larger_than_what_remains_is_refused_and_changes_nothing(router
 def test_one_minor_unit_split_over_three_merchants_loses_and_invents_nothing():
     assert split(1, [1, 1, 1]) == [1, 0, 0]
     assert split(100, [1, 1, 1]) == [34, 33, 33]
-    assert split(2, [333, 333, 334]) == [0, 1, 1]
+    assert split(2, [333, 333, 334]) == [1, 0, 1]  # remainders 666, 666, 668: the largest, then the first tie
     for amount in (1, 2, 7, 101, 99_999):
         assert sum(split(amount, [3, 5, 11])) == amount
 
@@ -182,3 +182,24 @@ def test_a_refund_after_payout_reverses_the_transfer(router):
         assert kinds == ["capture", "payment", "release", "payout", "reversal", "refund"]
         mine = balances(uow.session, LedgerEntry.merchant_id == "mer_A")
         assert mine[("merchant_available", "EUR")] == 0 and service.remaining(uow.session, order.id) == (4_600, 400, 0)
+
+
+def test_escrow_ends_by_itself_n_days_after_shipment_when_no_delivery_event_came(router):
+    from datetime import timedelta
+
+    from marketplace.orders.models import OrderTransition
+    from marketplace.regions.base import database_now
+
+    with router.unit_of_work("kin") as uow:
+        now = database_now(uow.session)
+        long_ago, lately = order_of(uow.session, "mer_A"), order_of(uow.session, "mer_B")
+        for order, days in ((long_ago, 15), (lately, 13)):
+            service.capture(uow.session, order=order, paid=None, method="card")
+            uow.session.add(OrderTransition(order_id=order.id, region="kin", from_state="in_fulfilment", to_state="shipped",
+                                            actor="merchant:stf_x", at=now - timedelta(days=days)))
+        uow.commit()
+    assert service.release_due(router, "kin") == 1
+    assert service.release_due(router, "kin") == 0  # released once
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert balances(uow.session, LedgerEntry.order_id == long_ago.id)[("merchant_held", "EUR")] == 0
+        assert balances(uow.session, LedgerEntry.order_id == lately.id)[("merchant_held", "EUR")] == -10_700
