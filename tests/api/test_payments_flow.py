@@ -13,6 +13,7 @@ from marketplace.orders.models import MerchantOrder
 from marketplace.regions import outbox
 from payments.models import LedgerPosting, Refund
 from payments.service import fee_for
+from tests.api.test_role_walk import signed_in
 from tests.support.shop import buyer_with_address, check_out, open_shop, put, settle
 
 
@@ -121,7 +122,7 @@ def test_a_paid_order_cancelled_by_the_merchant_is_refunded_in_full(client, plat
     assert balance["balances"] == [{"currency": order.currency, "held": 0, "available": 0, "paid_out": 0}]
 
 
-def test_money_walk_no_merchant_sees_another_merchants_balance_and_no_buyer_sees_any(client, platform, router):
+def test_money_walk_no_merchant_sees_another_merchants_balance_and_no_buyer_sees_any(app, client, platform, router):
     seller, other = open_shop(router, client, "Kingston Roasters", "JM"), open_shop(router, client, "Port Cocoa", "TT")
     neighbour = open_shop(router, client, "Blue Mountain", "JM")  # same region as the seller
     _, auth, address_id = buyer_with_address(client)
@@ -140,6 +141,13 @@ def test_money_walk_no_merchant_sees_another_merchants_balance_and_no_buyer_sees
     assert as_buyer.status_code == 401 and order.id not in as_buyer.get_data(as_text=True)
     anonymous = client.get("/api/v1/merchant/balance")
     assert anonymous.status_code == 401
+    # the dashboard's page, signed in as each owner
+    page = signed_in(app, "owner@kingston-roasters.example").get("/dashboard/balance")
+    assert page.status_code == 200 and order.id in page.get_data(as_text=True)
+    for stranger in ("owner@port-cocoa.example", "owner@blue-mountain.example"):
+        page = signed_in(app, stranger).get("/dashboard/balance")
+        assert page.status_code == 200 and order.id not in page.get_data(as_text=True)
+        assert "No money yet" in page.get_data(as_text=True)
 
 
 def test_reconciliation_lists_every_difference_between_the_ledger_and_the_bank(app, client, platform, router, tmp_path):

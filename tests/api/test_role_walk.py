@@ -172,3 +172,4 @@ def test_staff_cannot_open_the_dashboards_api_key_page(app, shop):
     staff = signed_in(app, "staff@role-walk.example")
     assert staff.get("/dashboard/api-keys").status_code == 403
     assert staff.get("/dashboard/webhooks").status_code == 403
+    assert staff.get("/dashboard/balance").status_code == 403
