@@ -48,7 +48,7 @@ def pay_refund(router, provider, envelope) -> None:
         refund = uow.session.get(Refund, refund_id)
         if refund is None or refund.state != "requested":
             return
-        amount, currency = buyer_amount(uow.session, refund)
+        amount, currency = buyer_amount(uow.session, refund, envelope.payload["amount"])
         payment_key = refund.checkout_id
     move = provider.refund(key=refund_id, payment_key=payment_key, amount=amount, currency=currency)
     with router.unit_of_work(region) as uow:
@@ -57,11 +57,12 @@ def pay_refund(router, provider, envelope) -> None:
         uow.commit()
 
 
-def buyer_amount(session, refund: Refund) -> tuple[int, str]:
-    """The refund in the currency the buyer paid: its share of the buyer's amount, half up."""
+def buyer_amount(session, refund: Refund, amount: int) -> tuple[int, str]:
+    """`amount` of the refund (what was collected: the rest the buyer never paid) in the
+    currency the buyer paid: its share of the buyer's amount, half up."""
     paid = session.scalars(select(LedgerEntry).join(LedgerPosting).where(
         LedgerPosting.key == f"payment:{refund.order_id}", LedgerEntry.account == "funds_held")).first()
     if paid is None or paid.original_currency is None:
-        return refund.amount, refund.currency
-    share = Decimal(paid.original_amount) * refund.amount / paid.amount
+        return amount, refund.currency
+    share = Decimal(paid.original_amount) * amount / paid.amount
     return int(share.quantize(Decimal(1), rounding=ROUND_HALF_UP)), paid.original_currency

@@ -107,15 +107,19 @@ def refund(session, *, order, amount: int, refund_id: str | None = None) -> Refu
              memo="transfer reversal for a refund", entries=[
                  Entry("funds_held", from_available - available, **mine),
                  Entry("merchant_available", -(from_available - available), **mine)])
-    unpaid = max(now.get(("buyer_clearing", order.currency), 0), 0)  # cash on delivery not collected yet
+    owed = min(amount, max(now.get(("buyer_clearing", order.currency), 0), 0))  # cash on delivery not collected yet
     post(session, key=f"refund:{refund_id}", kind="refund", merchant_id=order.merchant_id, entries=[
         Entry("merchant_held", from_held, **mine), Entry("merchant_available", from_available, **mine),
         Entry("fee_revenue", fee, **mine), Entry("customs_collected", duties, **mine),
-        Entry("buyer_clearing", -min(amount, unpaid), **mine), Entry("funds_held", -(amount - min(amount, unpaid)), **mine)])
+        Entry("buyer_clearing", -owed, **mine), Entry("funds_held", -(amount - owed), **mine)])
     made = Refund(id=refund_id, region=session.info["database"], merchant_id=order.merchant_id, order_id=order.id,
                   checkout_id=order.checkout_id, amount=amount, currency=order.currency, state="requested")
     session.add(made)
-    outbox.publish(session, "payments.refund.requested", {"refund_id": refund_id, "to_region": made.region}, key=order.id)
+    if amount == owed:  # nothing was collected: the buyer simply owes less, nobody pays anything back
+        made.state, made.provider_reference = "refunded", "not collected"
+    else:
+        outbox.publish(session, "payments.refund.requested", {"refund_id": refund_id, "to_region": made.region,
+                                                              "amount": amount - owed}, key=order.id)
     return made
 
 

@@ -203,3 +203,17 @@ def test_escrow_ends_by_itself_n_days_after_shipment_when_no_delivery_event_came
     with router.unit_of_work("kin", read_only=True) as uow:
         assert balances(uow.session, LedgerEntry.order_id == long_ago.id)[("merchant_held", "EUR")] == 0
         assert balances(uow.session, LedgerEntry.order_id == lately.id)[("merchant_held", "EUR")] == -10_700
+
+
+def test_a_cash_on_delivery_order_refunded_before_the_cash_came_asks_the_provider_for_nothing(router):
+    from marketplace.regions.models import OutboxEvent
+
+    with router.unit_of_work("kin") as uow:
+        order = order_of(uow.session, "mer_A", goods=10_000, shipping=0)
+        service.capture(uow.session, order=order, paid=None, method="cash_on_delivery")
+        refund = service.refund(uow.session, order=order, amount=10_000)
+        assert (refund.state, refund.provider_reference) == ("refunded", "not collected")
+        uow.session.flush()
+        topics = uow.session.scalars(select(OutboxEvent.topic)).all()
+        assert "payments.refund.requested" not in topics
+        assert all(total == 0 for total in balances(uow.session, LedgerEntry.order_id == order.id).values())
