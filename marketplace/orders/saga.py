@@ -46,7 +46,7 @@ from marketplace.regions.ids import new_id
 from payments import fx
 from payments import service as ledger
 from payments import terms
-from payments.gateways import AUTHORISED, PENDING
+from payments.gateways import AUTHORISED, DECLINED, PENDING, PaymentResult, ProviderError
 
 MERCHANT, BUYER, PAYMENT = "orders.merchant", "checkout.buyer", "checkout.payment"
 ANNOUNCED = ("orders.created", "orders.paid", "orders.cancelled", "orders.return_requested")
@@ -343,15 +343,21 @@ def sweep_deadlines(router, region: str, *, batch: int = 100) -> int:
 # Payment (buyer's region, outside any transaction while the provider is called) ------------
 
 def pay(router, provider, envelope) -> None:
-    """Ask the provider for the checkout's payment; record what it answered."""
+    """Ask the provider for the checkout's payment; record what it answered. A provider error
+    that may pass is retried (the event is delivered again); one that will not is a decline."""
     checkout_id, region = envelope.payload["checkout_id"], envelope.payload["to_region"]
     with router.unit_of_work(region, read_only=True) as uow:
         checkout = uow.session.get(Checkout, checkout_id)
         if checkout is None or checkout.state != PAYING:
             return
         amount, currency, method = checkout.total_amount, checkout.currency, checkout.payment_method
-    result = provider.create_payment(key=checkout_id, amount=amount, currency=currency, method=method,
-                                     transfer_group=checkout_id)
+    try:
+        result = provider.create_payment(key=checkout_id, amount=amount, currency=currency, method=method,
+                                         transfer_group=checkout_id)
+    except ProviderError as exc:
+        if exc.retryable:
+            raise  # the delivery is retried, with the same key
+        result = PaymentResult(DECLINED, reference=f"error:{checkout_id}", reason=str(exc))
     with router.unit_of_work(region) as uow:
         checkout = _checkout(uow.session, checkout_id)
         if checkout.state == PAYING:
