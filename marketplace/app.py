@@ -39,6 +39,9 @@ from marketplace.notifications import orders as order_mail
 from marketplace.webhooks import fanout as webhook_fanout
 from marketplace.webhooks.api import blp as webhooks_blp
 from marketplace.webhooks.sending import Sender as WebhookSender
+from payments import api as payments_api
+from payments import events as payment_events
+from payments import service as payment_service
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -158,7 +161,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     openapi.install(api, region_map)
     for blueprint in (merchants_blp, merchant_account_blp, webhooks_blp, catalog_blp, catalog_public_blp, inventory_blp,
                       search_blp, buyers_api.sign_up_blp, buyers_api.auth_blp, buyers_api.blp, orders_api.blp,
-                      orders_api.merchant_blp):
+                      orders_api.merchant_blp, payments_api.blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
@@ -178,6 +181,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     pointers.register(current.handlers, router)  # each region's copy of the directory
     webhook_fanout.register_handlers(current.handlers)
     order_mail.register_handlers(current.handlers, router, lambda: current.mail)
+    payment_events.register_handlers(current.handlers, router, lambda: current.payments)
+    current.chores.append(functools.partial(payment_service.release_due, router))  # escrow ends N days after shipment
     current.chores.append(WebhookSender(router, settings))
     cli.register(app)
 

@@ -27,6 +27,7 @@ from marketplace.merchants.cli import accounts
 from marketplace.events.cli import events
 from marketplace.inventory.cli import inventory
 from search.cli import search
+from payments.cli import fx_group, payments
 from marketplace.config import mask_url
 from marketplace.errors import NotFound
 from marketplace.platform import platform
@@ -60,6 +61,8 @@ cpu.add_command(regions)
 cpu.add_command(edge)
 cpu.add_command(events)
 cpu.add_command(inventory)
+cpu.add_command(payments)
+cpu.add_command(fx_group)
 
 
 def register(app: Flask) -> None:

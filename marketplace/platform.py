@@ -19,7 +19,7 @@ from marketplace.mail.gateways import MailGateway, gateway_for
 from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
 from marketplace.regions.regionmap import RegionMap
 from marketplace.regions.router import Router
-from payments.gateways import OfflineGateway, PaymentGateway
+from payments.gateways import OfflineProvider, PaymentProvider
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,9 @@ class Platform:
     router: Router
     handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
     chores: list = field(default_factory=list)  # chore(region) -> how much it did, run by every relay's pass (Relay)
-    # The payment gateway the checkout saga calls (payments.gateways); the embedded default's
-    # offline methods are authorised at once. Tests put a declining one here.
-    payments: PaymentGateway = field(default_factory=OfflineGateway)
+    # The payment provider the checkout saga calls (payments.gateways); the embedded default is
+    # the offline methods. Tests put a declining one here.
+    payments: PaymentProvider = field(default_factory=OfflineProvider)
     _relay_stop: threading.Event | None = None
     _search: object | None = None
     _search_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -41,7 +41,9 @@ class Checkout(ShardBase):
     currency: Mapped[str] = mapped_column(String(3))  # the buyer's
     ship_to: Mapped[dict[str, Any]] = mapped_column(JSON)
     payment_method: Mapped[str] = mapped_column(String(20))
-    payment_reference: Mapped[str | None] = mapped_column(String(80))
+    payment_reference: Mapped[str | None] = mapped_column(String(80))  # the provider's, or the bank transfer's
+    payment_status: Mapped[str | None] = mapped_column(String(20))  # the provider's last answer: pending | authorised | declined
+    payment_client_secret: Mapped[str | None] = mapped_column(String(300))  # for the buyer's app to confirm (Stripe)
     total_amount: Mapped[int | None] = mapped_column(Integer)  # in `currency`, once every leg answered
     reason: Mapped[str | None] = mapped_column(String(500))
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)

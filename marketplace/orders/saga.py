@@ -4,16 +4,18 @@
     checkout.start ── orders.requested ─────▶ take: price (price_for), reserve stock, create the
                                               order (pending payment) ── orders.answered ──┐
     record_answer ◀───────────────────────────────────────────────────────────────────────┘
-      every leg answered, all accepted ── checkout.payment.requested ─▶ pay (payments gateway)
+      every leg answered, all accepted ── checkout.payment.requested ─▶ pay (payments provider)
+        pending: wait for payments.intent_updated (Stripe's webhook, a bank credit)
         authorised ── orders.confirm ───────▶ confirm: commit the stock, order paid ─┐
         declined / any leg refused / the deadline passed                            │
                   ── orders.cancel ────────▶ cancel: release the stock, order        │
                                              cancelled ── orders.settled ────────────┤
     record_settled ◀─────────────────────────────────────────────────────────────────┘
+      every leg settled ── checkout.payment.settle ─▶ capture the confirmed legs (or void)
 
 Every event is addressed (`to_region`) and keyed by the checkout, so a merchant's consumer sees
 a checkout's request before its confirm or cancel. Transactional consumers write their inbox
-record with their step, so a redelivery is a no-op; the payment step calls the gateway outside
+record with their step, so a redelivery is a no-op; the payment steps call the provider outside
 any transaction, keyed by the checkout id, then records the outcome (a crash in between calls
 it again, which the key makes harmless). A merchant region that does not answer by the
 checkout's deadline (the buyer region's database clock, `sweep_deadlines`, a relay chore) has
@@ -44,6 +46,8 @@ from marketplace.regions.base import database_now
 from marketplace.regions.ids import new_id
 from logistics.service import NoServiceFits
 from payments import fx
+from payments import service as ledger
+from payments.gateways import AUTHORISED, DECLINED, PENDING, PaymentResult, ProviderError
 
 MERCHANT, BUYER, PAYMENT = "orders.merchant", "checkout.buyer", "checkout.payment"
 ANNOUNCED = ("orders.created", "orders.paid", "orders.cancelled", "orders.return_requested")
@@ -53,7 +57,7 @@ NO_TERMS = ("This merchant has not granted your company net payment terms, so it
 
 
 def register_handlers(registry, router, payments) -> None:
-    """The saga's consumers; `payments()` gives the payment gateway (Platform.payments)."""
+    """The saga's consumers; `payments()` gives the payment provider (Platform.payments)."""
     on = registry.consumer
     on(MERCHANT, "orders.requested", addressed=True, transactional=True)(take)
     on(MERCHANT, "orders.confirm", addressed=True, transactional=True)(confirm)
@@ -62,6 +66,8 @@ def register_handlers(registry, router, payments) -> None:
     on(BUYER, "orders.answered", addressed=True, transactional=True)(record_answer)
     on(BUYER, "orders.settled", addressed=True, transactional=True)(record_settled)
     on(PAYMENT, "checkout.payment.requested", addressed=True)(lambda envelope: pay(router, payments(), envelope))
+    on(PAYMENT, "payments.intent_updated", addressed=True, transactional=True)(intent_updated)
+    on(PAYMENT, "checkout.payment.settle", addressed=True)(lambda envelope: settle_payment(router, payments(), envelope))
     registry.announce(*ANNOUNCED)
 
 
@@ -131,6 +137,7 @@ def confirm(envelope, session) -> None:
     except ReservationSettled:  # held past its time meanwhile: the units may be sold to another
         return _cancel_order(session, envelope, order, actor="checkout", reason="The stock hold ran out before payment.")
     if envelope.payload.get("payment") == "authorised" and states.move(session, order, "paid", actor="checkout"):
+        ledger.capture(session, order=order, paid=envelope.payload.get("paid"), method=envelope.payload.get("method"))
         announce(session, order, "orders.paid")
     _settled(session, envelope, order)
 
@@ -283,7 +290,7 @@ def advance(session, checkout: Checkout) -> None:
     if checkout.state != REQUESTED or any(leg.state == REQUESTED for leg in checkout.legs):
         return
     if all(leg.state == "accepted" for leg in checkout.legs):
-        rates = fx.rates()
+        rates = fx.rates_in(session)
         checkout.total_amount = sum(rates.convert(leg.total_amount, leg.currency, checkout.currency) for leg in checkout.legs)
         checkout.state = PAYING
         outbox.publish(session, "checkout.payment.requested", {"checkout_id": checkout.id, "to_region": checkout.region},
@@ -325,6 +332,8 @@ def record_settled(envelope, session) -> None:
             leg.reason = p["reason"]
     if checkout.state == CONFIRMING and all(leg.state in ("confirmed", "cancelled") for leg in checkout.legs):
         checkout.state, checkout.settled_at = COMPLETED, database_now(session)
+        outbox.publish(session, "checkout.payment.settle", {"checkout_id": checkout.id, "to_region": checkout.region},
+                       key=checkout.id)
         _confirmed(session, checkout)
 
 
@@ -356,29 +365,74 @@ def sweep_deadlines(router, region: str, *, batch: int = 100) -> int:
     return len(checkouts)
 
 
-# Payment (buyer's region, outside any transaction while the gateway is called) -------------
+# Payment (buyer's region, outside any transaction while the provider is called) ------------
 
-def pay(router, gateway, envelope) -> None:
+def pay(router, provider, envelope) -> None:
+    """Ask the provider for the checkout's payment; record what it answered. A provider error
+    that may pass is retried (the event is delivered again); one that will not is a decline."""
     checkout_id, region = envelope.payload["checkout_id"], envelope.payload["to_region"]
     with router.unit_of_work(region, read_only=True) as uow:
         checkout = uow.session.get(Checkout, checkout_id)
         if checkout is None or checkout.state != PAYING:
             return
         amount, currency, method = checkout.total_amount, checkout.currency, checkout.payment_method
-    result = gateway.authorise(key=checkout_id, amount=amount, currency=currency, method=method)
+    try:
+        result = provider.create_payment(key=checkout_id, amount=amount, currency=currency, method=method,
+                                         transfer_group=checkout_id)
+    except ProviderError as exc:
+        if exc.retryable:
+            raise  # the delivery is retried, with the same key
+        result = PaymentResult(DECLINED, reference=f"error:{checkout_id}", reason=str(exc))
     with router.unit_of_work(region) as uow:
         checkout = _checkout(uow.session, checkout_id)
-        if checkout.state != PAYING:
-            return
-        checkout.payment_reference = result.reference
-        if result.authorised:
-            checkout.state = CONFIRMING
-            for leg in checkout.legs:
-                outbox.publish(uow.session, "orders.confirm", {
-                    "checkout_id": checkout.id, "merchant_id": leg.merchant_id, "to_region": leg.merchant_region,
-                    "buyer_region": checkout.region, "payment": result.status}, key=checkout.id)
-        else:
-            for leg in checkout.legs:
-                leg.reason = f"Cancelled: the payment was declined ({result.reason})."
-            fail(uow.session, checkout, reason=f"The payment was declined: {result.reason}")
+        if checkout.state == PAYING:
+            checkout.payment_client_secret = result.client_secret
+            apply_payment(uow.session, checkout, status=result.status, reference=result.reference, reason=result.reason)
         uow.commit()
+
+
+def intent_updated(envelope, session) -> None:
+    """A pending payment's outcome (Stripe's webhook, a bank credit): applied once, and never to
+    a checkout that has moved on (a late "declined" does not undo a confirmed checkout)."""
+    p = envelope.payload
+    checkout = _checkout(session, p["checkout_id"])
+    if checkout is not None and checkout.state == PAYING and p["status"] != PENDING:
+        apply_payment(session, checkout, status=p["status"], reference=p.get("reference") or checkout.payment_reference,
+                      reason=p.get("reason"))
+
+
+def apply_payment(session, checkout: Checkout, *, status: str, reference: str, reason: str | None) -> None:
+    """authorised: confirm every leg; declined: compensate; pending: wait for intent_updated."""
+    checkout.payment_reference, checkout.payment_status = reference, status
+    if status == PENDING:
+        return
+    if status == AUTHORISED:
+        checkout.state = CONFIRMING
+        rates = fx.rates_in(session)
+        for leg in checkout.legs:
+            outbox.publish(session, "orders.confirm", {
+                "checkout_id": checkout.id, "merchant_id": leg.merchant_id, "to_region": leg.merchant_region,
+                "buyer_region": checkout.region, "payment": status, "method": checkout.payment_method,
+                "paid": {"amount_minor": rates.convert(leg.total_amount, leg.currency, checkout.currency),
+                         "currency": checkout.currency, "rate": str(rates.rate(checkout.currency, leg.currency)),
+                         "source": rates.source}}, key=checkout.id)
+        return
+    for leg in checkout.legs:
+        leg.reason = f"Cancelled: the payment was declined ({reason})."
+    fail(session, checkout, reason=f"The payment was declined: {reason}")
+
+
+def settle_payment(router, provider, envelope) -> None:
+    """Every leg settled: capture what the confirmed legs cost, or void when none was."""
+    checkout_id, region = envelope.payload["checkout_id"], envelope.payload["to_region"]
+    with router.unit_of_work(region, read_only=True) as uow:
+        checkout = uow.session.get(Checkout, checkout_id)
+        if checkout is None:
+            return
+        rates = fx.rates_in(uow.session)
+        amount = sum(rates.convert(leg.total_amount, leg.currency, checkout.currency)
+                     for leg in checkout.legs if leg.state == "confirmed")
+    if amount:
+        provider.capture(key=checkout_id, amount=amount)
+    else:
+        provider.void(key=checkout_id)

@@ -79,6 +79,10 @@ class CheckoutSchema(Schema):
     currency = fields.String()
     total_amount = fields.Integer(allow_none=True)
     payment_method = fields.String()
+    payment_status = fields.String(allow_none=True, metadata={
+        "description": "pending (the buyer must still pay: see payment_reference or payment_client_secret), authorised or declined"})
+    payment_reference = fields.String(allow_none=True, metadata={"description": "for a bank transfer: the reference to write on it"})
+    payment_client_secret = fields.String(allow_none=True, metadata={"description": "for the app to confirm a card payment"})
     reason = fields.String(allow_none=True)
     deadline_at = fields.AwareDateTime()
     created_at = fields.AwareDateTime()

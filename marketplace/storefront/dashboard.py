@@ -1,4 +1,4 @@
-"""The signed-in merchant's dashboard: overview, settings and API keys."""
+"""The signed-in merchant's dashboard: overview, settings, API keys, webhooks and balance."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from marketplace.errors import InvalidInput
 from marketplace.merchants import accounts, api_keys, session_cookie
-from marketplace.platform import router
+from marketplace.money import Money
+from marketplace.platform import platform, router
 from marketplace.storefront import access, forms
 from marketplace.storefront.product_form import LANGUAGE_NAMES
 from marketplace.webhooks import service as webhooks
+from payments import statement as payment_statement
 
 blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 blp.before_request(access.require_sign_in)
@@ -90,3 +92,11 @@ def webhooks_log():
     """Your webhooks and their latest deliveries, each attempt's answer, latency and error (owners only)."""
     logged = webhooks.recent_log(router=router(), principal=access.principal())
     return render_template("dashboard/webhooks.html", logged=logged, topics=webhooks.topics())
+
+
+@blp.get("/balance")
+def balance():
+    """Held, available and paid out per currency, and the latest ledger lines (owners only)."""
+    statement = payment_statement.for_merchant(router=router(), principal=access.principal(),
+                                               provider_name=platform().payments.name)
+    return render_template("dashboard/balance.html", statement=statement, money=Money)

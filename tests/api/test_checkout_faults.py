@@ -17,7 +17,7 @@ from marketplace.events import deliveries
 from marketplace.inventory.models import HELD, Reservation
 from marketplace.orders.models import Checkout, MerchantOrder
 from marketplace.regions.outbox import RelayPolicy
-from payments.gateways import DecliningGateway
+from payments.gateways import DecliningProvider
 from tests.conftest import own_app
 from tests.support.shop import available, buyer_with_address, check_out, open_shop, put, rows, settle
 
@@ -70,8 +70,8 @@ def test_a_merchant_out_of_stock_cancels_the_other_merchants_orders(client, plat
 
 
 def test_a_declined_payment_releases_the_stock_and_cancels_every_order(client, platform, router, monkeypatch):
-    gateway = DecliningGateway("insufficient funds")
-    monkeypatch.setattr(platform, "payments", gateway)
+    provider = DecliningProvider("insufficient funds")
+    monkeypatch.setattr(platform, "payments", provider)
     all_shops = shops(router, client)
     _, auth, address_id = buyer_with_address(client)
     cart_of_three(client, auth, all_shops)
@@ -80,7 +80,7 @@ def test_a_declined_payment_releases_the_stock_and_cancels_every_order(client, p
 
     done = checkout_of(client, auth, started["id"])
     assert done["state"] == "failed" and "payment was declined: insufficient funds" in done["reason"]
-    assert gateway.authorised == [started["id"]]  # asked once, however often the events came
+    assert provider.created == [started["id"]] and provider.captured == []  # asked once, however often the events came
     for shop in all_shops:
         leg = legs_by_merchant(done)[shop.merchant_id]
         assert leg["state"] == "cancelled" and "declined (insufficient funds)" in leg["reason"]

@@ -40,6 +40,7 @@ EXPECTED = {
     ("GET", "/api/v1/merchant/variants/<variant_id>/stock"): (200, "shared"),
     ("PUT", "/api/v1/merchant/variants/<variant_id>/stock/<location>"): (200, "shared"),
     ("GET", "/api/v1/merchant/webhooks"): (200, "owner"),
+    ("GET", "/api/v1/merchant/balance"): (200, "owner"),  # the business's money
     ("POST", "/api/v1/merchant/webhooks"): (201, "owner"),
     ("DELETE", "/api/v1/merchant/webhooks/<webhook_id>"): (204, "owner"),
     ("GET", "/api/v1/merchant/webhooks/<webhook_id>/deliveries"): (200, "owner"),
@@ -183,3 +184,4 @@ def test_staff_cannot_open_the_dashboards_api_key_page(app, shop):
     staff = signed_in(app, "staff@role-walk.example")
     assert staff.get("/dashboard/api-keys").status_code == 403
     assert staff.get("/dashboard/webhooks").status_code == 403
+    assert staff.get("/dashboard/balance").status_code == 403

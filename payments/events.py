@@ -1,0 +1,68 @@
+"""The payments consumers, in the merchant's region: escrow ends on delivery (and the cash of
+a cash-on-delivery parcel is recorded), a paid order cancelled is refunded, and a refund is
+paid by the provider outside any transaction, keyed by the refund id."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+
+from marketplace.orders.models import MerchantOrder
+from payments import service
+from payments.models import LedgerEntry, LedgerPosting, Refund
+
+CONSUMER = "payments.escrow"
+
+
+def register_handlers(registry, router, payments) -> None:
+    """`payments()` gives the provider (Platform.payments)."""
+    registry.consumer(CONSUMER, "shipments.delivered", addressed=True, transactional=True)(delivered)
+    registry.consumer(CONSUMER, "orders.cancelled", transactional=True)(cancelled)
+    registry.consumer("payments.refunds", "payments.refund.requested", addressed=True)(
+        lambda envelope: pay_refund(router, payments(), envelope))
+
+
+def delivered(envelope, session) -> None:
+    """The postal operator delivered: the cash it collected is in, the merchant's share payable."""
+    p = envelope.payload
+    order = session.get(MerchantOrder, p["merchant_order_id"])
+    if order is None:
+        return
+    cash = p.get("cash_collected")
+    if cash:
+        service.received(session, order=order, amount=cash["amount_minor"], paid=None)
+    service.release(session, order_id=order.id, merchant_id=order.merchant_id, why="delivered")
+
+
+def cancelled(envelope, session) -> None:
+    order = session.get(MerchantOrder, envelope.payload["order_id"])
+    if order is not None:
+        service.refund_rest(session, order=order)
+
+
+def pay_refund(router, provider, envelope) -> None:
+    """Ask the provider to pay a refund (in the buyer's currency), then record that it did."""
+    refund_id, region = envelope.payload["refund_id"], envelope.payload["to_region"]
+    with router.unit_of_work(region, read_only=True) as uow:
+        refund = uow.session.get(Refund, refund_id)
+        if refund is None or refund.state != "requested":
+            return
+        amount, currency = buyer_amount(uow.session, refund, envelope.payload["amount"])
+        payment_key = refund.checkout_id
+    move = provider.refund(key=refund_id, payment_key=payment_key, amount=amount, currency=currency)
+    with router.unit_of_work(region) as uow:
+        refund = uow.session.get(Refund, refund_id)
+        refund.state, refund.provider_reference = "refunded", move.reference
+        uow.commit()
+
+
+def buyer_amount(session, refund: Refund, amount: int) -> tuple[int, str]:
+    """`amount` of the refund (what was collected: the rest the buyer never paid) in the
+    currency the buyer paid: its share of the buyer's amount, half up."""
+    paid = session.scalars(select(LedgerEntry).join(LedgerPosting).where(
+        LedgerPosting.key == f"payment:{refund.order_id}", LedgerEntry.account == "funds_held")).first()
+    if paid is None or paid.original_currency is None:
+        return amount, refund.currency
+    share = Decimal(paid.original_amount) * amount / paid.amount
+    return int(share.quantize(Decimal(1), rounding=ROUND_HALF_UP)), paid.original_currency

@@ -1,0 +1,101 @@
+"""The ledger (postings of balanced entries), refunds and payouts: in the region whose
+merchant's money they are (the merchant order's region). Nothing here is ever updated but a
+refund's or payout's state: a correction is a new posting (docs/decisions/0008)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.regions.base import ShardBase, UTCDateTime, utcnow
+
+
+class LedgerPosting(ShardBase):
+    """One money event (a capture, a release, a refund, a payout...): entries that balance per currency."""
+
+    __tablename__ = "ledger_postings"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # what happened, once: "capture:<order id>"
+    kind: Mapped[str] = mapped_column(String(20))
+    merchant_id: Mapped[str | None] = mapped_column(String(40))
+    memo: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entries: Mapped[list[LedgerEntry]] = relationship(order_by="LedgerEntry.id", lazy="selectin")
+
+
+class LedgerEntry(ShardBase):
+    """One side of a posting: debit positive, credit negative, in minor units of `currency`.
+    A converted amount keeps what it was converted from and the rate used."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    posting_id: Mapped[str] = mapped_column(ForeignKey("ledger_postings.id"), index=True)
+    region: Mapped[str] = mapped_column(String(8))
+    account: Mapped[str] = mapped_column(String(30))  # payments/accounts.toml
+    merchant_id: Mapped[str | None] = mapped_column(String(40))
+    order_id: Mapped[str | None] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    original_amount: Mapped[int | None] = mapped_column(BigInteger)
+    original_currency: Mapped[str | None] = mapped_column(String(3))
+    fx_rate: Mapped[str | None] = mapped_column(String(40))  # units of `currency` per unit of original_currency
+    fx_source: Mapped[str | None] = mapped_column(String(80))
+
+    __table_args__ = (Index("ix_ledger_entries_merchant_account", "merchant_id", "account", "currency"),
+                      Index("ix_ledger_entries_order", "order_id"))
+
+
+class Refund(ShardBase):
+    """A refund of (part of) a merchant order: posted at once, paid by the provider after."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    merchant_id: Mapped[str] = mapped_column(String(40), index=True)
+    order_id: Mapped[str] = mapped_column(String(40), index=True)
+    checkout_id: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(BigInteger)  # in the order's currency
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(20))  # requested | refunded
+    provider_reference: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Payout(ShardBase):
+    """What a payout run paid one merchant in one currency, and by which rail."""
+
+    __tablename__ = "payouts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    merchant_id: Mapped[str] = mapped_column(String(40), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    rail: Mapped[str] = mapped_column(String(20))  # payments/rails.toml
+    state: Mapped[str] = mapped_column(String(20))  # in_file | sent
+    provider_reference: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FxRate(ShardBase):
+    """One rate of a feed (`cpu fx load`): units of `quote` per unit of `base` at `at`, kept as
+    the feed wrote it (a decimal string: exact)."""
+
+    __tablename__ = "fx_rates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    base: Mapped[str] = mapped_column(String(3))
+    quote: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[str] = mapped_column(String(40))
+
+    __table_args__ = (UniqueConstraint("source", "at", "base", "quote", name="uq_fx_rates_source_at_base_quote"),)

@@ -1,0 +1,135 @@
+"""Payout runs: each merchant's available balance, per currency, paid by its rail.
+
+One transaction per merchant and currency posts the payout (merchant_available +x per order |
+funds_held -x) and records the Payout; only then is the money sent: a Stripe transfer keyed by
+the payout id (a retry repeats nothing), or a line in the run's bank-transfer file. A merchant
+whose available balance is zero or less (a reversal it still owes) is not paid.
+
+The bank-transfer file is CSV, UTF-8, one header line, one line per payout, columns:
+    payout_id, merchant_id, merchant_name, legal_name, country, currency, amount, amount_minor, created_at
+`amount` is the decimal amount in the currency's ISO 4217 minor units ("1234.50", "1234" for
+JPY-like currencies), `amount_minor` the same in minor units; `payout_id` is the reference the
+bank transfer must carry (reconciliation matches the bank's lines back by it). Bank details
+are the operator's to add from the merchant's onboarding file; none are stored here.
+"""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from marketplace.merchants.models import Merchant
+from marketplace.money import Money
+from marketplace.regions.base import database_now
+from marketplace.regions.ids import new_id
+from payments.ledger import Entry, post
+from payments.models import LedgerEntry, Payout
+
+FILE_COLUMNS = ("payout_id", "merchant_id", "merchant_name", "legal_name", "country", "currency", "amount",
+                "amount_minor", "created_at")
+
+
+@cache
+def rails() -> dict:
+    return tomllib.loads(Path(__file__).with_name("rails.toml").read_text(encoding="utf-8"))
+
+
+def rail_for(country: str | None, provider_name: str) -> str:
+    """The merchant's rail: the data file's, but a Stripe rail needs Stripe as the provider."""
+    rail = rails()["country"].get(country or "", rails()["default"])
+    return rail if rail != "stripe" or provider_name == "stripe" else "bank_file"
+
+
+@dataclass(frozen=True)
+class Paid:
+    payout_id: str
+    merchant_id: str
+    currency: str
+    amount: int
+    rail: str
+
+
+def owed(session) -> list[tuple[str, str, int]]:
+    """(merchant, currency, amount) of every positive available balance in this region."""
+    rows = session.execute(select(LedgerEntry.merchant_id, LedgerEntry.currency, func.sum(LedgerEntry.amount))
+                           .where(LedgerEntry.account == "merchant_available")
+                           .group_by(LedgerEntry.merchant_id, LedgerEntry.currency).order_by(LedgerEntry.merchant_id))
+    return [(merchant, currency, -int(total)) for merchant, currency, total in rows if total < 0]
+
+
+def run(router, region: str, provider, *, bank_file: Path, progress=lambda paid: None) -> list[Paid]:
+    """Pay every merchant of `region` what is available to it; bank-file lines go to `bank_file`."""
+    with router.unit_of_work(region, read_only=True) as uow:
+        due = owed(uow.session)
+    paid = []
+    for merchant_id, currency, _ in due:
+        made = _pay_one(router, region, provider, merchant_id, currency, bank_file)
+        if made is not None:
+            paid.append(made)
+            progress(made)
+    return paid
+
+
+def _pay_one(router, region, provider, merchant_id, currency, bank_file) -> Paid | None:
+    with router.unit_of_work(region) as uow:
+        payout = pay_out(uow.session, merchant_id=merchant_id, currency=currency, provider_name=provider.name)
+        if payout is None:
+            return None
+        line = file_line(uow.session, payout)
+        uow.commit()
+    if payout.rail == "stripe":
+        reference = provider.transfer(key=payout.id, destination=merchant_id, amount=payout.amount, currency=currency,
+                                      transfer_group=payout.id).reference
+    else:
+        _append(bank_file, line)
+        reference = f"bank-file:{bank_file.name}"
+    with router.unit_of_work(region) as uow:
+        sent = uow.session.get(Payout, payout.id)
+        sent.state, sent.provider_reference = "sent", reference
+        uow.commit()
+    return Paid(payout.id, merchant_id, currency, payout.amount, payout.rail)
+
+
+def pay_out(session, *, merchant_id: str, currency: str, provider_name: str) -> Payout | None:
+    """Post the payout of the merchant's available balance in `currency` (None when there is none)."""
+    per_order = session.execute(
+        select(LedgerEntry.order_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.account == "merchant_available", LedgerEntry.merchant_id == merchant_id,
+               LedgerEntry.currency == currency).group_by(LedgerEntry.order_id)).all()
+    amount = -sum(int(total) for _, total in per_order)
+    if amount <= 0:
+        return None
+    merchant = session.get(Merchant, merchant_id)
+    payout = Payout(id=new_id("pyo"), region=session.info["database"], merchant_id=merchant_id, currency=currency,
+                    amount=amount, rail=rail_for(merchant.home_country if merchant else None, provider_name),
+                    state="sending", created_at=database_now(session))
+    mine = {"merchant_id": merchant_id, "currency": currency}
+    post(session, key=f"payout:{payout.id}", kind="payout", merchant_id=merchant_id, memo=payout.rail, entries=[
+        *(Entry("merchant_available", -int(total), order_id=order_id, **mine) for order_id, total in per_order),
+        Entry("funds_held", -amount, **mine)])
+    session.add(payout)
+    session.flush()
+    return payout
+
+
+def file_line(session, payout: Payout) -> dict:
+    merchant = session.get(Merchant, payout.merchant_id)
+    return {"payout_id": payout.id, "merchant_id": payout.merchant_id, "merchant_name": merchant.name if merchant else "",
+            "legal_name": (merchant.legal_name or "") if merchant else "",
+            "country": merchant.home_country if merchant else "", "currency": payout.currency,
+            "amount": Money(payout.amount, payout.currency).plain(), "amount_minor": payout.amount,
+            "created_at": payout.created_at.isoformat()}
+
+
+def _append(path: Path, line: dict) -> None:
+    new = not path.exists() or path.stat().st_size == 0
+    with path.open("a", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=FILE_COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow(line)

@@ -1,0 +1,26 @@
+"""What the merchant API shows of a merchant's money."""
+
+from marshmallow import Schema, fields
+
+
+class BalanceSchema(Schema):
+    currency = fields.String()
+    held = fields.Integer(metadata={"description": "minor units in escrow until delivery"})
+    available = fields.Integer(metadata={"description": "minor units the next payout pays"})
+    paid_out = fields.Integer(metadata={"description": "minor units paid out so far"})
+
+
+class StatementLineSchema(Schema):
+    at = fields.AwareDateTime()
+    kind = fields.String(metadata={"description": "capture, release, refund, reversal or payout"})
+    account = fields.String(metadata={"description": "merchant_held or merchant_available"})
+    order_id = fields.String(allow_none=True)
+    amount = fields.Integer(metadata={"description": "minor units: + owed to you, - taken off"})
+    currency = fields.String()
+
+
+class StatementSchema(Schema):
+    merchant_id = fields.String()
+    rail = fields.String(metadata={"description": "how payouts reach you: stripe or bank_file"})
+    balances = fields.List(fields.Nested(BalanceSchema))
+    lines = fields.List(fields.Nested(StatementLineSchema), metadata={"description": "the latest 50, newest first"})

@@ -1,0 +1,151 @@
+"""A merchant order's money in the ledger, in the merchant's region (docs/decisions/0008):
+
+    capture     buyer_clearing +total | merchant_held -net, fee_revenue -fee, customs_collected -duties
+    payment     funds_held +total (the buyer's amount and rate kept) | buyer_clearing -total
+                (at capture; for cash on delivery when the postal operator reports the cash)
+    release     merchant_held +held | merchant_available -held   (delivered, or N days after
+                shipment with no delivery event: escrow ends)
+    refund      merchant_held/available +net part, fee_revenue +fee part, customs_collected +duty
+                part | buyer_clearing (not yet paid) or funds_held -amount
+    reversal    funds_held +x | merchant_available -x  (the merchant was already paid: take it back)
+
+A refund is split over the order's net, fee and duties in proportion to what remains of each
+(ledger.split: no unit lost or invented), and never exceeds what remains. Each function is one
+step of a transaction the caller owns; each posting is keyed, so a redelivered event posts once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from marketplace.money import Money, apply_basis_points
+from marketplace.orders.models import OrderTransition
+from marketplace.regions import outbox
+from marketplace.regions.base import database_now
+from marketplace.regions.ids import new_id
+from payments.ledger import PAYABLE, Entry, balances, post, refusal, settings, split
+from payments.models import LedgerEntry, LedgerPosting, Refund
+
+COD = "cash_on_delivery"
+
+
+def fee_for(goods: int) -> int:
+    """The marketplace fee on an order's goods (ledger.toml's basis points, rounded half up)."""
+    return goods - apply_basis_points(goods, settings()["fee_basis_points"])
+
+
+def capture(session, *, order, paid: dict | None, method: str | None) -> None:
+    """The order is paid: the buyer's money is owed, the merchant's share held in escrow."""
+    fee, duties = fee_for(order.goods_amount), max(order.total_amount - order.goods_amount - order.shipping_amount, 0)
+    mine = {"merchant_id": order.merchant_id, "order_id": order.id, "currency": order.currency}
+    post(session, key=f"capture:{order.id}", kind="capture", merchant_id=order.merchant_id, entries=[
+        Entry("buyer_clearing", order.total_amount, **mine),
+        Entry("merchant_held", -(order.total_amount - fee - duties), **mine),
+        Entry("fee_revenue", -fee, **mine), Entry("customs_collected", -duties, **mine)])
+    if method != COD:
+        received(session, order=order, amount=order.total_amount, paid=paid)
+
+
+def received(session, *, order, amount: int, paid: dict | None) -> None:
+    """The buyer's money is in (the provider's capture, or the postal operator's cash)."""
+    mine = {"merchant_id": order.merchant_id, "order_id": order.id, "currency": order.currency}
+    converted = {}
+    if paid and paid["currency"] != order.currency:  # the rate the buyer's region converted at
+        converted = {"original_amount": paid["amount_minor"], "original_currency": paid["currency"],
+                     "fx_rate": paid["rate"], "fx_source": paid["source"]}
+    post(session, key=f"payment:{order.id}", kind="payment", merchant_id=order.merchant_id, entries=[
+        Entry("funds_held", amount, **mine, **converted), Entry("buyer_clearing", -amount, **mine)])
+
+
+def release(session, *, order_id: str, merchant_id: str, why: str) -> int:
+    """Escrow ends (delivered, receipt confirmed, or the waiting time passed): what was held
+    for the order becomes available for the next payout. Returns the amount released."""
+    held = _order_balances(session, order_id)
+    posted = 0
+    for (account, currency), amount in held.items():
+        if account == "merchant_held" and amount < 0:
+            mine = {"merchant_id": merchant_id, "order_id": order_id, "currency": currency}
+            post(session, key=f"release:{order_id}", kind="release", merchant_id=merchant_id, memo=why, entries=[
+                Entry("merchant_held", -amount, **mine), Entry("merchant_available", amount, **mine)])
+            posted -= amount
+    return posted
+
+
+def remaining(session, order_id: str) -> tuple[int, int, int]:
+    """(merchant's net, fee, duties) of the order not yet refunded: payouts and reversals move
+    the merchant's share, they do not change what the buyer may still get back."""
+    rows = session.execute(
+        select(LedgerEntry.account, func.sum(LedgerEntry.amount)).join(LedgerPosting)
+        .where(LedgerEntry.order_id == order_id, LedgerPosting.kind.in_(("capture", "refund")))
+        .group_by(LedgerEntry.account))
+    by_account = {account: -int(total) for account, total in rows}
+    return (sum(by_account.get(a, 0) for a in PAYABLE), by_account.get("fee_revenue", 0),
+            by_account.get("customs_collected", 0))
+
+
+def refund(session, *, order, amount: int, refund_id: str | None = None) -> Refund:
+    """Give the buyer back `amount` of the order (its currency); refused beyond what remains.
+    The provider pays it after the commit (payments.refund.requested)."""
+    parts = remaining(session, order.id)
+    left = sum(parts)
+    if not isinstance(amount, int) or amount <= 0:
+        raise refusal("A refund is a positive whole number of minor units.")
+    if amount > left:
+        raise refusal(f"A refund of {Money(amount, order.currency).plain()} {order.currency} is more than the "
+                      f"{Money(left, order.currency).plain()} that remains of order {order.id}.")
+    net, fee, duties = split(amount, list(parts))
+    refund_id = refund_id or new_id("rfd")
+    now = _order_balances(session, order.id)
+    held, available = -now.get(("merchant_held", order.currency), 0), -now.get(("merchant_available", order.currency), 0)
+    from_held = min(net, max(held, 0))
+    from_available = net - from_held
+    mine = {"merchant_id": order.merchant_id, "order_id": order.id, "currency": order.currency}
+    if from_available > available:  # already paid out: take the difference back from the merchant
+        post(session, key=f"reversal:{refund_id}", kind="reversal", merchant_id=order.merchant_id,
+             memo="transfer reversal for a refund", entries=[
+                 Entry("funds_held", from_available - available, **mine),
+                 Entry("merchant_available", -(from_available - available), **mine)])
+    owed = min(amount, max(now.get(("buyer_clearing", order.currency), 0), 0))  # cash on delivery not collected yet
+    post(session, key=f"refund:{refund_id}", kind="refund", merchant_id=order.merchant_id, entries=[
+        Entry("merchant_held", from_held, **mine), Entry("merchant_available", from_available, **mine),
+        Entry("fee_revenue", fee, **mine), Entry("customs_collected", duties, **mine),
+        Entry("buyer_clearing", -owed, **mine), Entry("funds_held", -(amount - owed), **mine)])
+    made = Refund(id=refund_id, region=session.info["database"], merchant_id=order.merchant_id, order_id=order.id,
+                  checkout_id=order.checkout_id, amount=amount, currency=order.currency, state="requested")
+    session.add(made)
+    if amount == owed:  # nothing was collected: the buyer simply owes less, nobody pays anything back
+        made.state, made.provider_reference = "refunded", "not collected"
+    else:
+        outbox.publish(session, "payments.refund.requested", {"refund_id": refund_id, "to_region": made.region,
+                                                              "amount": amount - owed}, key=order.id)
+    return made
+
+
+def refund_rest(session, *, order) -> Refund | None:
+    """A paid order cancelled: everything that remains goes back to the buyer."""
+    left = sum(remaining(session, order.id))
+    return refund(session, order=order, amount=left) if left else None
+
+
+def _order_balances(session, order_id: str) -> dict[tuple[str, str], int]:
+    return balances(session, LedgerEntry.order_id == order_id)
+
+
+def release_due(router, region: str, *, batch: int = 100) -> int:
+    """Escrow ends by itself `release_after_days` (ledger.toml) after the parcel was shipped
+    when no delivery event came (the database clock): a relay chore. How many orders released."""
+    with router.unit_of_work(region) as uow:
+        session = uow.session
+        cutoff = database_now(session) - timedelta(days=settings()["release_after_days"])
+        held = (select(LedgerEntry.order_id, LedgerEntry.merchant_id).where(LedgerEntry.account == "merchant_held")
+                .group_by(LedgerEntry.order_id, LedgerEntry.merchant_id).having(func.sum(LedgerEntry.amount) < 0).subquery())
+        due = session.execute(select(held.c.order_id, held.c.merchant_id).join(
+            OrderTransition, OrderTransition.order_id == held.c.order_id).where(
+            OrderTransition.to_state == "shipped", OrderTransition.at <= cutoff).distinct().limit(batch)).all()
+        for order_id, merchant_id in due:
+            release(session, order_id=order_id, merchant_id=merchant_id,
+                    why=f"{settings()['release_after_days']} days after shipment")
+        uow.commit()
+    return len(due)

@@ -1,0 +1,49 @@
+"""A merchant's balance statement, derived from the ledger only (never a stored balance):
+per currency what is held in escrow, available for the next payout, and paid out so far, with
+the latest lines. Only the principal's own merchant is ever read, in its own region."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from marketplace.merchants.models import Merchant
+from marketplace.merchants.principal import Principal
+from marketplace.regions.router import Router
+from payments.ledger import balances
+from payments.models import LedgerEntry, LedgerPosting, Payout
+from payments.payouts import rail_for
+
+LINES = 50
+
+
+@dataclass
+class Statement:
+    merchant_id: str
+    rail: str
+    balances: list[dict] = field(default_factory=list)
+    lines: list[dict] = field(default_factory=list)
+
+
+def for_merchant(*, router: Router, principal: Principal, provider_name: str) -> Statement:
+    principal.require_owner("see the balance statement")
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        session = uow.session
+        mine = LedgerEntry.merchant_id == principal.merchant_id
+        totals = balances(session, mine, LedgerEntry.account.in_(("merchant_held", "merchant_available")))
+        paid = {}
+        for payout in session.scalars(select(Payout).where(Payout.merchant_id == principal.merchant_id)):
+            paid[payout.currency] = paid.get(payout.currency, 0) + payout.amount
+        currencies = sorted({currency for _, currency in totals} | set(paid))
+        merchant = session.get(Merchant, principal.merchant_id)
+        statement = Statement(principal.merchant_id, rail_for(merchant.home_country if merchant else None, provider_name))
+        statement.balances = [{"currency": c, "held": -totals.get(("merchant_held", c), 0),
+                               "available": -totals.get(("merchant_available", c), 0), "paid_out": paid.get(c, 0)}
+                              for c in currencies]
+        rows = session.execute(select(LedgerEntry, LedgerPosting.kind, LedgerPosting.created_at).join(LedgerPosting)
+                               .where(mine, LedgerEntry.account.in_(("merchant_held", "merchant_available")))
+                               .order_by(LedgerEntry.id.desc()).limit(LINES))
+        statement.lines = [{"at": at, "kind": kind, "account": entry.account, "order_id": entry.order_id,
+                            "amount": -entry.amount, "currency": entry.currency} for entry, kind, at in rows]
+        return statement

@@ -1,0 +1,226 @@
+"""Money on the embedded default, through the API and the commands: cash on delivery from
+checkout to the payout file, a bank transfer waiting for its credit, a paid order cancelled
+and refunded; and the money walk (no merchant sees another's balance, no buyer any)."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from marketplace.orders.models import MerchantOrder
+from marketplace.regions import outbox
+from payments.models import LedgerPosting, Refund
+from payments.service import fee_for
+from tests.api.test_role_walk import signed_in
+from tests.support.shop import buyer_with_address, check_out, open_shop, put, settle
+
+
+def paid_order(router, shop) -> MerchantOrder:
+    with router.unit_of_work(shop.region, read_only=True) as uow:
+        return uow.session.scalars(select(MerchantOrder).where(MerchantOrder.merchant_id == shop.merchant_id)).one()
+
+
+def kinds(router, region: str) -> list[str]:
+    with router.unit_of_work(region, read_only=True) as uow:
+        return [p.kind for p in uow.session.scalars(select(LedgerPosting).order_by(LedgerPosting.id))]
+
+
+def deliver(router, order, cash: int | None) -> None:
+    """What logistics publishes when the postal operator delivers (contracts.md)."""
+    with router.unit_of_work(order.region) as uow:
+        outbox.publish(uow.session, "shipments.delivered", {
+            "merchant_order_id": order.id, "merchant_id": order.merchant_id, "checkout_id": order.checkout_id,
+            "shipment_id": "shp_1", "tracking_number": "RR123456785JM", "delivered_at": "2026-12-03T07:00:00+00:00",
+            "cash_collected": {"amount_minor": cash, "currency": order.currency} if cash else None,
+            "to_region": order.region}, key=order.id)
+        uow.commit()
+
+
+def test_cash_on_delivery_becomes_payable_on_delivery_and_is_paid_by_the_bank_file(app, client, platform, router, tmp_path):
+    shop = open_shop(router, client, "Kingston Roasters", "JM")
+    _, auth, address_id = buyer_with_address(client)
+    assert put(client, auth, shop, 3).status_code == 200
+    started = check_out(client, auth, address_id, payment_method="cash_on_delivery").get_json()
+    settle(platform)
+    assert client.get(f"/api/v1/checkouts/{started['id']}", headers=auth).get_json()["state"] == "completed"
+    order = paid_order(router, shop)
+    net = order.total_amount - fee_for(order.goods_amount) - (order.total_amount - order.goods_amount - order.shipping_amount)
+    assert kinds(router, shop.region) == ["capture"]  # owed by the buyer, nothing in yet
+    before = client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()
+    assert before["balances"] == [{"currency": order.currency, "held": net, "available": 0, "paid_out": 0}]
+    assert before["rail"] == "bank_file"
+
+    deliver(router, order, cash=order.total_amount)
+    settle(platform)
+    deliver(router, order, cash=order.total_amount)  # the event again: nothing more
+    settle(platform)
+    assert kinds(router, shop.region) == ["capture", "payment", "release"]
+    after = client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()
+    assert after["balances"] == [{"currency": order.currency, "held": 0, "available": net, "paid_out": 0}]
+
+    bank_file = tmp_path / "payouts.csv"
+    ran = app.test_cli_runner().invoke(args=["cpu", "payments", "payouts", "--bank-file", str(bank_file)])
+    assert ran.exit_code == 0, ran.output
+    assert "kin: 1 payout(s)" in ran.output and "by bank_file" in ran.output
+    with bank_file.open(encoding="utf-8") as rows:
+        lines = list(csv.DictReader(rows))
+    assert [(line["merchant_id"], line["currency"], int(line["amount_minor"])) for line in lines] == [
+        (shop.merchant_id, order.currency, net)]
+    assert lines[0]["merchant_name"] == "Kingston Roasters" and lines[0]["amount"] == f"{net / 100:.2f}"
+    again = app.test_cli_runner().invoke(args=["cpu", "payments", "payouts", "--bank-file", str(bank_file)])
+    assert "0 payout(s)" in again.output and len(bank_file.read_text().splitlines()) == 2
+    paid = client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()
+    assert paid["balances"] == [{"currency": order.currency, "held": 0, "available": 0, "paid_out": net}]
+
+
+def test_a_bank_transfer_waits_for_its_credit_and_a_late_decline_changes_nothing(app, client, platform, router):
+    shop = open_shop(router, client, "Port Cocoa", "TT")
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 2)
+    started = check_out(client, auth, address_id, payment_method="bank_transfer").get_json()
+    settle(platform)
+    waiting = client.get(f"/api/v1/checkouts/{started['id']}", headers=auth).get_json()
+    assert waiting["state"] == "paying" and waiting["payment_status"] == "pending"
+    reference = waiting["payment_reference"]
+    assert reference.startswith("CPU-")
+    runner = app.test_cli_runner()
+    short = runner.invoke(args=["cpu", "payments", "received", reference, "1.00", waiting["currency"]])
+    assert "does not cover" in short.output
+    amount = f"{waiting['total_amount'] / 100:.2f}"
+    assert "paid" in runner.invoke(args=["cpu", "payments", "received", reference, amount, waiting["currency"]]).output
+    settle(platform)
+    done = client.get(f"/api/v1/checkouts/{started['id']}", headers=auth).get_json()
+    assert done["state"] == "completed" and done["payment_status"] == "authorised"
+    with router.unit_of_work("kin") as uow:  # the provider's late word, after the money came
+        outbox.publish(uow.session, "payments.intent_updated", {"checkout_id": started["id"], "to_region": "kin",
+                                                                "status": "declined", "reference": reference,
+                                                                "reason": "late"}, key=started["id"])
+        uow.commit()
+    settle(platform)
+    assert client.get(f"/api/v1/checkouts/{started['id']}", headers=auth).get_json()["state"] == "completed"
+    assert kinds(router, shop.region) == ["capture", "payment"]
+
+
+def test_a_paid_order_cancelled_by_the_merchant_is_refunded_in_full(client, platform, router):
+    shop = open_shop(router, client, "Fort Rhum", "MQ")
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 2)
+    check_out(client, auth, address_id)
+    settle(platform)
+    order = paid_order(router, shop)
+    moved = client.put(f"/api/v1/merchant/orders/{order.id}/state", headers=shop.auth, json={"state": "cancelled"})
+    assert moved.status_code == 200, moved.get_json()
+    settle(platform)
+    assert kinds(router, shop.region) == ["capture", "payment", "refund"]
+    with router.unit_of_work(shop.region, read_only=True) as uow:
+        refund = uow.session.scalars(select(Refund)).one()
+    assert (refund.amount, refund.state) == (order.total_amount, "refunded")
+    assert refund.provider_reference == f"offline-refund:{refund.id}"
+    balance = client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()
+    assert balance["balances"] == [{"currency": order.currency, "held": 0, "available": 0, "paid_out": 0}]
+
+
+def test_money_walk_no_merchant_sees_another_merchants_balance_and_no_buyer_sees_any(app, client, platform, router):
+    seller, other = open_shop(router, client, "Kingston Roasters", "JM"), open_shop(router, client, "Port Cocoa", "TT")
+    neighbour = open_shop(router, client, "Blue Mountain", "JM")  # same region as the seller
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, seller, 2)
+    check_out(client, auth, address_id)
+    settle(platform)
+    order = paid_order(router, seller)
+    mine = client.get("/api/v1/merchant/balance", headers=seller.auth).get_json()
+    assert mine["merchant_id"] == seller.merchant_id and [line["order_id"] for line in mine["lines"]] == [order.id]
+    for stranger in (other, neighbour):
+        seen = client.get("/api/v1/merchant/balance", headers=stranger.auth)
+        assert seen.status_code == 200
+        assert seen.get_json() == {"merchant_id": stranger.merchant_id, "rail": "bank_file", "balances": [], "lines": []}
+        assert order.id not in seen.get_data(as_text=True)
+    as_buyer = client.get("/api/v1/merchant/balance", headers=auth)
+    assert as_buyer.status_code == 401 and order.id not in as_buyer.get_data(as_text=True)
+    anonymous = client.get("/api/v1/merchant/balance")
+    assert anonymous.status_code == 401
+    # the dashboard's page, signed in as each owner
+    page = signed_in(app, "owner@kingston-roasters.example").get("/dashboard/balance")
+    assert page.status_code == 200 and order.id in page.get_data(as_text=True)
+    for stranger in ("owner@port-cocoa.example", "owner@blue-mountain.example"):
+        page = signed_in(app, stranger).get("/dashboard/balance")
+        assert page.status_code == 200 and order.id not in page.get_data(as_text=True)
+        assert "No money yet" in page.get_data(as_text=True)
+
+
+def test_reconciliation_lists_every_difference_between_the_ledger_and_the_bank(app, client, platform, router, tmp_path):
+    shops = [open_shop(router, client, name, "JM") for name in ("Kingston Roasters", "Blue Mountain")]
+    _, auth, address_id = buyer_with_address(client)
+    for shop in shops:
+        put(client, auth, shop, 2)
+    check_out(client, auth, address_id)
+    settle(platform)
+    for shop in shops:
+        deliver(router, paid_order(router, shop), cash=None)
+    settle(platform)
+    ours = tmp_path / "payouts.csv"
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["cpu", "payments", "payouts", "--bank-file", str(ours)]).exit_code == 0
+    period = ["--since", "2000-01-01", "--until", "2100-01-01"]
+    clean = runner.invoke(args=["cpu", "payments", "reconcile", *period, "--bank-file", str(ours)])
+    assert clean.exit_code == 0 and "2 payout(s) in the ledger, 0 difference(s)" in clean.output, clean.output
+
+    with ours.open(encoding="utf-8") as rows:
+        lines = list(csv.DictReader(rows))
+    lines[0]["amount_minor"] = str(int(lines[0]["amount_minor"]) - 1)  # the bank paid a cent less
+    dropped = lines.pop(1)  # and never executed the second
+    lines.append({**dropped, "payout_id": "pyo_01JZZZZZZZZZZZZZZZZZZZZZZZ"})  # and one we never made
+    bank = tmp_path / "bank.csv"
+    with bank.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(lines)
+    found = runner.invoke(args=["cpu", "payments", "reconcile", *period, "--bank-file", str(bank)])
+    assert found.exit_code == 1 and "3 difference(s)" in found.output, found.output
+    assert f"{lines[0]['payout_id']}: ledger {int(lines[0]['amount_minor']) + 1} JMD, bank {lines[0]['amount_minor']} JMD" in found.output
+    assert f"{dropped['payout_id']}: in the ledger" in found.output and "no payout in the ledger" in found.output
+
+
+def test_a_payment_in_the_buyers_currency_keeps_the_rate_it_was_converted_at(client, platform, router):
+    shop = open_shop(router, client, "Fort Rhum", "MQ")  # prices in EUR; the buyer pays in JMD
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 2)
+    check_out(client, auth, address_id)
+    settle(platform)
+    order = paid_order(router, shop)
+    with router.unit_of_work(shop.region, read_only=True) as uow:
+        funds = uow.session.scalars(select(LedgerPosting).where(LedgerPosting.key == f"payment:{order.id}")).one().entries
+    entry = next(e for e in funds if e.account == "funds_held")
+    assert (entry.currency, entry.amount, entry.original_currency) == ("EUR", order.total_amount, "JMD")
+    assert entry.fx_source.startswith("reference rates 2026-11-01")
+    assert abs(entry.original_amount * Decimal(entry.fx_rate) - order.total_amount) <= 1
+
+
+def test_invoice_is_refused_by_a_merchant_that_granted_no_net_terms(client, platform, router):
+    shop = open_shop(router, client, "Kingston Roasters", "JM")
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 2)
+    started = check_out(client, auth, address_id, payment_method="invoice").get_json()
+    settle(platform)
+    done = client.get(f"/api/v1/checkouts/{started['id']}", headers=auth).get_json()
+    assert done["state"] == "failed" and "not granted your company net terms" in done["legs"][0]["reason"]
+    assert kinds(router, shop.region) == []
+
+
+def test_a_provider_error_that_will_not_pass_declines_the_payment(client, platform, router, monkeypatch):
+    from payments.gateways import OfflineProvider, ProviderError
+
+    class Broken(OfflineProvider):
+        def create_payment(self, **kwargs):
+            raise ProviderError("The account is closed.", retryable=False)
+
+    monkeypatch.setattr(platform, "payments", Broken())
+    shop = open_shop(router, client, "Port Cocoa", "TT")
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 2)
+    started = check_out(client, auth, address_id).get_json()
+    settle(platform)
+    done = client.get(f"/api/v1/checkouts/{started['id']}", headers=auth).get_json()
+    assert done["state"] == "failed" and "declined: The account is closed." in done["reason"]

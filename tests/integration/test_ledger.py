@@ -1,0 +1,219 @@
+"""The ledger under any sequence of money events (hypothesis), and its amount edge cases:
+currencies of 0, 2 and 3 minor units, a refund beyond what remains, a unit split three ways.
+Every example runs in one region's transaction that is rolled back (nothing is committed)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import func, select
+
+from marketplace.errors import InvalidInput
+from marketplace.orders.models import MerchantOrder
+from marketplace.regions.ids import new_id
+from payments import payouts, service
+from payments.ledger import Entry, Unbalanced, balances, post, split
+from payments.models import LedgerEntry, LedgerPosting
+
+MERCHANTS = ("mer_A", "mer_B", "mer_C")
+
+
+def order_of(session, merchant_id: str, *, currency: str = "EUR", goods: int = 10_000, shipping: int = 1_500,
+             duties: int = 0) -> MerchantOrder:
+    order = MerchantOrder(id=new_id("ord"), region=session.info["database"], merchant_id=merchant_id,
+                          checkout_id=new_id("chk"), buyer_region="kin", state="paid", currency=currency,
+                          goods_amount=goods, shipping_amount=shipping, total_amount=goods + shipping + duties, lines=[],
+                          ship_to={"country": "JM"})
+    session.add(order)
+    session.flush()
+    return order
+
+
+def unbalanced_postings(session) -> list:
+    return session.execute(select(LedgerEntry.posting_id, LedgerEntry.currency).group_by(
+        LedgerEntry.posting_id, LedgerEntry.currency).having(func.sum(LedgerEntry.amount) != 0)).all()
+
+
+def totals(session) -> dict[str, int]:
+    return defaultdict(int, {account: total for (account, _), total in balances(session).items()})
+
+
+step = st.one_of(
+    st.tuples(st.just("checkout"), st.sampled_from(MERCHANTS), st.integers(1, 500_000), st.integers(0, 9_000),
+              st.integers(0, 5_000), st.booleans()),
+    st.tuples(st.just("deliver"), st.integers(0, 30)),
+    st.tuples(st.just("refund"), st.integers(0, 30), st.integers(1, 600_000)),
+    st.tuples(st.just("payout"), st.sampled_from(MERCHANTS)),
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(step, min_size=1, max_size=20))
+def test_any_sequence_of_money_events_balances_and_holds_exactly_the_merchants_payables(router, steps):
+    with router.unit_of_work("kin") as uow:
+        session = uow.session
+        orders, paid_in, refunded, paid_out = [], 0, 0, 0
+        for kind, *args in steps:
+            if kind == "checkout":
+                merchant_id, goods, shipping, duties, cod = args
+                order = order_of(session, merchant_id, goods=goods, shipping=shipping, duties=duties)
+                service.capture(session, order=order, paid=None, method="cash_on_delivery" if cod else "card")
+                orders.append((order, cod))
+                paid_in += 0 if cod else order.total_amount
+            elif kind == "deliver" and orders:
+                order, cod = orders[args[0] % len(orders)]
+                owed = balances(session, LedgerEntry.order_id == order.id).get(("buyer_clearing", "EUR"), 0)
+                if cod and owed > 0:  # the postman collects what the buyer still owes
+                    service.received(session, order=order, amount=owed, paid=None)
+                    paid_in += owed
+                service.release(session, order_id=order.id, merchant_id=order.merchant_id, why="delivered")
+            elif kind == "refund" and orders:
+                order, _ = orders[args[0] % len(orders)]
+                left = sum(service.remaining(session, order.id))
+                if args[1] > left:
+                    with pytest.raises(InvalidInput, match="more than"):
+                        service.refund(session, order=order, amount=args[1])
+                else:
+                    service.refund(session, order=order, amount=args[1])
+                    refunded += args[1]
+                assert sum(service.remaining(session, order.id)) == left - (args[1] if args[1] <= left else 0)
+            elif kind == "payout":
+                payout = payouts.pay_out(session, merchant_id=args[0], currency="EUR", provider_name="offline")
+                paid_out += payout.amount if payout else 0
+            assert unbalanced_postings(session) == []
+            t = totals(session)
+            payables = -(t["merchant_held"] + t["merchant_available"])
+            # what we hold for merchants: the money in, less what went back out, less what is
+            # the marketplace's own (fee) or customs' (duties); what COD buyers still owe counts
+            held_for_merchants = t["funds_held"] + t["buyer_clearing"] + t["fee_revenue"] + t["customs_collected"]
+            assert payables == held_for_merchants
+            for merchant_id in MERCHANTS:
+                mine = balances(session, LedgerEntry.merchant_id == merchant_id)
+                assert -mine.get(("merchant_held", "EUR"), 0) >= 0 and -mine.get(("merchant_available", "EUR"), 0) >= 0
+        t = totals(session)
+        reversals = -sum(e.amount for p in session.scalars(select(LedgerPosting).where(LedgerPosting.kind == "reversal"))
+                         for e in p.entries if e.account == "merchant_available")
+        assert t["funds_held"] == paid_in - (refunded - _cod_refunds_before_cash(session)) - paid_out + reversals
+
+
+def _cod_refunds_before_cash(session) -> int:
+    """Refunds of cash-on-delivery orders made before the cash came: they cancel what the
+    buyer owed (buyer_clearing), not money we held."""
+    return -sum(e.amount for e in session.scalars(select(LedgerEntry).join(LedgerPosting).where(
+        LedgerPosting.kind == "refund", LedgerEntry.account == "buyer_clearing")))
+
+
+def test_a_posting_that_does_not_balance_is_refused(router):
+    with router.unit_of_work("kin") as uow:
+        with pytest.raises(Unbalanced):
+            post(uow.session, key="bad", kind="correction", entries=[Entry("funds_held", 100, "EUR"),
+                                                                     Entry("fee_revenue", -99, "EUR")])
+        with pytest.raises(Unbalanced):  # balanced in sum, not per currency
+            post(uow.session, key="bad", kind="correction", entries=[Entry("funds_held", 100, "EUR"),
+                                                                     Entry("fee_revenue", -100, "USD")])
+        assert uow.session.scalar(select(func.count()).select_from(LedgerPosting)) == 0
+
+
+def test_a_redelivered_event_posts_once(router):
+    with router.unit_of_work("kin") as uow:
+        order = order_of(uow.session, "mer_A")
+        for _ in range(3):
+            service.capture(uow.session, order=order, paid=None, method="card")
+        assert uow.session.scalar(select(func.count()).select_from(LedgerPosting)) == 2  # capture + payment
+
+
+@pytest.mark.parametrize("currency, goods, shipping", [("JPY", 12_345, 800), ("EUR", 12_345, 800), ("KWD", 12_345, 800)])
+def test_minor_units_of_0_2_and_3_decimals_refund_to_the_last_unit(router, currency, goods, shipping):
+    with router.unit_of_work("kin") as uow:
+        order = order_of(uow.session, "mer_A", currency=currency, goods=goods, shipping=shipping, duties=7)
+        service.capture(uow.session, order=order, paid=None, method="card")
+        assert service.fee_for(goods) == 988  # 8 % of 12,345 = 987.6, half up, in any currency's minor units
+        for part in (1, 1_000, order.total_amount - 1_001):
+            service.refund(uow.session, order=order, amount=part)
+        assert service.remaining(uow.session, order.id) == (0, 0, 0)
+        left = balances(uow.session, LedgerEntry.order_id == order.id)
+        assert all(total == 0 for (account, _), total in left.items() if account != "funds_held")
+        assert left[("funds_held", currency)] == 0
+
+
+def test_a_refund_larger_than_what_remains_is_refused_and_changes_nothing(router):
+    with router.unit_of_work("kin") as uow:
+        order = order_of(uow.session, "mer_A", goods=10_000, shipping=1_500)
+        service.capture(uow.session, order=order, paid=None, method="card")
+        service.refund(uow.session, order=order, amount=11_000)
+        before = balances(uow.session)
+        with pytest.raises(InvalidInput) as refused:
+            service.refund(uow.session, order=order, amount=501)
+        assert "more than the 5.00 that remains" in refused.value.detail and "amount" in refused.value.errors
+        assert balances(uow.session) == before
+
+
+def test_one_minor_unit_split_over_three_merchants_loses_and_invents_nothing():
+    assert split(1, [1, 1, 1]) == [1, 0, 0]
+    assert split(100, [1, 1, 1]) == [34, 33, 33]
+    assert split(2, [333, 333, 334]) == [1, 0, 1]  # remainders 666, 666, 668: the largest, then the first tie
+    for amount in (1, 2, 7, 101, 99_999):
+        assert sum(split(amount, [3, 5, 11])) == amount
+
+
+def test_three_merchants_fees_round_per_order_and_the_refund_of_a_unit_goes_to_one_part(router):
+    with router.unit_of_work("kin") as uow:
+        orders = [order_of(uow.session, merchant, goods=1_001, shipping=0) for merchant in MERCHANTS]
+        for order in orders:
+            service.capture(uow.session, order=order, paid=None, method="card")
+        t = totals(uow.session)
+        assert t["fee_revenue"] == -3 * 80 and t["funds_held"] == 3 * 1_001  # 80.08 each, rounded once per order
+        service.refund(uow.session, order=orders[0], amount=1)
+        assert service.remaining(uow.session, orders[0].id) == (920, 80, 0)  # the unit came out of the merchant's net
+        assert unbalanced_postings(uow.session) == []
+
+
+def test_a_refund_after_payout_reverses_the_transfer(router):
+    with router.unit_of_work("kin") as uow:
+        order = order_of(uow.session, "mer_A", goods=10_000, shipping=0)
+        service.capture(uow.session, order=order, paid=None, method="card")
+        service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered")
+        payout = payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline")
+        assert payout.amount == 9_200 and payout.rail == "bank_file"
+        service.refund(uow.session, order=order, amount=5_000)
+        kinds = [p.kind for p in uow.session.scalars(select(LedgerPosting).order_by(LedgerPosting.id))]
+        assert kinds == ["capture", "payment", "release", "payout", "reversal", "refund"]
+        mine = balances(uow.session, LedgerEntry.merchant_id == "mer_A")
+        assert mine[("merchant_available", "EUR")] == 0 and service.remaining(uow.session, order.id) == (4_600, 400, 0)
+
+
+def test_escrow_ends_by_itself_n_days_after_shipment_when_no_delivery_event_came(router):
+    from datetime import timedelta
+
+    from marketplace.orders.models import OrderTransition
+    from marketplace.regions.base import database_now
+
+    with router.unit_of_work("kin") as uow:
+        now = database_now(uow.session)
+        long_ago, lately = order_of(uow.session, "mer_A"), order_of(uow.session, "mer_B")
+        for order, days in ((long_ago, 15), (lately, 13)):
+            service.capture(uow.session, order=order, paid=None, method="card")
+            uow.session.add(OrderTransition(order_id=order.id, region="kin", from_state="in_fulfilment", to_state="shipped",
+                                            actor="merchant:stf_x", at=now - timedelta(days=days)))
+        uow.commit()
+    assert service.release_due(router, "kin") == 1
+    assert service.release_due(router, "kin") == 0  # released once
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert balances(uow.session, LedgerEntry.order_id == long_ago.id)[("merchant_held", "EUR")] == 0
+        assert balances(uow.session, LedgerEntry.order_id == lately.id)[("merchant_held", "EUR")] == -10_700
+
+
+def test_a_cash_on_delivery_order_refunded_before_the_cash_came_asks_the_provider_for_nothing(router):
+    from marketplace.regions.models import OutboxEvent
+
+    with router.unit_of_work("kin") as uow:
+        order = order_of(uow.session, "mer_A", goods=10_000, shipping=0)
+        service.capture(uow.session, order=order, paid=None, method="cash_on_delivery")
+        refund = service.refund(uow.session, order=order, amount=10_000)
+        assert (refund.state, refund.provider_reference) == ("refunded", "not collected")
+        uow.session.flush()
+        topics = uow.session.scalars(select(OutboxEvent.topic)).all()
+        assert "payments.refund.requested" not in topics
+        assert all(total == 0 for total in balances(uow.session, LedgerEntry.order_id == order.id).values())
