@@ -39,6 +39,9 @@ from marketplace.notifications import orders as order_mail
 from marketplace.webhooks import fanout as webhook_fanout
 from marketplace.webhooks.api import blp as webhooks_blp
 from marketplace.webhooks.sending import Sender as WebhookSender
+from payments import payouts_api
+from payments.stripe import views as stripe_views
+from payments.stripe import webhooks as stripe_webhooks
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -157,7 +160,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     openapi.install(api, region_map)
     for blueprint in (merchants_blp, merchant_account_blp, webhooks_blp, catalog_blp, catalog_public_blp, inventory_blp,
                       search_blp, buyers_api.sign_up_blp, buyers_api.auth_blp, buyers_api.blp, orders_api.blp,
-                      orders_api.merchant_blp):
+                      orders_api.merchant_blp, payouts_api.blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
@@ -167,6 +170,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(health.blp)
     app.register_blueprint(operators.blp)
     app.register_blueprint(edge.blp)
+    app.register_blueprint(stripe_views.blp)
+    csrf.exempt(stripe_views.blp)  # Stripe signs its requests (Stripe-Signature) and holds no cookie
     importer.register_handlers(current.handlers, router)
     indexer.register_handlers(current.handlers, router, lambda: current.search)
     locator.register_handlers(current.handlers, router)
@@ -176,6 +181,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     current.handlers.announce("merchant.registered")  # for payouts, notifications, ...
     pointers.register(current.handlers, router)  # each region's copy of the directory
     webhook_fanout.register_handlers(current.handlers)
+    stripe_webhooks.register_handlers(current.handlers, router, lambda: current.stripe)
     order_mail.register_handlers(current.handlers, router, lambda: current.mail)
     current.chores.append(WebhookSender(router, settings))
     cli.register(app)
