@@ -179,9 +179,10 @@ class StripeProvider:
 
     @staticmethod
     def _call(method, *args, idempotency_key: str | None = None):
+        """Stripe's answer as a plain dict (the library's objects are not dicts), or ProviderError."""
         options = {"idempotency_key": idempotency_key} if idempotency_key else {}
         try:
-            return method(*args, options=options) if options else method(*args)
+            return (method(*args, options=options) if options else method(*args)).to_dict()
         except RETRYABLE as exc:
             raise ProviderError(f"Stripe could not be reached or is busy: {exc.user_message or exc}", retryable=True) from exc
         except stripe.StripeError as exc:

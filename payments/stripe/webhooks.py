@@ -82,8 +82,7 @@ def register_handlers(registry, router, provider) -> None:
 def locate(router, provider, envelope) -> None:
     """A dispute's region, from its PaymentIntent's metadata (a read at Stripe), then handed on."""
     p = envelope.payload
-    intent = provider.client.v1.payment_intents.retrieve(p["object"]["payment_intent"])
-    metadata = intent["metadata"]
+    metadata = provider.client.v1.payment_intents.retrieve(p["object"]["payment_intent"]).to_dict()["metadata"]
     with router.unit_of_work(envelope.source_region) as uow:
         outbox.publish(uow.session, HANDED_ON, {**p, "to_region": metadata["region"], "checkout_id": metadata["checkout_id"]},
                        key=metadata["checkout_id"], causation_id=envelope.event_id)
