@@ -22,6 +22,7 @@ import json
 
 import stripe
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 
 from payments.stripe import states
 from payments.stripe.models import StripeDispute, StripeEvent
@@ -48,28 +49,39 @@ def verify(body: bytes, header: str | None, secret: str) -> dict:
     return json.loads(body)
 
 
-def receive(router, region: str, event: dict) -> bool:
-    """Record the event once in `region` and hand it on; False when it was recorded before."""
-    obj = event.get("data", {}).get("object", {})
-    kind = obj.get("object")
-    summary = {"stripe_event_id": event["id"], "type": event["type"], "created": event.get("created", 0)}
+def receive_many(router, region: str, events: list[dict]) -> list[bool]:
+    """Record each event once in `region` and hand it on, all in one transaction (see
+    grouping.py); one answer per event: False when it was recorded before."""
     try:
         with router.unit_of_work(region) as uow:
             session = uow.session
-            if session.get(StripeEvent, event["id"]) is not None:
-                return False
-            session.add(StripeEvent(id=event["id"], region=region, type=event["type"][:80]))
-            if kind == "payment_intent" and obj.get("metadata", {}).get("checkout_id"):
-                metadata = obj["metadata"]
-                outbox.publish(session, HANDED_ON, {**summary, "to_region": metadata.get("region") or region,
-                                                    "object": _pick(obj, INTENT_FIELDS)}, key=metadata["checkout_id"])
-            elif kind == "dispute":
-                outbox.publish(session, LOCATE, {**summary, "object": _pick(obj, DISPUTE_FIELDS)},
-                               key=obj.get("payment_intent") or obj["id"])
+            known = set(session.scalars(select(StripeEvent.id).where(StripeEvent.id.in_({e["id"] for e in events}))))
+            answers = []
+            for event in events:
+                answers.append(event["id"] not in known)
+                if event["id"] not in known:
+                    known.add(event["id"])
+                    session.add(StripeEvent(id=event["id"], region=region, type=event["type"][:80]))
+                    _hand_on(session, region, event)
             uow.commit()
+        return answers
     except sa_exc.IntegrityError:
-        return False  # the same event, recorded meanwhile by a concurrent delivery
-    return True
+        if len(events) == 1:
+            return [False]  # the same event, recorded meanwhile by a concurrent delivery
+        return [receive_many(router, region, [event])[0] for event in events]  # which one it was, one by one
+
+
+def _hand_on(session, region: str, event: dict) -> None:
+    obj = event.get("data", {}).get("object", {})
+    summary = {"stripe_event_id": event["id"], "type": event["type"], "created": event.get("created", 0)}
+    kind = obj.get("object")
+    if kind == "payment_intent" and obj.get("metadata", {}).get("checkout_id"):
+        metadata = obj["metadata"]
+        outbox.publish(session, HANDED_ON, {**summary, "to_region": metadata.get("region") or region,
+                                            "object": _pick(obj, INTENT_FIELDS)}, key=metadata["checkout_id"])
+    elif kind == "dispute":
+        outbox.publish(session, LOCATE, {**summary, "object": _pick(obj, DISPUTE_FIELDS)},
+                       key=obj.get("payment_intent") or obj["id"])
 
 
 def register_handlers(registry, router, provider) -> None:
