@@ -34,7 +34,7 @@ from marketplace.regions.ids import new_id
 from payments.stripe.models import StripeEvent
 
 SECRET = "whsec_bench_not_secret"
-WORKERS, THREADS = 2, 16
+WORKERS, THREADS = 2, 32
 REGION = "kin"
 
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 
 import stripe
-from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from payments.stripe import states
 from payments.stripe.models import StripeDispute, StripeEvent
 from marketplace.regions import outbox
+from marketplace.regions.base import utcnow
 
 TOLERANCE_SECONDS = 300
 HANDED_ON, LOCATE = "payments.stripe_event", "payments.stripe_locate"
@@ -52,23 +52,26 @@ def verify(body: bytes, header: str | None, secret: str) -> dict:
 def receive_many(router, region: str, events: list[dict]) -> list[bool]:
     """Record each event once in `region` and hand it on, all in one transaction (see
     grouping.py); one answer per event: False when it was recorded before."""
-    try:
-        with router.unit_of_work(region) as uow:
-            session = uow.session
-            known = set(session.scalars(select(StripeEvent.id).where(StripeEvent.id.in_({e["id"] for e in events}))))
-            answers = []
-            for event in events:
-                answers.append(event["id"] not in known)
-                if event["id"] not in known:
-                    known.add(event["id"])
-                    session.add(StripeEvent(id=event["id"], region=region, type=event["type"][:80]))
-                    _hand_on(session, region, event)
-            uow.commit()
-        return answers
-    except sa_exc.IntegrityError:
-        if len(events) == 1:
-            return [False]  # the same event, recorded meanwhile by a concurrent delivery
-        return [receive_many(router, region, [event])[0] for event in events]  # which one it was, one by one
+    with router.unit_of_work(region) as uow:
+        session = uow.session
+        new, answers = _record_new(session, region, events), []
+        for event in events:
+            fresh = event["id"] in new
+            new.discard(event["id"])  # the same id twice in one batch: the second is a replay
+            if fresh:
+                _hand_on(session, region, event)
+            answers.append(fresh)
+        uow.commit()
+    return answers
+
+
+def _record_new(session, region: str, events: list[dict]) -> set[str]:
+    """Insert the ids not recorded yet, in one statement; the ids it inserted. A concurrent
+    delivery of the same id waits for this transaction and then inserts nothing."""
+    insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(StripeEvent)
+    now = utcnow()
+    rows = {e["id"]: {"id": e["id"], "region": region, "type": e["type"][:80], "received_at": now} for e in events}
+    return set(session.scalars(insert.values(list(rows.values())).on_conflict_do_nothing().returning(StripeEvent.id)))
 
 
 def _hand_on(session, region: str, event: dict) -> None:
