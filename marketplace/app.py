@@ -42,6 +42,9 @@ from marketplace.webhooks.sending import Sender as WebhookSender
 from payments import api as payments_api
 from payments import events as payment_events
 from payments import service as payment_service
+from payments import payouts_api
+from payments.stripe import views as stripe_views
+from payments.stripe import webhooks as stripe_webhooks
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -161,7 +164,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     openapi.install(api, region_map)
     for blueprint in (merchants_blp, merchant_account_blp, webhooks_blp, catalog_blp, catalog_public_blp, inventory_blp,
                       search_blp, buyers_api.sign_up_blp, buyers_api.auth_blp, buyers_api.blp, orders_api.blp,
-                      orders_api.merchant_blp, payments_api.blp):
+                      orders_api.merchant_blp, payments_api.blp, payouts_api.blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
@@ -171,6 +174,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(health.blp)
     app.register_blueprint(operators.blp)
     app.register_blueprint(edge.blp)
+    app.register_blueprint(stripe_views.blp)
+    csrf.exempt(stripe_views.blp)  # Stripe signs its requests (Stripe-Signature) and holds no cookie
     importer.register_handlers(current.handlers, router)
     indexer.register_handlers(current.handlers, router, lambda: current.search)
     locator.register_handlers(current.handlers, router)
@@ -180,6 +185,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     current.handlers.announce("merchant.registered")  # for payouts, notifications, ...
     pointers.register(current.handlers, router)  # each region's copy of the directory
     webhook_fanout.register_handlers(current.handlers)
+    stripe_webhooks.register_handlers(current.handlers, router, lambda: current.stripe)
     order_mail.register_handlers(current.handlers, router, lambda: current.mail)
     payment_events.register_handlers(current.handlers, router, lambda: current.payments)
     current.chores.append(functools.partial(payment_service.release_due, router))  # escrow ends N days after shipment

@@ -89,6 +89,11 @@ class Settings:
     arbiter_timeout: float = 1.0  # seconds a name's arbiter region may take to answer over the broker
     # The bearer token of the operator view (GET /api/v1/operator/regions); empty: no access.
     operator_token: str = field(default="", repr=False)
+    # Stripe (payments/stripe): the platform's secret key (empty: the offline methods only), the
+    # webhook endpoint's signing secret, and an API address other than Stripe's (a local server in tests).
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = ""
 
     def __repr__(self) -> str:  # secrets and passwords never reach a log line
         urls = {k: mask_url(v) for k, v in self.database_urls.items()}
@@ -240,6 +245,9 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         operator_token=read.text("CPU_OPERATOR_TOKEN", ""),
         directory_copy=read.flag("CPU_DIRECTORY_COPY", False),
         arbiter_timeout=read.number("CPU_ARBITER_TIMEOUT", 1.0, minimum=0.05, kind=float),
+        stripe_secret_key=read.text("CPU_STRIPE_SECRET_KEY", ""),
+        stripe_webhook_secret=read.text("CPU_STRIPE_WEBHOOK_SECRET", ""),
+        stripe_api_base=read.text("CPU_STRIPE_API_BASE", "").rstrip("/"),
     )
     if settings.directory_copy and not (settings.region and settings.broker_url):
         read.problems.append("CPU_DIRECTORY_COPY=true needs CPU_REGION (whose copy it is) and CPU_BROKER_URL "

@@ -50,6 +50,15 @@ class Platform:
         return self._search
 
     @cached_property
+    def stripe(self):
+        """The Stripe provider of CPU_STRIPE_SECRET_KEY, or None: the offline methods only."""
+        if not self.settings.stripe_secret_key:
+            return None
+        from payments.stripe.provider import StripeProvider, client_for
+
+        return StripeProvider(client_for(self.settings), self.router)
+
+    @cached_property
     def mail(self) -> MailGateway:
         """The SMTP server or folder of .eml files that CPU_MAIL_URL names."""
         return gateway_for(self.settings)

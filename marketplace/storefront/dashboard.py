@@ -12,6 +12,7 @@ from marketplace.storefront import access, forms
 from marketplace.storefront.product_form import LANGUAGE_NAMES
 from marketplace.webhooks import service as webhooks
 from payments import statement as payment_statement
+from payments import rails
 
 blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 blp.before_request(access.require_sign_in)
@@ -43,7 +44,8 @@ def settings():
                 flash("Settings saved.")
                 return redirect(url_for(".settings"), 303)
     return render_template("dashboard/settings.html", merchant=merchant, values=values, errors=errors,
-                           currency_options=[(c, c) for c in _currencies(merchant)], languages=LANGUAGE_NAMES), 422 if errors else 200
+                           currency_options=[(c, c) for c in _currencies(merchant)], languages=LANGUAGE_NAMES,
+                           payout_rail=rails.rail_for(merchant.home_country)), 422 if errors else 200
 
 
 def _settings_values(merchant) -> dict:

@@ -54,6 +54,10 @@ EXPECTED = {
     ("GET", "/api/v1/merchant/net-terms"): (200, "shared"),
     ("PUT", "/api/v1/merchant/net-terms/<company_id>"): (200, "owner"),
     ("DELETE", "/api/v1/merchant/net-terms/<company_id>"): (204, "owner"),
+    # How the merchant is paid is no secret among its staff; connecting a Stripe account is the
+    # owner's (a bank-transfer merchant, as this one in JM, is then told 409: Stripe does not reach it).
+    ("GET", "/api/v1/merchant/payouts/rail"): (200, "shared"),
+    ("POST", "/api/v1/merchant/payouts/stripe-onboarding"): (409, "owner"),
 }
 WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "events": ["orders.created"]}
 
@@ -111,6 +115,7 @@ def call(client, rule, method, owned, product, headers):
         "/products": product_body(ref=f"n-{uuid.uuid4().hex[:8]}", sku_prefix=uuid.uuid4().hex[:6].upper()),
         "/price-lists": {"name": "M", "company_ids": [owned["company_id"]], "percent_off_bp": 200},
         "/webhooks": WEBHOOK,
+        "/stripe-onboarding": {},
     }
     body = None
     if method in ("POST", "PATCH"):

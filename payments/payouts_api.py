@@ -1,0 +1,80 @@
+"""The merchant's payout rail, and its Stripe Connect onboarding link, through the merchant API."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from marketplace.errors import Conflict, DomainError
+from marketplace.merchants import accounts
+from marketplace.merchants.principal import current_principal, require_principal
+from marketplace.platform import platform
+from payments import rails
+from payments.gateways import ProviderError
+
+blp = Blueprint("merchant_payouts", __name__, url_prefix="/api/v1/merchant/payouts", description="How you are paid")
+blp.before_request(require_principal)
+
+
+class StripeAway(DomainError):
+    status = 503
+    title = "Payment provider unavailable"
+    slug = "provider-unavailable"
+
+
+class RailSchema(Schema):
+    rail = fields.String(metadata={"description": "stripe_connect or bank_transfer (payments/payout_rails.toml)"})
+    description = fields.String()
+    country = fields.String(metadata={"description": "your home country, which decides the rail"})
+    stripe_account_id = fields.String(allow_none=True, metadata={"description": "your connected account; null: none yet"})
+
+
+class OnboardingRequestSchema(Schema):
+    pass
+
+
+class OnboardingLinkSchema(Schema):
+    url = fields.String(metadata={"description": "Stripe's hosted onboarding; open it in a browser now"})
+    expires_at = fields.Integer(metadata={"description": "Unix time the link stops working"})
+    account_id = fields.String()
+
+
+def merchant_rail(principal) -> dict:
+    """The rail of the principal's merchant, with its connected account when it has one."""
+    merchant = accounts.get_merchant(router=platform().router, principal=principal)
+    rail = rails.rail_for(merchant.home_country)
+    provider = platform().stripe
+    account = provider.connected_account(merchant.id) if provider and rail.name == rails.STRIPE_CONNECT else None
+    return {"rail": rail.name, "description": rail.description, "country": merchant.home_country,
+            "stripe_account_id": account.account_id if account else None}
+
+
+@blp.route("/rail")
+class Rail(MethodView):
+    @blp.response(200, RailSchema)
+    def get(self):
+        """How your payable reaches you: Stripe Connect where Stripe reaches your country, else bank transfer."""
+        return merchant_rail(current_principal())
+
+
+@blp.route("/stripe-onboarding")
+class StripeOnboarding(MethodView):
+    @blp.arguments(OnboardingRequestSchema())
+    @blp.response(201, OnboardingLinkSchema)
+    @blp.alt_response(409, description="Your payouts do not go through Stripe, or Stripe is not configured")
+    def post(self, _):
+        """A fresh link to Stripe's onboarding of your connected account (owners only)."""
+        principal = current_principal()
+        principal.require_owner("connect a Stripe account")
+        current = platform()
+        if current.stripe is None:
+            raise Conflict("This marketplace takes no Stripe payments; payouts go by bank transfer.")
+        merchant = accounts.get_merchant(router=current.router, principal=principal)
+        base = current.settings.public_url or ""
+        try:
+            return current.stripe.onboarding_link(
+                merchant_id=merchant.id, country=merchant.home_country,
+                refresh_url=f"{base}/dashboard/payouts?stripe=refresh", return_url=f"{base}/dashboard/payouts?stripe=done")
+        except ProviderError as exc:
+            raise (StripeAway if exc.retryable else Conflict)(str(exc)) from None

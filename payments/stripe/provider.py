@@ -1,0 +1,199 @@
+"""Stripe Connect, separate charges and transfers, behind the payment provider contract.
+
+A checkout is one PaymentIntent in the buyer's presentment currency, authorised only
+(capture_method manual) and confirmed by the buyer's app with the client secret, so no card
+data reaches us. Each merchant order is paid by its own Transfer to the merchant's connected
+account, tied to the checkout by `transfer_group`; refunds come out of the platform's balance
+and a transfer reversal takes the merchant's share back when it was already paid.
+
+Every mutating call carries an idempotency key made of our own id and the step
+(`chk_…:payment`, `rfd_…:refund`), so a call retried after a crash repeats nothing on Stripe's
+side. Calls happen outside any transaction of ours; what must be remembered (the intent of a
+checkout, a merchant's account) is written after Stripe answers, in its own short unit of work.
+"""
+
+from __future__ import annotations
+
+import time
+
+import stripe
+
+from payments.rails import STRIPE_CONNECT, rail_for
+from payments.stripe import states
+from payments.stripe.models import StripeAccount, StripePayment
+from payments.gateways import AUTHORISED, DECLINED, PENDING, MoneyMove, PaymentResult, ProviderError
+
+RETRYABLE = (stripe.APIConnectionError, stripe.RateLimitError)
+OUTCOMES = {"authorised": AUTHORISED, "declined": DECLINED}
+LINK_REUSE_SECONDS = 60  # a second click on "connect" within a minute gets the same link back
+
+
+def client_for(settings) -> stripe.StripeClient:
+    """The StripeClient of the platform's secret key; CPU_STRIPE_API_BASE points it elsewhere (tests)."""
+    bases = {"api": settings.stripe_api_base, "connect": settings.stripe_api_base} if settings.stripe_api_base else None
+    return stripe.StripeClient(settings.stripe_secret_key, base_addresses=bases, max_network_retries=0)
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(self, client: stripe.StripeClient, router) -> None:
+        self.client = client
+        self.router = router
+
+    # The buyer's payment --------------------------------------------------------------------
+
+    def create_payment(self, *, key: str, amount: int, currency: str, method: str, transfer_group: str,
+                       region: str | None = None) -> PaymentResult:
+        """A PaymentIntent for the checkout `key`. Its metadata names the buyer's region (the
+        region whose process makes it, unless `region` says), so the webhook can hand its
+        events to the region that owns the payment."""
+        region = region or self.router.region
+        if region is None:
+            raise ValueError("name the buyer's region: this process serves every region")
+        intent = self._call(self.client.v1.payment_intents.create, {
+            "amount": amount, "currency": currency.lower(), "capture_method": "manual",
+            "transfer_group": transfer_group, "automatic_payment_methods": {"enabled": True},
+            "metadata": {"checkout_id": key, "region": region, "method": method},
+        }, idempotency_key=f"{key}:payment")
+        self._remember(region, key, intent)
+        return _result(intent)
+
+    def confirm(self, *, key: str) -> PaymentResult:
+        """The payment's state as Stripe has it now (a read: nothing to repeat)."""
+        region, payment = self._payment(key)
+        intent = self._call(self.client.v1.payment_intents.retrieve, payment.intent_id)
+        self._remember(region, key, intent)
+        return _result(intent)
+
+    def capture(self, *, key: str, amount: int | None = None) -> None:
+        region, payment = self._payment(key)
+        params = {} if amount is None else {"amount_to_capture": amount}
+        intent = self._call(self.client.v1.payment_intents.capture, payment.intent_id, params,
+                            idempotency_key=f"{key}:capture")
+        self._remember(region, key, intent)
+
+    def void(self, *, key: str) -> None:
+        """Cancel the authorisation; a checkout that never reached Stripe has nothing to void."""
+        found = self._find_payment(key)
+        if found is None:
+            return
+        region, payment = found
+        if payment.status == "canceled":
+            return
+        intent = self._call(self.client.v1.payment_intents.cancel, payment.intent_id, {},
+                            idempotency_key=f"{key}:void")
+        self._remember(region, key, intent)
+
+    def refund(self, *, key: str, payment_key: str, amount: int, currency: str) -> MoneyMove:
+        """Refund `amount` of checkout `payment_key`'s payment (refund id `key`)."""
+        _, payment = self._payment(payment_key)
+        if currency.upper() != payment.currency:
+            raise ProviderError(f"the payment is in {payment.currency}, not {currency.upper()}", retryable=False)
+        refund = self._call(self.client.v1.refunds.create, {
+            "payment_intent": payment.intent_id, "amount": amount,
+            "metadata": {"refund_id": key, "checkout_id": payment_key},
+        }, idempotency_key=f"{key}:refund")
+        return MoneyMove(reference=refund["id"], amount=refund["amount"], currency=refund["currency"].upper())
+
+    # The merchants' shares ------------------------------------------------------------------
+
+    def transfer(self, *, key: str, destination: str, amount: int, currency: str, transfer_group: str) -> MoneyMove:
+        """Pay merchant `destination` (our merchant id) its share, net of the marketplace fee,
+        to its connected account (payout id `key`)."""
+        transfer = self._call(self.client.v1.transfers.create, {
+            "amount": amount, "currency": currency.lower(), "destination": self.account_of(destination),
+            "transfer_group": transfer_group, "metadata": {"payout_id": key, "merchant_id": destination},
+        }, idempotency_key=f"{key}:transfer")
+        return MoneyMove(reference=transfer["id"], amount=transfer["amount"], currency=transfer["currency"].upper())
+
+    def reverse_transfer(self, *, key: str, transfer_reference: str, amount: int) -> MoneyMove:
+        """Take `amount` of a paid transfer back from the merchant (for refund `key`)."""
+        reversal = self._call(self.client.v1.transfers.reversals.create, transfer_reference, {
+            "amount": amount, "metadata": {"refund_id": key},
+        }, idempotency_key=f"{key}:reversal")
+        return MoneyMove(reference=reversal["id"], amount=reversal["amount"], currency=reversal["currency"].upper())
+
+    # Onboarding -----------------------------------------------------------------------------
+
+    def account_of(self, merchant_id: str) -> str:
+        account = self.connected_account(merchant_id)
+        if account is None:
+            raise ProviderError(f"merchant {merchant_id} has no connected Stripe account yet", retryable=False)
+        return account.account_id
+
+    def onboarding_link(self, *, merchant_id: str, country: str, refresh_url: str, return_url: str) -> dict:
+        """A link to Stripe's hosted onboarding for the merchant's connected account, which is
+        opened first if it has none (country from payout_rails.toml)."""
+        rail = rail_for(country)
+        if rail.name != STRIPE_CONNECT:
+            raise ProviderError(f"Stripe Connect does not reach merchants in {country}; they are paid by {rail.name}",
+                                retryable=False)
+        account = self.connected_account(merchant_id) or self._open_account(merchant_id, rail.stripe_country)
+        minute = int(time.time() // LINK_REUSE_SECONDS)
+        link = self._call(self.client.v1.account_links.create, {
+            "account": account.account_id, "refresh_url": refresh_url, "return_url": return_url,
+            "type": "account_onboarding",
+        }, idempotency_key=f"{merchant_id}:account_link:{minute}")
+        return {"url": link["url"], "expires_at": link["expires_at"], "account_id": account.account_id}
+
+    def _open_account(self, merchant_id: str, country: str) -> StripeAccount:
+        opened = self._call(self.client.v1.accounts.create, {
+            "country": country, "type": "express",
+            "capabilities": {"transfers": {"requested": True}}, "metadata": {"merchant_id": merchant_id},
+        }, idempotency_key=f"{merchant_id}:account")
+        region = self.router.region_of(merchant_id)
+        with self.router.unit_of_work(region) as uow:
+            account = uow.session.get(StripeAccount, merchant_id)
+            if account is None:
+                account = StripeAccount(merchant_id=merchant_id, region=region, account_id=opened["id"],
+                                        country=opened["country"])
+                uow.session.add(account)
+                uow.commit()
+        return account
+
+    def connected_account(self, merchant_id: str) -> StripeAccount | None:
+        with self.router.unit_of_work(self.router.region_of(merchant_id), read_only=True) as uow:
+            return uow.session.get(StripeAccount, merchant_id)
+
+    # Where each intent is remembered ---------------------------------------------------------
+
+    def _remember(self, region: str, checkout_id: str, intent) -> None:
+        with self.router.unit_of_work(region) as uow:
+            states.advance(uow.session, checkout_id=checkout_id, intent=intent)
+            uow.commit()
+
+    def _find_payment(self, checkout_id: str) -> tuple[str, StripePayment] | None:
+        for region in self.router.served_regions:
+            with self.router.unit_of_work(region, read_only=True) as uow:
+                payment = uow.session.get(StripePayment, checkout_id)
+            if payment is not None:
+                return region, payment
+        return None
+
+    def _payment(self, checkout_id: str) -> tuple[str, StripePayment]:
+        found = self._find_payment(checkout_id)
+        if found is None:
+            raise ProviderError(f"no Stripe payment was made for checkout {checkout_id}", retryable=False)
+        return found
+
+    @staticmethod
+    def _call(method, *args, idempotency_key: str | None = None):
+        """Stripe's answer as a plain dict (the library's objects are not dicts), or ProviderError."""
+        options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        try:
+            return (method(*args, options=options) if options else method(*args)).to_dict()
+        except RETRYABLE as exc:
+            raise ProviderError(f"Stripe could not be reached or is busy: {exc.user_message or exc}", retryable=True) from exc
+        except stripe.StripeError as exc:
+            retryable = (exc.http_status or 0) >= 500
+            raise ProviderError(f"Stripe refused: {exc.user_message or exc}", retryable=retryable) from exc
+
+
+def _result(intent) -> PaymentResult:
+    status = states.status_of(intent["status"])
+    error = intent.get("last_payment_error") or {}
+    outcome = OUTCOMES.get(status.outcome, PENDING)
+    return PaymentResult(status=outcome, reference=intent["id"],
+                         client_secret=intent.get("client_secret") if outcome == PENDING else None,
+                         reason=error.get("message") if outcome == DECLINED else None)
