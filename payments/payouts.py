@@ -16,9 +16,7 @@ are the operator's to add from the merchant's onboarding file; none are stored h
 from __future__ import annotations
 
 import csv
-import tomllib
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -27,6 +25,7 @@ from marketplace.merchants.models import Merchant
 from marketplace.money import Money
 from marketplace.regions.base import database_now
 from marketplace.regions.ids import new_id
+from payments import rails
 from payments.ledger import Entry, post
 from payments.models import LedgerEntry, Payout
 
@@ -34,15 +33,11 @@ FILE_COLUMNS = ("payout_id", "merchant_id", "merchant_name", "legal_name", "coun
                 "amount_minor", "created_at")
 
 
-@cache
-def rails() -> dict:
-    return tomllib.loads(Path(__file__).with_name("rails.toml").read_text(encoding="utf-8"))
-
-
 def rail_for(country: str | None, provider_name: str) -> str:
-    """The merchant's rail: the data file's, but a Stripe rail needs Stripe as the provider."""
-    rail = rails()["country"].get(country or "", rails()["default"])
-    return rail if rail != "stripe" or provider_name == "stripe" else "bank_file"
+    """The merchant's rail (payout_rails.toml, through payments.rails), but a Stripe rail needs
+    Stripe as the provider: otherwise the bank-transfer file pays it."""
+    rail = rails.rail_for(country).name if country else rails.BANK_TRANSFER
+    return rail if rail != rails.STRIPE_CONNECT or provider_name == "stripe" else rails.BANK_TRANSFER
 
 
 @dataclass(frozen=True)
@@ -82,7 +77,7 @@ def _pay_one(router, region, provider, merchant_id, currency, bank_file) -> Paid
             return None
         line = file_line(uow.session, payout)
         uow.commit()
-    if payout.rail == "stripe":
+    if payout.rail == rails.STRIPE_CONNECT:
         reference = provider.transfer(key=payout.id, destination=merchant_id, amount=payout.amount, currency=currency,
                                       transfer_group=payout.id).reference
     else:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from payments import rails
 from payments.models import LedgerEntry, LedgerPosting, Payout
 
 
@@ -37,7 +38,7 @@ def payouts(router, region: str, *, since: datetime, until: datetime
     """The bank-file payouts of `region` in [since, until), and those whose own posting does
     not pay out their amount."""
     with router.unit_of_work(region, read_only=True) as uow:
-        made = list(uow.session.scalars(select(Payout).where(Payout.rail == "bank_file", Payout.created_at >= since,
+        made = list(uow.session.scalars(select(Payout).where(Payout.rail == rails.BANK_TRANSFER, Payout.created_at >= since,
                                                              Payout.created_at < until)))
         differences = []
         for payout in made:

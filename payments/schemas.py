@@ -21,6 +21,6 @@ class StatementLineSchema(Schema):
 
 class StatementSchema(Schema):
     merchant_id = fields.String()
-    rail = fields.String(metadata={"description": "how payouts reach you: stripe or bank_file"})
+    rail = fields.String(metadata={"description": "how payouts reach you: stripe_connect or bank_transfer (payments/payout_rails.toml)"})
     balances = fields.List(fields.Nested(BalanceSchema))
     lines = fields.List(fields.Nested(StatementLineSchema), metadata={"description": "the latest 50, newest first"})

@@ -50,7 +50,7 @@ def test_cash_on_delivery_becomes_payable_on_delivery_and_is_paid_by_the_bank_fi
     assert kinds(router, shop.region) == ["capture"]  # owed by the buyer, nothing in yet
     before = client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()
     assert before["balances"] == [{"currency": order.currency, "held": net, "available": 0, "paid_out": 0}]
-    assert before["rail"] == "bank_file"
+    assert before["rail"] == "bank_transfer"
 
     deliver(router, order, cash=order.total_amount)
     settle(platform)
@@ -135,7 +135,7 @@ def test_money_walk_no_merchant_sees_another_merchants_balance_and_no_buyer_sees
     for stranger in (other, neighbour):
         seen = client.get("/api/v1/merchant/balance", headers=stranger.auth)
         assert seen.status_code == 200
-        assert seen.get_json() == {"merchant_id": stranger.merchant_id, "rail": "bank_file", "balances": [], "lines": []}
+        assert seen.get_json() == {"merchant_id": stranger.merchant_id, "rail": "bank_transfer", "balances": [], "lines": []}
         assert order.id not in seen.get_data(as_text=True)
     as_buyer = client.get("/api/v1/merchant/balance", headers=auth)
     assert as_buyer.status_code == 401 and order.id not in as_buyer.get_data(as_text=True)

@@ -176,7 +176,7 @@ def test_a_refund_after_payout_reverses_the_transfer(router):
         service.capture(uow.session, order=order, paid=None, method="card")
         service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered")
         payout = payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline")
-        assert payout.amount == 9_200 and payout.rail == "bank_file"
+        assert payout.amount == 9_200 and payout.rail == "bank_transfer"
         service.refund(uow.session, order=order, amount=5_000)
         kinds = [p.kind for p in uow.session.scalars(select(LedgerPosting).order_by(LedgerPosting.id))]
         assert kinds == ["capture", "payment", "release", "payout", "reversal", "refund"]
