@@ -153,10 +153,18 @@ def test_the_documented_text_patterns_refuse_what_the_body_gate_refuses(pattern,
         assert documented == (text_problem(f"a{chr(code)}b", multiline=multiline) is None), hex(code)
 
 
+def sendable_query(_context, query) -> bool:
+    """No HTTP client can send a query parameter with no name and no values (schemathesis makes
+    `{"": []}` to break additionalProperties, and the URL then carries nothing of it): such a
+    case reaches the app as a valid request, and its 2xx is no failure."""
+    return not query or all(name or values not in ([], None, "") for name, values in query.items())
+
+
 def contract_failures(app, headers: dict[str, str] | None = None, fresh_headers=None) -> list[str]:
     """Every operation's failures, each with the request that reproduces it. `fresh_headers`
     gives each request its own (a buyer's new device token: a sign-out case ends only its own)."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=SchemathesisConfig.from_dict(CONFIG))
+    schema.hooks.register_hook_with_name(sendable_query, "filter_query")
 
     def call_and_validate(case):
         case.call_and_validate(headers=fresh_headers() if fresh_headers else headers)
