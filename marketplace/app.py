@@ -39,6 +39,9 @@ from marketplace.notifications import orders as order_mail
 from marketplace.webhooks import fanout as webhook_fanout
 from marketplace.webhooks.api import blp as webhooks_blp
 from marketplace.webhooks.sending import Sender as WebhookSender
+from logistics import api as logistics_api
+from logistics import tracking as postal_tracking
+from logistics.webhook import blp as postal_webhooks_blp
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -157,12 +160,14 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     openapi.install(api, region_map)
     for blueprint in (merchants_blp, merchant_account_blp, webhooks_blp, catalog_blp, catalog_public_blp, inventory_blp,
                       search_blp, buyers_api.sign_up_blp, buyers_api.auth_blp, buyers_api.blp, orders_api.blp,
-                      orders_api.merchant_blp):
+                      orders_api.merchant_blp, logistics_api.merchant_blp, logistics_api.buyer_blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
         csrf.exempt(blueprint)
     app.register_blueprint(storefront_blp)
+    app.register_blueprint(postal_webhooks_blp)
+    csrf.exempt(postal_webhooks_blp)  # signed by the operator (HMAC), not a browser's form
     throttle.install(app, settings.rate_limit_storage)
     app.register_blueprint(health.blp)
     app.register_blueprint(operators.blp)
@@ -177,6 +182,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     pointers.register(current.handlers, router)  # each region's copy of the directory
     webhook_fanout.register_handlers(current.handlers)
     order_mail.register_handlers(current.handlers, router, lambda: current.mail)
+    postal_tracking.register_handlers(current.handlers, router)
     current.chores.append(WebhookSender(router, settings))
     cli.register(app)
 

@@ -8,6 +8,7 @@ from marketplace.buyers import models as _buyer_models  # noqa: F401
 from marketplace.merchants import models as _merchant_models  # noqa: F401
 from marketplace.orders import models as _order_models  # noqa: F401
 from marketplace.webhooks import models as _webhook_models  # noqa: F401
+from logistics import models as _logistics_models  # noqa: F401
 from marketplace.regions.base import DirectoryBase, ShardBase
 
 config = context.config
