@@ -129,9 +129,9 @@ def _record_receipts(session, region: str, operator: str, events: list[dict]) ->
     event id -> the holding region (None: parked), for the ones recorded now."""
     if not events:
         return {}
+    now = database_now(session)
     rows = [{"operator": operator, "event_id": e["event_id"], "region": region, "tracking_number": e["tracking_number"],
-             "routed_to": s10.region_of(e["tracking_number"]), "event": e, "received_at": database_now(session)}
-            for e in events]
+             "routed_to": s10.region_of(e["tracking_number"]), "event": e, "received_at": now} for e in events]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = session.scalars(dialect.insert(PostalReceipt).values(rows).on_conflict_do_nothing()
                                .returning(PostalReceipt.event_id)).all()
@@ -222,12 +222,13 @@ def _timeline(session, number: str) -> list[TrackingEvent]:
 def record_for_buyer(envelope, session) -> None:
     """The buyer's copy of a parcel's timeline (events of one parcel arrive in order)."""
     p = envelope.payload
+    now = database_now(session)
     parcel = session.get(BuyerParcel, p["tracking_number"])
     if parcel is None:
         parcel = BuyerParcel(tracking_number=p["tracking_number"], region=session.info["database"],
                              buyer_order_id=p["order_id"], kind=p["kind"])
         session.add(parcel)
-    parcel.state, parcel.timeline, parcel.updated_at = p["state"], p["timeline"], database_now(session)
+    parcel.state, parcel.timeline, parcel.updated_at = p["state"], p["timeline"], now
 
 
 def for_buyer(*, router: Router, buyer, order_id: str) -> list[BuyerParcel]:
