@@ -61,7 +61,7 @@ class OneShipment(MethodView):
     def get(self, shipment_id):
         """One of your parcels with its tracking timeline, by event time."""
         shipment, timeline = shipments.get(router=router(), principal=current_principal(), shipment_id=shipment_id)
-        return {**ShipmentSchema().dump(shipment), "timeline": timeline}
+        return {"shipment": shipment, "timeline": timeline}
 
 
 @merchant_blp.route("/shipments/<shipment_id>/label")

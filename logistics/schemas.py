@@ -45,8 +45,9 @@ class ShipmentSchema(Schema):
     delivered_at = fields.AwareDateTime(allow_none=True)
 
 
-class ShipmentDetailSchema(ShipmentSchema):
-    timeline = fields.List(fields.Nested(TrackingEventSchema))
+class ShipmentDetailSchema(Schema):
+    shipment = fields.Nested(ShipmentSchema)
+    timeline = fields.List(fields.Nested(TrackingEventSchema), metadata={"description": "by event time"})
 
 
 class BuyerTimelineEventSchema(Schema):
