@@ -124,8 +124,9 @@ def issue(session: Session, *, country: str, service: str) -> str:
     """A new tracking number from this region's range for `country`, never issued before.
 
     The counter row is created on first use and advanced with one UPDATE ... RETURNING, which
-    PostgreSQL's row lock makes atomic between concurrent issuers (and SQLite's single writer);
-    a number taken in a transaction that rolls back is skipped, never given twice."""
+    PostgreSQL's row lock makes atomic between concurrent issuers (and SQLite's single writer).
+    The number commits with the shipment that carries it: a rolled-back shipment gives its
+    number back, unprinted."""
     from logistics.models import S10Counter
 
     chosen = range_for(country, session.info["database"])

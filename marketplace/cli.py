@@ -26,6 +26,7 @@ from marketplace.edge_cli import edge
 from marketplace.merchants.cli import accounts
 from marketplace.events.cli import events
 from marketplace.inventory.cli import inventory
+from logistics.cli import postal
 from search.cli import search
 from marketplace.config import mask_url
 from marketplace.errors import NotFound
@@ -60,6 +61,7 @@ cpu.add_command(regions)
 cpu.add_command(edge)
 cpu.add_command(events)
 cpu.add_command(inventory)
+cpu.add_command(postal)
 
 
 def register(app: Flask) -> None:

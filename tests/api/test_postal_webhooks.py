@@ -158,3 +158,20 @@ def _receipts(router, region: str = "kin") -> list[PostalReceipt]:
 def _count(router, region, model) -> int:
     with router.unit_of_work(region, read_only=True) as uow:
         return len(uow.session.scalars(select(model)).all())
+
+
+def test_the_replay_command_moves_the_demo_parcel_through_the_signed_endpoint(app, client, router, platform):
+    shop, auth, order_id, parcel = shipped_parcel(client, router, platform)
+    assert parcel["tracking_number"] == "CP100000003JM"  # the first Jamaican parcel, as the demo file expects
+    result = app.test_cli_runner().invoke(args=["cpu", "postal", "replay"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "batch 0 (jm, 3 events): 202 accepted 3",
+        "batch 1 (tt, 6 events): 202 accepted 6",
+        "batch 2 (jm, 2 events): 202 accepted 1, duplicate 1",
+    ]
+    settle(platform)
+    seen = shipment(client, shop, parcel)
+    assert seen["state"] == "delivered" and len(seen["timeline"]) == 9
+    [tracked] = client.get(f"/api/v1/orders/{order_id}/parcels", headers=auth).get_json()
+    assert [e["code"] for e in tracked["timeline"]][:5] == ["EMA", "EMB", "EMC", "EMD", "EME"]  # by event time
