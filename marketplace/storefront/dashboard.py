@@ -90,3 +90,11 @@ def webhooks_log():
     """Your webhooks and their latest deliveries, each attempt's answer, latency and error (owners only)."""
     logged = webhooks.recent_log(router=router(), principal=access.principal())
     return render_template("dashboard/webhooks.html", logged=logged, topics=webhooks.topics())
+
+
+@blp.get("/parcels")
+def parcels():
+    """Your parcels that need attention: held by customs, a delivery attempt failed, or coming back."""
+    from logistics import shipments
+
+    return render_template("dashboard/parcels.html", parcels=shipments.exceptions(router=router(), principal=access.principal()))

@@ -175,3 +175,24 @@ def test_the_replay_command_moves_the_demo_parcel_through_the_signed_endpoint(ap
     assert seen["state"] == "delivered" and len(seen["timeline"]) == 9
     [tracked] = client.get(f"/api/v1/orders/{order_id}/parcels", headers=auth).get_json()
     assert [e["code"] for e in tracked["timeline"]][:5] == ["EMA", "EMB", "EMC", "EMD", "EME"]  # by event time
+
+
+def test_the_tracking_page_and_the_dashboard_show_a_parcel_held_by_customs(app, client, router, platform):
+    from tests.api.test_storefront_pages import post_form
+
+    shop, auth, order_id, parcel = shipped_parcel(client, router, platform)
+    number = parcel["tracking_number"]
+    post_events(client, platform, [event(number, "EMD", "2026-12-04T07:00:00+00:00", office="TTPOSX"),
+                                   event(number, "EME", "2026-12-04T08:00:00+00:00", office="TTPOSX",
+                                         detail="Invoice requested")])
+    settle(platform)
+    page = client.get(f"/track?number={number.lower()}").get_data(as_text=True)
+    assert "held by customs" in page and "Invoice requested" in page and "Kingston" not in page  # no address shown
+    assert client.get("/track?number=CP100000017JM").status_code == 404  # valid, but no parcel has it
+    assert client.get("/track?number=nonsense").status_code == 404
+
+    staff = app.test_client()
+    assert post_form(staff, "/dashboard/signin", {"email": "owner@life-roasters.example",
+                                                  "password": "correct horse battery"}).status_code == 303
+    dashboard = staff.get("/dashboard/parcels").get_data(as_text=True)
+    assert number in dashboard and "held by customs" in dashboard
