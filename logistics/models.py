@@ -82,7 +82,7 @@ class PostalReceipt(ShardBase):
     region: Mapped[str] = mapped_column(String(8))
     tracking_number: Mapped[str] = mapped_column(String(20))
     routed_to: Mapped[str | None] = mapped_column(String(8))
-    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    event: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kept when parked, for reconciliation
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

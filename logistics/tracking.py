@@ -131,10 +131,14 @@ def _record_receipts(session, region: str, operator: str, events: list[dict]) ->
         return {}
     now = database_now(session)
     rows = [{"operator": operator, "event_id": e["event_id"], "region": region, "tracking_number": e["tracking_number"],
-             "routed_to": s10.region_of(e["tracking_number"]), "event": e, "received_at": now} for e in events]
+             "routed_to": s10.region_of(e["tracking_number"]), "received_at": now} for e in events]
+    for row, event in zip(rows, events):
+        row["event"] = event if row["routed_to"] is None else None  # a routed event lives on in the outbox
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = session.scalars(dialect.insert(PostalReceipt).values(rows).on_conflict_do_nothing()
-                               .returning(PostalReceipt.event_id)).all()
+    # One cached statement for any number of rows (a multi-VALUES statement would be compiled
+    # anew for each batch size); PostgreSQL still sends them in one round trip (insertmanyvalues).
+    inserted = session.scalars(dialect.insert(PostalReceipt).on_conflict_do_nothing().returning(PostalReceipt.event_id),
+                               rows).all()
     routes = {row["event_id"]: row["routed_to"] for row in rows}
     return {event_id: routes[event_id] for event_id in inserted}
 
@@ -171,8 +175,14 @@ def apply(envelope, session) -> None:
             touched[shipment.id] = shipment
         session.add(row)
     session.flush()
+    told = defaultdict(list)  # buyer region -> the parcels' timelines, one event per region for the batch
     for shipment in touched.values():
-        _after_change(session, shipment)
+        order = session.get(MerchantOrder, shipment.order_id)
+        _deliver_when_done(session, shipment, order)
+        told[order.buyer_region].append(_buyers_copy(session, shipment, order))
+    for buyer_region, parcels in told.items():
+        outbox.publish(session, "shipments.tracked", {"to_region": buyer_region, "parcels": parcels},
+                       key=f"parcels:{buyer_region}", causation_id=envelope.event_id)
 
 
 def _advance(shipment: Shipment, event: TrackingEvent) -> bool:
@@ -188,22 +198,25 @@ def _advance(shipment: Shipment, event: TrackingEvent) -> bool:
     return True
 
 
-def _after_change(session, shipment: Shipment) -> None:
-    order = session.get(MerchantOrder, shipment.order_id)
-    if shipment.kind == "outbound" and shipment.state == "delivered" and order.state == "shipped" \
-            and _all_delivered(session, order):
-        states.move(session, order, "delivered", actor="postal")
-        outbox.publish(session, "shipments.delivered", {
-            "merchant_order_id": order.id, "merchant_id": order.merchant_id, "checkout_id": order.checkout_id,
-            "shipment_id": shipment.id, "tracking_number": shipment.tracking_number,
-            "delivered_at": shipment.delivered_at.isoformat(), "cash_collected": None, "to_region": order.region,
-        }, key=order.id)
-        saga.tell_buyer(session, order)
+def _deliver_when_done(session, shipment: Shipment, order: MerchantOrder) -> None:
+    """The order's last outbound parcel delivered: the order is delivered, payments told."""
+    if not (shipment.kind == "outbound" and shipment.state == "delivered" and order.state == "shipped"
+            and _all_delivered(session, order)):
+        return
+    states.move(session, order, "delivered", actor="postal")
+    outbox.publish(session, "shipments.delivered", {
+        "merchant_order_id": order.id, "merchant_id": order.merchant_id, "checkout_id": order.checkout_id,
+        "shipment_id": shipment.id, "tracking_number": shipment.tracking_number,
+        "delivered_at": shipment.delivered_at.isoformat(), "cash_collected": None, "to_region": order.region,
+    }, key=order.id)
+    saga.tell_buyer(session, order)
+
+
+def _buyers_copy(session, shipment: Shipment, order: MerchantOrder) -> dict:
     events = [{"code": e.code, "meaning": codes()[e.code]["meaning"], "at": e.occurred_at.isoformat(), "office": e.office,
                "detail": e.detail} for e in _timeline(session, shipment.tracking_number)]
-    outbox.publish(session, "shipments.tracked", {
-        "to_region": order.buyer_region, "order_id": order.id, "tracking_number": shipment.tracking_number,
-        "kind": shipment.kind, "state": shipment.state, "timeline": events}, key=shipment.tracking_number)
+    return {"order_id": order.id, "tracking_number": shipment.tracking_number, "kind": shipment.kind,
+            "state": shipment.state, "timeline": events}
 
 
 def _all_delivered(session, order: MerchantOrder) -> bool:
@@ -220,15 +233,17 @@ def _timeline(session, number: str) -> list[TrackingEvent]:
 # The buyer's region ---------------------------------------------------------------------------
 
 def record_for_buyer(envelope, session) -> None:
-    """The buyer's copy of a parcel's timeline (events of one parcel arrive in order)."""
-    p = envelope.payload
+    """The buyer's copies of parcels' timelines. A timeline only grows (events are never
+    removed), so a copy longer than the one arriving is newer and is kept."""
     now = database_now(session)
-    parcel = session.get(BuyerParcel, p["tracking_number"])
-    if parcel is None:
-        parcel = BuyerParcel(tracking_number=p["tracking_number"], region=session.info["database"],
-                             buyer_order_id=p["order_id"], kind=p["kind"])
-        session.add(parcel)
-    parcel.state, parcel.timeline, parcel.updated_at = p["state"], p["timeline"], now
+    for p in envelope.payload["parcels"]:
+        parcel = session.get(BuyerParcel, p["tracking_number"])
+        if parcel is None:
+            parcel = BuyerParcel(tracking_number=p["tracking_number"], region=session.info["database"],
+                                 buyer_order_id=p["order_id"], kind=p["kind"], timeline=[])
+            session.add(parcel)
+        if len(p["timeline"]) >= len(parcel.timeline):
+            parcel.state, parcel.timeline, parcel.updated_at = p["state"], p["timeline"], now
 
 
 def for_buyer(*, router: Router, buyer, order_id: str) -> list[BuyerParcel]:

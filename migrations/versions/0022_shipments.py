@@ -75,7 +75,7 @@ def upgrade() -> None:
         sa.Column("region", sa.String(8), nullable=False),
         sa.Column("tracking_number", sa.String(20), nullable=False),
         sa.Column("routed_to", sa.String(8), nullable=True),
-        sa.Column("event", sa.JSON(), nullable=False),
+        sa.Column("event", sa.JSON(), nullable=True),
         sa.Column("received_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("operator", "event_id", name=op.f("pk_postal_receipts")),
     )
