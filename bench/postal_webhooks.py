@@ -10,17 +10,18 @@ Run by hand from the repository root (it needs a PostgreSQL server, nothing else
 
     .venv/bin/python bench/postal_webhooks.py [--events 100000] [--batch 100] [--senders 8]
 
-It creates its own databases (bench/router.py), migrates them, puts --parcels shipped parcels
-on one Jamaican merchant's order (region kin), and starts gunicorn (`wsgi:app`, --workers x
+It creates its own databases (bench/router.py), migrates them, gives one Jamaican merchant
+(region kin) --events / 10 shipped orders of one parcel each, and starts gunicorn (`wsgi:app`, --workers x
 --threads) on them. First the baseline: GET /healthz req/s on the same server. Then
---events events (each parcel's EMB..EMG then EMI, shuffled, so most arrive out of order;
+--events events (each parcel's ten, EMA to EMI by event time, shuffled, so most arrive out of order;
 half sent by Jamaica's operator, received in kin, half by Trinidad's, received in pos and
 handed to kin), signed, in batches sent by --senders threads in a separate process. A batch
 that gets no 202 (the killed worker's) is sent again, as operators do. Midway one worker is
 killed with SIGKILL; gunicorn starts another. Then the relay delivers every postal.events
 event to kin, and the bench counts: receipts (kin + pos) and timeline rows (kin) must both
-equal --events, every parcel must be delivered, and every retried batch's re-sent events
-must have been answered `duplicate`.
+equal --events (none lost, none applied twice) and every parcel and order must be delivered;
+it also says how many events of the re-sent batches were new (their first try never committed)
+and how many were answered `duplicate` (it had).
 
 Figures: events/s received (the HTTP part, the goal's figure) next to /healthz req/s, and
 events/s applied by the relay (one process). Both share the 2 cores with PostgreSQL and the
