@@ -355,6 +355,7 @@ class Offer:
     weight_g: int
     ships_from: str  # the merchant's home country
     name: str  # the product's title in the merchant's own language, for orders and their notices
+    customs: dict  # hs_code, origin_country and the measures that postage and duties need (logistics)
 
 
 class CannotShip(InvalidInput):
@@ -379,7 +380,9 @@ def offer_in(session: Session, *, merchant_id: str, variant_id: str, quantity: i
     merchant = session.get(Merchant, merchant_id)
     titles = variant.product.title or {}
     name = titles.get(merchant.default_language) or next(iter(titles.values()), variant.sku)
-    return Offer(quoted, variant.sku, variant.weight_g, merchant.home_country, name)
+    customs = {"hs_code": variant.hs_code, "origin_country": variant.origin_country, "length_mm": variant.length_mm,
+               "width_mm": variant.width_mm, "height_mm": variant.height_mm}
+    return Offer(quoted, variant.sku, variant.weight_g, merchant.home_country, name, customs)
 
 
 # Public reads (storefront) ------------------------------------------------------------------

@@ -147,10 +147,13 @@ def enqueue(router, region: str, consumers: list[str], envelope: Envelope) -> No
              "envelope": envelope.to_dict(), "attempts": 0} for name in consumers]
     if not rows:
         return
+    from marketplace.regions.outbox import PUBLISHED  # outbox imports this module
+
     with router.unit_of_work(region) as uow:
         now = database_now(uow.session)
         insert = (postgresql.insert if uow.session.bind.dialect.name == "postgresql" else sqlite.insert)(ConsumerDelivery)
         uow.session.execute(insert.values([{**r, "available_at": now} for r in rows]).on_conflict_do_nothing())
+        uow.session.info[PUBLISHED] = True  # the region's relay in this process pumps it at once, not at its next poll
         uow.commit()
 
 

@@ -39,7 +39,8 @@ def put_line(*, router: Router, buyer: BuyerPrincipal, merchant_id: str, variant
         with router.unit_of_work(merchant_region, read_only=True) as uow:
             offer = catalog.offer_in(uow.session, merchant_id=merchant_id, variant_id=variant_id, quantity=quantity,
                                      company_id=buyer.company_id, ship_to=buyer.country)
-        quote = {**asdict(offer.quote), "sku": offer.sku, "weight_g": offer.weight_g, "ships_from": offer.ships_from}
+        quote = {**asdict(offer.quote), "sku": offer.sku, "weight_g": offer.weight_g, "ships_from": offer.ships_from,
+                 **offer.customs}
     with router.unit_of_work(buyer.region) as uow:
         now = database_now(uow.session)
         line = uow.session.get(CartLine, (buyer.buyer_id, variant_id))
@@ -97,21 +98,30 @@ def _line(line: CartLine) -> dict:
 def _merchant_totals(merchant_id: str, group: list[CartLine], buyer: BuyerPrincipal) -> dict:
     quoted = [line.quote for line in group if line.quote]
     answer = {"merchant_id": merchant_id, "merchant_region": group[0].merchant_region, "quoted": len(quoted) == len(group),
-              "goods": None, "landed": None, "landed_in_buyer_currency": None}
+              "goods": None, "landed": None, "landed_in_buyer_currency": None, "cannot_ship": None}
     if not answer["quoted"]:
         return answer  # priced by the merchant's region at checkout
     currency = quoted[0]["currency"]
     goods = sum(q["total"] for q in quoted)
-    cost = parcel_cost(ships_from=quoted[0]["ships_from"], ship_to=buyer.country, currency=currency, goods=goods,
-                       weight_g=sum(q["weight_g"] * line.quantity for q, line in zip(quoted, group)))
-    answer.update(goods={"amount_minor": goods, "currency": currency}, landed=cost,
+    answer["goods"] = {"amount_minor": goods, "currency": currency}
+    try:
+        cost = parcel_cost(ships_from=quoted[0]["ships_from"], ship_to=buyer.country, currency=currency,
+                           lines=[{**q, "quantity": line.quantity} for q, line in zip(quoted, group)])
+    except logistics.NoServiceFits as exc:
+        return {**answer, "cannot_ship": exc.detail}
+    answer.update(landed=cost,
                   landed_in_buyer_currency={"amount_minor": fx.rates().convert(cost["total"], currency, buyer.currency),
                                             "currency": buyer.currency})
     return answer
 
 
-def parcel_cost(*, ships_from: str, ship_to: str, currency: str, goods: int, weight_g: int) -> dict:
-    """One merchant parcel's landed cost (logistics), as the cart and the orders show it."""
-    cost = logistics.landed_cost(logistics.Parcel(ships_from, ship_to, weight_g, goods, currency))
-    return {"goods": cost.goods, "shipping": cost.shipping, "duties": cost.duties, "taxes": cost.taxes,
-            "total": cost.total, "currency": currency, "basis": cost.basis}
+def parcel_cost(*, ships_from: str, ship_to: str, currency: str, lines: list[dict]) -> dict:
+    """One merchant parcel's landed cost (logistics), as the cart and the orders show it. Each
+    line: its quantity, total and the offer's weight, measures, HS code and origin."""
+    parcel = logistics.Parcel(ships_from, ship_to, currency, tuple(logistics.ParcelLine(
+        line["quantity"], line["total"], line["weight_g"], line["length_mm"], line["width_mm"], line["height_mm"],
+        line["hs_code"], line["origin_country"]) for line in lines))
+    cost = logistics.landed_cost(parcel)
+    return {"goods": cost.goods, "shipping": cost.shipping, "insurance": cost.insurance, "duties": cost.duties,
+            "taxes": cost.taxes, "total": cost.total, "currency": currency, "service": cost.service,
+            "basis": cost.basis, "customs": cost.customs}

@@ -41,6 +41,7 @@ from marketplace.orders.models import BuyerOrder, Checkout, MerchantOrder
 from marketplace.regions import outbox
 from marketplace.regions.base import database_now
 from marketplace.regions.ids import new_id
+from logistics.service import NoServiceFits
 from payments import fx
 
 MERCHANT, BUYER, PAYMENT = "orders.merchant", "checkout.buyer", "checkout.payment"
@@ -80,10 +81,17 @@ def take(envelope, session) -> None:
             continue
         priced.append({"variant_id": line["variant_id"], "sku": offer.sku, "name": offer.name, "quantity": line["quantity"],
                        "unit_price": offer.quote.unit_price, "total": offer.quote.total, "rule": offer.quote.rule,
-                       "weight_g": offer.weight_g, "ships_from": offer.ships_from, "currency": offer.quote.currency})
+                       "weight_g": offer.weight_g, "ships_from": offer.ships_from, "currency": offer.quote.currency,
+                       **offer.customs})
     if problems:
         return _answer(session, envelope, outcome="rejected", reason="Some lines cannot be sold as asked.",
                        problems=problems, **answer)
+    currency, goods = priced[0]["currency"], sum(line["total"] for line in priced)
+    try:
+        cost = cart.parcel_cost(ships_from=priced[0]["ships_from"], ship_to=p["ship_to"]["country"], currency=currency,
+                                lines=priced)
+    except NoServiceFits as exc:
+        return _answer(session, envelope, outcome="rejected", reason=exc.detail, problems=exc.errors, **answer)
     order_id = new_id("ord")
     try:
         inventory.reserve(session, reservation_id=order_id, merchant_id=p["merchant_id"],
@@ -92,9 +100,6 @@ def take(envelope, session) -> None:
     except OutOfStock as exc:
         return _answer(session, envelope, outcome="rejected", reason="Out of stock.", problems={
             f"lines.{s.line}": [f"{s.requested} asked for, {s.available} available"] for s in exc.shortages}, **answer)
-    currency, goods = priced[0]["currency"], sum(line["total"] for line in priced)
-    cost = cart.parcel_cost(ships_from=priced[0]["ships_from"], ship_to=p["ship_to"]["country"], currency=currency,
-                            goods=goods, weight_g=sum(line["weight_g"] * line["quantity"] for line in priced))
     order = MerchantOrder(id=order_id, region=session.info["database"], merchant_id=p["merchant_id"],
                           checkout_id=p["checkout_id"], buyer_region=p["buyer_region"], state=states.table()["initial"],
                           currency=currency, goods_amount=goods, shipping_amount=cost["shipping"], total_amount=cost["total"],

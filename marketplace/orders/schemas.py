@@ -38,7 +38,10 @@ class CartMerchantSchema(Schema):
     merchant_region = fields.String()
     quoted = fields.Boolean()
     goods = fields.Nested(AmountSchema, allow_none=True)
-    landed = fields.Dict(allow_none=True, metadata={"description": "goods, shipping, duties, taxes, total (logistics)"})
+    landed = fields.Dict(allow_none=True, metadata={
+        "description": "goods, shipping, insurance, duties, taxes, total, service, basis and the customs "
+                       "assessment line by line in the destination's currency (logistics)"})
+    cannot_ship = fields.String(allow_none=True, metadata={"description": "why no postal service takes this parcel"})
     landed_in_buyer_currency = fields.Nested(AmountSchema, allow_none=True)
 
 

@@ -267,6 +267,7 @@ class RelayPolicy:
     prune_every: timedelta = timedelta(hours=1)
     prune_batches: int = 5  # per region and pass: a first prune of a large backlog must not stall delivery
     prune_again: timedelta = timedelta(minutes=1)  # when a pass left work behind
+    chores_every: timedelta = timedelta(seconds=1)  # a running relay's chores: sweeps and webhook sends are due by the second
 
     def backoff(self, attempts: int) -> timedelta:
         return min(self.backoff_cap, self.backoff_base * (2 ** (attempts - 1)))
@@ -275,9 +276,11 @@ class RelayPolicy:
 class Relay:
     def __init__(self, router, registry: HandlerRegistry, *, transport=None, policy: RelayPolicy | None = None,
                  worker: str | None = None, chores: Iterable[Callable[[str], int]] = ()):
-        """`chores` run after each pass over a region, each `chore(region)` answering how much it
+        """`chores` run after a pass over a region, each `chore(region)` answering how much it
         did: work with a schedule of its own on the database clock (webhook deliveries), kept
-        out of requests and riding the relay's thread per region."""
+        out of requests and riding the relay's thread per region. `run_once` and `drain` run
+        them on every pass; a relay running forever at most every `policy.chores_every`, because
+        an idle pass is mostly its chores' queries, and woken passes come many times a second."""
         self.router = router
         self.chores = list(chores)
         self.registry = registry
@@ -295,11 +298,11 @@ class Relay:
             stats.add(self._pass(region))
         return stats
 
-    def _pass(self, region: str, *, ahead: bool = False) -> RelayStats:
+    def _pass(self, region: str, *, ahead: bool = False, chores: bool = True) -> RelayStats:
         """One batch of one region (`ahead`: claiming the next while this one's acknowledgements come)."""
         token = current_region.set(region)  # what this pass logs is about this region
         try:
-            return self._run_region(region, ahead=ahead)
+            return self._run_region(region, ahead=ahead, chores=chores)
         except RegionUnavailable:
             log.warning("relay skipped region %s: unreachable", region, extra={"region": region})
         except Exception:  # one broken region must not stop the others
@@ -331,11 +334,16 @@ class Relay:
             thread.join()
 
     def _run_region_forever(self, stop: threading.Event, interval: float, region: str, prune_directory: bool) -> None:
-        next_prune = time.monotonic()
+        next_prune = next_chores = time.monotonic()
         while not stop.is_set():
             seen = commits.seen(region)
+            chores = time.monotonic() >= next_chores
+            if chores:
+                next_chores = time.monotonic() + self.policy.chores_every.total_seconds()
             try:
-                stats = self._pass(region, ahead=True)
+                stats = self._pass(region, ahead=True, chores=chores)
+                if stats.chores:  # they left more to do, perhaps: again on the next pass
+                    next_chores = time.monotonic()
                 if time.monotonic() >= next_prune:
                     pruned = self.prune([region], max_batches=self.policy.prune_batches, directory=prune_directory)
                     wait = self.policy.prune_again if pruned.more else self.policy.prune_every
@@ -386,7 +394,7 @@ class Relay:
             log.info("pruned delivered outbox events: %s", pruned.deleted, extra={"region": ",".join(pruned.deleted)})
         return pruned
 
-    def _run_region(self, region: str, *, ahead: bool = False) -> RelayStats:
+    def _run_region(self, region: str, *, ahead: bool, chores: bool) -> RelayStats:
         stats = RelayStats()
         claim = self._prefetched.pop(region, None) or self._claim(region)
         stats.parked += claim.exhausted
@@ -434,7 +442,7 @@ class Relay:
             self._record_sent(region, sent, stats)
         if self.transport is not None:
             stats.consumed = self.transport.pump(region)
-        for chore in self.chores:
+        for chore in self.chores if chores else ():
             try:
                 stats.chores += chore(region)
             except RegionUnavailable:

@@ -27,7 +27,8 @@ def test_one_checkout_in_kin_makes_three_merchant_orders_each_in_its_own_region(
     cart = client.get("/api/v1/cart", headers=auth).get_json()
     by_merchant = {m["merchant_id"]: m for m in cart["merchants"]}
     assert by_merchant[fdf.merchant_id]["goods"] == {"amount_minor": 12 * 4200, "currency": "EUR"}  # the tier price
-    assert by_merchant[fdf.merchant_id]["landed"]["shipping"] > 0 and by_merchant[fdf.merchant_id]["landed"]["duties"] == 0
+    fdf_landed = by_merchant[fdf.merchant_id]["landed"]  # Jamaican coffee from Martinique: duty-free home, GCT due
+    assert fdf_landed["shipping"] > 0 and fdf_landed["duties"] == 0 and fdf_landed["taxes"] > 0
     assert by_merchant[fdf.merchant_id]["landed_in_buyer_currency"]["currency"] == "JMD"
     assert cart["total"]["currency"] == "JMD" and all(line["quoted_at"] for line in cart["lines"])
 

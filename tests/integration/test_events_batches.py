@@ -1,16 +1,19 @@
 """Events in batches, kept to the one-at-a-time promises: a commit wakes its region's relay
-at once, a relay that stops leaves nothing claimed ahead, and a consumer's batch of
+at once (and an event queued for another region wakes that region's), chores keep their own
+schedule, a relay that stops leaves nothing claimed ahead, and a consumer's batch of
 transactional events commits together while a failing one fails alone and holds up only its
 own key."""
 
 import threading
 import time
 from concurrent.futures import Future
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from marketplace.events import deliveries
 from marketplace.events.envelope import Envelope
+from marketplace.events.transports import EmbeddedTransport
 from marketplace.regions import outbox
 from marketplace.regions.models import InboxEntry, OutboxEvent
 from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
@@ -118,3 +121,52 @@ def test_a_batch_of_transactional_events_commits_together_and_a_failing_one_fail
 
     again = deliveries.apply_batch(router, "bgi", "copy", batch)
     assert again[0] is False and again[3] is False  # a redelivered batch is a no-op for what it applied
+
+
+def test_an_event_for_another_region_is_applied_there_at_once_rather_than_at_its_relays_next_poll(router):
+    """The embedded transport queues it in fdf's own database; that commit wakes fdf's relay,
+    which applies it, as kin's commit woke kin's: a saga's hop costs the work, not two polls."""
+    registry = HandlerRegistry()
+    applied = {}
+    registry.consumer("orders.merchant", "order.requested", addressed=True)(
+        lambda envelope: applied.setdefault(envelope.event_id, time.monotonic()))
+    stop = threading.Event()
+    relay = Relay(router, registry, transport=EmbeddedTransport(router, registry, policy=RelayPolicy()))
+    relaying = threading.Thread(target=relay.run_forever, args=(stop, 30.0, ["kin", "fdf"]))
+    relaying.start()
+    try:
+        time.sleep(0.3)  # both regions' threads found nothing and wait out their 30 s interval
+        with router.unit_of_work("kin") as uow:
+            event_id = outbox.publish(uow.session, "order.requested", {"to_region": "fdf"})
+            uow.commit()
+        committed = time.monotonic()
+        while event_id not in applied and time.monotonic() < committed + 5:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        relaying.join(timeout=5)
+    assert event_id in applied and applied[event_id] - committed < 1.0
+
+
+def test_a_running_relay_does_its_chores_on_their_own_schedule_and_a_drain_on_every_pass(router):
+    """Woken passes come many times a second under load; the sweeps and webhook sends they
+    carry are due by the second, so a running relay does them at most every `chores_every`."""
+    chores = []
+    registry = HandlerRegistry()
+    registry.on("parcel.scanned")(lambda event: None)
+    relay = Relay(router, registry, policy=RelayPolicy(chores_every=timedelta(hours=1)),
+                  chores=[lambda region: chores.append(region) and 0])
+    stop = threading.Event()
+    relaying = threading.Thread(target=relay.run_forever, args=(stop, 30.0, ["kin"]))
+    relaying.start()
+    try:
+        for _ in range(5):  # five commits: five woken passes
+            publish(router, "kin", "parcel.scanned")
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        relaying.join(timeout=5)
+    assert chores == ["kin"]  # the first pass's, and none again within the hour
+    relay.run_once(["kin"])
+    relay.run_once(["kin"])
+    assert chores == ["kin"] * 3
