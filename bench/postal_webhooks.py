@@ -105,7 +105,7 @@ def seed(router, parcels: int) -> list[str]:
                              email="owner@bench-post.example", password="bench password", handle="bench-post")
     now = datetime.now(UTC)
     with router.unit_of_work("kin") as uow:
-        numbers = [s10.issue(uow.session, country="JM", service="parcel") for _ in range(parcels)]
+        numbers = [s10.issue(uow.session, country="JM", service="registered_parcel") for _ in range(parcels)]
         orders = [MerchantOrder(id=new_id("ord"), region="kin", merchant_id=owner.merchant_id, checkout_id=new_id("chk"),
                                 buyer_region="kin", state="shipped", currency="JMD", goods_amount=100,
                                 shipping_amount=100, total_amount=200, lines=[], created_at=now, updated_at=now,
@@ -113,7 +113,7 @@ def seed(router, parcels: int) -> list[str]:
         uow.session.add_all(orders)
         uow.session.flush()
         uow.session.add_all([Shipment(id=new_id("shp"), region="kin", merchant_id=owner.merchant_id, order_id=order.id,
-                                      kind="outbound", tracking_number=number, service="parcel", weight_g=500, sender={},
+                                      kind="outbound", tracking_number=number, service="registered_parcel", weight_g=500, sender={},
                                       addressee={}, state="handed_over", created_at=now)
                              for order, number in zip(orders, numbers)])
         uow.commit()

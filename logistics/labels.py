@@ -12,9 +12,8 @@ from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from logistics import rates
 from logistics.models import Shipment
-
-SERVICE_NAMES = {"ems": "EMS", "parcel": "Registered parcel", "small_packet": "Small packet", "return": "Return parcel"}
 
 
 def pdf(shipment: Shipment) -> bytes:
@@ -25,7 +24,7 @@ def pdf(shipment: Shipment) -> bytes:
     width, height = A6
     y = height - 12 * mm
     page.setFont("Helvetica-Bold", 12)
-    page.drawString(8 * mm, y, f"{SERVICE_NAMES.get(shipment.service, shipment.service)} · {shipment.weight_g} g")
+    page.drawString(8 * mm, y, f"{_service_name(shipment.service)} · {shipment.weight_g} g")
     y = _address(page, "From", shipment.sender, y - 9 * mm)
     y = _address(page, "To", shipment.addressee, y - 4 * mm)
     barcode = createBarcodeDrawing("Code128", value=shipment.tracking_number, barHeight=18 * mm, barWidth=0.33 * mm,
@@ -37,6 +36,10 @@ def pdf(shipment: Shipment) -> bytes:
     page.showPage()
     page.save()
     return out.getvalue()
+
+
+def _service_name(service: str) -> str:
+    return "Return parcel" if service == "return" else rates.services()[service].name
 
 
 def _address(page, heading: str, address: dict, y: float) -> float:

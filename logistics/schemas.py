@@ -2,13 +2,14 @@
 
 from marshmallow import Schema, fields, validate
 
-SERVICES = ("ems", "parcel", "small_packet")
+from logistics import rates
 
 
 class NewShipmentSchema(Schema):
-    service = fields.String(load_default="parcel", validate=validate.OneOf(SERVICES))
+    service = fields.String(load_default="registered_parcel", validate=validate.OneOf(sorted(rates.services())),
+                            metadata={"description": "a postal service (logistics/data/services.toml)"})
     weight_g = fields.Integer(required=True, validate=validate.Range(min=1, max=30_000),
-                              metadata={"description": "the parcel's gross weight in grams (at most 30 kg)"})
+                              metadata={"description": "the parcel's gross weight in grams, within the service's limit"})
 
 
 class NewReturnSchema(Schema):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from logistics import s10
+from logistics import rates, s10
 from logistics.models import Shipment, TrackingEvent
-from marketplace.errors import Conflict, NotFound
+from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.merchants.auth import Principal
 from marketplace.merchants.models import Merchant
 from marketplace.orders import saga, states
@@ -60,6 +60,10 @@ def _outbound(session, principal, order, service, weight_g) -> Shipment:
     if order.state not in SHIPPABLE:
         raise Conflict(f"Order {order.id} is {order.state.replace('_', ' ')}: parcels are made for paid orders "
                        f"before they ship.")
+    limit = rates.services()[service].max_weight_g
+    if weight_g > limit:
+        raise InvalidInput(f"A {service.replace('_', ' ')} weighs at most {limit} g.",
+                           errors={"weight_g": [f"at most {limit} for {service}"]})
     merchant = session.get(Merchant, order.merchant_id)
     shipment = _new(session, order, merchant, kind="outbound", service=service, weight_g=weight_g,
                     sender=_merchant_address(merchant), addressee=order.ship_to)

@@ -37,6 +37,8 @@ def test_a_parcel_gets_a_tracking_number_of_its_region_and_a_label_that_scans_ba
     number = parcel["tracking_number"]
     assert number.startswith("EE") and number.endswith("JM") and s10.region_of(number) == shop.region == "kin"
     assert parcel["state"] == "created" and parcel["addressee"]["city"] == "Kingston"
+    heavy = new_parcel(client, shop, order_id, service="small_packet", weight_g=2_500)
+    assert heavy.status_code == 422 and "2000" in heavy.get_json()["errors"]["weight_g"][0]
     assert client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()["state"] == "in_fulfilment"
 
     label = client.get(f"/api/v1/merchant/shipments/{parcel['id']}/label", headers=shop.auth)

@@ -15,7 +15,7 @@ def test_concurrent_issuers_never_repeat_a_number(router):
         numbers = []
         for _ in range(40):
             with router.unit_of_work("kin") as uow:
-                numbers.append(s10.issue(uow.session, country="JM", service="parcel"))
+                numbers.append(s10.issue(uow.session, country="JM", service="registered_parcel"))
                 uow.commit()
         return numbers
 
