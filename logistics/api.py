@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from logistics import labels, shipments, tracking
-from logistics.schemas import BuyerParcelSchema, NewReturnSchema, NewShipmentSchema, ShipmentDetailSchema, ShipmentSchema
+from logistics.schemas import BuyerParcelSchema, HandOverSchema, NewReturnSchema, NewShipmentSchema, ShipmentDetailSchema, ShipmentSchema
 from marketplace.buyers.principal import require_buyer, require_buyer_before_request
 from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.platform import router
@@ -76,8 +76,10 @@ class ShipmentLabel(MethodView):
 
 @merchant_blp.route("/shipments/<shipment_id>/hand-over")
 class HandOver(MethodView):
+    @merchant_blp.arguments(HandOverSchema())
     @merchant_blp.response(200, ShipmentSchema)
-    def post(self, shipment_id):
+    @merchant_blp.alt_response(409, description="The order cannot ship (cancelled meanwhile)")
+    def post(self, data, shipment_id):
         """The parcel is with the post: the order becomes shipped."""
         return shipments.hand_over(router=router(), principal=current_principal(), shipment_id=shipment_id)
 

@@ -12,6 +12,10 @@ class NewShipmentSchema(Schema):
                               metadata={"description": "the parcel's gross weight in grams, within the service's limit"})
 
 
+class HandOverSchema(Schema):
+    """An empty JSON object: the hand-over needs no data, but every API write sends JSON."""
+
+
 class NewReturnSchema(Schema):
     weight_g = fields.Integer(required=True, validate=validate.Range(min=1, max=30_000))
 
