@@ -188,7 +188,8 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
         special = {"/api-keys": {"name": "stranger key"}, "/price-lists": {"name": "L", "company_ids": [company], "percent_off_bp": 100},
                    "/staff": {"email": "new@stranger.example", "password": "a long password"}, "/stock/KGN": {"on_hand": 1},
                    "/webhooks": {"url": "http://127.0.0.1:9/stranger", "events": ["orders.created"]},
-                   "/state": {"state": "cancelled"}, "/shipments": {"weight_g": 500}, "/returns": {"weight_g": 500}}
+                   "/state": {"state": "cancelled"}, "/shipments": {"weight_g": 500}, "/returns": {"weight_g": 500},
+                   "/hand-over": {}}
         body = next((b for suffix, b in special.items() if path.endswith(suffix)), bodies.get(method))
         response = client.open(path + query, method=method, json=body if method in bodies else None, headers=stranger)
         walked += 1
