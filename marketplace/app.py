@@ -45,6 +45,9 @@ from payments import service as payment_service
 from payments import payouts_api
 from payments.stripe import views as stripe_views
 from payments.stripe import webhooks as stripe_webhooks
+from logistics import api as logistics_api
+from logistics import tracking as postal_tracking
+from logistics.webhook import blp as postal_webhooks_blp
 
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
@@ -164,12 +167,15 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     openapi.install(api, region_map)
     for blueprint in (merchants_blp, merchant_account_blp, webhooks_blp, catalog_blp, catalog_public_blp, inventory_blp,
                       search_blp, buyers_api.sign_up_blp, buyers_api.auth_blp, buyers_api.blp, orders_api.blp,
-                      orders_api.merchant_blp, payments_api.blp, payouts_api.blp):
+                      orders_api.merchant_blp, payments_api.blp, payouts_api.blp, logistics_api.merchant_blp,
+                      logistics_api.buyer_blp):
         api.register_blueprint(blueprint)
         # The JSON APIs accept only application/json bodies, which a cross-site form cannot
         # send without a CORS preflight we never grant: CSRF tokens are for the HTML forms.
         csrf.exempt(blueprint)
     app.register_blueprint(storefront_blp)
+    app.register_blueprint(postal_webhooks_blp)
+    csrf.exempt(postal_webhooks_blp)  # signed by the operator (HMAC), not a browser's form
     throttle.install(app, settings.rate_limit_storage)
     app.register_blueprint(health.blp)
     app.register_blueprint(operators.blp)
@@ -189,6 +195,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     order_mail.register_handlers(current.handlers, router, lambda: current.mail)
     payment_events.register_handlers(current.handlers, router, lambda: current.payments)
     current.chores.append(functools.partial(payment_service.release_due, router))  # escrow ends N days after shipment
+    postal_tracking.register_handlers(current.handlers, router)
     current.chores.append(WebhookSender(router, settings))
     cli.register(app)
 

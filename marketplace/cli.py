@@ -26,6 +26,7 @@ from marketplace.edge_cli import edge
 from marketplace.merchants.cli import accounts
 from marketplace.events.cli import events
 from marketplace.inventory.cli import inventory
+from logistics.cli import postal
 from search.cli import search
 from payments.cli import fx_group, payments
 from marketplace.config import mask_url
@@ -63,6 +64,7 @@ cpu.add_command(events)
 cpu.add_command(inventory)
 cpu.add_command(payments)
 cpu.add_command(fx_group)
+cpu.add_command(postal)
 
 
 def register(app: Flask) -> None:

@@ -94,6 +94,11 @@ class Settings:
     stripe_secret_key: str = field(default="", repr=False)
     stripe_webhook_secret: str = field(default="", repr=False)
     stripe_api_base: str = ""
+    # Each postal operator's webhook signing secret (CPU_POSTAL_SECRET_<OPERATOR>, operators in
+    # logistics/postal_operators.toml); the embedded default's are public placeholders. In
+    # production an operator without one is refused (like an empty operator token), not a
+    # reason to stay down: the other operators' parcels must still be tracked.
+    postal_secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # secrets and passwords never reach a log line
         urls = {k: mask_url(v) for k, v in self.database_urls.items()}
@@ -243,6 +248,7 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         webhook_timeout=read.number("CPU_WEBHOOK_TIMEOUT", 5.0, minimum=0.1, kind=float),
         region=region,
         operator_token=read.text("CPU_OPERATOR_TOKEN", ""),
+        postal_secrets=_postal_secrets(read, env),
         directory_copy=read.flag("CPU_DIRECTORY_COPY", False),
         arbiter_timeout=read.number("CPU_ARBITER_TIMEOUT", 1.0, minimum=0.05, kind=float),
         stripe_secret_key=read.text("CPU_STRIPE_SECRET_KEY", ""),
@@ -271,6 +277,18 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
     if read.problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(read.problems))
     return settings
+
+
+def _postal_secrets(read: _Reader, env: str) -> dict[str, str]:
+    from logistics.s10 import operators
+
+    secrets = {}
+    for operator in operators():
+        name = f"CPU_POSTAL_SECRET_{operator.upper()}"
+        secrets[operator] = read.text(name, "" if env == "production" else f"embedded-postal-{operator}-not-secret")
+        if env == "production" and secrets[operator] and len(secrets[operator]) < 32:
+            read.problems.append(f"{name} must be the operator's random secret of at least 32 characters")
+    return secrets
 
 
 def _database_url(read: _Reader, name: str, instance_path: Path, env: str) -> str:

@@ -16,7 +16,7 @@ from marketplace.errors import DomainError, InvalidInput, RegionUnavailable
 
 log = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
-JSON_PATHS = ("/api/", "/healthz", "/readyz")
+JSON_PATHS = ("/api/", "/healthz", "/readyz", "/webhooks/")
 
 
 class ProblemSchema(Schema):

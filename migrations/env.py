@@ -10,6 +10,7 @@ from marketplace.orders import models as _order_models  # noqa: F401
 from marketplace.webhooks import models as _webhook_models  # noqa: F401
 from payments import models as _payment_models  # noqa: F401
 from payments.stripe import models as _stripe_models  # noqa: F401
+from logistics import models as _logistics_models  # noqa: F401
 from marketplace.regions.base import DirectoryBase, ShardBase
 
 config = context.config

@@ -102,3 +102,11 @@ def balance():
     statement = payment_statement.for_merchant(router=router(), principal=access.principal(),
                                                provider_name=platform().payments.name)
     return render_template("dashboard/balance.html", statement=statement, money=Money)
+
+
+@blp.get("/parcels")
+def parcels():
+    """Your parcels that need attention: held by customs, a delivery attempt failed, or coming back."""
+    from logistics import shipments
+
+    return render_template("dashboard/parcels.html", parcels=shipments.exceptions(router=router(), principal=access.principal()))

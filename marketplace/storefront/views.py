@@ -11,10 +11,12 @@ from functools import partial
 from flask import Blueprint, g, request, url_for
 
 from marketplace.money import Money
-from marketplace.storefront import account, dashboard, form_text, i18n, imports, orders, products, search_page, shop, terms
+from marketplace.storefront import (account, dashboard, form_text, i18n, imports, orders, products, search_page, shop, terms,
+                                    tracking_page)
 
 blp = Blueprint("storefront", __name__, template_folder="templates", static_folder="static", static_url_path="/static/storefront")
-for part in (shop.blp, search_page.blp, account.blp, dashboard.blp, products.blp, imports.blp, orders.blp, terms.blp):
+for part in (shop.blp, search_page.blp, account.blp, dashboard.blp, products.blp, imports.blp, orders.blp, terms.blp,
+             tracking_page.blp):
     blp.register_blueprint(part)
 blp.url_value_preprocessor(form_text.keep_body)
 

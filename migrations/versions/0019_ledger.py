@@ -1,7 +1,7 @@
 """Payments: the ledger (postings, entries), refunds, payouts, FX rates; a checkout's payment status.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-03
 """
 

@@ -1,7 +1,7 @@
 """Stripe: each checkout's PaymentIntent, webhook event ids received, disputes, connected accounts.
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 Create Date: 2026-12-03
 """
 

@@ -173,8 +173,10 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
     assert client.put("/api/v1/merchant/order-settings", headers=owner, json={"return_window_days": 20}).status_code == 200
     webhook = client.post("/api/v1/merchant/webhooks", headers=owner,
                           json={"url": "http://127.0.0.1:9/hooks", "events": ["orders.created"]}).get_json()
+    paid_id = placed_order(app.extensions["cpu"].router, owner_merchant["id"], owner_merchant["region"], state="paid")
+    parcel = client.post(f"/api/v1/merchant/orders/{paid_id}/shipments", headers=owner, json={"weight_g": 500}).get_json()
     owned = {"product_id": product["id"], "variant_id": variant_id, "price_list_id": price_list["id"], "key_id": key["id"],
-             "order_id": order_id, "webhook_id": webhook["id"],
+             "order_id": order_id, "webhook_id": webhook["id"], "shipment_id": parcel["id"],
              "company_id": "cmp_01M8A0000000000000000000ZZ"}  # no company: a merchant may look up any that exists
     in_paths = {**owned, "location": "KGN"}  # a stock location's name is no secret: not looked for as a leak
     bodies = {"POST": product_body(ref="stranger", sku_prefix="ST"), "PUT": product_body(), "PATCH": {"name": "Hijacked"}}
@@ -189,7 +191,8 @@ def test_another_merchants_key_finds_none_of_this_merchants_objects(app, client,
                    "/staff": {"email": "new@stranger.example", "password": "a long password"}, "/stock/KGN": {"on_hand": 1},
                    "/webhooks": {"url": "http://127.0.0.1:9/stranger", "events": ["orders.created"]},
                    "/state": {"state": "cancelled"}, "/order-settings": {"return_window_days": 3},
-                   f"/net-terms/{in_paths['company_id']}": {"days": 30}}
+                   f"/net-terms/{in_paths['company_id']}": {"days": 30},
+                   "/shipments": {"weight_g": 500}, "/returns": {"weight_g": 500}, "/hand-over": {}}
         body = next((b for suffix, b in special.items() if path.endswith(suffix)), bodies.get(method))
         response = client.open(path + query, method=method, json=body if method in bodies else None, headers=stranger)
         walked += 1

@@ -102,7 +102,7 @@ def test_operations_behind_a_merchant_key_declare_the_bearer_scheme_and_the_othe
         "type": "http", "scheme": "bearer", "description": document["components"]["securitySchemes"]["merchantApiKey"]["description"]}
     secured = {label for label, operation in operations(document) if operation.get("security") == [{"merchantApiKey": []}]}
     assert secured == {label for label, _ in operations(document) if label.split()[1].startswith("/api/v1/merchant/")}
-    assert len(secured) == 26 + 5 + 1 + 2  # + order settings (2), net terms (3), the balance statement, the payout rail and Stripe onboarding
+    assert len(secured) == 26 + 5 + 1 + 2 + 7  # + order settings (2), net terms (3), the balance statement, the payout rail and Stripe onboarding, shipments (7)
     assert all("401" in operation["responses"] for label, operation in operations(document) if label in secured)
 
 
@@ -114,7 +114,7 @@ def test_a_buyers_own_operations_declare_the_buyer_bearer_scheme(document):
     buyers_own = ("/api/v1/buyer/", "/api/v1/cart", "/api/v1/checkouts", "/api/v1/orders")
     assert secured == {label for label, _ in operations(document)
                        if label.split()[1].startswith(buyers_own) and label.split()[1] not in signing_in}
-    assert len(secured) == 16 + 9 and all("401" in dict(operations(document))[label]["responses"] for label in secured)
+    assert len(secured) == 16 + 9 + 1 and all("401" in dict(operations(document))[label]["responses"] for label in secured)
 
 
 def test_every_operation_has_its_own_operation_id(document):

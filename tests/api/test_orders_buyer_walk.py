@@ -10,7 +10,7 @@ from tests.support.shop import buyer_with_address, check_out, open_shop, put, se
 
 def order_routes(app):
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("orders."):
+        if rule.endpoint.startswith(("orders.", "buyer_tracking.")):
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 yield rule, method
 

@@ -58,6 +58,14 @@ EXPECTED = {
     # owner's (a bank-transfer merchant, as this one in JM, is then told 409: Stripe does not reach it).
     ("GET", "/api/v1/merchant/payouts/rail"): (200, "shared"),
     ("POST", "/api/v1/merchant/payouts/stripe-onboarding"): (409, "owner"),
+    # Parcels too: whoever packs the order makes its parcels, prints labels and hands them over.
+    ("GET", "/api/v1/merchant/orders/<order_id>/shipments"): (200, "shared"),
+    ("POST", "/api/v1/merchant/orders/<order_id>/shipments"): (201, "shared"),
+    ("POST", "/api/v1/merchant/orders/<order_id>/returns"): (409, "shared"),  # allowed; the walk's order is not delivered
+    ("GET", "/api/v1/merchant/shipments/exceptions"): (200, "shared"),
+    ("GET", "/api/v1/merchant/shipments/<shipment_id>"): (200, "shared"),
+    ("GET", "/api/v1/merchant/shipments/<shipment_id>/label"): (200, "shared"),
+    ("POST", "/api/v1/merchant/shipments/<shipment_id>/hand-over"): (200, "shared"),
 }
 WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "events": ["orders.created"]}
 
@@ -80,7 +88,7 @@ def signed_in(app, email):
     return client
 
 
-def fresh_objects(client, owner_auth, *, webhook=False, key=False):
+def fresh_objects(client, owner_auth, *, webhook=False, key=False, shipment=False):
     """New objects for each call, so a DELETE walked earlier leaves the later calls something
     (a webhook or an API key only where the call needs one: a merchant has at most ten
     webhooks and 25 keys)."""
@@ -94,11 +102,14 @@ def fresh_objects(client, owner_auth, *, webhook=False, key=False):
                              json={"name": "L", "company_ids": [company_id], "percent_off_bp": 100}).get_json()
     product = product.get_json()
     owner = client.get("/api/v1/merchant/settings", headers=owner_auth).get_json()
-    order_id = placed_order(client.application.extensions["cpu"].router, owner["id"], owner["region"])
+    order_id = placed_order(client.application.extensions["cpu"].router, owner["id"], owner["region"], state="paid")
     owned = {"product_id": product["id"], "variant_id": product["variants"][0]["id"], "order_id": order_id,
              "price_list_id": price_list["id"], "company_id": company_id, "location": "KGN"}
     if key:
         owned["key_id"] = client.post("/api/v1/merchant/api-keys", json={"name": "to revoke"}, headers=owner_auth).get_json()["id"]
+    if shipment:
+        owned["shipment_id"] = client.post(f"/api/v1/merchant/orders/{order_id}/shipments", headers=owner_auth,
+                                           json={"weight_g": 500}).get_json()["id"]
     if webhook:
         owned["webhook_id"] = client.post("/api/v1/merchant/webhooks", json=WEBHOOK, headers=owner_auth).get_json()["id"]
     return owned, product
@@ -116,6 +127,9 @@ def call(client, rule, method, owned, product, headers):
         "/price-lists": {"name": "M", "company_ids": [owned["company_id"]], "percent_off_bp": 200},
         "/webhooks": WEBHOOK,
         "/stripe-onboarding": {},
+        "/shipments": {"weight_g": 500},
+        "/returns": {"weight_g": 500},
+        "/hand-over": {},
     }
     body = None
     if method in ("POST", "PATCH"):
@@ -154,7 +168,7 @@ def test_each_merchant_endpoint_answers_each_role_as_expected(app, client, shop,
     answers = {}
     for rule, method in merchant_routes(app):
         owned, product = fresh_objects(client, owner_auth, webhook="webhook_id" in rule.arguments,
-                                           key="key_id" in rule.arguments)
+                                           key="key_id" in rule.arguments, shipment="shipment_id" in rule.arguments)
         answers[(method, rule.rule)] = call(caller_client, rule, method, owned, product, headers).status_code
     expected = {}
     for endpoint, (status, who) in EXPECTED.items():

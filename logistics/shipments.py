@@ -1,0 +1,154 @@
+"""Shipments as merchants make them: parcels of an order, their labels, the hand-over to the
+post, and return shipments.
+
+Everything happens on the merchant's shard (tenant: the principal's merchant; role: any
+staff or API key, like moving an order). A parcel gets its tracking number from the range
+its region issues for the merchant's country (logistics.s10), so the number alone routes the
+operator's events back here. Creating the first parcel of a paid order puts the order in
+fulfilment; handing one over to the post makes it shipped; the buyer's summary follows both.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from logistics import rates, s10
+from logistics.models import Shipment, TrackingEvent
+from marketplace.errors import Conflict, InvalidInput, NotFound
+from marketplace.merchants.auth import Principal
+from marketplace.merchants.models import Merchant
+from marketplace.orders import saga, states
+from marketplace.orders.models import MerchantOrder
+from marketplace.regions import idempotency
+from marketplace.regions.base import database_now
+from marketplace.regions.ids import is_id, new_id
+from marketplace.regions.router import Router
+
+SHIPPABLE = ("paid", "in_fulfilment")
+
+
+def create(*, router: Router, principal: Principal, order_id: str, service: str, weight_g: int,
+           idempotency_key: str | None = None) -> Shipment:
+    """A parcel of one of your paid orders, with a new tracking number; the order goes in fulfilment."""
+    return _create_once(router, principal, "shipment", order_id, service, weight_g, idempotency_key, _outbound)
+
+
+def authorise_return(*, router: Router, principal: Principal, order_id: str, weight_g: int,
+                     idempotency_key: str | None = None) -> Shipment:
+    """A return authorisation for a delivered order: a return parcel with its own tracking number and label."""
+    return _create_once(router, principal, "return", order_id, "return", weight_g, idempotency_key, _return)
+
+
+def _create_once(router, principal, operation, order_id, service, weight_g, key, make) -> Shipment:
+    scope = idempotency.merchant_scope(operation, principal.merchant_id)
+    key = idempotency.checked_key(key)
+    request = idempotency.fingerprint({"order_id": order_id, "service": service, "weight_g": weight_g})
+    first = idempotency.replayed(router, principal.region, scope=scope, key=key, request_fingerprint=request,
+                                 fetch=lambda session, shipment_id: session.get(Shipment, shipment_id))
+    if first is not None:
+        return first
+    with router.unit_of_work(principal.region) as uow:
+        order = _order(uow.session, principal, order_id)
+        shipment = make(uow.session, principal, order, service, weight_g)
+        if key is not None:
+            idempotency.remember(uow.session, scope=scope, key=key, request_fingerprint=request, resource_id=shipment.id)
+        uow.commit()
+        return shipment
+
+
+def _outbound(session, principal, order, service, weight_g) -> Shipment:
+    if order.state not in SHIPPABLE:
+        raise Conflict(f"Order {order.id} is {order.state.replace('_', ' ')}: parcels are made for paid orders "
+                       f"before they ship.")
+    limit = rates.services()[service].max_weight_g
+    if weight_g > limit:
+        raise InvalidInput(f"A {service.replace('_', ' ')} weighs at most {limit} g.",
+                           errors={"weight_g": [f"at most {limit} for {service}"]})
+    merchant = session.get(Merchant, order.merchant_id)
+    shipment = _new(session, order, merchant, kind="outbound", service=service, weight_g=weight_g,
+                    sender=_merchant_address(merchant), addressee=order.ship_to)
+    if states.move(session, order, "in_fulfilment", actor=_actor(principal)):
+        saga.tell_buyer(session, order)
+    return shipment
+
+
+def _return(session, principal, order, service, weight_g) -> Shipment:
+    if order.state not in states.table()["returnable"]:
+        raise Conflict(f"Order {order.id} is {order.state.replace('_', ' ')}: only a delivered order can be returned.")
+    merchant = session.get(Merchant, order.merchant_id)
+    return _new(session, order, merchant, kind="return", service=service, weight_g=weight_g,
+                sender=order.ship_to, addressee=_merchant_address(merchant))
+
+
+def _new(session, order, merchant, **fields) -> Shipment:
+    number = s10.issue(session, country=merchant.home_country, service=fields["service"])
+    shipment = Shipment(id=new_id("shp"), region=order.region, merchant_id=order.merchant_id, order_id=order.id,
+                        tracking_number=number, state="created", created_at=database_now(session), **fields)
+    session.add(shipment)
+    session.flush()
+    return shipment
+
+
+def _merchant_address(merchant: Merchant) -> dict:
+    return {"recipient": merchant.legal_name or merchant.name, "country": merchant.home_country}
+
+
+def hand_over(*, router: Router, principal: Principal, shipment_id: str) -> Shipment:
+    """The parcel is with the post: its order is shipped (the first hand-over moves it)."""
+    with router.unit_of_work(principal.region) as uow:
+        shipment = _shipment(uow.session, principal, shipment_id)
+        if shipment.state == "created":
+            shipment.state, shipment.handed_over_at = "handed_over", database_now(uow.session)
+            order = uow.session.get(MerchantOrder, shipment.order_id)
+            if shipment.kind == "outbound" and states.move(uow.session, order, "shipped", actor=_actor(principal)):
+                saga.tell_buyer(uow.session, order)
+        uow.commit()
+        return shipment
+
+
+def list_for_order(*, router: Router, principal: Principal, order_id: str) -> list[Shipment]:
+    """The parcels of one of your orders, outbound and returns."""
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        order = _order(uow.session, principal, order_id)
+        return list(uow.session.scalars(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)))
+
+
+def get(*, router: Router, principal: Principal, shipment_id: str) -> tuple[Shipment, list[TrackingEvent]]:
+    """One of your parcels and its tracking timeline (by event time)."""
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        shipment = _shipment(uow.session, principal, shipment_id)
+        return shipment, timeline(uow.session, shipment.tracking_number)
+
+
+def timeline(session, tracking_number: str) -> list[TrackingEvent]:
+    return list(session.scalars(select(TrackingEvent).where(TrackingEvent.tracking_number == tracking_number)
+                                .order_by(TrackingEvent.occurred_at, TrackingEvent.id)))
+
+
+def exceptions(*, router: Router, principal: Principal, limit: int = 50) -> list[Shipment]:
+    """Your parcels that need attention: held by customs, a delivery attempt failed, or coming back."""
+    from logistics.tracking import exception_states
+
+    query = select(Shipment).where(Shipment.merchant_id == principal.merchant_id,
+                                   (Shipment.state.in_(exception_states())) |
+                                   ((Shipment.kind == "return") & (Shipment.state != "delivered")))
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        return list(uow.session.scalars(query.order_by(Shipment.id.desc()).limit(limit)))
+
+
+def _order(session, principal: Principal, order_id: str) -> MerchantOrder:
+    order = session.get(MerchantOrder, order_id) if is_id(order_id, "ord") else None
+    if order is None or order.merchant_id != principal.merchant_id:
+        raise NotFound(f"No order {order_id}.")
+    return order
+
+
+def _shipment(session, principal: Principal, shipment_id: str) -> Shipment:
+    shipment = session.get(Shipment, shipment_id) if is_id(shipment_id, "shp") else None
+    if shipment is None or shipment.merchant_id != principal.merchant_id:
+        raise NotFound(f"No shipment {shipment_id}.")
+    return shipment
+
+
+def _actor(principal: Principal) -> str:
+    return f"merchant:{principal.staff_id or principal.api_key_id}"

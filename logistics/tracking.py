@@ -1,0 +1,271 @@
+"""Postal tracking events: received in any region, applied in the region holding the parcel.
+
+    receiving region (any)                          holding region (the S10 range's)
+    receive: check each event, record its receipt
+    (operator, event id) ── postal.events ─────────▶ apply: timeline row (once per operator and
+    (one per holding region and batch)               event id); the shipment's state follows its
+                                                     latest event by event time, delivered is final;
+                                                     the order's last parcel delivered: order
+                                                     delivered + shipments.delivered (payments)
+                                  buyer's region ◀── shipments.tracked: the buyer's copy of the timeline
+
+Each event of a batch stands alone: a malformed one is refused with its reasons and the others
+go on; a duplicate (same operator and event id, in this batch or any before) is acknowledged
+and changes nothing. A number no range holds is parked in the receiving region's receipts; one
+a range holds but no shipment has is parked in the holding region's timeline (no shipment).
+Neither is dropped. A holding region that is down gets its events from the broker when it is
+back, because the receipt and the outbox event commit together before the answer is sent.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from logistics import s10
+from logistics.models import BuyerParcel, PostalReceipt, Shipment, TrackingEvent
+from marketplace.orders import saga, states
+from marketplace.orders.models import MerchantOrder
+from marketplace.regions import outbox
+from marketplace.regions.base import database_now
+from marketplace.regions.router import Router
+
+HOLDER, BUYER = "logistics.tracking", "logistics.buyer_tracking"
+MAX_BATCH = 500
+CODES_FILE = Path(__file__).with_name("tracking_codes.toml")
+
+
+@cache
+def _codes_data() -> dict:
+    return tomllib.loads(CODES_FILE.read_text(encoding="utf-8"))
+
+
+def codes() -> dict[str, dict]:
+    return _codes_data()["codes"]
+
+
+def exception_states() -> tuple[str, ...]:
+    return tuple(sorted({c["state"] for c in codes().values() if c.get("exception")}))
+
+
+def register_handlers(registry, router: Router) -> None:
+    registry.consumer(HOLDER, "postal.events", addressed=True, transactional=True)(apply)
+    registry.consumer(BUYER, "shipments.tracked", addressed=True, transactional=True)(record_for_buyer)
+    registry.announce("shipments.delivered")  # payments (escrow release, cash on delivery)
+
+
+# The receiving region -------------------------------------------------------------------------
+
+def checked(raw: object) -> tuple[dict | None, dict[str, list[str]]]:
+    """An event as the operator sent it, made plain, or the reasons it cannot be taken."""
+    if not isinstance(raw, dict):
+        return None, {"": ["an event is a JSON object"]}
+    errors: dict[str, list[str]] = {}
+    event_id = raw.get("event_id")
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 80:
+        errors["event_id"] = ["1 to 80 characters, unique for your operator"]
+    try:
+        number = s10.normalise(str(raw.get("tracking_number", "")))
+        s10.parse(number)
+    except s10.InvalidS10 as exc:
+        errors["tracking_number"] = [str(exc)]
+    if raw.get("code") not in codes():
+        errors["code"] = [f"one of the UPU event codes {', '.join(codes())}"]
+    try:
+        occurred_at = datetime.fromisoformat(str(raw.get("occurred_at")))
+        if occurred_at.tzinfo is None:
+            errors["occurred_at"] = ["an ISO 8601 time with its UTC offset"]
+    except ValueError:
+        errors["occurred_at"] = ["an ISO 8601 time with its UTC offset"]
+    office = raw.get("office")
+    if not isinstance(office, str) or not 1 <= len(office) <= 20:
+        errors["office"] = ["the office code, 1 to 20 characters"]
+    detail = raw.get("detail")
+    if detail is not None and (not isinstance(detail, str) or len(detail) > 500):
+        errors["detail"] = ["text of up to 500 characters, or absent"]
+    if errors:
+        return None, errors
+    return {"event_id": event_id, "tracking_number": number, "code": raw["code"], "office": office, "detail": detail,
+            "occurred_at": occurred_at.isoformat()}, {}
+
+
+def receive(*, router: Router, region: str, operator: str, events: list) -> list[dict]:
+    """Record and acknowledge an operator's batch here; each event's result, in the batch's order."""
+    results, fresh = [], {}
+    for n, raw in enumerate(events):
+        event, errors = checked(raw)
+        if event is None:
+            results.append({"index": n, "event_id": raw.get("event_id") if isinstance(raw, dict) else None,
+                            "status": "rejected", "errors": errors})
+            continue
+        duplicate = event["event_id"] in fresh
+        fresh.setdefault(event["event_id"], event)
+        results.append({"index": n, "event_id": event["event_id"], "status": "duplicate" if duplicate else None})
+    with router.unit_of_work(region) as uow:
+        taken = _record_receipts(uow.session, region, operator, list(fresh.values()))
+        by_region = defaultdict(list)
+        for event in fresh.values():
+            if event["event_id"] in taken and taken[event["event_id"]]:
+                by_region[taken[event["event_id"]]].append(event)
+        for holder, routed in by_region.items():
+            outbox.publish(uow.session, "postal.events", {"to_region": holder, "operator": operator, "events": routed},
+                           key=f"{operator}:{routed[0]['event_id']}")
+        uow.commit()
+    for result in results:
+        if result["status"] is None:
+            event_id = result["event_id"]
+            result["status"] = "duplicate" if event_id not in taken else ("accepted" if taken[event_id] else "parked")
+    return results
+
+
+def _record_receipts(session, region: str, operator: str, events: list[dict]) -> dict[str, str | None]:
+    """Insert the receipts not seen before (a concurrent duplicate waits, then is skipped):
+    event id -> the holding region (None: parked), for the ones recorded now."""
+    if not events:
+        return {}
+    now = database_now(session)
+    rows = [{"operator": operator, "event_id": e["event_id"], "region": region, "tracking_number": e["tracking_number"],
+             "routed_to": s10.region_of(e["tracking_number"]), "received_at": now} for e in events]
+    for row, event in zip(rows, events):
+        row["event"] = event if row["routed_to"] is None else None  # a routed event lives on in the outbox
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # One cached statement for any number of rows (a multi-VALUES statement would be compiled
+    # anew for each batch size); PostgreSQL still sends them in one round trip (insertmanyvalues).
+    inserted = session.scalars(dialect.insert(PostalReceipt).on_conflict_do_nothing().returning(PostalReceipt.event_id),
+                               rows).all()
+    routes = {row["event_id"]: row["routed_to"] for row in rows}
+    return {event_id: routes[event_id] for event_id in inserted}
+
+
+def parked_receipts(*, router: Router, region: str) -> list[PostalReceipt]:
+    """Events no range holds, kept for reconciliation."""
+    with router.unit_of_work(region, read_only=True) as uow:
+        return list(uow.session.scalars(select(PostalReceipt).where(PostalReceipt.routed_to.is_(None))
+                                        .order_by(PostalReceipt.received_at)))
+
+
+# The holding region ---------------------------------------------------------------------------
+
+def apply(envelope, session) -> None:
+    """An operator's events for parcels held here: timeline, state, and what delivery means."""
+    p = envelope.payload
+    operator, events = p["operator"], p["events"]
+    known = set(session.scalars(select(TrackingEvent.event_id).where(
+        TrackingEvent.operator == operator, TrackingEvent.event_id.in_([e["event_id"] for e in events]))))
+    numbers = {e["tracking_number"] for e in events}
+    shipments = {s.tracking_number: s for s in session.scalars(select(Shipment).where(Shipment.tracking_number.in_(numbers)))}
+    touched = {}
+    for event in events:
+        if event["event_id"] in known:
+            continue
+        known.add(event["event_id"])
+        shipment = shipments.get(event["tracking_number"])
+        row = TrackingEvent(region=session.info["database"], operator=operator, event_id=event["event_id"],
+                            tracking_number=event["tracking_number"], shipment_id=shipment.id if shipment else None,
+                            code=event["code"], occurred_at=datetime.fromisoformat(event["occurred_at"]),
+                            office=event["office"], detail=event["detail"])
+        if shipment is not None:
+            row.changed_state = _advance(shipment, row)
+            touched[shipment.id] = shipment
+        session.add(row)
+    session.flush()
+    told = defaultdict(list)  # buyer region -> the parcels' timelines, one event per region for the batch
+    for shipment in touched.values():
+        order = session.get(MerchantOrder, shipment.order_id)
+        _deliver_when_done(session, shipment, order)
+        told[order.buyer_region].append(_buyers_copy(session, shipment, order))
+    for buyer_region, parcels in told.items():
+        outbox.publish(session, "shipments.tracked", {"to_region": buyer_region, "parcels": parcels},
+                       key=f"parcels:{buyer_region}", causation_id=envelope.event_id)
+
+
+def _advance(shipment: Shipment, event: TrackingEvent) -> bool:
+    """The shipment takes the event's state if the event is its latest by event time and the
+    shipment is not delivered already: arrival order never moves it backwards."""
+    if shipment.state in _codes_data()["states"]["final"]:
+        return False
+    if shipment.last_event_at is not None and event.occurred_at < shipment.last_event_at:
+        return False
+    shipment.state, shipment.last_event_at = codes()[event.code]["state"], event.occurred_at
+    if shipment.state == "delivered":
+        shipment.delivered_at = event.occurred_at
+    return True
+
+
+def _deliver_when_done(session, shipment: Shipment, order: MerchantOrder) -> None:
+    """The order's last outbound parcel delivered: the order is delivered, payments told."""
+    if not (shipment.kind == "outbound" and shipment.state == "delivered" and order.state == "shipped"
+            and _all_delivered(session, order)):
+        return
+    states.move(session, order, "delivered", actor="postal")
+    outbox.publish(session, "shipments.delivered", {
+        "merchant_order_id": order.id, "merchant_id": order.merchant_id, "checkout_id": order.checkout_id,
+        "shipment_id": shipment.id, "tracking_number": shipment.tracking_number,
+        "delivered_at": shipment.delivered_at.isoformat(), "cash_collected": None, "to_region": order.region,
+    }, key=order.id)
+    saga.tell_buyer(session, order)
+
+
+def _buyers_copy(session, shipment: Shipment, order: MerchantOrder) -> dict:
+    events = [{"code": e.code, "meaning": codes()[e.code]["meaning"], "at": e.occurred_at.isoformat(), "office": e.office,
+               "detail": e.detail} for e in _timeline(session, shipment.tracking_number)]
+    return {"order_id": order.id, "tracking_number": shipment.tracking_number, "kind": shipment.kind,
+            "state": shipment.state, "timeline": events}
+
+
+def _all_delivered(session, order: MerchantOrder) -> bool:
+    parcels = session.scalars(select(Shipment.state).where(Shipment.order_id == order.id, Shipment.kind == "outbound"))
+    return all(state == "delivered" for state in parcels)
+
+
+def _timeline(session, number: str) -> list[TrackingEvent]:
+    session.flush()
+    return list(session.scalars(select(TrackingEvent).where(TrackingEvent.tracking_number == number)
+                                .order_by(TrackingEvent.occurred_at, TrackingEvent.id)))
+
+
+# The buyer's region ---------------------------------------------------------------------------
+
+def record_for_buyer(envelope, session) -> None:
+    """The buyer's copies of parcels' timelines. A timeline only grows (events are never
+    removed), so a copy longer than the one arriving is newer and is kept."""
+    now = database_now(session)
+    for p in envelope.payload["parcels"]:
+        parcel = session.get(BuyerParcel, p["tracking_number"])
+        if parcel is None:
+            parcel = BuyerParcel(tracking_number=p["tracking_number"], region=session.info["database"],
+                                 buyer_order_id=p["order_id"], kind=p["kind"], timeline=[])
+            session.add(parcel)
+        if len(p["timeline"]) >= len(parcel.timeline):
+            parcel.state, parcel.timeline, parcel.updated_at = p["state"], p["timeline"], now
+
+
+def for_buyer(*, router: Router, buyer, order_id: str) -> list[BuyerParcel]:
+    """The parcels of one of the buyer's orders, each with its timeline."""
+    from marketplace.orders import service as orders
+
+    order = orders.get_for_buyer(router=router, buyer=buyer, order_id=order_id)  # NotFound unless it is theirs
+    with router.unit_of_work(buyer.region, read_only=True) as uow:
+        return list(uow.session.scalars(select(BuyerParcel).where(BuyerParcel.buyer_order_id == order.order_id)
+                                        .order_by(BuyerParcel.tracking_number)))
+
+
+def public_timeline(*, router: Router, tracking_number: str) -> tuple[str, list[TrackingEvent]] | None:
+    """A parcel's state and events for the storefront's tracking page: no names or addresses.
+    None for a number we do not hold."""
+    try:
+        region = s10.region_of(tracking_number)
+    except s10.InvalidS10:
+        return None
+    if region is None or region not in router.served_regions:
+        return None
+    number = s10.normalise(tracking_number)
+    with router.unit_of_work(region, read_only=True) as uow:
+        state = uow.session.scalar(select(Shipment.state).where(Shipment.tracking_number == number))
+        return None if state is None else (state, _timeline(uow.session, number))
