@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
-from loadgen import gunicorn, server_env  # noqa: E402
+from loadgen import gunicorn, percentile, server_env  # noqa: E402
 from router import DEFAULT_POSTGRES, app_settings, migrated_router, postgres_databases  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
@@ -77,9 +77,10 @@ POLL_FIRST, POLL_MOST = 0.05, 1.0  # a phone polls its checkout sooner at first,
 SETTLE_PATIENCE = 120.0
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
+def milliseconds(values: list[float], percent: float) -> str:
+    """The nearest-rank percentile of `values` (seconds) in ms, as loadgen computes every bench's."""
+    found = percentile(sorted(values), percent)
+    return "n/a" if found is None else f"{found * 1000:.0f} ms"
 
 
 def load_average() -> str:
@@ -279,7 +280,7 @@ def figures(label: str, seconds: float, outcomes: list[Outcome]) -> float:
     latencies = [o.seconds for o in settled]
     rate = len(settled) / seconds
     print(f"{label}: {len(settled)} settled in {seconds:.1f} s = {rate:.1f} checkouts/s; "
-          f"p50 {percentile(latencies, 50) * 1000:.0f} ms, p99 {percentile(latencies, 99) * 1000:.0f} ms; "
+          f"p50 {milliseconds(latencies, 50)}, p99 {milliseconds(latencies, 99)}; "
           f"states {dict(Counter(o.state for o in outcomes))}; 503s retried {Client.refusals}; {load_average()}", flush=True)
     Client.refusals = 0
     return rate
@@ -388,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"3. sustained: {len(spreaders)} checkouts over 50 variants in six regions ...", flush=True)
                 seconds, outcomes = sustained(port, spreaders, args.clients)
                 rate = figures("sustained", seconds, outcomes)
-                p99 = percentile([o.seconds for o in outcomes if o.state == "completed"], 99)
+                p99 = percentile(sorted(o.seconds for o in outcomes if o.state == "completed"), 99) or float("inf")
                 not_completed = [o for o in outcomes if o.state != "completed"]
                 if not_completed:
                     wrong.append(f"{len(not_completed)} sustained checkouts did not complete: {not_completed[0].state} "
