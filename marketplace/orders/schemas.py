@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from marketplace.bounds import BOUNDS
 from marketplace.orders import states
@@ -104,6 +104,12 @@ class MerchantOrderArgs(PageArgs):
     placed_to = fields.Date(metadata={"description": "placed on or before this day (UTC)"})
     search = fields.String(validate=validate.Length(min=1, max=80),
                            metadata={"description": "an order id, or a SKU one of the order's lines has"})
+
+    @validates_schema
+    def _days_in_order(self, data, **_kwargs):
+        """A range that ends before it starts finds nothing: say so rather than answer an empty page."""
+        if data.get("placed_from") and data.get("placed_to") and data["placed_to"] < data["placed_from"]:
+            raise ValidationError("on or after placed_from", field_name="placed_to")
 
 
 class OrderSettingsSchema(Schema):

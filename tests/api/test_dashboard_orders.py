@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from marketplace.merchants import accounts
+from marketplace.merchants import accounts, api_keys
 from marketplace.orders import states
 from marketplace.orders.models import MerchantOrder
 from marketplace.regions.ids import new_id
@@ -73,6 +73,15 @@ def test_a_bad_filter_is_shown_on_its_field(client, router, owner):
     assert page.status_code == 422
     assert "Placed from : Not a valid date." in page_text(page) and "State : Must be one of" in page_text(page)
     assert 'id="placed_from-error"' in page.get_data(as_text=True) and 'id="state-error"' in page.get_data(as_text=True)
+
+
+def test_days_that_end_before_they_start_are_refused_on_the_page_and_in_the_api(client, router, owner):
+    page = client.get("/dashboard/orders/?placed_from=2026-12-03&placed_to=2026-12-01")
+    assert page.status_code == 422 and "Placed to : on or after placed_from" in page_text(page)
+    _, token = api_keys.create(router=router, principal=owner, name="orders")
+    answer = client.get("/api/v1/merchant/orders?placed_from=2026-12-03&placed_to=2026-12-01",
+                        headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 422 and answer.get_json()["errors"] == {"placed_to": ["on or after placed_from"]}
 
 
 def test_the_order_list_pages_with_a_cursor_keeping_the_filters(client, router, owner, monkeypatch):
