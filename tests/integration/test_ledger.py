@@ -217,3 +217,16 @@ def test_a_cash_on_delivery_order_refunded_before_the_cash_came_asks_the_provide
         topics = uow.session.scalars(select(OutboxEvent.topic)).all()
         assert "payments.refund.requested" not in topics
         assert all(total == 0 for total in balances(uow.session, LedgerEntry.order_id == order.id).values())
+
+
+@pytest.mark.parametrize("method", ["invoice", "cash_on_delivery"])
+def test_escrow_never_releases_a_share_whose_money_is_not_in(router, method):
+    """Delivered, but the invoice is unpaid or the cash not reported: nothing becomes
+    available, so no payout can pay the merchant money the marketplace never had."""
+    with router.unit_of_work("kin") as uow:
+        order = order_of(uow.session, "mer_A", goods=10_000, shipping=0)
+        service.capture(uow.session, order=order, paid=None, method=method)
+        assert service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered") == 0
+        assert payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline") is None
+        service.received(uow.session, order=order, amount=order.total_amount, paid=None)  # the money came
+        assert service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered") == 9_200
