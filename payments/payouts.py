@@ -91,11 +91,15 @@ def _pay_one(router, region, provider, merchant_id, currency, bank_file) -> Paid
 
 
 def pay_out(session, *, merchant_id: str, currency: str, provider_name: str) -> Payout | None:
-    """Post the payout of the merchant's available balance in `currency` (None when there is none)."""
+    """Post the payout of the merchant's available balance in `currency` (None when there is none).
+    On PostgreSQL the balance's entries are locked first: a second payout run at the same time
+    waits, then sums what the first left (nothing), instead of paying the same balance twice."""
+    available = (LedgerEntry.account == "merchant_available", LedgerEntry.merchant_id == merchant_id,
+                 LedgerEntry.currency == currency)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(LedgerEntry.id).where(*available).with_for_update()).all()
     per_order = session.execute(
-        select(LedgerEntry.order_id, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.account == "merchant_available", LedgerEntry.merchant_id == merchant_id,
-               LedgerEntry.currency == currency).group_by(LedgerEntry.order_id)).all()
+        select(LedgerEntry.order_id, func.sum(LedgerEntry.amount)).where(*available).group_by(LedgerEntry.order_id)).all()
     amount = -sum(int(total) for _, total in per_order)
     if amount <= 0:
         return None
