@@ -171,7 +171,7 @@ def apply(envelope, session) -> None:
                             code=event["code"], occurred_at=datetime.fromisoformat(event["occurred_at"]),
                             office=event["office"], detail=event["detail"])
         if shipment is not None:
-            row.changed_state = _advance(shipment, row)
+            row.changed_state = _advance(shipment, row, reported_by_an_end=_an_end_of(session, operator, shipment))
             touched[shipment.id] = shipment
         session.add(row)
     session.flush()
@@ -185,10 +185,21 @@ def apply(envelope, session) -> None:
                        key=f"parcels:{buyer_region}", causation_id=envelope.event_id)
 
 
-def _advance(shipment: Shipment, event: TrackingEvent) -> bool:
+def _an_end_of(session, operator: str, shipment: Shipment) -> bool:
+    """Whether `operator` posts at one end of the parcel: the origin's, whose S10 range it is,
+    or the destination's, which delivers it (an operator in between may report transit)."""
+    order = session.get(MerchantOrder, shipment.order_id)
+    ends = {shipment.tracking_number[-2:], str((order.ship_to if order else {}).get("country", "")).upper()}
+    return operator.upper() in ends
+
+
+def _advance(shipment: Shipment, event: TrackingEvent, *, reported_by_an_end: bool) -> bool:
     """The shipment takes the event's state if the event is its latest by event time and the
-    shipment is not delivered already: arrival order never moves it backwards."""
-    if shipment.state in _codes_data()["states"]["final"]:
+    shipment is not delivered already: arrival order never moves it backwards. A final state
+    (delivered: it releases the merchant's money) only from an operator at one of its ends;
+    from any other it stays in the timeline, as a late event does."""
+    final = _codes_data()["states"]["final"]
+    if shipment.state in final or (codes()[event.code]["state"] in final and not reported_by_an_end):
         return False
     if shipment.last_event_at is not None and event.occurred_at < shipment.last_event_at:
         return False

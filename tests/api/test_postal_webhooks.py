@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from logistics import tracking
 from logistics.models import PostalReceipt, TrackingEvent
+from marketplace.orders.models import MerchantOrder
 from tests.api.test_orders_lifecycle import paid_order
 from tests.api.test_shipments import new_parcel
 from tests.support.postal import event, post_events
@@ -150,6 +151,27 @@ def test_any_region_takes_the_batch_and_the_holding_region_applies_it(client, ro
     assert shipment(client, shop, parcel)["state"] == "in_transit"
 
 
+def test_only_an_operator_at_one_end_of_the_parcel_can_deliver_it(client, router, platform):
+    # Delivery releases the merchant's money: Trinidad's operator, at neither end of a parcel
+    # from Jamaica to Jamaica, may report it in transit but not deliver it; Jamaica's may.
+    shop, auth, order_id, parcel = shipped_parcel(client, router, platform)
+    number = parcel["tracking_number"]
+    post_events(client, platform, [event(number, "EMI", "2026-12-04T09:00:00+00:00", office="TTPOSA")], operator="tt")
+    settle(platform)
+    seen = shipment(client, shop, parcel)
+    assert seen["state"] != "delivered" and [e["code"] for e in seen["timeline"]][-1] == "EMI"
+    post_events(client, platform, [event(number, "EMI", "2026-12-04T10:00:00+00:00")], operator="jm")
+    settle(platform)
+    assert shipment(client, shop, parcel)["state"] == "delivered"
+
+
+def addressed_to(router, shop, order_id: str, country: str) -> None:
+    with router.unit_of_work(shop.region) as uow:
+        order = uow.session.get(MerchantOrder, order_id)
+        order.ship_to = {**order.ship_to, "country": country}
+        uow.commit()
+
+
 def _receipts(router, region: str = "kin") -> list[PostalReceipt]:
     with router.unit_of_work(region, read_only=True) as uow:
         return list(uow.session.scalars(select(PostalReceipt)))
@@ -163,6 +185,7 @@ def _count(router, region, model) -> int:
 def test_the_replay_command_moves_the_demo_parcel_through_the_signed_endpoint(app, client, router, platform):
     shop, auth, order_id, parcel = shipped_parcel(client, router, platform)
     assert parcel["tracking_number"] == "CP100000003JM"  # the first Jamaican parcel, as the demo file expects
+    addressed_to(router, shop, order_id, "TT")  # the demo file's story: Kingston to Trinidad, delivered there
     result = app.test_cli_runner().invoke(args=["cpu", "postal", "replay"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
