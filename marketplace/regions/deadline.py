@@ -27,6 +27,7 @@ import itertools
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -197,9 +198,19 @@ class Watchdog:
 
 
 def _socket_cutter(dbapi_connection, info: dict) -> Callable[[], None]:
+    """Cut this connection's socket, and only its: a wait whose end was never seen (an error
+    path that skipped `_stop`) may expire after its connection closed and its descriptor went
+    to another connection, perhaps another region's, which must not be cut in its place."""
     fd = dbapi_connection.pgconn.socket
+    connection = weakref.ref(dbapi_connection)
 
     def cancel() -> None:
+        still = connection()
+        try:
+            if still is None or still.closed or still.pgconn.socket != fd:
+                return
+        except Exception:  # the driver's connection is gone: nothing of it to cut
+            return
         info[TIMED_OUT] = True
         _cut(fd)
 

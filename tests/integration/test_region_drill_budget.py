@@ -77,3 +77,21 @@ def test_the_probe_of_a_region_still_frozen_is_refused_quickly(outage):
     assert router.health.is_open("kin")
     response, seconds = timed(lambda: client.get(f"/api/v1/merchants/{kin['id']}"))
     assert response.status_code == 503 and seconds < 0.5, round(seconds, 2)  # not the whole 0.75 s budget
+
+
+def test_a_wait_left_behind_never_cuts_the_connection_that_took_its_socket_over(postgres_admin_url):
+    """A wait whose end was never seen expires after its connection closed; the descriptor it
+    knew now belongs to another connection (in CI, another region's), which stays whole."""
+    import psycopg
+
+    from marketplace.regions.deadline import Watchdog, _socket_cutter
+
+    watchdog = Watchdog(default_seconds=0.1, tick=0.01)
+    gone = psycopg.connect(postgres_admin_url)
+    fd = gone.pgconn.socket
+    watchdog._start("left behind", "kin", _socket_cutter(gone, {}))  # as an error path that skipped _stop
+    gone.close()
+    with psycopg.connect(postgres_admin_url) as heir:
+        assert heir.pgconn.socket == fd  # the kernel gave the lowest free descriptor again
+        time.sleep(0.3)  # the left-behind wait expired meanwhile
+        assert heir.execute("SELECT 1").fetchone() == (1,)
