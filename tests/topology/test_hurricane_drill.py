@@ -37,7 +37,10 @@ from tests.topology.parties import mirrored, register, rename, renamed_events
 from tests.topology.test_six_regions import assert_each_shard_reached_only_from_its_region
 
 WARM_UP_SECONDS = 5.0
-BASELINE_SECONDS = 10.0
+# A 10 s baseline held ~136 requests for the other regions, so its p95 was the 7th slowest of them:
+# one busy moment of the machine moved it, and a fresh-clone run failed the 20 % rule on that
+# (p95 26 -> 47 ms, with nothing slower by entry or region). 30 s holds ~400.
+BASELINE_SECONDS = 30.0
 FAULT_SECONDS = 60.0
 RENAME_EVERY = 2.0  # seconds between the Kingston merchant's renames during the fault
 FAULTS = ("stopped", "frozen", "firewalled")
