@@ -136,6 +136,26 @@ def test_each_language_is_lowercased_folded_then_stemmed(language, stemmer):
     assert analysis["analyzer"][field["fields"]["folded"]["analyzer"]]["filter"][-2:] == ["lowercase", "asciifolding"]
 
 
+def test_english_ing_words_are_kept_from_the_stemmer_as_in_the_embedded_engine():
+    """Issue 14: "seasoning" must not find "seasons", nor "drink" "drinking age". The keyword
+    marker protects "-ing" words from the English stemmer; their plural loses its s first."""
+    import re
+
+    from search.engines.embedded_schema import english_terms
+
+    analysis = index_settings_and_mappings()["settings"]["analysis"]
+    chain = analysis["analyzer"]["cpu_en"]["filter"]
+    plural, marker = analysis["filter"]["cpu_english_ing_plural"], analysis["filter"]["cpu_english_ing_words"]
+    assert chain.index("asciifolding") < chain.index("cpu_english_ing_plural") < chain.index("cpu_english_ing_words") \
+        < chain.index("cpu_english_stemmer")
+    assert marker["type"] == "keyword_marker" and plural["type"] == "pattern_replace"
+    for word in ("seasoning", "seasonings", "drinking", "seasons", "drink"):
+        after = re.sub(plural["pattern"], plural["replacement"], word)
+        protected = re.search(marker["keywords_pattern"], after) is not None
+        embedded = english_terms(word)[0]
+        assert protected == embedded.endswith("ing") and (not protected or after == embedded), word
+
+
 def test_filter_and_sort_fields_have_exact_types():
     properties = mapping()["properties"]
     for name in ("category_path", "origin_countries", "merchant_id", "merchant_region", "ships_to_exclusions", "id"):

@@ -644,3 +644,39 @@ def test_a_shop_name_does_not_make_its_other_products_match(engine):
     by_price = ids(engine, "coffee", sort="price_asc")
     assert "prd_chocolate" not in by_price and "prd_nibs" not in by_price
     assert by_price[0] == "prd_coffee_cibao"
+
+
+# Stemming over-reach (issue 14): an English "-ing" word is a word of its own ------------------
+
+STEMMING = [
+    document("prd_jerk_seasoning", "mer_bajan", "food/spices", {"en": "Jerk seasoning"}, price_usd=700),
+    document("prd_four_seasons", "mer_bajan", "food/preserves", {"en": "Four seasons jam"},
+             description={"en": "Fruit of every season in one jar."}, price_usd=900),
+    document("prd_age_card", "mer_bajan", "crafts/baskets", {"en": "Gift basket"},
+             description={"en": "Contains rum: for buyers of legal drinking age."}, price_usd=3000),
+    document("prd_drinking_chocolate", "mer_cibao", "food/cocoa-chocolate", {"en": "Drinking chocolate"}, price_usd=800),
+]
+
+
+def test_seasoning_does_not_find_seasons_and_seasons_finds_season(fresh_engine):
+    fresh_engine.upsert(STEMMING)
+    assert ids(fresh_engine, "seasoning ") == ["prd_jerk_seasoning"]
+    assert ids(fresh_engine, "seasonings ") == ["prd_jerk_seasoning"]  # the plural still meets the singular
+    assert ids(fresh_engine, "seasons ")[0] == "prd_four_seasons"
+    assert "prd_jerk_seasoning" not in ids(fresh_engine, "seasons ")
+    assert "prd_jerk_seasoning" not in ids(fresh_engine, "season ")
+
+
+def test_drink_does_not_find_drinking_age(fresh_engine):
+    fresh_engine.upsert(STEMMING)
+    found = ids(fresh_engine, "drink ")
+    assert found[0] == "prd_sorrel_drink"
+    assert "prd_age_card" not in found and "prd_drinking_chocolate" not in found
+    assert ids(fresh_engine, "drinking chocolate ")[0] == "prd_drinking_chocolate"
+    assert ids(fresh_engine, "drinks ")[0] == "prd_sorrel_drink"  # a plural is still the word
+
+
+def test_an_inflected_english_match_is_highlighted_as_written(fresh_engine):
+    fresh_engine.upsert(STEMMING)
+    hit = search(fresh_engine, "season ").items[0]
+    assert hit.id == "prd_four_seasons" and "<mark>seasons</mark>" in hit.highlight
