@@ -75,6 +75,7 @@ class Hit:
     price_usd: int
     in_stock: bool
     b2b_only: bool
+    image_url: str | None = None  # the product's first image, absolute or site-relative as the catalog stores it
 
 
 @dataclass(frozen=True)

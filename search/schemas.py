@@ -67,6 +67,9 @@ class HitSchema(Schema):
     buyer_price = fields.Nested(MoneySchema, allow_none=True)
     in_stock = fields.Boolean()
     b2b_only = fields.Boolean()
+    image_url = fields.String(allow_none=True, metadata={"description": "the product's first image, absolute or site-relative; null when none"})
+    public_url = fields.String(allow_none=True, metadata={"description": "the product's storefront page on this site; null when its merchant has no storefront"})
+    api_url = fields.String(metadata={"description": "the product in the buyers' API (GET it for variants, stock and this buyer's price)"})
 
 
 class FacetValueSchema(Schema):

@@ -7,6 +7,7 @@ from dataclasses import replace
 from functools import cache
 
 from babel import Locale
+from flask import url_for
 
 from marketplace.catalog import taxonomy
 from marketplace.errors import InvalidInput
@@ -104,7 +105,7 @@ def present(result: SearchResult, *, currency: str, language: str, page: int, pe
             "category": hit.category, "origin_countries": list(hit.origin_countries),
             "price": {"amount": hit.price, "currency": hit.currency},
             "buyer_price": {"amount": price, "currency": currency} if price is not None else None,
-            "in_stock": hit.in_stock, "b2b_only": hit.b2b_only,
+            "in_stock": hit.in_stock, "b2b_only": hit.b2b_only, **links(hit),
         })
     labels = {
         "category": lambda v: _category_name(v.value, language),
@@ -116,6 +117,17 @@ def present(result: SearchResult, *, currency: str, language: str, page: int, pe
               for name, values in result.facets.items()}
     return {"items": items, "total": result.total, "facets": facets, "page": page, "per_page": per_page,
             "corrected_terms": list(result.corrected_terms), "suggestions": suggestions or []}
+
+
+def links(hit) -> dict[str, str | None]:
+    """What a phone needs to show a hit and open it: the product's first image (as the catalog
+    stores it), its storefront page (None when it has none: its merchant has no storefront
+    handle, or it is B2B-only, which storefronts do not show) and the buyers' API for it, both
+    as paths on this site."""
+    shown = hit.merchant_handle and not hit.b2b_only
+    page = url_for("storefront.shop.product", handle=hit.merchant_handle, product_id=hit.id) if shown else None
+    return {"image_url": hit.image_url, "public_url": page,
+            "api_url": url_for("catalog_public.PublicProduct", product_id=hit.id)}
 
 
 def _category_name(slug: str, language: str) -> str:

@@ -96,6 +96,7 @@ def index_settings_and_mappings() -> dict:
                 "in_stock": {"type": "boolean"},
                 "popularity": {"type": "long"},
                 "created_at": {"type": "date"},
+                "image_url": {"type": "keyword", "index": False, "doc_values": False},  # shown, never searched
                 # Kept in _source for the product page; never searched.
                 "variants": {"type": "object", "enabled": False},
                 # Not document fields, derived in document_source:

@@ -51,7 +51,7 @@ TYPO_PARTS = 8
 FACET_FIELDS = {"category": "category_path", "origin_country": "origin_countries", "merchant": "merchant_facet"}
 FACET_SIZES = {"category": 500, "origin_country": 300, "merchant": 50}
 HIT_SOURCE = ["id", "title", "merchant_id", "merchant_name", "merchant_handle", "category", "origin_countries",
-              "price", "currency", "price_usd", "in_stock", "b2b_only"]
+              "price", "currency", "price_usd", "in_stock", "b2b_only", "image_url"]
 SNIPPET_CHARS = 160
 MAX_HIGHLIGHTED_CHARS = 100_000
 _COUNT_THEN_KEY = [{"_count": "desc"}, {"_key": "asc"}]

@@ -59,6 +59,7 @@ def _hit(raw: Mapping, language: str, *, scored: bool) -> Hit:
         price_usd=int(source["price_usd"]),
         in_stock=bool(source["in_stock"]),
         b2b_only=bool(source["b2b_only"]),
+        image_url=source.get("image_url"),
     )
 
 

@@ -408,6 +408,7 @@ def _hit(document: dict, score: float, highlighter: Highlighter, language: str) 
         merchant_handle=document["merchant_handle"], category=document["category"],
         origin_countries=tuple(document["origin_countries"]), price=document["price"], currency=document["currency"],
         price_usd=document["price_usd"], in_stock=document["in_stock"], b2b_only=document["b2b_only"],
+        image_url=document.get("image_url"),
     )
 
 

@@ -31,14 +31,14 @@ from search.query import merchant_facet_key
 # Bumped whenever the layout below changes: an index written with another version is not
 # opened (the engine starts an empty one and a rebuild fills it).
 SCHEMA_VERSION = 5  # 2: merchant_facet; 3: version, and removals kept as tombstones; 4: keywords without the merchant's name;
-# 5: English "-ing" words unstemmed
+# 5: English "-ing" words unstemmed, and the image a hit shows
 
 LANGUAGES = ("en", "es", "fr", "nl")
 STEMMERS = {"en": "english", "es": "spanish", "fr": "french", "nl": "dutch"}
 PLAIN = "plain"
 FACET_FIELDS = ("category_path", "origin_countries", "merchant_id", "merchant_region")
 STORED = ("id", "title", "description", "merchant_id", "merchant_name", "merchant_handle", "category",
-          "origin_countries", "price", "currency", "price_usd", "in_stock", "b2b_only", "popularity")
+          "origin_countries", "price", "currency", "price_usd", "in_stock", "b2b_only", "popularity", "image_url")
 # Popularity nudges relevance by at most a few tenths: score * (1 + POPULARITY_WEIGHT * log10(1 + units sold)).
 POPULARITY_WEIGHT = 0.05
 

@@ -680,3 +680,10 @@ def test_an_inflected_english_match_is_highlighted_as_written(fresh_engine):
     fresh_engine.upsert(STEMMING)
     hit = search(fresh_engine, "season ").items[0]
     assert hit.id == "prd_four_seasons" and "<mark>seasons</mark>" in hit.highlight
+
+
+def test_a_hit_carries_its_products_first_image(fresh_engine):
+    fresh_engine.upsert([changed(DOCS["prd_soap"], image_url="/media/soap.jpg", version=2)])
+    hits = {hit.id: hit for hit in search(fresh_engine, "soap coconut").items}
+    assert hits["prd_soap"].image_url == "/media/soap.jpg"
+    assert search(fresh_engine, "cinnamon").items[0].image_url is None

@@ -23,7 +23,7 @@ from search.schemas import SearchResultSchema
 PUBLIC_FIELDS = {
     "id", "merchant_id", "merchant_name", "merchant_handle", "merchant_region", "category", "category_path", "title",
     "description", "attributes", "origin_countries", "ships_to_exclusions", "b2b_only", "currency", "price", "price_usd",
-    "in_stock", "popularity", "created_at", "variants", "version",
+    "in_stock", "popularity", "created_at", "variants", "version", "image_url",
 }
 
 
@@ -309,3 +309,22 @@ def test_a_renamed_merchant_is_found_and_shown_under_its_new_name(client, router
     # The name is shown and faceted, not matched as free text: a shop called "... Coffee ..."
     # would otherwise make every product it sells match "coffee" (issue 14).
     assert search(client, q="mavis")["total"] == 0
+
+
+def test_a_hit_carries_what_a_phone_needs_to_show_and_open_it(client, router, platform, shop):
+    """Issue 14 item 7: the first image as the catalog stores it, the storefront page and the
+    API link, both of which answer."""
+    pictured = product("bm", {"en": "Blue Mountain coffee"})
+    pictured["image_urls"] = ["https://img.example/bm-front.jpg", "https://img.example/bm-back.jpg"]
+    catalog.create_product(router=router, principal=shop, data=pictured)
+    catalog.create_product(router=router, principal=shop, data=product("pea", {"en": "Peaberry coffee"}))
+    index_now(platform)
+    hits = {hit["title"]: hit for hit in search(client, q="coffee")["items"]}
+    assert hits["Blue Mountain coffee"]["image_url"] == "https://img.example/bm-front.jpg"
+    assert hits["Peaberry coffee"]["image_url"] is None
+    for hit in hits.values():
+        assert hit["api_url"] == f"/api/v1/products/{hit['id']}"
+        api = client.get(hit["api_url"])
+        assert api.status_code == 200 and api.get_json()["id"] == hit["id"]
+        page = client.get(hit["public_url"])
+        assert page.status_code == 200 and hit["title"] in page.get_data(as_text=True)
