@@ -84,7 +84,6 @@ class Highlighter:
         generator.set_max_num_chars(DESCRIPTION_CHARS)
         return generator
 
-
     def _english_wanted(self) -> frozenset[str]:
         """English terms and plain words to mark (typos and completions are plain words)."""
         if "en" not in self._generators:
