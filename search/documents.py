@@ -53,6 +53,7 @@ class SearchDocument:
     created_at: str  # ISO 8601 UTC
     variants: list[VariantDoc]
     version: int  # the product's revision: a document replaces only a lower version of itself
+    image_url: str | None = None  # the product's first image, as the catalog stores it (absolute or site-relative)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -110,6 +111,7 @@ def from_catalog(product, merchant) -> SearchDocument | None:
         created_at=product.created_at.isoformat(),
         variants=variants,
         version=product.revision,
+        image_url=product.image_urls[0] if product.image_urls else None,
     )
 
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from search.prices import round_bounds
+
 SORTS = ("relevance", "price_asc", "price_desc", "newest")
 AUDIENCES = ("retail", "b2b")
 FACETS = ("category", "origin_country", "merchant", "price")
-# Price facet buckets, in US cents: [from, to). The API labels them in the buyer's currency.
-PRICE_BUCKETS_USD = ((0, 1_000), (1_000, 2_500), (2_500, 5_000), (5_000, 10_000), (10_000, 25_000), (25_000, None))
+# The price facet's rungs when the caller names none: round US-dollar amounts, in cents (see
+# search.prices, which gives each buyer's currency its own).
+USD_RUNGS = round_bounds(2)
 # The deepest result a search pages to (Elasticsearch's default max_result_window): past it,
 # a buyer should narrow the search, and no engine is asked to sort a whole catalogue.
 MAX_RESULT_WINDOW = 10_000
@@ -55,7 +58,10 @@ class SearchQuery:
     offset: int = 0
     limit: int = 20
     facets: bool = True
-    price_bucket: int | None = None  # index into PRICE_BUCKETS_USD, a facet selection
+    price_range_usd: tuple[int, int | None] | None = None  # US cents [from, to), to None: open; the price facet's selection
+    # Where the price facet's rungs start, in US cents, ascending from 0: the engine counts
+    # products per rung [rungs[n], rungs[n + 1]) (facet value "n"; the last rung is open).
+    price_rungs_usd: tuple[int, ...] = USD_RUNGS
     intents: Intents = field(default_factory=Intents)  # filled by search.understanding.understand
 
 
@@ -75,6 +81,7 @@ class Hit:
     price_usd: int
     in_stock: bool
     b2b_only: bool
+    image_url: str | None = None  # the product's first image, absolute or site-relative as the catalog stores it
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ def _product(handle: str, data: dict, currency: str, created_at: datetime) -> Si
         for v in data["variants"]
     ]
     return SimpleNamespace(id=demo_id(handle, data["ref"]), variants=variants, created_at=created_at, revision=1,
+                           image_urls=data.get("image_urls", []),
                            **{k: data[k] for k in ("category", "title", "description", "visibility", "ships_to_exclusions")})
 
 

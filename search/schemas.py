@@ -7,7 +7,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from marketplace.bounds import BOUNDS
 from marketplace.codes import ISO_COUNTRY
 from payments import fx
-from search.query import AUDIENCES, MAX_RESULT_WINDOW, PRICE_BUCKETS_USD, SORTS
+from search.prices import SELECTION
+from search.query import AUDIENCES, MAX_RESULT_WINDOW, SORTS
 
 COUNTRY = fields.String(validate=ISO_COUNTRY)
 # Prices in the buyer's currency as plain decimals (money.Money.parse reads them), no longer
@@ -31,10 +32,14 @@ class SearchArgsSchema(Schema):
     region = fields.List(fields.String(validate=validate.Length(equal=3)), load_default=list)
     merchant = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list)
     ships_to = COUNTRY
-    currency = fields.String(load_default="USD", validate=validate.OneOf(sorted(fx.rates().per_usd), error="a currency with a reference rate"))
+    currency = fields.String(validate=validate.OneOf(sorted(fx.rates().per_usd), error="a currency with a reference rate"),
+                             metadata={"description": "prices in it; else the signed-in buyer's, else that of their country "
+                                                      "(ships_to), else USD"})
     price_min = fields.String(validate=PRICE, metadata={"description": "in the buyer's currency, e.g. 10.00"})
     price_max = fields.String(validate=PRICE)
-    price_bucket = fields.Integer(validate=validate.Range(min=0, max=len(PRICE_BUCKETS_USD) - 1))
+    price_bucket = fields.String(validate=validate.Regexp(SELECTION, error="<from>-<to> in minor units, e.g. 1000-2500, or 25000-"),
+                                 metadata={"description": "a price facet value: <from>-<to> in minor units of the buyer's "
+                                                          "currency, <to> excluded and left out for the top bucket"})
     in_stock = fields.Boolean(load_default=False)
     audience = ignored_audience()
     b2b_only = fields.Boolean(load_default=False)
@@ -67,12 +72,19 @@ class HitSchema(Schema):
     buyer_price = fields.Nested(MoneySchema, allow_none=True)
     in_stock = fields.Boolean()
     b2b_only = fields.Boolean()
+    image_url = fields.String(allow_none=True, metadata={"description": "the product's first image, absolute or site-relative; null when none"})
+    public_url = fields.String(allow_none=True, metadata={"description": "the product's storefront page on this site; null when its merchant has no storefront"})
+    api_url = fields.String(metadata={"description": "the product in the buyers' API (GET it for variants, stock and this buyer's price)"})
 
 
 class FacetValueSchema(Schema):
     value = fields.String(metadata={"description": "what to send back to select it (an id, a code, a bucket)"})
     count = fields.Integer()
     label = fields.String(metadata={"description": "what to show, in the buyer's language and currency"})
+    min = fields.Nested(MoneySchema, metadata={"description": "price buckets only: the round lower bound, included, "
+                                                              "in the buyer's currency"})
+    max = fields.Nested(MoneySchema, allow_none=True, metadata={"description": "price buckets only: the upper bound, "
+                                                                              "excluded; null for the top bucket"})
 
 
 class InsteadSchema(Schema):

@@ -30,6 +30,10 @@ _FRENCH_ELISIONS = ["l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoi
 ANALYSIS = {
     "filter": {
         "cpu_english_possessive": {"type": "stemmer", "language": "possessive_english"},
+        # "-ing" words keep their ending ("-ings" loses its plural s), as in the embedded engine
+        # (embedded_schema.english_terms): "seasoning" must not find "seasons".
+        "cpu_english_ing_plural": {"type": "pattern_replace", "pattern": "ings$", "replacement": "ing"},
+        "cpu_english_ing_words": {"type": "keyword_marker", "keywords_pattern": "ing$"},
         "cpu_english_stemmer": {"type": "stemmer", "language": "english"},
         "cpu_spanish_stemmer": {"type": "stemmer", "language": "light_spanish"},
         "cpu_french_elision": {"type": "elision", "articles_case": True, "articles": _FRENCH_ELISIONS},
@@ -39,7 +43,8 @@ ANALYSIS = {
     "analyzer": {
         # Folding comes before stemming so that accented and unaccented spellings are stemmed alike.
         "cpu_en": {"type": "custom", "tokenizer": "standard",
-                   "filter": ["cpu_english_possessive", "lowercase", "asciifolding", "cpu_english_stemmer"]},
+                   "filter": ["cpu_english_possessive", "lowercase", "asciifolding", "cpu_english_ing_plural",
+                              "cpu_english_ing_words", "cpu_english_stemmer"]},
         "cpu_es": {"type": "custom", "tokenizer": "standard",
                    "filter": ["lowercase", "asciifolding", "cpu_spanish_stemmer"]},
         "cpu_fr": {"type": "custom", "tokenizer": "standard",
@@ -91,6 +96,7 @@ def index_settings_and_mappings() -> dict:
                 "in_stock": {"type": "boolean"},
                 "popularity": {"type": "long"},
                 "created_at": {"type": "date"},
+                "image_url": {"type": "keyword", "index": False, "doc_values": False},  # shown, never searched
                 # Kept in _source for the product page; never searched.
                 "variants": {"type": "object", "enabled": False},
                 # Not document fields, derived in document_source:

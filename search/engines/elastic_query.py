@@ -30,7 +30,7 @@ import copy
 import re
 
 from search.engines.elastic_mapping import LANGUAGES, search_language
-from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, SearchQuery
+from search.query import FACETS, SORTS, SearchQuery
 from search.synonyms import expand, fold, max_edits
 from search.understanding import understand
 from search.engines.embedded_query import B2B_INTENT, MEASURE, ORIGIN, PACK, STOPWORDS  # one set of rules for both engines
@@ -51,7 +51,7 @@ TYPO_PARTS = 8
 FACET_FIELDS = {"category": "category_path", "origin_country": "origin_countries", "merchant": "merchant_facet"}
 FACET_SIZES = {"category": 500, "origin_country": 300, "merchant": 50}
 HIT_SOURCE = ["id", "title", "merchant_id", "merchant_name", "merchant_handle", "category", "origin_countries",
-              "price", "currency", "price_usd", "in_stock", "b2b_only"]
+              "price", "currency", "price_usd", "in_stock", "b2b_only", "image_url"]
 SNIPPET_CHARS = 160
 MAX_HIGHLIGHTED_CHARS = 100_000
 _COUNT_THEN_KEY = [{"_count": "desc"}, {"_key": "asc"}]
@@ -79,7 +79,7 @@ def query_body(query: SearchQuery, required_parts: int | None = None) -> dict:
     if query.facets:
         if selected:
             body["post_filter"] = _all_of(list(selected.values()))
-        body["aggs"] = facet_aggregations(selected)
+        body["aggs"] = facet_aggregations(selected, query.price_rungs_usd)
     else:
         filters.extend(selected.values())  # no counts to keep apart: plain filters are cheaper
     boolean = text_query(query.text, language, required_parts)
@@ -271,29 +271,28 @@ def facet_filters(query: SearchQuery) -> dict[str, dict]:
         selected["origin_country"] = {"terms": {"origin_countries": [c.upper() for c in query.origin_countries]}}
     if query.merchant_ids:
         selected["merchant"] = {"terms": {"merchant_id": list(query.merchant_ids)}}
-    if query.price_bucket is not None:
-        if not 0 <= query.price_bucket < len(PRICE_BUCKETS_USD):
-            raise ValueError(f"price_bucket must be 0..{len(PRICE_BUCKETS_USD) - 1}")
-        low, high = PRICE_BUCKETS_USD[query.price_bucket]
+    if query.price_range_usd is not None:
+        low, high = query.price_range_usd
         selected["price"] = {"range": {"price_usd": {"gte": low} | ({"lt": high} if high is not None else {})}}
     return selected
 
 
-def facet_aggregations(selected: dict[str, dict]) -> dict:
-    """One filter aggregation per facet, holding every selection but the facet's own."""
+def facet_aggregations(selected: dict[str, dict], rungs: tuple[int, ...]) -> dict:
+    """One filter aggregation per facet, holding every selection but the facet's own. The price
+    facet counts products per rung of the buyer's currency (search.prices), keyed by rung."""
     return {
         facet: {
             "filter": _all_of([clause for name, clause in selected.items() if name != facet]),
-            "aggs": {"values": _facet_values(facet)},
+            "aggs": {"values": _facet_values(facet, rungs)},
         }
         for facet in FACETS
     }
 
 
-def _facet_values(facet: str) -> dict:
+def _facet_values(facet: str, rungs: tuple[int, ...]) -> dict:
     if facet == "price":
-        ranges = [{"key": str(n), "from": low} | ({"to": high} if high is not None else {})
-                  for n, (low, high) in enumerate(PRICE_BUCKETS_USD)]
+        ranges = [{"key": str(n), "from": low} | ({"to": rungs[n + 1]} if n + 1 < len(rungs) else {})
+                  for n, low in enumerate(rungs)]
         return {"range": {"field": "price_usd", "ranges": ranges}}
     return {"terms": {"field": FACET_FIELDS[facet], "size": FACET_SIZES[facet], "order": _COUNT_THEN_KEY}}
 

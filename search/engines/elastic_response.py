@@ -59,6 +59,7 @@ def _hit(raw: Mapping, language: str, *, scored: bool) -> Hit:
         price_usd=int(source["price_usd"]),
         in_stock=bool(source["in_stock"]),
         b2b_only=bool(source["b2b_only"]),
+        image_url=source.get("image_url"),
     )
 
 
@@ -86,7 +87,7 @@ def best_snippet(highlight: Mapping[str, list[str]], language: str) -> str:
 
 def facets(aggregations: Mapping) -> dict[str, list[FacetValue]]:
     """Counts per facet value, values with no products left out. Terms facets come ordered by
-    count then value; the price facet by bucket, its values the index into PRICE_BUCKETS_USD."""
+    count then value; the price facet by rung, its values the index into SearchQuery.price_rungs_usd."""
     result = {}
     for facet in FACETS:
         buckets = ((aggregations.get(facet) or {}).get("values") or {}).get("buckets") or []

@@ -62,7 +62,7 @@ from search.engines.embedded_highlight import Highlighter, display, matched_word
 from search.engines.embedded_schema import (LANGUAGES, PLAIN, SCHEMA, SCHEMA_VERSION, analyze, register_analyzers, to_tantivy,
                                             tombstone)
 from search.gateways import Built
-from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, FacetValue, Hit, SearchQuery, SearchResult, merchant_facet_value
+from search.query import FACETS, SORTS, FacetValue, Hit, SearchQuery, SearchResult, merchant_facet_value
 from search.understanding import understand
 
 log = logging.getLogger(__name__)
@@ -184,8 +184,6 @@ class EmbeddedEngine:
     def search(self, query: SearchQuery) -> SearchResult:
         if query.sort not in SORTS:
             raise ValueError(f"unknown sort {query.sort!r}")
-        if query.price_bucket is not None and not 0 <= query.price_bucket < len(PRICE_BUCKETS_USD):
-            raise ValueError(f"no price bucket {query.price_bucket}")
         query = understand(query)
         searcher = self._current().index.searcher()
         plan = queries.plan_text(query.text, query.language, searcher) if query.text.strip() else None
@@ -194,10 +192,11 @@ class EmbeddedEngine:
         strict = queries.boosted(plan.query() if plan else None, boosts)
         # tantivy lets go of the GIL while it searches: the facet passes for the strict query
         # run beside the search for the hits, and are redone only when that search relaxes it.
-        counting = self._count_facets(searcher, strict, active) if query.facets else []
+        aggregations = queries.facet_aggregations(query.price_rungs_usd)
+        counting = self._count_facets(searcher, strict, active, aggregations) if query.facets else []
         text, found = _first_that_finds(searcher, plan, strict, active, query, boosts)
         if text is not strict and query.facets:
-            counting = self._count_facets(searcher, text, active)
+            counting = self._count_facets(searcher, text, active, aggregations)
         items = _hits(searcher, found, plan, query)[: query.limit]
         return SearchResult(
             items=items,
@@ -207,8 +206,8 @@ class EmbeddedEngine:
         )
 
     @staticmethod
-    def _count_facets(searcher: tantivy.Searcher, text, active) -> list[Future]:
-        return [_POOL.submit(searcher.aggregate, *args) for args in queries.facet_passes(text, active)]
+    def _count_facets(searcher: tantivy.Searcher, text, active, aggregations) -> list[Future]:
+        return [_POOL.submit(searcher.aggregate, *args) for args in queries.facet_passes(text, active, aggregations)]
 
     def suggest(self, prefix: str, *, language: str = "en", limit: int = 8, audience: str = "retail") -> list[str]:
         words = analyze(PLAIN, prefix)
@@ -408,6 +407,7 @@ def _hit(document: dict, score: float, highlighter: Highlighter, language: str) 
         merchant_handle=document["merchant_handle"], category=document["category"],
         origin_countries=tuple(document["origin_countries"]), price=document["price"], currency=document["currency"],
         price_usd=document["price_usd"], in_stock=document["in_stock"], b2b_only=document["b2b_only"],
+        image_url=document.get("image_url"),
     )
 
 

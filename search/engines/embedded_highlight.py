@@ -6,10 +6,16 @@ are first resolved to the real words of the titles on the page ("cinamon" -> "ci
 "guavab" -> "guavaberry") and added to the terms to highlight. The title is tried first,
 then the description, both in the language the hit is shown in. The fragment is
 HTML-escaped and the matches wrapped in <mark>, nothing else.
+
+English fields hold their terms stemmed before tantivy sees them (embedded_schema.
+english_terms), which tantivy's generator cannot read back, so English texts are marked here
+(english_snippet): a word is marked when its English term is one the query asked for
+("seasons" for "season"), or it is a word matched through a typo or a prefix.
 """
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import tantivy
@@ -18,7 +24,7 @@ from tantivy import Occur, Query
 from search import synonyms
 from search.engines.embedded_query import MIN_PREFIX, TextPlan
 from search.typos import edit_distance
-from search.engines.embedded_schema import LANGUAGES, PLAIN, SCHEMA, analyze, stemmed
+from search.engines.embedded_schema import ENGLISH, LANGUAGES, PLAIN, SCHEMA, analyze, english_terms, stemmed
 
 DESCRIPTION_CHARS = 160
 
@@ -59,6 +65,8 @@ class Highlighter:
         return html if html is not None else escape(title)
 
     def _snippet(self, field_name: str, analyzer: str, text: str) -> str | None:
+        if analyzer == ENGLISH:
+            return english_snippet(text, self._english_wanted())
         if field_name not in self._generators:
             self._generators[field_name] = self._generator(field_name, analyzer)
         generator = self._generators[field_name]
@@ -75,6 +83,42 @@ class Highlighter:
         generator = tantivy.SnippetGenerator.create(self._searcher, query, SCHEMA, field_name)
         generator.set_max_num_chars(DESCRIPTION_CHARS)
         return generator
+
+    def _english_wanted(self) -> frozenset[str]:
+        """English terms and plain words to mark (typos and completions are plain words)."""
+        if "en" not in self._generators:
+            self._generators["en"] = frozenset(t for phrase in self._phrases
+                                               for t in (*english_terms(phrase), *analyze(PLAIN, phrase)))
+        return self._generators["en"]
+
+
+WORD = re.compile(r"[^\W_]+")  # as tantivy's simple tokenizer splits
+
+
+def english_snippet(text: str, wanted: frozenset[str], max_chars: int = DESCRIPTION_CHARS) -> str | None:
+    """`text` (cut to about `max_chars` around its first match) as HTML with the words whose
+    English term or folded form is `wanted` in <mark>; None when no word is."""
+    spans = [match.span() for match in WORD.finditer(text)]
+    plain, terms = analyze(PLAIN, text), english_terms(text)
+    if len(plain) != len(spans):  # a word tantivy drops (over 40 letters): read them one by one
+        plain = [next(iter(analyze(PLAIN, text[a:b])), "") for a, b in spans]
+        terms = [next(iter(english_terms(text[a:b])), "") for a, b in spans]
+    marked = [span for span, word, term in zip(spans, plain, terms, strict=True) if word in wanted or term in wanted]
+    if not marked:
+        return None
+    start = 0 if len(text) <= max_chars else max(0, text.rfind(" ", 0, max(0, marked[0][0] - 20)) + 1)
+    end = len(text)
+    if end - start > max_chars:
+        cut = text.rfind(" ", start, start + max_chars)
+        end = cut if cut > start else start + max_chars
+    out, position = [], start
+    for a, b in marked:
+        if a < start or b > end:
+            continue
+        out += [escape(text[position:a]), f"<mark>{escape(text[a:b])}</mark>"]
+        position = b
+    out.append(escape(text[position:end]))
+    return ("…" if start > 0 else "") + "".join(out).strip() + ("…" if end < len(text) else "")
 
 
 def render(snippet: tantivy.Snippet, text: str) -> str | None:

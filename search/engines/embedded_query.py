@@ -34,7 +34,7 @@ from tantivy import FieldType, Occur, Query
 from search import synonyms
 from search.engines import embedded_typos as typos
 from search.engines.embedded_schema import LANGUAGES, PLAIN, SCHEMA, analyze, stemmed
-from search.query import PRICE_BUCKETS_USD, Intents, SearchQuery
+from search.query import Intents, SearchQuery
 
 TITLE, DESCRIPTION, KEYWORDS = 3.0, 1.0, 1.2
 BUYER_LANGUAGE = 1.5  # the fields in the buyer's language count this much more
@@ -59,11 +59,14 @@ FACET_AGGREGATIONS = {
     "category": {"terms": {"field": "category_path", "size": 500}},
     "origin_country": {"terms": {"field": "origin_countries", "size": 300}},
     "merchant": {"terms": {"field": "merchant_facet", "size": 50}},
-    "price": {"range": {"field": "price_usd", "ranges": [
-        {"key": str(n), **({"from": low} if low else {}), **({"to": high} if high is not None else {})}
-        for n, (low, high) in enumerate(PRICE_BUCKETS_USD)
-    ]}},
 }
+
+
+def facet_aggregations(rungs: tuple[int, ...]) -> dict[str, dict]:
+    """Every facet's aggregation; the price facet counts products per rung (search.prices)."""
+    ranges = [{"key": str(n), **({"from": low} if low else {}), **({"to": rungs[n + 1]} if n + 1 < len(rungs) else {})}
+              for n, low in enumerate(rungs)]
+    return {**FACET_AGGREGATIONS, "price": {"range": {"field": "price_usd", "ranges": ranges}}}
 
 
 @dataclass
@@ -255,8 +258,8 @@ def filters(query: SearchQuery) -> list[tuple[str | None, Occur, Query]]:
         found.append(("origin_country", Occur.Must, _any("origin_countries", query.origin_countries)))
     if query.merchant_ids:
         found.append(("merchant", Occur.Must, _any("merchant_id", query.merchant_ids)))
-    if query.price_bucket is not None:
-        low, high = PRICE_BUCKETS_USD[query.price_bucket]
+    if query.price_range_usd is not None:
+        low, high = query.price_range_usd
         # a bucket excludes its upper bound; the top one has none, and tantivy wants that side inclusive
         found.append(("price", Occur.Must, _price(low, high, include_upper=high is None)))
     if query.merchant_regions:
@@ -298,15 +301,15 @@ def _price(low: int | None, high: int | None, *, include_upper: bool) -> Query:
 
 # Facets --------------------------------------------------------------------------------------
 
-def facet_passes(text: Query | None, active) -> list[tuple[Query, dict]]:
+def facet_passes(text: Query | None, active, aggregations: dict[str, dict]) -> list[tuple[Query, dict]]:
     """Disjunctive counts: each facet counted under every filter except its own selection, so
     a buyer who picked one origin still sees how many products the other origins have. Facets
     with no selection share one aggregation pass; each selected facet needs one more. Returns
     (query, aggregations) per pass, for `searcher.aggregate`."""
     selected = {facet for facet, _, _ in active if facet is not None}
-    passes = [(None, [f for f in FACET_AGGREGATIONS if f not in selected])]
-    passes += [(facet, [facet]) for facet in FACET_AGGREGATIONS if facet in selected]
-    return [(combine(text, active, without=without), {n: FACET_AGGREGATIONS[n] for n in names})
+    passes = [(None, [f for f in aggregations if f not in selected])]
+    passes += [(facet, [facet]) for facet in aggregations if facet in selected]
+    return [(combine(text, active, without=without), {n: aggregations[n] for n in names})
             for without, names in passes if names]
 
 

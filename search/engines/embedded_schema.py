@@ -3,7 +3,9 @@ document.
 
 Per language (en, es, fr, nl), titles and descriptions go through that language's analyzer
 (lower case, accents folded, Snowball stemmer), so "cafés" finds "Café" and "tostados" finds
-"tostado"; these fields carry BM25 ranking. `keywords` adds what a buyer may type that is not
+"tostado"; these fields carry BM25 ranking. English is stemmed a little less (see
+english_terms): a word ending in "-ing" keeps its ending, so "seasoning" does not find
+"seasons" nor "drink" "drinking age". `keywords` adds what a buyer may type that is not
 in the title: category names in every language, option values, the merchant's name.
 
 Titles and keywords are indexed a second time, folded but not stemmed (`title_plain_<lang>`,
@@ -28,14 +30,15 @@ from search.query import merchant_facet_key
 
 # Bumped whenever the layout below changes: an index written with another version is not
 # opened (the engine starts an empty one and a rebuild fills it).
-SCHEMA_VERSION = 4  # 2: merchant_facet; 3: version, and removals kept as tombstones; 4: keywords without the merchant's name
+SCHEMA_VERSION = 5  # 2: merchant_facet; 3: version, and removals kept as tombstones; 4: keywords without the merchant's name;
+# 5: English "-ing" words unstemmed, and the image a hit shows
 
 LANGUAGES = ("en", "es", "fr", "nl")
 STEMMERS = {"en": "english", "es": "spanish", "fr": "french", "nl": "dutch"}
 PLAIN = "plain"
 FACET_FIELDS = ("category_path", "origin_countries", "merchant_id", "merchant_region")
 STORED = ("id", "title", "description", "merchant_id", "merchant_name", "merchant_handle", "category",
-          "origin_countries", "price", "currency", "price_usd", "in_stock", "b2b_only", "popularity")
+          "origin_countries", "price", "currency", "price_usd", "in_stock", "b2b_only", "popularity", "image_url")
 # Popularity nudges relevance by at most a few tenths: score * (1 + POPULARITY_WEIGHT * log10(1 + units sold)).
 POPULARITY_WEIGHT = 0.05
 
@@ -57,13 +60,44 @@ def _analyzer(stemmer: str | None) -> tantivy.TextAnalyzer:
 
 
 # Analyzers are built once: the engine registers them on every index it opens (tantivy does
-# not store them with the index) and runs the query words through the same ones.
+# not store them with the index) and runs the query words through the same ones. English is
+# the exception: its fields are given their terms already stemmed (english_terms, which a
+# tantivy filter cannot express), so its registered analyzer only splits and folds them.
 ANALYZERS: dict[str, tantivy.TextAnalyzer] = {stemmed(lang): _analyzer(STEMMERS[lang]) for lang in LANGUAGES}
 ANALYZERS[PLAIN] = _analyzer(None)
+_SNOWBALL_ENGLISH = ANALYZERS[stemmed("en")]
+ANALYZERS[stemmed("en")] = ANALYZERS[PLAIN]
+ENGLISH = stemmed("en")
 
 
 def analyze(analyzer: str, text: str) -> list[str]:
+    """The terms `analyzer` indexes `text` as (for English, english_terms)."""
+    if analyzer == ENGLISH:
+        return english_terms(text)
     return ANALYZERS[analyzer].analyze(text)
+
+
+def english_terms(text: str) -> list[str]:
+    """English words as the index holds them: Snowball's English stems, except for words
+    ending in "-ing", which keep it ("-ings" loses its plural s). In a catalogue an "-ing"
+    word is mostly a thing of its own (seasoning, dressing, icing, stuffing, drinking
+    chocolate), not a form of the verb, and stemming it made "seasoning" find "seasons" and
+    "drink" find "drinking age". Elasticsearch's cpu_en does the same with a keyword marker
+    (elastic_mapping.ANALYSIS)."""
+    words = ANALYZERS[PLAIN].analyze(text)
+    stems = _SNOWBALL_ENGLISH.analyze(text)
+    return [_english_term(word, stem) for word, stem in zip(words, stems, strict=True)]
+
+
+def _english_term(word: str, stem: str) -> str:
+    if word.endswith("ings"):
+        return word[:-1]
+    return word if word.endswith("ing") else stem
+
+
+def english_text(text: str) -> str:
+    """`text` as its English terms, for the English fields' analyzer to split again."""
+    return " ".join(english_terms(text))
 
 
 def build_schema() -> tantivy.Schema:
@@ -109,7 +143,7 @@ def to_tantivy(document: SearchDocument) -> tantivy.Document:
         "id": document.id,
         "version": document.version,
         "live": True,
-        "keywords": words,
+        "keywords": english_text(words),
         "keywords_plain": words,
         "category_path": document.category_path,
         "origin_countries": document.origin_countries,
@@ -128,10 +162,11 @@ def to_tantivy(document: SearchDocument) -> tantivy.Document:
         fields["ships_to_exclusions"] = document.ships_to_exclusions
     for lang, title in document.title.items():
         if lang in STEMMERS:
-            fields[f"title_{lang}"] = fields[f"title_plain_{lang}"] = title
+            fields[f"title_{lang}"] = english_text(title) if lang == "en" else title
+            fields[f"title_plain_{lang}"] = title
     for lang, text in document.description.items():
         if lang in STEMMERS:
-            fields[f"description_{lang}"] = text
+            fields[f"description_{lang}"] = english_text(text) if lang == "en" else text
     return tantivy.Document.from_dict(fields, SCHEMA)  # a fifth faster than Document(**fields)
 
 

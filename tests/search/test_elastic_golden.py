@@ -33,8 +33,9 @@ from search.engines.elastic import (
 )
 from search.engines.elastic_query import TYPO_PARTS, relaxations, typo_words
 from search.typos import edit_distance
-from search.query import FACETS, PRICE_BUCKETS_USD, SORTS, FacetValue, Hit, SearchQuery, SearchResult
+from search.query import FACETS, USD_RUNGS, SORTS, FacetValue, Hit, SearchQuery, SearchResult
 from search.synonyms import max_edits
+from search import prices
 
 GOLDEN = Path(__file__).with_name("golden")
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -45,10 +46,10 @@ QUERIES = {
     "phrase_synonym_spanish": SearchQuery(text="flor de jamaica seca", language="es"),
     "typo_words_4_6_10_letters": SearchQuery(text="hony ginjer marmallade"),
     "facet_selections": SearchQuery(text="rum", category="beverages", origin_countries=("JM", "BB"),
-                                    merchant_ids=("mer_01A", "mer_01B"), price_bucket=2),
+                                    merchant_ids=("mer_01A", "mer_01B"), price_range_usd=(2_500, 5_000)),
     "filters_without_facets": SearchQuery(text="rum", category="beverages/rum", origin_countries=("JM",),
                                           merchant_regions=("kin", "bgi"), merchant_ids=("mer_01A",),
-                                          price_bucket=5, in_stock=True, facets=False),
+                                          price_range_usd=(25_000, None), in_stock=True, facets=False),
     "sort_price_asc": SearchQuery(text="hot sauce", sort="price_asc"),
     "sort_price_desc": SearchQuery(text="hot sauce", sort="price_desc"),
     "sort_newest_second_page": SearchQuery(sort="newest", offset=20, limit=20),
@@ -64,6 +65,10 @@ QUERIES = {
     "origin_alone_boosts_everything": SearchQuery(text="jamaica", facets=False),
     "quantity_and_pack_as_variant_options": SearchQuery(text="24 x 330 ml ginger beer"),
     "b2b_words_anonymous_caller_stays_retail": SearchQuery(text="wholesale cocoa"),
+    # Price buckets round in the buyer's currency (search.prices): its rungs in US cents, and a
+    # selected bucket (J$1,000-2,500) converted by the same function.
+    "price_rungs_of_a_buyers_currency": SearchQuery(text="rum", price_rungs_usd=prices.ladder("JMD").usd,
+                                                    price_range_usd=prices.selection_usd("100000-250000", "JMD")),
 }
 RELAXED = {"relaxed_two_of_four_parts": (SearchQuery(text="organic dark roast coffee"), 2)}
 
@@ -134,6 +139,26 @@ def test_each_language_is_lowercased_folded_then_stemmed(language, stemmer):
     field = mapping()["properties"]["title"]["properties"][language]
     assert field["analyzer"] == f"cpu_{language}"
     assert analysis["analyzer"][field["fields"]["folded"]["analyzer"]]["filter"][-2:] == ["lowercase", "asciifolding"]
+
+
+def test_english_ing_words_are_kept_from_the_stemmer_as_in_the_embedded_engine():
+    """Issue 14: "seasoning" must not find "seasons", nor "drink" "drinking age". The keyword
+    marker protects "-ing" words from the English stemmer; their plural loses its s first."""
+    import re
+
+    from search.engines.embedded_schema import english_terms
+
+    analysis = index_settings_and_mappings()["settings"]["analysis"]
+    chain = analysis["analyzer"]["cpu_en"]["filter"]
+    plural, marker = analysis["filter"]["cpu_english_ing_plural"], analysis["filter"]["cpu_english_ing_words"]
+    assert chain.index("asciifolding") < chain.index("cpu_english_ing_plural") < chain.index("cpu_english_ing_words") \
+        < chain.index("cpu_english_stemmer")
+    assert marker["type"] == "keyword_marker" and plural["type"] == "pattern_replace"
+    for word in ("seasoning", "seasonings", "drinking", "seasons", "drink"):
+        after = re.sub(plural["pattern"], plural["replacement"], word)
+        protected = re.search(marker["keywords_pattern"], after) is not None
+        embedded = english_terms(word)[0]
+        assert protected == embedded.endswith("ing") and (not protected or after == embedded), word
 
 
 def test_filter_and_sort_fields_have_exact_types():
@@ -288,7 +313,8 @@ def test_facet_aggregations_without_selections_count_everything_the_query_matche
     assert all(body["aggs"][facet]["filter"] == {"match_all": {}} for facet in FACETS)
     price = body["aggs"]["price"]["aggs"]["values"]["range"]
     assert price["field"] == "price_usd"
-    assert [(r.get("from"), r.get("to")) for r in price["ranges"]] == list(PRICE_BUCKETS_USD)
+    assert [(r.get("from"), r.get("to")) for r in price["ranges"]] == list(zip(USD_RUNGS, [*USD_RUNGS[1:], None], strict=True))
+    assert [r["key"] for r in price["ranges"]] == [str(n) for n in range(len(USD_RUNGS))]
     assert body["aggs"]["category"]["aggs"]["values"]["terms"]["field"] == "category_path"
 
 
@@ -336,8 +362,7 @@ def test_paging_highlighting_and_returned_fields():
     assert "highlight" not in query_body(SearchQuery())
 
 
-@pytest.mark.parametrize("query", [SearchQuery(sort="cheapest"), SearchQuery(price_bucket=len(PRICE_BUCKETS_USD)),
-                                   SearchQuery(offset=-1)])
+@pytest.mark.parametrize("query", [SearchQuery(sort="cheapest"), SearchQuery(offset=-1)])
 def test_invalid_queries_are_refused(query):
     with pytest.raises(ValueError):
         query_body(query)

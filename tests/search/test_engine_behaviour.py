@@ -5,9 +5,10 @@ Words: every word must match, unless fewer than five products match them all; th
 matching most of the words are added after those matching all of them.
 
 Facet values: category slugs (each product counts for its category and every ancestor),
-origin country codes, merchant ids, and price buckets as the index into PRICE_BUCKETS_USD
-("0", "1", ...). Counts are disjunctive: a facet is counted under every filter except its
-own selection (the price facet ignores `price_bucket`, but not `price_min_usd/max`).
+origin country codes, merchant ids, and price rungs as the index into the query's
+price_rungs_usd ("0", "1", ...; search.prices merges them into the buckets shown). Counts are
+disjunctive: a facet is counted under every filter except its own selection (the price facet
+ignores `price_range_usd`, but not `price_min_usd/max`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from search import synonyms
 from search.engines.embedded_query import STOPWORDS
-from search.query import PRICE_BUCKETS_USD, SearchQuery
+from search.query import USD_RUNGS, SearchQuery
 from search.documents import GONE, Removal
 from tests.search.conftest import by_id, catalogue, changed, document
 
@@ -223,8 +224,8 @@ def test_b2b_buyers_see_everything_and_can_ask_for_b2b_only(engine):
 
 
 def test_a_price_bucket_selection_filters_from_inclusive_to_exclusive(engine):
-    low, high = PRICE_BUCKETS_USD[1]
-    assert set(ids(engine, price_bucket=1)) == {d.id for d in RETAIL if low <= d.price_usd < high}
+    assert set(ids(engine, price_range_usd=(900, 2400))) == {d.id for d in RETAIL if 900 <= d.price_usd < 2400}
+    assert set(ids(engine, price_range_usd=(2400, None))) == {d.id for d in RETAIL if d.price_usd >= 2400}
 
 
 # Facets --------------------------------------------------------------------------------------
@@ -246,10 +247,12 @@ def test_merchant_facet_values_are_ids_named_for_display(engine):
     assert set(labels) == {d.merchant_id for d in RETAIL}
 
 
-def test_the_price_facet_counts_each_bucket(engine):
-    result = search(engine)
+@pytest.mark.parametrize("rungs", [USD_RUNGS, (0, 333, 1000, 2777)])
+def test_the_price_facet_counts_each_rung_the_query_names(engine, rungs):
+    result = search(engine, price_rungs_usd=rungs)
     expected = {}
-    for n, (low, high) in enumerate(PRICE_BUCKETS_USD):
+    for n, low in enumerate(rungs):
+        high = rungs[n + 1] if n + 1 < len(rungs) else None
         count = sum(1 for d in RETAIL if d.price_usd >= low and (high is None or d.price_usd < high))
         if count:
             expected[str(n)] = count
@@ -274,10 +277,10 @@ def test_a_facet_ignores_its_own_selection_and_obeys_the_others(engine):
 @pytest.mark.parametrize("selection, name, value, other", [
     ({"category": "food/coffee"}, "category", "food/coffee", "beverages"),
     ({"merchant_ids": ("mer_paramaribo",)}, "merchant", "mer_paramaribo", "mer_bajan"),
-    ({"price_bucket": 0}, "price", "0", "1"),
+    ({"price_range_usd": (500, 1000), "price_rungs_usd": (0, 500, 1000)}, "price", "1", "0"),
 ])
 def test_each_facet_is_disjunctive(engine, selection, name, value, other):
-    unfiltered = facet(search(engine), name)
+    unfiltered = facet(search(engine, price_rungs_usd=selection.get("price_rungs_usd", USD_RUNGS)), name)
     result = search(engine, **selection)
     assert facet(result, name)[value] == unfiltered[value]
     assert facet(result, name)[other] == unfiltered[other]
@@ -644,3 +647,46 @@ def test_a_shop_name_does_not_make_its_other_products_match(engine):
     by_price = ids(engine, "coffee", sort="price_asc")
     assert "prd_chocolate" not in by_price and "prd_nibs" not in by_price
     assert by_price[0] == "prd_coffee_cibao"
+
+
+# Stemming over-reach (issue 14): an English "-ing" word is a word of its own ------------------
+
+STEMMING = [
+    document("prd_jerk_seasoning", "mer_bajan", "food/spices", {"en": "Jerk seasoning"}, price_usd=700),
+    document("prd_four_seasons", "mer_bajan", "food/preserves", {"en": "Four seasons jam"},
+             description={"en": "Fruit of every season in one jar."}, price_usd=900),
+    document("prd_age_card", "mer_bajan", "crafts/baskets", {"en": "Gift basket"},
+             description={"en": "Contains rum: for buyers of legal drinking age."}, price_usd=3000),
+    document("prd_drinking_chocolate", "mer_cibao", "food/cocoa-chocolate", {"en": "Drinking chocolate"}, price_usd=800),
+]
+
+
+def test_seasoning_does_not_find_seasons_and_seasons_finds_season(fresh_engine):
+    fresh_engine.upsert(STEMMING)
+    assert ids(fresh_engine, "seasoning ") == ["prd_jerk_seasoning"]
+    assert ids(fresh_engine, "seasonings ") == ["prd_jerk_seasoning"]  # the plural still meets the singular
+    assert ids(fresh_engine, "seasons ")[0] == "prd_four_seasons"
+    assert "prd_jerk_seasoning" not in ids(fresh_engine, "seasons ")
+    assert "prd_jerk_seasoning" not in ids(fresh_engine, "season ")
+
+
+def test_drink_does_not_find_drinking_age(fresh_engine):
+    fresh_engine.upsert(STEMMING)
+    found = ids(fresh_engine, "drink ")
+    assert found[0] == "prd_sorrel_drink"
+    assert "prd_age_card" not in found and "prd_drinking_chocolate" not in found
+    assert ids(fresh_engine, "drinking chocolate ")[0] == "prd_drinking_chocolate"
+    assert ids(fresh_engine, "drinks ")[0] == "prd_sorrel_drink"  # a plural is still the word
+
+
+def test_an_inflected_english_match_is_highlighted_as_written(fresh_engine):
+    fresh_engine.upsert(STEMMING)
+    hit = search(fresh_engine, "season ").items[0]
+    assert hit.id == "prd_four_seasons" and "<mark>seasons</mark>" in hit.highlight
+
+
+def test_a_hit_carries_its_products_first_image(fresh_engine):
+    fresh_engine.upsert([changed(DOCS["prd_soap"], image_url="/media/soap.jpg", version=2)])
+    hits = {hit.id: hit for hit in search(fresh_engine, "soap coconut").items}
+    assert hits["prd_soap"].image_url == "/media/soap.jpg"
+    assert search(fresh_engine, "cinnamon").items[0].image_url is None

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from marketplace.catalog import service as catalog
 from marketplace.merchants import accounts, api_keys
 from marketplace.regions.models import OutboxEvent
+from payments import fx
 from search import indexer
 from search.documents import Removal, SearchDocument
 from search.engines.embedded import EmbeddedEngine
@@ -23,7 +24,7 @@ from search.schemas import SearchResultSchema
 PUBLIC_FIELDS = {
     "id", "merchant_id", "merchant_name", "merchant_handle", "merchant_region", "category", "category_path", "title",
     "description", "attributes", "origin_countries", "ships_to_exclusions", "b2b_only", "currency", "price", "price_usd",
-    "in_stock", "popularity", "created_at", "variants", "version",
+    "in_stock", "popularity", "created_at", "variants", "version", "image_url",
 }
 
 
@@ -309,3 +310,95 @@ def test_a_renamed_merchant_is_found_and_shown_under_its_new_name(client, router
     # The name is shown and faceted, not matched as free text: a shop called "... Coffee ..."
     # would otherwise make every product it sells match "coffee" (issue 14).
     assert search(client, q="mavis")["total"] == 0
+
+
+def test_a_hit_carries_what_a_phone_needs_to_show_and_open_it(client, router, platform, shop):
+    """Issue 14 item 7: the first image as the catalog stores it, the storefront page and the
+    API link, both of which answer."""
+    pictured = product("bm", {"en": "Blue Mountain coffee"})
+    pictured["image_urls"] = ["https://img.example/bm-front.jpg", "https://img.example/bm-back.jpg"]
+    catalog.create_product(router=router, principal=shop, data=pictured)
+    catalog.create_product(router=router, principal=shop, data=product("pea", {"en": "Peaberry coffee"}))
+    index_now(platform)
+    hits = {hit["title"]: hit for hit in search(client, q="coffee")["items"]}
+    assert hits["Blue Mountain coffee"]["image_url"] == "https://img.example/bm-front.jpg"
+    assert hits["Peaberry coffee"]["image_url"] is None
+    for hit in hits.values():
+        assert hit["api_url"] == f"/api/v1/products/{hit['id']}"
+        api = client.get(hit["api_url"])
+        assert api.status_code == 200 and api.get_json()["id"] == hit["id"]
+        page = client.get(hit["public_url"])
+        assert page.status_code == 200 and hit["title"] in page.get_data(as_text=True)
+
+
+# J$15.85 .. J$97,000, none within a cent (in US dollars) of a round bound: a product's bucket is
+# decided on its US-cent price (see search.prices), J$99,999 and J$100,000 are both US$630.91.
+PRICES_JMD = (15_85, 700_00, 1_234_56, 3_100_00, 8_000_00, 15_500_00, 31_000_00, 97_000_00)
+
+
+def priced_shop(router, platform, shop):
+    for n, price in enumerate(PRICES_JMD):
+        catalog.create_product(router=router, principal=shop, data=product(f"c{n}", {"en": f"Coffee lot {n}"}, price=price))
+    index_now(platform)
+
+
+def is_round(amount: int) -> bool:
+    """0, or 1, 2.5 or 5 times a power of ten in major units (every currency here has cents)."""
+    if amount == 0:
+        return True
+    scale = 10 ** (len(str(amount)) - 1)
+    return amount % scale == 0 and amount // scale in (1, 5) or (amount * 2) % scale == 0 and amount * 2 // scale == 5
+
+
+def bucket_of(buckets: list[dict], amount: int) -> list[dict]:
+    return [b for b in buckets if b["min"]["amount"] <= amount and (b["max"] is None or amount < b["max"]["amount"])]
+
+
+@pytest.mark.parametrize("currency", ["USD", "EUR", "JMD"])
+def test_price_buckets_have_round_bounds_in_the_buyers_currency_and_hold_every_hit_once(client, router, platform, shop, currency):
+    priced_shop(router, platform, shop)
+    found = search(client, q="coffee", currency=currency, per_page=100)
+    buckets = found["facets"]["price"]
+    assert 2 <= len(buckets) <= 5 and sum(b["count"] for b in buckets) == found["total"] == len(PRICES_JMD)
+    assert all(b["count"] > 0 for b in buckets)
+    assert buckets[0]["min"]["amount"] == 0
+    for bucket in buckets:
+        assert {bucket["min"]["currency"], *(m["currency"] for m in [bucket["max"]] if m)} == {currency}
+        assert is_round(bucket["min"]["amount"]) and (bucket["max"] is None or is_round(bucket["max"]["amount"])), bucket
+    for lower, upper in zip(buckets, buckets[1:]):
+        assert lower["max"] == upper["min"]  # no gap, no overlap
+    for hit in found["items"]:
+        holding = bucket_of(buckets, hit["buyer_price"]["amount"])
+        assert len(holding) == 1, (hit["buyer_price"], buckets)
+    for bucket in buckets:
+        assert sum(1 for hit in found["items"] if bucket_of([bucket], hit["buyer_price"]["amount"])) == bucket["count"]
+
+
+def test_a_price_bucket_selected_finds_what_it_counted_and_keeps_the_others_offered(client, router, platform, shop):
+    priced_shop(router, platform, shop)
+    buckets = search(client, q="coffee", currency="EUR")["facets"]["price"]
+    chosen = buckets[1]
+    found = search(client, q="coffee", currency="EUR", price_bucket=chosen["value"], per_page=100)
+    assert found["total"] == chosen["count"]
+    assert all(bucket_of([chosen], hit["buyer_price"]["amount"]) for hit in found["items"])
+    assert found["facets"]["price"] == buckets  # a facet ignores its own selection
+
+
+def test_another_currency_shows_converted_round_bounds(client, router, platform, shop):
+    priced_shop(router, platform, shop)
+    usd = search(client, q="coffee", currency="USD")["facets"]["price"]
+    jmd = search(client, q="coffee", currency="JMD")["facets"]["price"]
+    assert {b["min"]["currency"] for b in jmd} == {"JMD"} and jmd != usd
+    relabelled = [fx.rates().convert(b["min"]["amount"], "USD", "JMD") for b in usd]
+    assert [b["min"]["amount"] for b in jmd] != relabelled  # its own round bounds, not dollar bounds converted
+    assert all(is_round(b["min"]["amount"]) for b in jmd)
+    assert sum(b["count"] for b in jmd) == sum(b["count"] for b in usd)
+    assert "JMD" in jmd[1]["label"] or "$" in jmd[1]["label"]
+
+
+def test_without_a_currency_a_buyer_sees_prices_in_their_countrys(client, router, platform, shop):
+    priced_shop(router, platform, shop)
+    found = search(client, q="coffee", ships_to="JM")
+    assert {hit["buyer_price"]["currency"] for hit in found["items"]} == {"JMD"}
+    assert {b["min"]["currency"] for b in found["facets"]["price"]} == {"JMD"}
+    assert search(client, q="coffee")["items"][0]["buyer_price"]["currency"] == "USD"  # nowhere known: dollars
