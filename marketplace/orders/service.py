@@ -70,10 +70,15 @@ def get_for_merchant(*, router: Router, principal: Principal, order_id: str) -> 
 
 
 def move(*, router: Router, principal: Principal, order_id: str, to_state: str) -> MerchantOrder:
-    """The merchant moves an order (in fulfilment, shipped, delivered, ...), as the table allows."""
+    """The merchant moves an order (in fulfilment, completed, cancelled, ...), as the table
+    allows. Shipped and delivered are refused with how they come (states.toml [how]): the
+    escrow clock counts from them, so a merchant saying so would be paid for goods never sent."""
     with router.unit_of_work(principal.region) as uow:
         order = _merchants(uow.session, principal, order_id, lock=True)
         actor = f"merchant:{principal.staff_id or principal.api_key_id}"
+        how = states.table()["how"].get(to_state)
+        if how and order.state != to_state:
+            raise Conflict(f"Order {order.id} is {order.state.replace('_', ' ')}. {how}")
         if to_state == "cancelled":
             moved = saga.cancel_order(uow.session, order, actor=actor)
         elif moved := states.move(uow.session, order, to_state, actor=actor):

@@ -4,7 +4,8 @@ buyer's summary follows each answer from the merchant's region."""
 
 from __future__ import annotations
 
-from tests.support.shop import available, buyer_with_address, check_out, open_shop, put, settle
+from tests.support.postal import delivered_by_post
+from tests.support.shop import available, buyer_with_address, check_out, open_shop, put, settle, ship
 
 
 def test_moq_and_case_pack_refusals_say_which_quantity_would_be_accepted(client, router):
@@ -47,14 +48,14 @@ def test_a_buyer_cancels_before_shipment_and_the_summary_follows(client, router,
 def test_shipped_orders_cannot_be_cancelled_and_returns_come_after_delivery(client, router, platform):
     shop, auth, order_id = paid_order(client, router, platform)
     assert move(client, shop, order_id, "shipped").status_code == 409  # paid -> shipped skips fulfilment
-    for state in ("in_fulfilment", "shipped"):
-        assert move(client, shop, order_id, state).status_code == 200
+    assert move(client, shop, order_id, "in_fulfilment").status_code == 200
+    parcel = ship(client, shop, order_id)
     settle(platform)
     assert client.get(f"/api/v1/orders/{order_id}", headers=auth).get_json()["state"] == "shipped"
     assert client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth, json={}).status_code == 409
     assert client.post(f"/api/v1/orders/{order_id}/return", headers=auth, json={}).status_code == 409
 
-    assert move(client, shop, order_id, "delivered").status_code == 200
+    delivered_by_post(client, platform, parcel)
     settle(platform)
     assert client.post(f"/api/v1/orders/{order_id}/return", headers=auth, json={"reason": "wrong size"}).status_code == 202
     settle(platform)
@@ -64,3 +65,19 @@ def test_shipped_orders_cannot_be_cancelled_and_returns_come_after_delivery(clie
     assert detail["return_requested_at"] is not None
     assert [t["to_state"] for t in detail["transitions"]] == ["pending_payment", "paid", "in_fulfilment", "shipped", "delivered"]
     assert available(router, shop) == (498, 0)
+
+
+def test_a_merchant_cannot_say_an_order_shipped_or_delivered_and_is_told_how_it_ships(client, router, platform):
+    """Escrow counts from shipped and ends at delivered: a merchant who could set them would be
+    paid for goods it never sent. Shipped comes from a parcel handed over, delivered from the post."""
+    shop, auth, order_id = paid_order(client, router, platform)
+    assert move(client, shop, order_id, "in_fulfilment").status_code == 200
+    said = move(client, shop, order_id, "shipped")
+    assert said.status_code == 409 and said.mimetype == "application/problem+json"
+    assert "create a shipment" in said.get_json()["detail"] and "/hand-over" in said.get_json()["detail"]
+    ship(client, shop, order_id)
+    detail = client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()
+    assert detail["state"] == "shipped" and detail["transitions"][-1]["actor"].startswith("handover:merchant:")
+    claimed = move(client, shop, order_id, "delivered")
+    assert claimed.status_code == 409 and "postal operator" in claimed.get_json()["detail"]
+    assert client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()["state"] == "shipped"
