@@ -31,7 +31,7 @@ def delivered(envelope, session) -> None:
         return
     cash = p.get("cash_collected")
     if cash:
-        service.received(session, order=order, amount=cash["amount_minor"], paid=None)
+        service.cash_collected(session, order=order, cash=cash)
     service.release(session, order_id=order.id, merchant_id=order.merchant_id, why="delivered")
 
 

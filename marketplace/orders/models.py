@@ -119,6 +119,9 @@ class MerchantOrder(ShardBase):
     total_amount: Mapped[int] = mapped_column(Integer)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # variant_id, sku, quantity, unit_price, total
     ship_to: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # how the buyer pays (checkout.PAYMENT_METHODS), set when paid (payments.service.capture):
+    # a cash-on-delivery parcel's delivery event books the cash
+    payment_method: Mapped[str | None] = mapped_column(String(20))
     return_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

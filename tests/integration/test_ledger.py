@@ -232,6 +232,30 @@ def test_escrow_never_releases_a_share_whose_money_is_not_in(router, method):
         assert service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered") == 9_200
 
 
+def test_cash_on_delivery_books_what_is_owed_never_more_and_holds_escrow_when_short(router):
+    """The operator's figure is taken up to what the buyer owes; a shortfall is booked as it
+    came, kept in the posting's memo, and escrow stays held: no payout of cash never collected."""
+    with router.unit_of_work("kin") as uow:
+        over, short = order_of(uow.session, "mer_A", goods=10_000, shipping=0), order_of(uow.session, "mer_B", goods=10_000, shipping=0)
+        for order in (over, short):
+            service.capture(uow.session, order=order, paid=None, method="cash_on_delivery")
+        assert service.cash_due(uow.session, over) == {"amount_minor": 10_000, "currency": "EUR"}
+
+        assert service.cash_collected(uow.session, order=over, cash={"amount_minor": 12_000, "currency": "EUR"}) == 0
+        assert balances(uow.session, LedgerEntry.order_id == over.id)[("funds_held", "EUR")] == 10_000
+        assert service.release(uow.session, order_id=over.id, merchant_id="mer_A", why="delivered") == 9_200
+        assert service.cash_due(uow.session, over) is None
+
+        assert service.cash_collected(uow.session, order=short, cash={"amount_minor": 7_000, "currency": "EUR"}) == 3_000
+        payment = uow.session.scalars(select(LedgerPosting).where(LedgerPosting.key == f"payment:{short.id}")).one()
+        assert "30.00 EUR short" in payment.memo
+        assert service.release(uow.session, order_id=short.id, merchant_id="mer_B", why="delivered") == 0
+        assert payouts.pay_out(uow.session, merchant_id="mer_B", currency="EUR", provider_name="offline") is None
+        assert service.cash_due(uow.session, short) == {"amount_minor": 3_000, "currency": "EUR"}
+        assert service.cash_collected(uow.session, order=order_of(uow.session, "mer_C"), cash={
+            "amount_minor": 1, "currency": "EUR"}) == 0  # not a cash-on-delivery order: it owes nothing
+
+
 def test_two_payout_runs_at_once_pay_a_balance_once(router, backend):
     if backend != "postgres":
         pytest.skip("SQLite takes one writer at a time: the race between payout runs is PostgreSQL's")
