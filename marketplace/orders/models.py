@@ -96,6 +96,7 @@ class BuyerOrder(ShardBase):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(String(500))  # the merchant region's last word (why cancelled, ...)
     return_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    receipt_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the buyer said it arrived (once)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -236,3 +236,20 @@ def test_a_provider_error_that_will_not_pass_declines_the_payment(client, platfo
     settle(platform)
     done = client.get(f"/api/v1/checkouts/{started['id']}", headers=auth).get_json()
     assert done["state"] == "failed" and "declined: The account is closed." in done["reason"]
+
+
+def test_a_cash_on_delivery_receipt_confirmed_before_the_post_reports_waits_for_the_cash(client, platform, router):
+    shop = open_shop(router, client, "Kingston Roasters", "JM")
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 2)
+    check_out(client, auth, address_id, payment_method="cash_on_delivery")
+    settle(platform)
+    order = paid_order(router, shop)
+    parcel = ship(client, shop, order.id)
+    settle(platform)
+    assert client.post(f"/api/v1/orders/{order.id}/receipt", headers=auth, json={}).status_code == 200
+    settle(platform)
+    assert paid_order(router, shop).state == "delivered" and kinds(router, shop.region) == ["capture"]
+    delivered_by_post(client, platform, parcel)  # the postman's word, with the cash, comes after
+    settle(platform)
+    assert kinds(router, shop.region) == ["capture", "payment", "release"]
