@@ -4,8 +4,8 @@
     payment     funds_held +total (the buyer's amount and rate kept) | buyer_clearing -total
                 (at capture; for cash on delivery when the postal operator's delivery event
                 reports the cash: what the buyer owes, never more, a shortfall kept held)
-    release     merchant_held +held | merchant_available -held   (delivered, or N days after
-                shipment with no delivery event: escrow ends)
+    release     merchant_held +held | merchant_available -held   (delivered, receipt confirmed,
+                or N days after the parcels' last tracking event with no delivery: escrow ends)
     refund      merchant_held/available +net part, fee_revenue +fee part, customs_collected +duty
                 part | buyer_clearing (not yet paid) or funds_held -amount
     reversal    funds_held +x | merchant_available -x  (the merchant was already paid: take it back)
@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from logistics.models import Shipment, TrackingEvent
 from marketplace.money import Money, apply_basis_points
 from marketplace.orders.models import OrderTransition
 from marketplace.regions import outbox
@@ -189,17 +190,27 @@ def _order_balances(session, order_id: str) -> dict[tuple[str, str], int]:
 
 
 def release_due(router, region: str, *, batch: int = 100) -> int:
-    """Escrow ends by itself `release_after_days` (ledger.toml) after the parcel was shipped
-    when no delivery event came (the database clock): a relay chore. How many orders released."""
+    """Escrow ends by itself `release_after_days` (ledger.toml) after delivery attempts end
+    when no delivery event came: counted from the latest tracking event of the order's outbound
+    parcels (the operator's event time: a parcel still being tried keeps its order held), or
+    from the shipment when no event came; the cutoff is on the database clock. A relay chore:
+    how many orders it released."""
+    days = settings()["release_after_days"]
     with router.unit_of_work(region) as uow:
         session = uow.session
-        cutoff = database_now(session) - timedelta(days=settings()["release_after_days"])
+        cutoff = database_now(session) - timedelta(days=days)
         held = (select(LedgerEntry.order_id, LedgerEntry.merchant_id).where(LedgerEntry.account == "merchant_held")
                 .group_by(LedgerEntry.order_id, LedgerEntry.merchant_id).having(func.sum(LedgerEntry.amount) < 0).subquery())
-        due = session.execute(select(held.c.order_id, held.c.merchant_id).join(
-            OrderTransition, OrderTransition.order_id == held.c.order_id).where(
-            OrderTransition.to_state == "shipped", OrderTransition.at <= cutoff).distinct().limit(batch)).all()
+        shipped = (select(OrderTransition.order_id, func.max(OrderTransition.at).label("at"))
+                   .where(OrderTransition.to_state == "shipped").group_by(OrderTransition.order_id).subquery())
+        tracked = (select(Shipment.order_id, func.max(TrackingEvent.occurred_at).label("at"))
+                   .join(TrackingEvent, TrackingEvent.shipment_id == Shipment.id).where(Shipment.kind == "outbound")
+                   .group_by(Shipment.order_id).subquery())
+        due = session.execute(
+            select(held.c.order_id, held.c.merchant_id).join(shipped, shipped.c.order_id == held.c.order_id)
+            .outerjoin(tracked, tracked.c.order_id == held.c.order_id)
+            .where(func.coalesce(tracked.c.at, shipped.c.at) <= cutoff).limit(batch)).all()
         released = sum(1 for order_id, merchant_id in due if release(
-            session, order_id=order_id, merchant_id=merchant_id, why=f"{settings()['release_after_days']} days after shipment"))
+            session, order_id=order_id, merchant_id=merchant_id, why=f"{days} days after delivery attempts ended"))
         uow.commit()
     return released  # not those still waiting for their money: a chore that reports work is run again at once

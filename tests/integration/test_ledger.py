@@ -205,6 +205,37 @@ def test_escrow_ends_by_itself_n_days_after_shipment_when_no_delivery_event_came
         assert balances(uow.session, LedgerEntry.order_id == lately.id)[("merchant_held", "EUR")] == -10_700
 
 
+def test_escrow_counts_its_days_from_the_last_delivery_attempt_not_from_the_shipment(router):
+    """Shipped 20 days ago, but the post tried to deliver 5 days ago: still held. Shipped 20
+    days ago, last tried 15 days ago: released. A return parcel's events do not count."""
+    from datetime import timedelta
+
+    from logistics.models import Shipment, TrackingEvent
+    from marketplace.orders.models import OrderTransition
+    from marketplace.regions.base import database_now
+
+    with router.unit_of_work("kin") as uow:
+        now = database_now(uow.session)
+        trying, given_up = order_of(uow.session, "mer_A"), order_of(uow.session, "mer_B")
+        for n, (order, last_attempt) in enumerate(((trying, 5), (given_up, 15))):
+            service.capture(uow.session, order=order, paid=None, method="card")
+            uow.session.add(OrderTransition(order_id=order.id, region="kin", from_state="in_fulfilment", to_state="shipped",
+                                            actor="handover:merchant:stf_x", at=now - timedelta(days=20)))
+            for kind, days, serial in (("outbound", last_attempt, f"{n}1"), ("return", 1, f"{n}2")):
+                parcel = Shipment(id=new_id("shp"), region="kin", merchant_id=order.merchant_id, order_id=order.id,
+                                  kind=kind, tracking_number=f"CP1000000{serial}JM", service="registered", weight_g=500,
+                                  sender={}, addressee={}, state="attempt_failed", created_at=now - timedelta(days=21))
+                uow.session.add(parcel)
+                uow.session.add(TrackingEvent(region="kin", operator="jm", event_id=f"e-{serial}",
+                                              tracking_number=parcel.tracking_number, shipment_id=parcel.id, code="EMH",
+                                              occurred_at=now - timedelta(days=days), office="JMKINA"))
+        uow.commit()
+    assert service.release_due(router, "kin") == 1
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert balances(uow.session, LedgerEntry.order_id == trying.id)[("merchant_held", "EUR")] == -10_700
+        assert balances(uow.session, LedgerEntry.order_id == given_up.id)[("merchant_held", "EUR")] == 0
+
+
 def test_a_cash_on_delivery_order_refunded_before_the_cash_came_asks_the_provider_for_nothing(router):
     from marketplace.regions.models import OutboxEvent
 
