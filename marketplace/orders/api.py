@@ -121,8 +121,7 @@ class BuyerOrderReceipt(MethodView):
     @blp.response(200, BuyerOrderSchema)
     @blp.alt_response(409, description="Not shipped yet")
     def post(self, data, order_id):
-        """Confirm you received a shipped order: it becomes delivered and the merchant is paid from escrow.
-        Once: asking again answers the same and changes nothing."""
+        """Confirm you received a shipped order (once): it becomes delivered and its merchant is paid from escrow."""
         return service.confirm_receipt(router=router(), buyer=require_buyer(), order_id=order_id)
 
 
