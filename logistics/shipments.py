@@ -94,13 +94,15 @@ def _merchant_address(merchant: Merchant) -> dict:
 
 
 def hand_over(*, router: Router, principal: Principal, shipment_id: str) -> Shipment:
-    """The parcel is with the post: its order is shipped (the first hand-over moves it)."""
+    """The parcel is with the post: its order is shipped (the first hand-over moves it). The
+    only way an order ships (states.toml: actor "handover", recorded with who handed it over)."""
     with router.unit_of_work(principal.region) as uow:
         shipment = _shipment(uow.session, principal, shipment_id)
         if shipment.state == "created":
             shipment.state, shipment.handed_over_at = "handed_over", database_now(uow.session)
             order = uow.session.get(MerchantOrder, shipment.order_id)
-            if shipment.kind == "outbound" and states.move(uow.session, order, "shipped", actor=_actor(principal)):
+            if shipment.kind == "outbound" and states.move(uow.session, order, "shipped",
+                                                          actor=f"handover:{_actor(principal)}"):
                 saga.tell_buyer(uow.session, order)
         uow.commit()
         return shipment

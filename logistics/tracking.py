@@ -35,6 +35,7 @@ from marketplace.orders.models import MerchantOrder
 from marketplace.regions import outbox
 from marketplace.regions.base import database_now
 from marketplace.regions.router import Router
+from payments import service as payments
 
 HOLDER, BUYER = "logistics.tracking", "logistics.buyer_tracking"
 MAX_BATCH = 500
@@ -210,17 +211,28 @@ def _advance(shipment: Shipment, event: TrackingEvent, *, reported_by_an_end: bo
 
 
 def _deliver_when_done(session, shipment: Shipment, order: MerchantOrder) -> None:
-    """The order's last outbound parcel delivered: the order is delivered, payments told."""
-    if not (shipment.kind == "outbound" and shipment.state == "delivered" and order.state == "shipped"
+    """The order's last outbound parcel delivered: the order is delivered, payments told.
+
+    For cash on delivery the delivering postman has collected the cash, so the event says so:
+    `cash_collected` is what the buyer owes for the order (payments.service.cash_due: the
+    order's total in its currency, less what was refunded before delivery). The webhook
+    carries no amount of its own: the operator collects what is due and its remittance settles
+    any difference (payments books a shortfall as held, never more than owed). An order its
+    buyer already confirmed received is told too: its cash is only in once the post says so."""
+    if not (shipment.kind == "outbound" and shipment.state == "delivered" and order.state in ("shipped", "delivered")
             and _all_delivered(session, order)):
         return
-    states.move(session, order, "delivered", actor="postal")
+    moved = states.move(session, order, "delivered", actor="postal")
+    cash = payments.cash_due(session, order)
+    if not (moved or cash):  # delivered before, and nothing left to collect: payments knows
+        return
     outbox.publish(session, "shipments.delivered", {
         "merchant_order_id": order.id, "merchant_id": order.merchant_id, "checkout_id": order.checkout_id,
         "shipment_id": shipment.id, "tracking_number": shipment.tracking_number,
-        "delivered_at": shipment.delivered_at.isoformat(), "cash_collected": None, "to_region": order.region,
+        "delivered_at": shipment.delivered_at.isoformat(), "cash_collected": cash, "to_region": order.region,
     }, key=order.id)
-    saga.tell_buyer(session, order)
+    if moved:
+        saga.tell_buyer(session, order)
 
 
 def _buyers_copy(session, shipment: Shipment, order: MerchantOrder) -> dict:

@@ -1,6 +1,7 @@
 """The payments consumers, in the merchant's region: escrow ends on delivery (and the cash of
-a cash-on-delivery parcel is recorded), a paid order cancelled is refunded, and a refund is
-paid by the provider outside any transaction, keyed by the refund id."""
+a cash-on-delivery parcel is recorded) or when the buyer confirms receipt, a paid order
+cancelled is refunded, and a refund is paid by the provider outside any transaction, keyed by
+the refund id."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
 
+from marketplace.orders import saga, states
 from marketplace.orders.models import MerchantOrder
 from payments import service
 from payments.models import LedgerEntry, LedgerPosting, Refund
@@ -19,6 +21,7 @@ def register_handlers(registry, router, payments) -> None:
     """`payments()` gives the provider (Platform.payments)."""
     registry.consumer(CONSUMER, "shipments.delivered", addressed=True, transactional=True)(delivered)
     registry.consumer(CONSUMER, "orders.cancelled", transactional=True)(cancelled)
+    registry.consumer(CONSUMER, "orders.receipt.confirmed", addressed=True, transactional=True)(receipt_confirmed)
     registry.consumer("payments.refunds", "payments.refund.requested", addressed=True)(
         lambda envelope: pay_refund(router, payments(), envelope))
 
@@ -31,8 +34,26 @@ def delivered(envelope, session) -> None:
         return
     cash = p.get("cash_collected")
     if cash:
-        service.received(session, order=order, amount=cash["amount_minor"], paid=None)
+        service.cash_collected(session, order=order, cash=cash)
     service.release(session, order_id=order.id, merchant_id=order.merchant_id, why="delivered")
+
+
+def receipt_confirmed(envelope, session) -> None:
+    """The buyer says the goods arrived (sent from the buyer's region): a shipped order is
+    delivered, by the buyer, and escrow ends; a delivered one only ends escrow. Nothing else
+    moves (an order cancelled or not shipped meanwhile stays as it is, and the buyer is told its
+    state). Escrow still waits for money not in: a cash-on-delivery order's cash is booked by
+    the operator's delivery event, which comes after."""
+    p = envelope.payload
+    order = session.scalars(saga.lock_order(session, select(MerchantOrder).where(MerchantOrder.id == p["order_id"]))).first()
+    if order is None or order.merchant_id != p["merchant_id"]:
+        return
+    if order.state not in states.table()["receivable"]:
+        return saga.tell_buyer(session, order, reason=f"The order is {order.state.replace('_', ' ')}: "
+                                                      f"receipt was not recorded.")
+    if states.move(session, order, "delivered", actor=p["actor"]):
+        saga.tell_buyer(session, order, reason="Receipt confirmed.")
+    service.release(session, order_id=order.id, merchant_id=order.merchant_id, why="receipt confirmed by the buyer")
 
 
 def cancelled(envelope, session) -> None:

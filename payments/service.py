@@ -2,9 +2,10 @@
 
     capture     buyer_clearing +total | merchant_held -net, fee_revenue -fee, customs_collected -duties
     payment     funds_held +total (the buyer's amount and rate kept) | buyer_clearing -total
-                (at capture; for cash on delivery when the postal operator reports the cash)
-    release     merchant_held +held | merchant_available -held   (delivered, or N days after
-                shipment with no delivery event: escrow ends)
+                (at capture; for cash on delivery when the postal operator's delivery event
+                reports the cash: what the buyer owes, never more, a shortfall kept held)
+    release     merchant_held +held | merchant_available -held   (delivered, receipt confirmed,
+                or N days after the parcels' last tracking event with no delivery: escrow ends)
     refund      merchant_held/available +net part, fee_revenue +fee part, customs_collected +duty
                 part | buyer_clearing (not yet paid) or funds_held -amount
     reversal    funds_held +x | merchant_available -x  (the merchant was already paid: take it back)
@@ -16,10 +17,12 @@ step of a transaction the caller owns; each posting is keyed, so a redelivered e
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from logistics.models import Shipment, TrackingEvent
 from marketplace.money import Money, apply_basis_points
 from marketplace.orders.models import OrderTransition
 from marketplace.regions import outbox
@@ -27,6 +30,8 @@ from marketplace.regions.base import database_now
 from marketplace.regions.ids import new_id
 from payments.ledger import PAYABLE, Entry, balances, post, refusal, settings, split
 from payments.models import LedgerEntry, LedgerPosting, Refund
+
+log = logging.getLogger(__name__)
 
 COD = "cash_on_delivery"
 # Methods whose money is not in hand when the order is captured: the postal operator collects
@@ -41,7 +46,10 @@ def fee_for(goods: int) -> int:
 
 
 def capture(session, *, order, paid: dict | None, method: str | None) -> None:
-    """The order is paid: the buyer's money is owed, the merchant's share held in escrow."""
+    """The order is paid: the buyer's money is owed, the merchant's share held in escrow. The
+    order keeps its method: for cash on delivery the post collects, and its delivery event
+    books the cash (logistics.tracking, cash_due)."""
+    order.payment_method = method
     fee, duties = fee_for(order.goods_amount), max(order.total_amount - order.goods_amount - order.shipping_amount, 0)
     mine = {"merchant_id": order.merchant_id, "order_id": order.id, "currency": order.currency}
     post(session, key=f"capture:{order.id}", kind="capture", merchant_id=order.merchant_id, entries=[
@@ -52,25 +60,65 @@ def capture(session, *, order, paid: dict | None, method: str | None) -> None:
         received(session, order=order, amount=order.total_amount, paid=paid)
 
 
-def received(session, *, order, amount: int, paid: dict | None) -> None:
+def received(session, *, order, amount: int, paid: dict | None, memo: str | None = None) -> None:
     """The buyer's money is in (the provider's capture, or the postal operator's cash)."""
     mine = {"merchant_id": order.merchant_id, "order_id": order.id, "currency": order.currency}
     converted = {}
     if paid and paid["currency"] != order.currency:  # the rate the buyer's region converted at
         converted = {"original_amount": paid["amount_minor"], "original_currency": paid["currency"],
                      "fx_rate": paid["rate"], "fx_source": paid["source"]}
-    post(session, key=f"payment:{order.id}", kind="payment", merchant_id=order.merchant_id, entries=[
+    post(session, key=f"payment:{order.id}", kind="payment", merchant_id=order.merchant_id, memo=memo, entries=[
         Entry("funds_held", amount, **mine, **converted), Entry("buyer_clearing", -amount, **mine)])
+
+
+def cash_due(session, order) -> dict | None:
+    """What the postman collects for a cash-on-delivery order: what its buyer still owes (the
+    order's total in its currency, less what was refunded before the cash came), as
+    {"amount_minor", "currency"}; None for an order paid otherwise, or owing nothing."""
+    if order.payment_method != COD:
+        return None
+    owed = _owed(_order_balances(session, order.id), order.currency)
+    return {"amount_minor": owed, "currency": order.currency} if owed > 0 else None
+
+
+def cash_collected(session, *, order, cash: dict) -> int:
+    """The postal operator reports the cash of a cash-on-delivery parcel: it is booked as the
+    buyer's payment, never more than the buyer owes (a larger figure is the operator's to give
+    back) and never in another currency. Less than owed is booked as it came, with the
+    shortfall in the posting's memo and the log, and escrow stays held (release waits until
+    nothing is owed) until the operator's remittance settles it. Returns the shortfall."""
+    owed = _owed(_order_balances(session, order.id), order.currency)
+    if cash.get("currency") != order.currency:
+        log.warning("cash on delivery for order %s reported in %s, owed in %s: not booked", order.id,
+                    cash.get("currency"), order.currency)
+        return owed
+    amount = min(int(cash["amount_minor"]), owed)
+    short = owed - amount
+    memo = (f"cash on delivery {Money(short, order.currency).plain()} {order.currency} short of what the buyer "
+            f"owed: the operator's remittance settles it") if short else "cash on delivery"
+    if amount > 0:
+        received(session, order=order, amount=amount, paid=None, memo=memo)
+    if short:
+        log.warning("cash on delivery for order %s: %s of %s %s collected, escrow stays held", order.id, amount,
+                    owed, order.currency)
+    return short
+
+
+def _owed(balances_of_order: dict[tuple[str, str], int], currency: str) -> int:
+    """What the buyer still owes for an order (buyer_clearing, a debit)."""
+    return max(balances_of_order.get(("buyer_clearing", currency), 0), 0)
 
 
 def release(session, *, order_id: str, merchant_id: str, why: str) -> int:
     """Escrow ends (delivered, receipt confirmed, or the waiting time passed): what was held
     for the order becomes available for the next payout. Returns the amount released; nothing
-    while the buyer's money for the order is not in (cash not yet reported, an invoice unpaid),
-    since a payout would then pay out money the marketplace never had."""
+    while the buyer's money for the order is not all in (cash not yet reported or short, an
+    invoice unpaid), since a payout would then pay out money the marketplace never had."""
     if session.scalar(select(LedgerPosting.id).where(LedgerPosting.key == f"payment:{order_id}")) is None:
         return 0
     held = _order_balances(session, order_id)
+    if any(account == "buyer_clearing" and amount > 0 for (account, _), amount in held.items()):
+        return 0
     posted = 0
     for (account, currency), amount in held.items():
         if account == "merchant_held" and amount < 0:
@@ -142,17 +190,27 @@ def _order_balances(session, order_id: str) -> dict[tuple[str, str], int]:
 
 
 def release_due(router, region: str, *, batch: int = 100) -> int:
-    """Escrow ends by itself `release_after_days` (ledger.toml) after the parcel was shipped
-    when no delivery event came (the database clock): a relay chore. How many orders released."""
+    """Escrow ends by itself `release_after_days` (ledger.toml) after delivery attempts end
+    when no delivery event came: counted from the latest tracking event of the order's outbound
+    parcels (the operator's event time: a parcel still being tried keeps its order held), or
+    from the shipment when no event came; the cutoff is on the database clock. A relay chore:
+    how many orders it released."""
+    days = settings()["release_after_days"]
     with router.unit_of_work(region) as uow:
         session = uow.session
-        cutoff = database_now(session) - timedelta(days=settings()["release_after_days"])
+        cutoff = database_now(session) - timedelta(days=days)
         held = (select(LedgerEntry.order_id, LedgerEntry.merchant_id).where(LedgerEntry.account == "merchant_held")
                 .group_by(LedgerEntry.order_id, LedgerEntry.merchant_id).having(func.sum(LedgerEntry.amount) < 0).subquery())
-        due = session.execute(select(held.c.order_id, held.c.merchant_id).join(
-            OrderTransition, OrderTransition.order_id == held.c.order_id).where(
-            OrderTransition.to_state == "shipped", OrderTransition.at <= cutoff).distinct().limit(batch)).all()
+        shipped = (select(OrderTransition.order_id, func.max(OrderTransition.at).label("at"))
+                   .where(OrderTransition.to_state == "shipped").group_by(OrderTransition.order_id).subquery())
+        tracked = (select(Shipment.order_id, func.max(TrackingEvent.occurred_at).label("at"))
+                   .join(TrackingEvent, TrackingEvent.shipment_id == Shipment.id).where(Shipment.kind == "outbound")
+                   .group_by(Shipment.order_id).subquery())
+        due = session.execute(
+            select(held.c.order_id, held.c.merchant_id).join(shipped, shipped.c.order_id == held.c.order_id)
+            .outerjoin(tracked, tracked.c.order_id == held.c.order_id)
+            .where(func.coalesce(tracked.c.at, shipped.c.at) <= cutoff).limit(batch)).all()
         released = sum(1 for order_id, merchant_id in due if release(
-            session, order_id=order_id, merchant_id=merchant_id, why=f"{settings()['release_after_days']} days after shipment"))
+            session, order_id=order_id, merchant_id=merchant_id, why=f"{days} days after delivery attempts ended"))
         uow.commit()
     return released  # not those still waiting for their money: a chore that reports work is run again at once

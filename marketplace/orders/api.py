@@ -115,6 +115,16 @@ class BuyerReturn(MethodView):
         return service.request_return(router=router(), buyer=require_buyer(), order_id=order_id)
 
 
+@blp.route("/orders/<order_id>/receipt")
+class BuyerOrderReceipt(MethodView):
+    @blp.arguments(BuyerRequestSchema())
+    @blp.response(200, BuyerOrderSchema)
+    @blp.alt_response(409, description="Not shipped yet")
+    def post(self, data, order_id):
+        """Confirm you received a shipped order (once): it becomes delivered and its merchant is paid from escrow."""
+        return service.confirm_receipt(router=router(), buyer=require_buyer(), order_id=order_id)
+
+
 @merchant_blp.route("/orders")
 class MerchantOrders(MethodView):
     @merchant_blp.arguments(MerchantOrderArgs, location="query", unknown=RAISE)

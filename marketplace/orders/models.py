@@ -96,6 +96,7 @@ class BuyerOrder(ShardBase):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(String(500))  # the merchant region's last word (why cancelled, ...)
     return_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    receipt_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the buyer said it arrived (once)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -119,6 +120,9 @@ class MerchantOrder(ShardBase):
     total_amount: Mapped[int] = mapped_column(Integer)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # variant_id, sku, quantity, unit_price, total
     ship_to: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # how the buyer pays (checkout.PAYMENT_METHODS), set when paid (payments.service.capture):
+    # a cash-on-delivery parcel's delivery event books the cash
+    payment_method: Mapped[str | None] = mapped_column(String(20))
     return_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

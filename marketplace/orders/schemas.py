@@ -167,6 +167,7 @@ class BuyerOrderSchema(Schema):
     lines = fields.List(fields.Dict())
     note = fields.String(allow_none=True)
     return_requested = fields.Boolean()
+    receipt_confirmed_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 

@@ -3,9 +3,9 @@
 Merchants read their orders on their own shard (tenant: the principal's merchant; role: any
 staff or key may read, `move` needs the merchant's staff or an API key, like stock). Buyers
 read their order summaries in their own region, newest first, a page at a time (the cursor is
-the last order id seen: ids sort by time), and ask for a cancel or a return: the request goes
-to the merchant's region as an event, where the state machine decides, and the answer comes
-back to the summary (`orders.settled`).
+the last order id seen: ids sort by time), ask for a cancel or a return, and confirm receipt:
+the request goes to the merchant's region as an event, where the state machine decides, and
+the answer comes back to the summary (`orders.settled`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from marketplace.merchants.auth import Principal
 from marketplace.orders import saga, states
 from marketplace.orders.models import BuyerOrder, MerchantOrder, MerchantOrderSettings
 from marketplace.regions import outbox
+from marketplace.regions.base import database_now
 from marketplace.regions.ids import is_id
 from marketplace.regions.router import Router
 
@@ -70,10 +71,15 @@ def get_for_merchant(*, router: Router, principal: Principal, order_id: str) -> 
 
 
 def move(*, router: Router, principal: Principal, order_id: str, to_state: str) -> MerchantOrder:
-    """The merchant moves an order (in fulfilment, shipped, delivered, ...), as the table allows."""
+    """The merchant moves an order (in fulfilment, completed, cancelled, ...), as the table
+    allows. Shipped and delivered are refused with how they come (states.toml [how]): the
+    escrow clock counts from them, so a merchant saying so would be paid for goods never sent."""
     with router.unit_of_work(principal.region) as uow:
         order = _merchants(uow.session, principal, order_id, lock=True)
         actor = f"merchant:{principal.staff_id or principal.api_key_id}"
+        how = states.table()["how"].get(to_state)
+        if how and order.state != to_state:
+            raise Conflict(f"Order {order.id} is {order.state.replace('_', ' ')}. {how}")
         if to_state == "cancelled":
             moved = saga.cancel_order(uow.session, order, actor=actor)
         elif moved := states.move(uow.session, order, to_state, actor=actor):
@@ -163,5 +169,24 @@ def request_return(*, router: Router, buyer: BuyerPrincipal, order_id: str) -> B
         outbox.publish(uow.session, "orders.return.requested", {
             "checkout_id": order.checkout_id, "merchant_id": order.merchant_id, "to_region": order.merchant_region,
             "buyer_region": order.region, "order_id": order.order_id}, key=order.checkout_id)
+        uow.commit()
+        return order
+
+
+def confirm_receipt(*, router: Router, buyer: BuyerPrincipal, order_id: str) -> BuyerOrder:
+    """The buyer has the goods of a shipped (or delivered) order: the merchant's region makes
+    it delivered, by the buyer, and ends escrow (payments.events.receipt_confirmed). Recorded
+    once: a second confirmation answers the same and sends nothing."""
+    with router.unit_of_work(buyer.region) as uow:
+        order = _buyers(uow.session, buyer, order_id)
+        if order.receipt_confirmed_at is None:
+            if order.state not in states.table()["receivable"]:
+                raise Conflict(f"Order {order_id} is {order.state.replace('_', ' ')}: receipt is confirmed once it "
+                               f"has shipped.")
+            order.receipt_confirmed_at = database_now(uow.session)
+            outbox.publish(uow.session, "orders.receipt.confirmed", {
+                "checkout_id": order.checkout_id, "merchant_id": order.merchant_id, "order_id": order.order_id,
+                "to_region": order.merchant_region, "buyer_region": order.region, "actor": f"buyer:{buyer.buyer_id}"},
+                key=order.checkout_id)
         uow.commit()
         return order

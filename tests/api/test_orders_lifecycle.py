@@ -4,7 +4,8 @@ buyer's summary follows each answer from the merchant's region."""
 
 from __future__ import annotations
 
-from tests.support.shop import available, buyer_with_address, check_out, open_shop, put, settle
+from tests.support.postal import delivered_by_post
+from tests.support.shop import available, buyer_with_address, check_out, open_shop, put, settle, ship
 
 
 def test_moq_and_case_pack_refusals_say_which_quantity_would_be_accepted(client, router):
@@ -47,14 +48,14 @@ def test_a_buyer_cancels_before_shipment_and_the_summary_follows(client, router,
 def test_shipped_orders_cannot_be_cancelled_and_returns_come_after_delivery(client, router, platform):
     shop, auth, order_id = paid_order(client, router, platform)
     assert move(client, shop, order_id, "shipped").status_code == 409  # paid -> shipped skips fulfilment
-    for state in ("in_fulfilment", "shipped"):
-        assert move(client, shop, order_id, state).status_code == 200
+    assert move(client, shop, order_id, "in_fulfilment").status_code == 200
+    parcel = ship(client, shop, order_id)
     settle(platform)
     assert client.get(f"/api/v1/orders/{order_id}", headers=auth).get_json()["state"] == "shipped"
     assert client.post(f"/api/v1/orders/{order_id}/cancel", headers=auth, json={}).status_code == 409
     assert client.post(f"/api/v1/orders/{order_id}/return", headers=auth, json={}).status_code == 409
 
-    assert move(client, shop, order_id, "delivered").status_code == 200
+    delivered_by_post(client, platform, parcel)
     settle(platform)
     assert client.post(f"/api/v1/orders/{order_id}/return", headers=auth, json={"reason": "wrong size"}).status_code == 202
     settle(platform)
@@ -64,3 +65,61 @@ def test_shipped_orders_cannot_be_cancelled_and_returns_come_after_delivery(clie
     assert detail["return_requested_at"] is not None
     assert [t["to_state"] for t in detail["transitions"]] == ["pending_payment", "paid", "in_fulfilment", "shipped", "delivered"]
     assert available(router, shop) == (498, 0)
+
+
+def test_a_merchant_cannot_say_an_order_shipped_or_delivered_and_is_told_how_it_ships(client, router, platform):
+    """Escrow counts from shipped and ends at delivered: a merchant who could set them would be
+    paid for goods it never sent. Shipped comes from a parcel handed over, delivered from the post."""
+    shop, auth, order_id = paid_order(client, router, platform)
+    assert move(client, shop, order_id, "in_fulfilment").status_code == 200
+    said = move(client, shop, order_id, "shipped")
+    assert said.status_code == 409 and said.mimetype == "application/problem+json"
+    assert "create a shipment" in said.get_json()["detail"] and "/hand-over" in said.get_json()["detail"]
+    ship(client, shop, order_id)
+    detail = client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()
+    assert detail["state"] == "shipped" and detail["transitions"][-1]["actor"].startswith("handover:merchant:")
+    claimed = move(client, shop, order_id, "delivered")
+    assert claimed.status_code == 409 and "postal operator" in claimed.get_json()["detail"]
+    assert client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()["state"] == "shipped"
+
+
+def test_the_buyer_confirms_receipt_once_and_the_merchant_in_another_region_is_paid_from_escrow(client, router, platform):
+    from sqlalchemy import func, select
+
+    from marketplace.regions.models import OutboxEvent
+    from tests.support.buyers import signed_up
+
+    shop = open_shop(router, client, "Port Cocoa", "TT")  # the merchant's region is not the buyer's (kin)
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 2)
+    check_out(client, auth, address_id)
+    settle(platform)
+    [summary] = client.get("/api/v1/orders", headers=auth).get_json()["items"]
+    order_id, receipt = summary["id"], f"/api/v1/orders/{summary['id']}/receipt"
+    assert shop.region != "kin" and summary["merchant_region"] == shop.region
+    early = client.post(receipt, headers=auth, json={})
+    assert early.status_code == 409 and "once it has shipped" in early.get_json()["detail"]
+    assert move(client, shop, order_id, "in_fulfilment").status_code == 200
+    ship(client, shop, order_id)
+    settle(platform)
+
+    _, stranger = signed_up(client, "Stranger Buyer")
+    assert client.post(receipt, headers=stranger, json={}).status_code == 404
+    assert client.post(receipt, headers=shop.auth, json={}).status_code == 401  # a merchant is no buyer
+    first = client.post(receipt, headers=auth, json={})
+    assert first.status_code == 200 and first.get_json()["receipt_confirmed_at"] is not None
+
+    def sent() -> int:
+        with router.unit_of_work("kin", read_only=True) as uow:
+            return uow.session.scalar(select(func.count()).select_from(OutboxEvent).where(
+                OutboxEvent.topic == "orders.receipt.confirmed"))
+
+    again = client.post(receipt, headers=auth, json={})
+    assert again.status_code == 200 and again.get_json() == first.get_json() and sent() == 1
+    settle(platform)
+    detail = client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()
+    assert detail["state"] == "delivered" and detail["transitions"][-1]["actor"].startswith("buyer:")
+    assert client.get(f"/api/v1/orders/{order_id}", headers=auth).get_json()["state"] == "delivered"
+    [balance] = client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()["balances"]
+    assert balance["held"] == 0 and balance["available"] > 0
+    assert client.post(receipt, headers=auth, json={}).status_code == 200 and sent() == 1

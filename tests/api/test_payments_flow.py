@@ -1,5 +1,6 @@
 """Money on the embedded default, through the API and the commands: cash on delivery from
-checkout to the payout file, a bank transfer waiting for its credit, a paid order cancelled
+checkout through the parcel's hand-over and the operator's signed delivery webhook to the
+payout file, a bank transfer waiting for its credit, a paid order cancelled
 and refunded; and the money walk (no merchant sees another's balance, no buyer any)."""
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from sqlalchemy import select
 
 from marketplace.orders.models import MerchantOrder
 from marketplace.regions import outbox
-from payments.models import LedgerPosting, Refund
-from payments.service import fee_for
+from marketplace.regions.models import OutboxEvent
+from payments.ledger import balances
+from payments.models import LedgerEntry, LedgerPosting, Refund
+from payments.service import fee_for, refund
 from tests.api.test_role_walk import signed_in
-from tests.support.shop import buyer_with_address, check_out, open_shop, put, settle
+from tests.support.postal import delivered_by_post
+from tests.support.shop import buyer_with_address, check_out, open_shop, put, settle, ship
 
 
 def paid_order(router, shop) -> MerchantOrder:
@@ -27,20 +31,13 @@ def kinds(router, region: str) -> list[str]:
         return [p.kind for p in uow.session.scalars(select(LedgerPosting).order_by(LedgerPosting.id))]
 
 
-def deliver(router, order, cash: int | None) -> None:
-    """What logistics publishes when the postal operator delivers (contracts.md)."""
-    with router.unit_of_work(order.region) as uow:
-        outbox.publish(uow.session, "shipments.delivered", {
-            "merchant_order_id": order.id, "merchant_id": order.merchant_id, "checkout_id": order.checkout_id,
-            "shipment_id": "shp_1", "tracking_number": "RR123456785JM", "delivered_at": "2026-12-03T07:00:00+00:00",
-            "cash_collected": {"amount_minor": cash, "currency": order.currency} if cash else None,
-            "to_region": order.region}, key=order.id)
-        uow.commit()
-
-
-def test_cash_on_delivery_becomes_payable_on_delivery_and_is_paid_by_the_bank_file(app, client, platform, router, tmp_path):
-    shop = open_shop(router, client, "Kingston Roasters", "JM")
-    _, auth, address_id = buyer_with_address(client)
+def test_cash_on_delivery_becomes_payable_when_the_post_delivers_and_is_paid_by_the_bank_file(app, client, platform,
+                                                                                                 router, tmp_path):
+    """The real path end to end: a Trinidadian merchant ships a cash-on-delivery order to
+    Jamaica through the API, the Jamaican operator's signed webhook reports it delivered (EMI),
+    and the cash the postman collected makes the merchant's share payable."""
+    shop = open_shop(router, client, "Port Cocoa", "TT")
+    _, auth, address_id = buyer_with_address(client)  # in Kingston
     assert put(client, auth, shop, 3).status_code == 200
     started = check_out(client, auth, address_id, payment_method="cash_on_delivery").get_json()
     settle(platform)
@@ -52,27 +49,53 @@ def test_cash_on_delivery_becomes_payable_on_delivery_and_is_paid_by_the_bank_fi
     assert before["balances"] == [{"currency": order.currency, "held": net, "available": 0, "paid_out": 0}]
     assert before["rail"] == "bank_transfer"
 
-    deliver(router, order, cash=order.total_amount)
+    parcel = ship(client, shop, order.id)
     settle(platform)
-    deliver(router, order, cash=order.total_amount)  # the event again: nothing more
+    assert kinds(router, shop.region) == ["capture"]  # handed over: the cash is still to collect
+    delivered_by_post(client, platform, parcel, operator="jm")  # the destination's operator
+    settle(platform)
+    delivered_by_post(client, platform, {**parcel}, operator="jm", event_id="again")  # a redelivery: nothing more
     settle(platform)
     assert kinds(router, shop.region) == ["capture", "payment", "release"]
+    with router.unit_of_work(shop.region, read_only=True) as uow:
+        cash = uow.session.scalars(select(LedgerPosting).where(LedgerPosting.key == f"payment:{order.id}")).one()
+        assert [(e.account, e.amount) for e in cash.entries if e.account == "funds_held"] == [("funds_held", order.total_amount)]
     after = client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()
     assert after["balances"] == [{"currency": order.currency, "held": 0, "available": net, "paid_out": 0}]
 
     bank_file = tmp_path / "payouts.csv"
     ran = app.test_cli_runner().invoke(args=["cpu", "payments", "payouts", "--bank-file", str(bank_file)])
     assert ran.exit_code == 0, ran.output
-    assert "kin: 1 payout(s)" in ran.output and "by bank_transfer" in ran.output
+    assert f"{shop.region}: 1 payout(s)" in ran.output and "by bank_transfer" in ran.output
     with bank_file.open(encoding="utf-8") as rows:
         lines = list(csv.DictReader(rows))
     assert [(line["merchant_id"], line["currency"], int(line["amount_minor"])) for line in lines] == [
         (shop.merchant_id, order.currency, net)]
-    assert lines[0]["merchant_name"] == "Kingston Roasters" and lines[0]["amount"] == f"{net / 100:.2f}"
+    assert lines[0]["merchant_name"] == "Port Cocoa" and lines[0]["amount"] == f"{net / 100:.2f}"
     again = app.test_cli_runner().invoke(args=["cpu", "payments", "payouts", "--bank-file", str(bank_file)])
     assert "0 payout(s)" in again.output and len(bank_file.read_text().splitlines()) == 2
     paid = client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()
     assert paid["balances"] == [{"currency": order.currency, "held": 0, "available": 0, "paid_out": net}]
+
+
+def test_the_postman_collects_what_remains_owed_after_a_refund_before_delivery(client, platform, router):
+    shop = open_shop(router, client, "Kingston Roasters", "JM")
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 3)
+    check_out(client, auth, address_id, payment_method="cash_on_delivery")
+    settle(platform)
+    order = paid_order(router, shop)
+    with router.unit_of_work(shop.region) as uow:
+        refund(uow.session, order=uow.session.get(MerchantOrder, order.id), amount=1_000)  # one bag short: owes less
+        uow.commit()
+    delivered_by_post(client, platform, ship(client, shop, order.id))
+    settle(platform)
+    with router.unit_of_work(shop.region, read_only=True) as uow:
+        [event] = uow.session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "shipments.delivered")).all()
+        assert event.payload["cash_collected"] == {"amount_minor": order.total_amount - 1_000, "currency": order.currency}
+        mine = balances(uow.session, LedgerEntry.order_id == order.id)
+    assert mine[("funds_held", order.currency)] == order.total_amount - 1_000 and mine[("merchant_held", order.currency)] == 0
+    assert ("buyer_clearing", order.currency) not in mine or mine[("buyer_clearing", order.currency)] == 0
 
 
 def test_a_bank_transfer_waits_for_its_credit_and_a_late_decline_changes_nothing(app, client, platform, router):
@@ -158,7 +181,7 @@ def test_reconciliation_lists_every_difference_between_the_ledger_and_the_bank(a
     check_out(client, auth, address_id)
     settle(platform)
     for shop in shops:
-        deliver(router, paid_order(router, shop), cash=None)
+        delivered_by_post(client, platform, ship(client, shop, paid_order(router, shop).id))
     settle(platform)
     ours = tmp_path / "payouts.csv"
     runner = app.test_cli_runner()
@@ -213,3 +236,20 @@ def test_a_provider_error_that_will_not_pass_declines_the_payment(client, platfo
     settle(platform)
     done = client.get(f"/api/v1/checkouts/{started['id']}", headers=auth).get_json()
     assert done["state"] == "failed" and "declined: The account is closed." in done["reason"]
+
+
+def test_a_cash_on_delivery_receipt_confirmed_before_the_post_reports_waits_for_the_cash(client, platform, router):
+    shop = open_shop(router, client, "Kingston Roasters", "JM")
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 2)
+    check_out(client, auth, address_id, payment_method="cash_on_delivery")
+    settle(platform)
+    order = paid_order(router, shop)
+    parcel = ship(client, shop, order.id)
+    settle(platform)
+    assert client.post(f"/api/v1/orders/{order.id}/receipt", headers=auth, json={}).status_code == 200
+    settle(platform)
+    assert paid_order(router, shop).state == "delivered" and kinds(router, shop.region) == ["capture"]
+    delivered_by_post(client, platform, parcel)  # the postman's word, with the cash, comes after
+    settle(platform)
+    assert kinds(router, shop.region) == ["capture", "payment", "release"]

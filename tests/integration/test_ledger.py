@@ -205,6 +205,37 @@ def test_escrow_ends_by_itself_n_days_after_shipment_when_no_delivery_event_came
         assert balances(uow.session, LedgerEntry.order_id == lately.id)[("merchant_held", "EUR")] == -10_700
 
 
+def test_escrow_counts_its_days_from_the_last_delivery_attempt_not_from_the_shipment(router):
+    """Shipped 20 days ago, but the post tried to deliver 5 days ago: still held. Shipped 20
+    days ago, last tried 15 days ago: released. A return parcel's events do not count."""
+    from datetime import timedelta
+
+    from logistics.models import Shipment, TrackingEvent
+    from marketplace.orders.models import OrderTransition
+    from marketplace.regions.base import database_now
+
+    with router.unit_of_work("kin") as uow:
+        now = database_now(uow.session)
+        trying, given_up = order_of(uow.session, "mer_A"), order_of(uow.session, "mer_B")
+        for n, (order, last_attempt) in enumerate(((trying, 5), (given_up, 15))):
+            service.capture(uow.session, order=order, paid=None, method="card")
+            uow.session.add(OrderTransition(order_id=order.id, region="kin", from_state="in_fulfilment", to_state="shipped",
+                                            actor="handover:merchant:stf_x", at=now - timedelta(days=20)))
+            for kind, days, serial in (("outbound", last_attempt, f"{n}1"), ("return", 1, f"{n}2")):
+                parcel = Shipment(id=new_id("shp"), region="kin", merchant_id=order.merchant_id, order_id=order.id,
+                                  kind=kind, tracking_number=f"CP1000000{serial}JM", service="registered", weight_g=500,
+                                  sender={}, addressee={}, state="attempt_failed", created_at=now - timedelta(days=21))
+                uow.session.add(parcel)
+                uow.session.add(TrackingEvent(region="kin", operator="jm", event_id=f"e-{serial}",
+                                              tracking_number=parcel.tracking_number, shipment_id=parcel.id, code="EMH",
+                                              occurred_at=now - timedelta(days=days), office="JMKINA"))
+        uow.commit()
+    assert service.release_due(router, "kin") == 1
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert balances(uow.session, LedgerEntry.order_id == trying.id)[("merchant_held", "EUR")] == -10_700
+        assert balances(uow.session, LedgerEntry.order_id == given_up.id)[("merchant_held", "EUR")] == 0
+
+
 def test_a_cash_on_delivery_order_refunded_before_the_cash_came_asks_the_provider_for_nothing(router):
     from marketplace.regions.models import OutboxEvent
 
@@ -230,6 +261,30 @@ def test_escrow_never_releases_a_share_whose_money_is_not_in(router, method):
         assert payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline") is None
         service.received(uow.session, order=order, amount=order.total_amount, paid=None)  # the money came
         assert service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered") == 9_200
+
+
+def test_cash_on_delivery_books_what_is_owed_never_more_and_holds_escrow_when_short(router):
+    """The operator's figure is taken up to what the buyer owes; a shortfall is booked as it
+    came, kept in the posting's memo, and escrow stays held: no payout of cash never collected."""
+    with router.unit_of_work("kin") as uow:
+        over, short = order_of(uow.session, "mer_A", goods=10_000, shipping=0), order_of(uow.session, "mer_B", goods=10_000, shipping=0)
+        for order in (over, short):
+            service.capture(uow.session, order=order, paid=None, method="cash_on_delivery")
+        assert service.cash_due(uow.session, over) == {"amount_minor": 10_000, "currency": "EUR"}
+
+        assert service.cash_collected(uow.session, order=over, cash={"amount_minor": 12_000, "currency": "EUR"}) == 0
+        assert balances(uow.session, LedgerEntry.order_id == over.id)[("funds_held", "EUR")] == 10_000
+        assert service.release(uow.session, order_id=over.id, merchant_id="mer_A", why="delivered") == 9_200
+        assert service.cash_due(uow.session, over) is None
+
+        assert service.cash_collected(uow.session, order=short, cash={"amount_minor": 7_000, "currency": "EUR"}) == 3_000
+        payment = uow.session.scalars(select(LedgerPosting).where(LedgerPosting.key == f"payment:{short.id}")).one()
+        assert "30.00 EUR short" in payment.memo
+        assert service.release(uow.session, order_id=short.id, merchant_id="mer_B", why="delivered") == 0
+        assert payouts.pay_out(uow.session, merchant_id="mer_B", currency="EUR", provider_name="offline") is None
+        assert service.cash_due(uow.session, short) == {"amount_minor": 3_000, "currency": "EUR"}
+        assert service.cash_collected(uow.session, order=order_of(uow.session, "mer_C"), cash={
+            "amount_minor": 1, "currency": "EUR"}) == 0  # not a cash-on-delivery order: it owes nothing
 
 
 def test_two_payout_runs_at_once_pay_a_balance_once(router, backend):

@@ -87,3 +87,12 @@ def placed_order(router, merchant_id: str, region: str, *, state: str = "pending
         states.record_initial(uow.session, order, actor="checkout")
         uow.commit()
     return order.id
+
+
+def ship(client, shop: Shop, order_id: str, *, weight_g: int = 800) -> dict:
+    """The one way an order ships: a parcel made for it and handed over to the post. The parcel."""
+    made = client.post(f"/api/v1/merchant/orders/{order_id}/shipments", headers=shop.auth, json={"weight_g": weight_g})
+    assert made.status_code == 201, made.get_json()
+    handed = client.post(f"/api/v1/merchant/shipments/{made.get_json()['id']}/hand-over", headers=shop.auth, json={})
+    assert handed.status_code == 200, handed.get_json()
+    return handed.get_json()
