@@ -194,7 +194,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     stripe_webhooks.register_handlers(current.handlers, router, lambda: current.stripe)
     order_mail.register_handlers(current.handlers, router, lambda: current.mail)
     payment_events.register_handlers(current.handlers, router, lambda: current.payments)
-    current.chores.append(functools.partial(payment_service.release_due, router))  # escrow ends N days after shipment
+    current.chores.append(functools.partial(payment_service.release_due, router))  # escrow ends N days after the last delivery attempt
     postal_tracking.register_handlers(current.handlers, router)
     current.chores.append(WebhookSender(router, settings))
     cli.register(app)
