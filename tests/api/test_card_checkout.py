@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from marketplace.orders.models import Checkout, MerchantOrder
 from payments.gateways import PaymentProviders
-from payments.models import LedgerPosting
+from payments.models import LedgerPosting, Refund
 from payments.stripe.provider import StripeProvider, client_for
 from tests.conftest import own_app
 from tests.support import databases
@@ -117,6 +117,20 @@ def test_a_card_checkout_through_stripe_is_paid_when_the_signed_webhook_says_so(
     settle(platform)
     assert client.get(f"/api/v1/checkouts/{checkout_id}", headers=auth).get_json()["state"] == "completed"
     assert len(calls(fake, "/capture")) == 1 and all(orders_of(router, shop) == ["paid"] for shop in shops)
+
+    # A paid order cancelled by its merchant is refunded by the provider that took the payment
+    kingston = shops[0]
+    with router.unit_of_work(kingston.region, read_only=True) as uow:
+        order = uow.session.scalars(select(MerchantOrder).where(MerchantOrder.merchant_id == kingston.merchant_id)).one()
+    moved = client.put(f"/api/v1/merchant/orders/{order.id}/state", headers=kingston.auth, json={"state": "cancelled"})
+    assert moved.status_code == 200, moved.get_json()
+    settle(platform)
+    with router.unit_of_work(kingston.region, read_only=True) as uow:
+        refund = uow.session.scalars(select(Refund)).one()
+    [refunded] = calls(fake, "/v1/refunds")
+    assert refunded.idempotency_key == f"{refund.id}:refund" and refunded.params["payment_intent"] == intent["id"]
+    assert int(refunded.params["amount"]) == order.total_amount  # the buyer paid in JMD, the merchant's currency
+    assert refund.state == "refunded" and refund.provider_reference.startswith("re_")
     assert intent["client_secret"] not in caplog.text
 
 
