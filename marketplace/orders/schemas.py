@@ -83,7 +83,9 @@ class CheckoutSchema(Schema):
     payment_method = fields.String()
     payment_status = fields.String(allow_none=True, metadata={
         "description": "pending (the buyer must still pay: see payment_reference or payment_client_secret), authorised or declined"})
-    payment_reference = fields.String(allow_none=True, metadata={"description": "for a bank transfer: the reference to write on it"})
+    payment_reference = fields.String(allow_none=True, metadata={
+        "description": "for a bank transfer: the reference to write on it; for a card: Stripe's PaymentIntent id "
+                       "(or, in the embedded default without Stripe, the stand-in card's note that nothing was charged)"})
     payment_client_secret = fields.Method("_client_secret", allow_none=True, metadata={
         "type": "string", "description": "for the app to confirm a card payment (Stripe), while the payment is pending"})
     reason = fields.String(allow_none=True)
