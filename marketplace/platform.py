@@ -19,7 +19,7 @@ from marketplace.mail.gateways import MailGateway, gateway_for
 from marketplace.regions.outbox import HandlerRegistry, Relay, RelayPolicy
 from marketplace.regions.regionmap import RegionMap
 from marketplace.regions.router import Router
-from payments.gateways import OfflineProvider, PaymentProvider
+from payments.gateways import PaymentProviders, StandInCard
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,6 @@ class Platform:
     router: Router
     handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
     chores: list = field(default_factory=list)  # chore(region) -> how much it did, run by every relay's pass (Relay)
-    # The payment provider the checkout saga calls (payments.gateways); the embedded default is
-    # the offline methods. Tests put a declining one here.
-    payments: PaymentProvider = field(default_factory=OfflineProvider)
     _relay_stop: threading.Event | None = None
     _search: object | None = None
     _search_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -57,6 +54,14 @@ class Platform:
         from payments.stripe.provider import StripeProvider, client_for
 
         return StripeProvider(client_for(self.settings), self.router)
+
+    @cached_property
+    def payments(self) -> PaymentProviders:
+        """Which provider takes each payment method (payments.gateways): a card goes to Stripe
+        with a key, to the stand-in card in the embedded default without one, and is refused in
+        production without one. Tests put `PaymentProviders.only(a declining provider)` here."""
+        card = self.stripe or (StandInCard() if self.settings.env == "embedded" else None)
+        return PaymentProviders(self.router, card=card)
 
     @cached_property
     def mail(self) -> MailGateway:

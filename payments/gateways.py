@@ -1,12 +1,20 @@
-"""The one payment provider interface (docs/decisions/0008), and the embedded default.
+"""The one payment provider interface (docs/decisions/0008), its providers, and the one place
+that says which provider takes a payment (`PaymentProviders`, carried as `Platform.payments`).
 
-A checkout's money goes through a provider chosen by the platform (`Platform.payments`):
-Stripe (payments/stripe/) when a key is configured, otherwise `OfflineProvider`. Every call
-carries `key`, our own identifier (the checkout id for create/confirm/capture/void, our refund
-id for a refund, our payout id for a transfer), used as the idempotency key: a retried saga
-step (events arrive at least once) repeats nothing. A provider is called outside any database
-transaction: the saga records "paying", calls, then records the outcome; a crash in between
-calls again, which the key makes harmless.
+The buyer picks a payment method; the method picks the provider (`PaymentProviders.name_for`):
+`card` goes to Stripe (payments/stripe/) when a key is configured, and in the embedded default
+without one to `StandInCard`, which authorises at once and says so in its reference; outside
+the embedded default a card checkout without Stripe is refused. The offline methods
+(bank_transfer, invoice, cash_on_delivery) always go to `OfflineProvider`. The provider's name
+is recorded on the checkout when it starts, and every later call for that payment (create,
+confirm, capture, void, refund) goes to the provider named there, whatever the configuration
+says by then: a payment is finished where it was begun.
+
+Every call carries `key`, our own identifier (the checkout id for create/confirm/capture/void,
+our refund id for a refund, our payout id for a transfer), used as the idempotency key: a
+retried saga step (events arrive at least once) repeats nothing. A provider is called outside
+any database transaction: the saga records "paying", calls, then records the outcome; a crash
+in between calls again, which the key makes harmless.
 
 `create_payment` answers "authorised", "declined" or "pending" (the buyer must still act: a
 Stripe PaymentIntent to confirm with its client secret, a bank transfer to send). A pending
@@ -21,6 +29,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 AUTHORISED, DECLINED, PENDING = "authorised", "declined", "pending"
+CARD = "card"
+OFFLINE_METHODS = ("bank_transfer", "invoice", "cash_on_delivery")
 
 
 class ProviderError(Exception):
@@ -55,7 +65,8 @@ class MoneyMove:
 class PaymentProvider(Protocol):
     name: str
 
-    def create_payment(self, *, key: str, amount: int, currency: str, method: str, transfer_group: str) -> PaymentResult: ...
+    def create_payment(self, *, key: str, amount: int, currency: str, method: str, transfer_group: str,
+                       region: str | None = None) -> PaymentResult: ...
 
     def confirm(self, *, key: str) -> PaymentResult: ...
 
@@ -84,15 +95,18 @@ class OfflineProvider:
     - invoice: authorised; each merchant's region has already refused a leg whose company it
       has not granted net terms (marketplace.buyers.terms), so a checkout that reaches here has them;
     - cash_on_delivery: authorised; the postal operator collects, `shipments.delivered`
-      records the cash (payments/escrow.py);
-    - offline: authorised at once (the merchant collects by its own means).
+      records the cash (payments/escrow.py).
+    A card is not an offline method: asked for one, it refuses (PaymentProviders never asks).
     Refunds and payouts are paid by bank transfer from the payout file (payments/payouts.py):
     the move is recorded here under our own key.
     """
 
     name = "offline"
 
-    def create_payment(self, *, key: str, amount: int, currency: str, method: str, transfer_group: str) -> PaymentResult:
+    def create_payment(self, *, key: str, amount: int, currency: str, method: str, transfer_group: str,
+                       region: str | None = None) -> PaymentResult:
+        if method not in OFFLINE_METHODS:
+            raise ProviderError(f"{method} is not an offline payment method", retryable=False)
         if method == "bank_transfer":
             return PaymentResult(PENDING, reference=bank_reference(key))
         return PaymentResult(AUTHORISED, reference=f"offline:{key}")
@@ -117,18 +131,134 @@ class OfflineProvider:
         return MoneyMove(f"offline-reversal:{key}", amount, "")
 
 
+class StandInCard(OfflineProvider):
+    """The embedded default's card when no Stripe key is configured: it authorises at once and
+    charges nothing, and its reference says so. Only CPU_ENV=embedded uses it (PaymentProviders),
+    so a demo can check out by card; in production a card needs Stripe."""
+
+    name = "stand_in_card"
+
+    def create_payment(self, *, key: str, amount: int, currency: str, method: str, transfer_group: str,
+                       region: str | None = None) -> PaymentResult:
+        if method != CARD:
+            raise ProviderError(f"the stand-in card takes cards, not {method}", retryable=False)
+        return PaymentResult(AUTHORISED, reference=f"stand-in card, nothing charged: {key}")
+
+
 class DecliningProvider(OfflineProvider):
     """Declines every payment (tests of the saga's compensation, demo of a decline); remembers
     what it was asked, so a test can see each checkout was tried once and nothing captured."""
+
+    name = "declining"
 
     def __init__(self, reason: str = "The card was declined.") -> None:
         self.reason = reason
         self.created: list[str] = []
         self.captured: list[str] = []
+        self.voided: list[str] = []
 
-    def create_payment(self, *, key: str, amount: int, currency: str, method: str, transfer_group: str) -> PaymentResult:
+    def create_payment(self, *, key: str, amount: int, currency: str, method: str, transfer_group: str,
+                       region: str | None = None) -> PaymentResult:
         self.created.append(key)
         return PaymentResult(DECLINED, reference=f"declined:{key}", reason=self.reason)
 
     def capture(self, *, key: str, amount: int | None = None) -> None:
         self.captured.append(key)
+
+    def void(self, *, key: str) -> None:
+        self.voided.append(key)
+
+
+class CardNeedsStripe(ValueError):
+    """A card payment asked for where no card provider is configured (production without a
+    Stripe key): the checkout says so about its payment_method."""
+
+
+class PaymentProviders:
+    """Which provider takes each payment method, and which one made each payment.
+
+    `card` is the card provider given (Stripe, or the embedded default's stand-in card; None in
+    production without a Stripe key); the offline methods are `offline`'s. It is itself a
+    provider for the callers that do not know the checkout's provider name: a refund
+    (payments/events.py) goes to the provider of the checkout it pays back, found by the
+    checkout id; transfers (payouts) go by the offline provider's bank file, as before this
+    class existed (`name` is what payouts and the balance statement read for the rail).
+    `only(provider)` sends everything to one provider: how tests put a declining one in.
+    """
+
+    def __init__(self, router, *, card: PaymentProvider | None, offline: PaymentProvider | None = None,
+                 single: PaymentProvider | None = None) -> None:
+        self.router = router
+        self.card = card
+        self.offline = offline or OfflineProvider()
+        self._single = single
+        self._by_name = {p.name: p for p in (self.offline, StandInCard(), card) if p is not None}
+
+    @classmethod
+    def only(cls, provider: PaymentProvider, router=None) -> PaymentProviders:
+        return cls(router, card=provider, offline=provider, single=provider)
+
+    @property
+    def name(self) -> str:
+        return self.offline.name
+
+    def name_for(self, method: str) -> str:
+        """The name of the provider a new payment by `method` goes to (recorded on the checkout)."""
+        if self._single is not None:
+            return self._single.name
+        if method != CARD:
+            return self.offline.name
+        if self.card is None:
+            raise CardNeedsStripe("Card payments are not available: this marketplace has no card provider "
+                                  "configured (CPU_STRIPE_SECRET_KEY). Choose bank_transfer, invoice or cash_on_delivery.")
+        return self.card.name
+
+    def named(self, name: str) -> PaymentProvider:
+        """The provider recorded on a checkout; an error if this process no longer has it
+        (Stripe's key removed while its payments were under way: they are not moved elsewhere)."""
+        if self._single is not None:
+            return self._single
+        provider = self._by_name.get(name)
+        if provider is None:
+            raise ProviderError(f"the payment was made through {name}, which is not configured here", retryable=False)
+        return provider
+
+    def for_checkout(self, checkout_id: str) -> PaymentProvider:
+        """The provider recorded on checkout `checkout_id`, looked up in the regions this process
+        serves (the buyer's region holds the checkout)."""
+        if self._single is not None:
+            return self._single
+        from marketplace.orders.models import Checkout
+
+        for region in self.router.served_regions:
+            with self.router.unit_of_work(region, read_only=True) as uow:
+                checkout = uow.session.get(Checkout, checkout_id)
+                if checkout is not None:
+                    return self.named(checkout.payment_provider)
+        if self.card is None or self.card.name == StandInCard.name:
+            return self.offline  # every provider this process could have used records the move alike
+        raise ProviderError(f"checkout {checkout_id} is not in a region this process serves: which provider "
+                            "took its payment is not known here", retryable=False)
+
+    # The provider interface, for callers that know only the checkout (or payout) -----------
+
+    def create_payment(self, *, key: str, **kwargs) -> PaymentResult:
+        return self.for_checkout(key).create_payment(key=key, **kwargs)
+
+    def confirm(self, *, key: str) -> PaymentResult:
+        return self.for_checkout(key).confirm(key=key)
+
+    def capture(self, *, key: str, amount: int | None = None) -> None:
+        self.for_checkout(key).capture(key=key, amount=amount)
+
+    def void(self, *, key: str) -> None:
+        self.for_checkout(key).void(key=key)
+
+    def refund(self, *, key: str, payment_key: str, amount: int, currency: str) -> MoneyMove:
+        return self.for_checkout(payment_key).refund(key=key, payment_key=payment_key, amount=amount, currency=currency)
+
+    def transfer(self, **kwargs) -> MoneyMove:
+        return self.offline.transfer(**kwargs)
+
+    def reverse_transfer(self, **kwargs) -> MoneyMove:
+        return self.offline.reverse_transfer(**kwargs)

@@ -24,16 +24,20 @@ from marketplace.regions import idempotency, outbox
 from marketplace.regions.base import database_now
 from marketplace.regions.ids import is_id, new_id
 from marketplace.regions.router import Router
+from payments.gateways import CARD, OFFLINE_METHODS, CardNeedsStripe, PaymentProviders
 
 REQUESTED, PAYING, CONFIRMING, COMPLETED, FAILED = "requested", "paying", "confirming", "completed", "failed"
 INVOICE = "invoice"  # on net terms: each merchant's region checks its grant (buyers.terms)
-PAYMENT_METHODS = ("offline", "bank_transfer", INVOICE, "cash_on_delivery")
+PAYMENT_METHODS = (CARD, *OFFLINE_METHODS)  # card first: the default (schemas.CheckoutInSchema)
 SHIP_TO_FIELDS = ("recipient", "line1", "line2", "city", "postal_code", "country")
 
 
 def start(*, router: Router, buyer: BuyerPrincipal, shipping_address_id: str, payment_method: str,
-          idempotency_key: str | None, leg_seconds: int, hold_seconds: int) -> Checkout:
-    """Check out the cart: one order request per merchant, sent to the merchant's region."""
+          idempotency_key: str | None, leg_seconds: int, hold_seconds: int,
+          payments: PaymentProviders | None = None) -> Checkout:
+    """Check out the cart: one order request per merchant, sent to the merchant's region. The
+    provider that will take the payment is chosen now (`payments`, the platform's by default)
+    and recorded on the checkout; a method no provider here takes is refused before anything."""
     if idempotency_key is None:
         raise InvalidInput("A checkout needs an Idempotency-Key header.", errors={"Idempotency-Key": ["required"]})
     key = idempotency.checked_key(idempotency_key)
@@ -46,8 +50,10 @@ def start(*, router: Router, buyer: BuyerPrincipal, shipping_address_id: str, pa
         if payment_method == INVOICE and buyer.company_id is None:
             raise InvalidInput("Paying by invoice on net terms is for company buyers whom the merchant granted terms.",
                                errors={"payment_method": ["invoice needs a company buyer with net terms"]})
+        provider = _provider_for(payments, payment_method)
         try:
-            return _create(router, buyer, scope, key, request, shipping_address_id, payment_method, leg_seconds, hold_seconds)
+            return _create(router, buyer, scope, key, request, shipping_address_id, payment_method, provider,
+                           leg_seconds, hold_seconds)
         except IntegrityError:  # a concurrent retry with this key committed first
             first = idempotency.replayed(router, buyer.region, scope=scope, key=key, request_fingerprint=request, fetch=_fetch)
             if first is None:
@@ -58,7 +64,19 @@ def start(*, router: Router, buyer: BuyerPrincipal, shipping_address_id: str, pa
                            errors={"Idempotency-Key": ["used with another body"]}) from exc
 
 
-def _create(router, buyer, scope, key, request, shipping_address_id, payment_method, leg_seconds, hold_seconds) -> Checkout:
+def _provider_for(payments: PaymentProviders | None, payment_method: str) -> str:
+    if payments is None:
+        from marketplace.platform import platform
+
+        payments = platform().payments
+    try:
+        return payments.name_for(payment_method)
+    except CardNeedsStripe as exc:
+        raise InvalidInput(str(exc), errors={"payment_method": ["card payments are not available here"]}) from None
+
+
+def _create(router, buyer, scope, key, request, shipping_address_id, payment_method, provider, leg_seconds,
+            hold_seconds) -> Checkout:
     checkout_id = new_id("chk")
     with router.unit_of_work(buyer.region) as uow:
         session = uow.session
@@ -72,7 +90,8 @@ def _create(router, buyer, scope, key, request, shipping_address_id, payment_met
             raise InvalidInput("Your cart is empty.", errors={"cart": ["no lines"]})
         now = database_now(session)
         checkout = Checkout(id=checkout_id, region=buyer.region, buyer_id=buyer.buyer_id, state=REQUESTED,
-                            currency=buyer.currency, payment_method=payment_method, created_at=now,
+                            currency=buyer.currency, payment_method=payment_method, payment_provider=provider,
+                            created_at=now,
                             ship_to={name: getattr(address, name) for name in SHIP_TO_FIELDS},
                             deadline_at=now + timedelta(seconds=leg_seconds))
         by_merchant = defaultdict(list)

@@ -41,6 +41,9 @@ class Checkout(ShardBase):
     currency: Mapped[str] = mapped_column(String(3))  # the buyer's
     ship_to: Mapped[dict[str, Any]] = mapped_column(JSON)
     payment_method: Mapped[str] = mapped_column(String(20))
+    # The provider that takes this checkout's payment (payments.gateways.PaymentProviders), chosen
+    # when it starts: every later call for the payment goes there, whatever the configuration says by then.
+    payment_provider: Mapped[str | None] = mapped_column(String(20))
     payment_reference: Mapped[str | None] = mapped_column(String(80))  # the provider's, or the bank transfer's
     payment_status: Mapped[str | None] = mapped_column(String(20))  # the provider's last answer: pending | authorised | declined
     payment_client_secret: Mapped[str | None] = mapped_column(String(300))  # for the buyer's app to confirm (Stripe)

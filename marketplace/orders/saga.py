@@ -57,7 +57,8 @@ NO_TERMS = ("This merchant has not granted your company net payment terms, so it
 
 
 def register_handlers(registry, router, payments) -> None:
-    """The saga's consumers; `payments()` gives the payment provider (Platform.payments)."""
+    """The saga's consumers; `payments()` gives the PaymentProviders (Platform.payments), which
+    send each payment's calls to the provider recorded on its checkout."""
     on = registry.consumer
     on(MERCHANT, "orders.requested", addressed=True, transactional=True)(take)
     on(MERCHANT, "orders.confirm", addressed=True, transactional=True)(confirm)
@@ -378,7 +379,7 @@ def pay(router, provider, envelope) -> None:
         amount, currency, method = checkout.total_amount, checkout.currency, checkout.payment_method
     try:
         result = provider.create_payment(key=checkout_id, amount=amount, currency=currency, method=method,
-                                         transfer_group=checkout_id)
+                                         transfer_group=checkout_id, region=region)
     except ProviderError as exc:
         if exc.retryable:
             raise  # the delivery is retried, with the same key
@@ -420,6 +421,10 @@ def apply_payment(session, checkout: Checkout, *, status: str, reference: str, r
     for leg in checkout.legs:
         leg.reason = f"Cancelled: the payment was declined ({reason})."
     fail(session, checkout, reason=f"The payment was declined: {reason}")
+    # A declined card's PaymentIntent could still be confirmed with another card in the app:
+    # void it, so no money is authorised for a checkout that has failed.
+    outbox.publish(session, "checkout.payment.settle", {"checkout_id": checkout.id, "to_region": checkout.region},
+                   key=checkout.id)
 
 
 def settle_payment(router, provider, envelope) -> None:

@@ -55,7 +55,9 @@ class CartSchema(Schema):
 
 class CheckoutInSchema(Schema):
     shipping_address_id = fields.String(required=True, **ID)
-    payment_method = fields.String(load_default="offline", validate=validate.OneOf(PAYMENT_METHODS))
+    payment_method = fields.String(load_default=PAYMENT_METHODS[0], validate=validate.OneOf(PAYMENT_METHODS), metadata={
+        "description": "card (the default: Stripe, the app confirms with payment_client_secret), bank_transfer, "
+                       "invoice (company buyers with net terms) or cash_on_delivery"})
 
 
 class LegSchema(Schema):
@@ -81,8 +83,11 @@ class CheckoutSchema(Schema):
     payment_method = fields.String()
     payment_status = fields.String(allow_none=True, metadata={
         "description": "pending (the buyer must still pay: see payment_reference or payment_client_secret), authorised or declined"})
-    payment_reference = fields.String(allow_none=True, metadata={"description": "for a bank transfer: the reference to write on it"})
-    payment_client_secret = fields.String(allow_none=True, metadata={"description": "for the app to confirm a card payment"})
+    payment_reference = fields.String(allow_none=True, metadata={
+        "description": "for a bank transfer: the reference to write on it; for a card: Stripe's PaymentIntent id "
+                       "(or, in the embedded default without Stripe, the stand-in card's note that nothing was charged)"})
+    payment_client_secret = fields.Method("_client_secret", allow_none=True, metadata={
+        "type": "string", "description": "for the app to confirm a card payment (Stripe), while the payment is pending"})
     reason = fields.String(allow_none=True)
     deadline_at = fields.AwareDateTime()
     created_at = fields.AwareDateTime()
@@ -91,6 +96,10 @@ class CheckoutSchema(Schema):
 
     def _settled(self, checkout) -> bool:
         return checkout.state in ("completed", "failed")
+
+    def _client_secret(self, checkout) -> str | None:
+        """Only while the buyer still has to confirm: afterwards it opens nothing they need."""
+        return checkout.payment_client_secret if checkout.payment_status == "pending" else None
 
 
 class PageArgs(Schema):

@@ -14,6 +14,7 @@ checkout, a merchant's account) is written after Stripe answers, in its own shor
 
 from __future__ import annotations
 
+import logging
 import time
 
 import stripe
@@ -26,6 +27,9 @@ from payments.gateways import AUTHORISED, DECLINED, PENDING, MoneyMove, PaymentR
 RETRYABLE = (stripe.APIConnectionError, stripe.RateLimitError)
 OUTCOMES = {"authorised": AUTHORISED, "declined": DECLINED}
 LINK_REUSE_SECONDS = 60  # a second click on "connect" within a minute gets the same link back
+# The library logs every response body at DEBUG, a PaymentIntent's client secret among them:
+# its logger stays at INFO (method and URL only) whatever level the service logs at.
+logging.getLogger("stripe").setLevel(logging.INFO)
 
 
 def client_for(settings) -> stripe.StripeClient:

@@ -17,7 +17,7 @@ from marketplace.events import deliveries
 from marketplace.inventory.models import HELD, Reservation
 from marketplace.orders.models import Checkout, MerchantOrder
 from marketplace.regions.outbox import RelayPolicy
-from payments.gateways import DecliningProvider
+from payments.gateways import DecliningProvider, PaymentProviders
 from tests.conftest import own_app
 from tests.support.shop import available, buyer_with_address, check_out, open_shop, put, rows, settle
 
@@ -71,7 +71,7 @@ def test_a_merchant_out_of_stock_cancels_the_other_merchants_orders(client, plat
 
 def test_a_declined_payment_releases_the_stock_and_cancels_every_order(client, platform, router, monkeypatch):
     provider = DecliningProvider("insufficient funds")
-    monkeypatch.setattr(platform, "payments", provider)
+    monkeypatch.setattr(platform, "payments", PaymentProviders.only(provider))
     all_shops = shops(router, client)
     _, auth, address_id = buyer_with_address(client)
     cart_of_three(client, auth, all_shops)

@@ -222,13 +222,13 @@ def test_a_payment_in_the_buyers_currency_keeps_the_rate_it_was_converted_at(cli
 
 
 def test_a_provider_error_that_will_not_pass_declines_the_payment(client, platform, router, monkeypatch):
-    from payments.gateways import OfflineProvider, ProviderError
+    from payments.gateways import OfflineProvider, PaymentProviders, ProviderError
 
     class Broken(OfflineProvider):
         def create_payment(self, **kwargs):
             raise ProviderError("The account is closed.", retryable=False)
 
-    monkeypatch.setattr(platform, "payments", Broken())
+    monkeypatch.setattr(platform, "payments", PaymentProviders.only(Broken()))
     shop = open_shop(router, client, "Port Cocoa", "TT")
     _, auth, address_id = buyer_with_address(client)
     put(client, auth, shop, 2)
