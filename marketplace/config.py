@@ -89,7 +89,7 @@ class Settings:
     arbiter_timeout: float = 1.0  # seconds a name's arbiter region may take to answer over the broker
     # The bearer token of the operator view (GET /api/v1/operator/regions); empty: no access.
     operator_token: str = field(default="", repr=False)
-    # Stripe (payments/stripe): the platform's secret key (empty: the offline methods only), the
+    # Stripe (payments/stripe): the platform's secret key (empty: cards use the embedded stand-in (refused in production); the offline methods need no key), the
     # webhook endpoint's signing secret, and an API address other than Stripe's (a local server in tests).
     stripe_secret_key: str = field(default="", repr=False)
     stripe_webhook_secret: str = field(default="", repr=False)

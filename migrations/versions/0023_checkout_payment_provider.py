@@ -3,7 +3,7 @@ refund) go to the same provider even after the configuration changed. Every chec
 this revision was paid through the offline provider (the only one the saga called then).
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
