@@ -55,7 +55,7 @@ def run_payouts(regions: tuple[str, ...], bank_file: Path) -> None:
 @click.argument("amount")
 @click.argument("currency")
 def received(reference: str, amount: str, currency: str) -> None:
-    """An operator saw a bank transfer carrying REFERENCE arrive."""
+    """An operator saw a bank transfer carrying REFERENCE arrive (a checkout's, or an invoice's)."""
     click.echo(bank.received(platform().router, served(()), bank.Credit(reference, Money.parse(amount, currency))))
 
 

@@ -104,6 +104,12 @@ def cash_collected(session, *, order, cash: dict) -> int:
     return short
 
 
+def owed(session, order) -> int:
+    """What the buyer still owes for `order`, in its currency: nothing once paid, less what was
+    refunded before the money came."""
+    return _owed(_order_balances(session, order.id), order.currency)
+
+
 def _owed(balances_of_order: dict[tuple[str, str], int], currency: str) -> int:
     """What the buyer still owes for an order (buyer_clearing, a debit)."""
     return max(balances_of_order.get(("buyer_clearing", currency), 0), 0)

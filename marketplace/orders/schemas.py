@@ -8,7 +8,8 @@ from marketplace.bounds import BOUNDS
 from marketplace.orders import states
 from marketplace.orders.saga import policy
 from marketplace.wholenumbers import WholeNumber
-from marketplace.orders.checkout import PAYMENT_METHODS
+from marketplace.orders.checkout import INVOICE, PAYMENT_METHODS
+from payments.bank import invoice_reference
 
 ID = {"validate": validate.Length(min=1, max=40)}
 
@@ -147,8 +148,14 @@ class MerchantOrderSchema(Schema):
     lines = fields.List(fields.Dict())
     ship_to = fields.Dict()
     return_requested_at = fields.AwareDateTime(allow_none=True)
+    invoice_reference = fields.Method("_invoice_reference", allow_none=True, metadata={
+        "type": "string", "description": "on net terms: the reference to print on your invoice; the company's bank "
+                                         "transfer carrying it pays this order. Null for other payment methods"})
     created_at = fields.AwareDateTime()
     transitions = fields.List(fields.Nested(TransitionSchema))
+
+    def _invoice_reference(self, order) -> str | None:
+        return invoice_reference(order.id) if getattr(order, "payment_method", None) == INVOICE else None
 
 
 class MerchantOrderSummarySchema(MerchantOrderSchema):

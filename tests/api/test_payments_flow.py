@@ -13,9 +13,11 @@ from sqlalchemy import select
 from marketplace.orders.models import MerchantOrder
 from marketplace.regions import outbox
 from marketplace.regions.models import OutboxEvent
+from payments.bank import invoice_reference
 from payments.ledger import balances
 from payments.models import LedgerEntry, LedgerPosting, Refund
 from payments.service import fee_for, refund
+from tests.api.test_order_terms import company_buyer
 from tests.api.test_role_walk import signed_in
 from tests.support.postal import delivered_by_post
 from tests.support.shop import buyer_with_address, check_out, open_shop, put, settle, ship
@@ -253,3 +255,52 @@ def test_a_cash_on_delivery_receipt_confirmed_before_the_post_reports_waits_for_
     delivered_by_post(client, platform, parcel)  # the postman's word, with the cash, comes after
     settle(platform)
     assert kinds(router, shop.region) == ["capture", "payment", "release"]
+
+
+def test_an_invoice_paid_by_the_company_after_delivery_makes_the_share_payable_once(app, client, platform, router):
+    """Net terms: the goods go first and the company pays the merchant's invoice later, by a bank
+    transfer carrying the invoice's reference. Until it does, the share stays held even after
+    delivery; the credit books the payment and ends escrow; the same credit again pays nothing."""
+    shop = open_shop(router, client, "Terms Roasters", "JM")
+    buyer, auth, address_id = company_buyer(client)
+    assert client.put(f"/api/v1/merchant/net-terms/{buyer['company_id']}", headers=shop.auth,
+                      json={"days": 30}).status_code == 200
+    put(client, auth, shop, 2)
+    assert check_out(client, auth, address_id, payment_method="invoice").status_code == 202
+    settle(platform)
+    order = paid_order(router, shop)
+    reference = client.get(f"/api/v1/merchant/orders/{order.id}", headers=shop.auth).get_json()["invoice_reference"]
+    assert reference and reference.startswith("INV-")
+    net = order.total_amount - fee_for(order.goods_amount) - (order.total_amount - order.goods_amount - order.shipping_amount)
+
+    delivered_by_post(client, platform, ship(client, shop, order.id))
+    settle(platform)
+    assert kinds(router, shop.region) == ["capture"]  # delivered, but the invoice is not paid
+    assert client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()["balances"][0]["available"] == 0
+
+    runner = app.test_cli_runner()
+    amount = f"{Decimal(order.total_amount) / 100:.2f}"
+    short = runner.invoke(args=["cpu", "payments", "received", reference, "1.00", order.currency])
+    assert "does not cover" in short.output
+    assert "paid" in runner.invoke(args=["cpu", "payments", "received", reference, amount, order.currency]).output
+    assert "already paid" in runner.invoke(args=["cpu", "payments", "received", reference.lower(), amount,
+                                                 order.currency]).output
+    assert kinds(router, shop.region) == ["capture", "payment", "release"]
+    after = client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()
+    assert after["balances"] == [{"currency": order.currency, "held": 0, "available": net, "paid_out": 0}]
+
+
+def test_only_an_invoice_order_takes_an_invoice_credit(app, client, platform, router):
+    shop = open_shop(router, client, "Card Roasters", "JM")
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 1)
+    check_out(client, auth, address_id)
+    settle(platform)
+    order = paid_order(router, shop)
+    assert client.get(f"/api/v1/merchant/orders/{order.id}", headers=shop.auth).get_json()["invoice_reference"] is None
+    said = app.test_cli_runner().invoke(args=["cpu", "payments", "received", invoice_reference(order.id), "999.00",
+                                              order.currency]).output
+    assert "not paid by invoice" in said
+    unknown = app.test_cli_runner().invoke(args=["cpu", "payments", "received", "INV-01M8A0000000000000000000AB",
+                                                 "1.00", order.currency]).output
+    assert "no checkout or invoice waits" in unknown
