@@ -18,4 +18,4 @@ class Balance(MethodView):
     @blp.alt_response(403, description="Staff and staff keys: the balance is the owner's to see")
     def get(self):
         """Held, available and paid out per currency, and the latest lines, from the ledger."""
-        return statement.for_merchant(router=router(), principal=current_principal(), provider_name=platform().payments.name)
+        return statement.for_merchant(router=router(), principal=current_principal(), provider_name=platform().payments.payouts.name)

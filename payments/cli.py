@@ -43,7 +43,7 @@ def run_payouts(regions: tuple[str, ...], bank_file: Path) -> None:
     total = 0
     for region in served(regions):
         click.echo(f"{region}: paying out")
-        paid = payouts.run(current.router, region, current.payments, bank_file=bank_file, progress=lambda p: click.echo(
+        paid = payouts.run(current.router, region, current.payments.payouts, bank_file=bank_file, progress=lambda p: click.echo(
             f"  {p.payout_id} {p.merchant_id} {Money(p.amount, p.currency).plain()} {p.currency} by {p.rail}"))
         click.echo(f"{region}: {len(paid)} payout(s)")
         total += len(paid)

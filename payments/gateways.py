@@ -181,8 +181,8 @@ class PaymentProviders:
     production without a Stripe key); the offline methods are `offline`'s. It is itself a
     provider for the callers that do not know the checkout's provider name: a refund
     (payments/events.py) goes to the provider of the checkout it pays back, found by the
-    checkout id; transfers (payouts) go by the offline provider's bank file, as before this
-    class existed (`name` is what payouts and the balance statement read for the rail).
+    checkout id. `payouts` pays merchants: Stripe when cards go through Stripe (a Connect
+    transfer to an onboarded merchant in a country Stripe reaches), else the offline bank file.
     `only(provider)` sends everything to one provider: how tests put a declining one in.
     """
 
@@ -201,6 +201,13 @@ class PaymentProviders:
     @property
     def name(self) -> str:
         return self.offline.name
+
+    @property
+    def payouts(self) -> PaymentProvider:
+        """The provider that pays merchants (payments.payouts.rail_of decides each one's rail)."""
+        if self._single is not None:
+            return self._single
+        return self.card if self.card is not None and self.card.name == "stripe" else self.offline
 
     def name_for(self, method: str) -> str:
         """The name of the provider a new payment by `method` goes to (recorded on the checkout)."""

@@ -28,16 +28,31 @@ from marketplace.regions.ids import new_id
 from payments import rails
 from payments.ledger import Entry, post
 from payments.models import LedgerEntry, Payout
+from payments.stripe.models import StripeAccount
 
 FILE_COLUMNS = ("payout_id", "merchant_id", "merchant_name", "legal_name", "country", "currency", "amount",
                 "amount_minor", "created_at")
 
 
-def rail_for(country: str | None, provider_name: str) -> str:
-    """The merchant's rail (payout_rails.toml, through payments.rails), but a Stripe rail needs
-    Stripe as the provider: otherwise the bank-transfer file pays it."""
-    rail = rails.rail_for(country).name if country else rails.BANK_TRANSFER
-    return rail if rail != rails.STRIPE_CONNECT or provider_name == "stripe" else rails.BANK_TRANSFER
+def rail_of(session, merchant: Merchant | None, provider_name: str) -> str:
+    """The rail a payout to `merchant` takes: Stripe Connect where payout_rails.toml says Stripe
+    reaches its country, payouts go through Stripe and the merchant has a connected account
+    (onboarded: payouts_api); otherwise the bank-transfer file, which reaches every merchant.
+    The one answer the payout run, the balance statement, the API and the dashboard give."""
+    if merchant is None or provider_name != "stripe" or rails.rail_for(merchant.home_country).name != rails.STRIPE_CONNECT:
+        return rails.BANK_TRANSFER
+    return rails.STRIPE_CONNECT if session.get(StripeAccount, merchant.id) is not None else rails.BANK_TRANSFER
+
+
+def describe_rail(router, principal, provider_name: str) -> dict:
+    """The merchant's rail as its owner and staff see it (API and dashboard), with its connected
+    account when it has one."""
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        merchant = uow.session.get(Merchant, principal.merchant_id)
+        rail = rail_of(uow.session, merchant, provider_name)
+        account = uow.session.get(StripeAccount, principal.merchant_id)
+        return {"rail": rail, "description": rails.description(rail), "country": merchant.home_country,
+                "stripe_account_id": account.account_id if account else None}
 
 
 @dataclass(frozen=True)
@@ -105,7 +120,7 @@ def pay_out(session, *, merchant_id: str, currency: str, provider_name: str) -> 
         return None
     merchant = session.get(Merchant, merchant_id)
     payout = Payout(id=new_id("pyo"), region=session.info["database"], merchant_id=merchant_id, currency=currency,
-                    amount=amount, rail=rail_for(merchant.home_country if merchant else None, provider_name),
+                    amount=amount, rail=rail_of(session, merchant, provider_name),
                     state="sending", created_at=database_now(session))
     mine = {"merchant_id": merchant_id, "currency": currency}
     post(session, key=f"payout:{payout.id}", kind="payout", merchant_id=merchant_id, memo=payout.rail, entries=[

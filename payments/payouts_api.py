@@ -10,7 +10,7 @@ from marketplace.errors import Conflict, DomainError
 from marketplace.merchants import accounts
 from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.platform import platform
-from payments import rails
+from payments import payouts
 from payments.gateways import ProviderError
 
 blp = Blueprint("merchant_payouts", __name__, url_prefix="/api/v1/merchant/payouts", description="How you are paid")
@@ -40,22 +40,12 @@ class OnboardingLinkSchema(Schema):
     account_id = fields.String()
 
 
-def merchant_rail(principal) -> dict:
-    """The rail of the principal's merchant, with its connected account when it has one."""
-    merchant = accounts.get_merchant(router=platform().router, principal=principal)
-    rail = rails.rail_for(merchant.home_country)
-    provider = platform().stripe
-    account = provider.connected_account(merchant.id) if provider and rail.name == rails.STRIPE_CONNECT else None
-    return {"rail": rail.name, "description": rail.description, "country": merchant.home_country,
-            "stripe_account_id": account.account_id if account else None}
-
-
 @blp.route("/rail")
 class Rail(MethodView):
     @blp.response(200, RailSchema)
     def get(self):
         """How your payable reaches you: Stripe Connect where Stripe reaches your country, else bank transfer."""
-        return merchant_rail(current_principal())
+        return payouts.describe_rail(platform().router, current_principal(), platform().payments.payouts.name)
 
 
 @blp.route("/stripe-onboarding")

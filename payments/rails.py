@@ -23,6 +23,10 @@ def _table() -> dict:
     return tomllib.loads((Path(__file__).with_name("payout_rails.toml")).read_text())
 
 
+def description(name: str) -> str:
+    return _table()["rails"][name]["description"]
+
+
 def rail_for(country: str) -> Rail:
     """The rail of a merchant homed in `country`."""
     table = _table()

@@ -13,7 +13,7 @@ from marketplace.merchants.principal import Principal
 from marketplace.regions.router import Router
 from payments.ledger import balances
 from payments.models import LedgerEntry, LedgerPosting, Payout
-from payments.payouts import rail_for
+from payments.payouts import rail_of
 
 LINES = 50
 
@@ -37,7 +37,7 @@ def for_merchant(*, router: Router, principal: Principal, provider_name: str) ->
             paid[payout.currency] = paid.get(payout.currency, 0) + payout.amount
         currencies = sorted({currency for _, currency in totals} | set(paid))
         merchant = session.get(Merchant, principal.merchant_id)
-        statement = Statement(principal.merchant_id, rail_for(merchant.home_country if merchant else None, provider_name))
+        statement = Statement(principal.merchant_id, rail_of(session, merchant, provider_name))
         statement.balances = [{"currency": c, "held": -totals.get(("merchant_held", c), 0),
                                "available": -totals.get(("merchant_available", c), 0), "paid_out": paid.get(c, 0)}
                               for c in currencies]

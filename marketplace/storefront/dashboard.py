@@ -12,7 +12,7 @@ from marketplace.storefront import access, forms
 from marketplace.storefront.product_form import LANGUAGE_NAMES
 from marketplace.webhooks import service as webhooks
 from payments import statement as payment_statement
-from payments import rails
+from payments import payouts
 
 blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 blp.before_request(access.require_sign_in)
@@ -43,9 +43,10 @@ def settings():
             else:
                 flash("Settings saved.")
                 return redirect(url_for(".settings"), 303)
+    rail = payouts.describe_rail(router(), access.principal(), platform().payments.payouts.name)
     return render_template("dashboard/settings.html", merchant=merchant, values=values, errors=errors,
                            currency_options=[(c, c) for c in _currencies(merchant)], languages=LANGUAGE_NAMES,
-                           payout_rail=rails.rail_for(merchant.home_country)), 422 if errors else 200
+                           payout_rail=rail), 422 if errors else 200
 
 
 def _settings_values(merchant) -> dict:
@@ -100,7 +101,7 @@ def webhooks_log():
 def balance():
     """Held, available and paid out per currency, and the latest ledger lines (owners only)."""
     statement = payment_statement.for_merchant(router=router(), principal=access.principal(),
-                                               provider_name=platform().payments.name)
+                                               provider_name=platform().payments.payouts.name)
     return render_template("dashboard/balance.html", statement=statement, money=Money)
 
 

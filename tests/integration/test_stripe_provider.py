@@ -13,9 +13,11 @@ from sqlalchemy import select
 from marketplace.regions.ids import new_id
 from marketplace.regions.models import OutboxEvent
 from payments.stripe.models import StripeAccount, StripeDispute, StripePayment
+from payments import service
 from payments.gateways import ProviderError
 from tests.api.test_merchant_api import merchant
 from tests.conftest import own_app
+from tests.integration.test_ledger import order_of
 from tests.support.stripe_server import StripeServer, event, signed
 
 SECRET = "whsec_test_provider"
@@ -124,3 +126,31 @@ def test_a_void_cancels_the_authorisation_once_and_an_unknown_checkout_has_nothi
     assert fake.objects[made.reference]["status"] == "canceled"
     assert [r.path for r in fake.requests if r.path.endswith("/cancel")] == [f"/v1/payment_intents/{made.reference}/cancel"]
     assert platform.stripe.confirm(key=checkout).status == "declined"
+
+
+def test_a_payout_run_pays_an_onboarded_merchant_by_connect_and_one_not_yet_onboarded_by_the_bank_file(stripe_app,
+                                                                                                      tmp_path):
+    """The rail the merchant is shown is the rail its payout takes: Martinique is a country
+    Stripe reaches, so an onboarded merchant there gets a Connect transfer; its neighbour who has
+    not onboarded yet is paid by the bank file rather than a transfer Stripe would refuse."""
+    platform, client, fake = stripe_app.extensions["cpu"], stripe_app.test_client(), stripe_app.stripe_server.fake
+    router = platform.router
+    (onboarded, onboarded_auth), (waiting, waiting_auth) = merchant(router, "Fort Rhum", "MQ"), merchant(router, "Anse Cacao", "MQ")
+    account = onboard(client, onboarded_auth)
+    assert client.get("/api/v1/merchant/payouts/rail", headers=onboarded_auth).get_json()["rail"] == "stripe_connect"
+    assert client.get("/api/v1/merchant/payouts/rail", headers=waiting_auth).get_json()["rail"] == "bank_transfer"
+    with router.unit_of_work("fdf") as uow:
+        for principal in (onboarded, waiting):
+            order = order_of(uow.session, principal.merchant_id, goods=10_000, shipping=0)
+            service.capture(uow.session, order=order, paid=None, method="card")
+            service.release(uow.session, order_id=order.id, merchant_id=principal.merchant_id, why="delivered")
+        uow.commit()
+    for auth, rail in ((onboarded_auth, "stripe_connect"), (waiting_auth, "bank_transfer")):
+        assert client.get("/api/v1/merchant/balance", headers=auth).get_json()["rail"] == rail
+
+    bank_file = tmp_path / "payouts.csv"
+    ran = stripe_app.test_cli_runner().invoke(args=["cpu", "payments", "payouts", "--bank-file", str(bank_file)])
+    assert ran.exit_code == 0, ran.output
+    transfers = [o for o in fake.objects.values() if o["object"] == "transfer"]
+    assert [(t["destination"], t["amount"], t["currency"]) for t in transfers] == [(account, 9_200, "eur")]
+    assert [line.split(",")[1] for line in bank_file.read_text().splitlines()[1:]] == [waiting.merchant_id]
