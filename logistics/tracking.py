@@ -206,10 +206,11 @@ def apply(envelope, session) -> None:
     if rows:
         session.execute(insert(TrackingEvent.__table__), rows)
     told = defaultdict(list)  # buyer region -> the parcels' timelines, one event per region for the batch
+    timelines = _timelines(session, [shipment.tracking_number for shipment in touched.values()]) if touched else {}
     for shipment in touched.values():
         order = orders[shipment.order_id]
         _deliver_when_done(session, shipment, order)
-        told[order.buyer_region].append(_buyers_copy(session, shipment, order))
+        told[order.buyer_region].append(_buyers_copy(shipment, order, timelines[shipment.tracking_number]))
     for buyer_region, parcels in told.items():
         outbox.publish(session, "shipments.tracked", {"to_region": buyer_region, "parcels": parcels},
                        key=f"parcels:{buyer_region}", causation_id=envelope.event_id)
@@ -260,9 +261,9 @@ def _deliver_when_done(session, shipment: Shipment, order: MerchantOrder) -> Non
     saga.tell_buyer(session, order)
 
 
-def _buyers_copy(session, shipment: Shipment, order: MerchantOrder) -> dict:
+def _buyers_copy(shipment: Shipment, order: MerchantOrder, timeline: list) -> dict:
     events = [{"code": e.code, "meaning": codes()[e.code]["meaning"], "at": e.occurred_at.isoformat(), "office": e.office,
-               "detail": e.detail} for e in _timeline(session, shipment.tracking_number)]
+               "detail": e.detail} for e in timeline]
     return {"order_id": order.id, "tracking_number": shipment.tracking_number, "kind": shipment.kind,
             "state": shipment.state, "timeline": events}
 
@@ -270,6 +271,18 @@ def _buyers_copy(session, shipment: Shipment, order: MerchantOrder) -> dict:
 def _all_delivered(session, order: MerchantOrder) -> bool:
     parcels = session.scalars(select(Shipment.state).where(Shipment.order_id == order.id, Shipment.kind == "outbound"))
     return all(state == "delivered" for state in parcels)
+
+
+def _timelines(session, numbers: list[str]) -> dict[str, list]:
+    """Several parcels' timelines in one query (rows, not ORM objects): number -> its events
+    by event time, as `_timeline` orders them."""
+    found = defaultdict(list)
+    for event in session.execute(select(TrackingEvent.tracking_number, TrackingEvent.code, TrackingEvent.occurred_at,
+                                        TrackingEvent.office, TrackingEvent.detail)
+                                 .where(TrackingEvent.tracking_number.in_(numbers))
+                                 .order_by(TrackingEvent.occurred_at, TrackingEvent.id)):
+        found[event.tracking_number].append(event)
+    return found
 
 
 def _timeline(session, number: str) -> list[TrackingEvent]:
