@@ -64,17 +64,20 @@ def register_handlers(registry, router: Router) -> None:
 
 # The receiving region -------------------------------------------------------------------------
 
-def checked(raw: object) -> tuple[dict | None, dict[str, list[str]]]:
-    """An event as the operator sent it, made plain, or the reasons it cannot be taken."""
+def checked(raw: object) -> tuple[dict | None, str | None, dict[str, list[str]]]:
+    """An event as the operator sent it, made plain, and the region holding its parcel (None:
+    no range has the number), or the reasons it cannot be taken. The number is read once here:
+    reading it is what tells its region."""
     if not isinstance(raw, dict):
-        return None, {"": ["an event is a JSON object"]}
+        return None, None, {"": ["an event is a JSON object"]}
     errors: dict[str, list[str]] = {}
     event_id = raw.get("event_id")
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= 80:
         errors["event_id"] = ["1 to 80 characters, unique for your operator"]
+    holder = None
     try:
         number = s10.normalise(str(raw.get("tracking_number", "")))
-        s10.parse(number)
+        holder = s10.region_of(number)
     except s10.InvalidS10 as exc:
         errors["tracking_number"] = [str(exc)]
     if raw.get("code") not in codes():
@@ -92,29 +95,29 @@ def checked(raw: object) -> tuple[dict | None, dict[str, list[str]]]:
     if detail is not None and (not isinstance(detail, str) or len(detail) > 500):
         errors["detail"] = ["text of up to 500 characters, or absent"]
     if errors:
-        return None, errors
+        return None, None, errors
     return {"event_id": event_id, "tracking_number": number, "code": raw["code"], "office": office, "detail": detail,
-            "occurred_at": occurred_at.isoformat()}, {}
+            "occurred_at": occurred_at.isoformat()}, holder, {}
 
 
 def receive(*, router: Router, region: str, operator: str, events: list) -> list[dict]:
     """Record and acknowledge an operator's batch here; each event's result, in the batch's order."""
-    results, fresh = [], {}
+    results, fresh = [], {}  # event id -> (the event, its holding region), the first of each id
     for n, raw in enumerate(events):
-        event, errors = checked(raw)
+        event, holder, errors = checked(raw)
         if event is None:
             results.append({"index": n, "event_id": raw.get("event_id") if isinstance(raw, dict) else None,
                             "status": "rejected", "errors": errors})
             continue
         duplicate = event["event_id"] in fresh
-        fresh.setdefault(event["event_id"], event)
+        fresh.setdefault(event["event_id"], (event, holder))
         results.append({"index": n, "event_id": event["event_id"], "status": "duplicate" if duplicate else None})
     with router.unit_of_work(region) as uow:
-        taken = _record_receipts(uow.session, region, operator, list(fresh.values()))
+        taken = _record_receipts(uow.session, region, operator, fresh)
         by_region = defaultdict(list)
-        for event in fresh.values():
-            if event["event_id"] in taken and taken[event["event_id"]]:
-                by_region[taken[event["event_id"]]].append(event)
+        for event_id, (event, holder) in fresh.items():
+            if holder is not None and event_id in taken:
+                by_region[holder].append(event)
         for holder, routed in by_region.items():
             outbox.publish(uow.session, "postal.events", {"to_region": holder, "operator": operator, "events": routed},
                            key=f"{operator}:{routed[0]['event_id']}")
@@ -122,13 +125,15 @@ def receive(*, router: Router, region: str, operator: str, events: list) -> list
     for result in results:
         if result["status"] is None:
             event_id = result["event_id"]
-            result["status"] = "duplicate" if event_id not in taken else ("accepted" if taken[event_id] else "parked")
+            result["status"] = ("duplicate" if event_id not in taken else
+                                "accepted" if fresh[event_id][1] is not None else "parked")
     return results
 
 
-def _record_receipts(session, region: str, operator: str, events: list[dict]) -> dict[str, str | None]:
-    """Insert the receipts not seen before (a concurrent duplicate waits, then is skipped):
-    event id -> the holding region (None: parked), for the ones recorded now.
+def _record_receipts(session, region: str, operator: str, events: dict[str, tuple[dict, str | None]]) -> set[str]:
+    """Insert the receipts not seen before (a concurrent duplicate waits, then is skipped) of
+    `events` (event id -> the event and its holding region, None: parked); the event ids
+    recorded now.
 
     One statement for the batch, its rows in event id order so that two batches sharing event
     ids wait for each other instead of deadlocking. On PostgreSQL the rows travel as arrays
@@ -136,23 +141,21 @@ def _record_receipts(session, region: str, operator: str, events: list[dict]) ->
     prepared once per connection, and the receipt time is the server's clock in the same
     statement, not one more round trip."""
     if not events:
-        return {}
-    events = sorted(events, key=lambda e: e["event_id"])
-    routes = {e["event_id"]: s10.region_of(e["tracking_number"]) for e in events}
+        return set()
+    ordered = sorted(events.items())
     if session.get_bind().dialect.name == "postgresql":
-        inserted = session.scalars(_INSERT_RECEIPTS_PG, {
-            "operator": operator, "region": region, "event_ids": list(routes),
-            "numbers": [e["tracking_number"] for e in events], "routes": list(routes.values()),
+        return set(session.scalars(_INSERT_RECEIPTS_PG, {
+            "operator": operator, "region": region, "event_ids": [event_id for event_id, _ in ordered],
+            "numbers": [event["tracking_number"] for _, (event, _) in ordered],
+            "routes": [holder for _, (_, holder) in ordered],
             # a routed event lives on in the outbox; a parked one is kept here, for reconciliation
-            "events": [None if routes[e["event_id"]] else json.dumps(e) for e in events]}).all()
-    else:
-        now = database_now(session)
-        rows = [{"operator": operator, "event_id": e["event_id"], "region": region,
-                 "tracking_number": e["tracking_number"], "routed_to": routes[e["event_id"]],
-                 "event": None if routes[e["event_id"]] else e, "received_at": now} for e in events]
-        inserted = session.scalars(sqlite.insert(PostalReceipt.__table__).on_conflict_do_nothing()
-                                   .returning(PostalReceipt.event_id), rows).all()
-    return {event_id: routes[event_id] for event_id in inserted}
+            "events": [None if holder else json.dumps(event) for _, (event, holder) in ordered]}))
+    now = database_now(session)
+    rows = [{"operator": operator, "event_id": event_id, "region": region, "tracking_number": event["tracking_number"],
+             "routed_to": holder, "event": None if holder else event, "received_at": now}
+            for event_id, (event, holder) in ordered]
+    return set(session.scalars(sqlite.insert(PostalReceipt.__table__).on_conflict_do_nothing()
+                               .returning(PostalReceipt.event_id), rows))
 
 
 _INSERT_RECEIPTS_PG = text("""
