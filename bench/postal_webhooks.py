@@ -11,7 +11,8 @@ Run by hand from the repository root (it needs a PostgreSQL server, nothing else
     .venv/bin/python bench/postal_webhooks.py [--events 100000] [--batch 100] [--senders 8]
 
 It creates its own databases (bench/router.py), migrates them, gives one Jamaican merchant
-(region kin) --events / 10 shipped orders of one parcel each, and starts gunicorn (`wsgi:app`, --workers x
+(region kin) --events / 10 shipped orders of one parcel each, addressed to Trinidad (so both
+operators are at an end of every parcel and either may deliver it), and starts gunicorn (`wsgi:app`, --workers x
 --threads) on them. First the baseline: GET /healthz req/s on the same server. Then
 --events events (each parcel's ten, EMA to EMI by event time, shuffled, so most arrive out of order;
 half sent by Jamaica's operator, received in kin, half by Trinidad's, received in pos and
@@ -25,7 +26,9 @@ and how many were answered `duplicate` (it had).
 
 Figures: events/s received (the HTTP part, the goal's figure) next to /healthz req/s, and
 events/s applied by the relay (one process). Both share the 2 cores with PostgreSQL and the
-load generator, so compare the ratio, not the absolute figures, between runs.
+load generator, so compare the ratio, not the absolute figures, between runs. The CPU time
+per event, of the gunicorn workers while receiving and of the relay while applying, depends
+much less on what else the machine runs: compare that between runs on a busy machine.
 """
 
 from __future__ import annotations
@@ -84,12 +87,13 @@ def main(argv: list[str] | None = None) -> int:
                       check_path="/healthz") as port:
             healthz = load(port, ["/healthz"], seconds=10, connections=args.senders)
             print(f"GET /healthz: {healthz.rps:,.0f} req/s ({args.workers} workers x {args.threads} threads)")
-            received, seconds, retried = send_all(port, batches, args.senders)
+            received, seconds, retried, cpu_seconds = send_all(port, batches, args.senders)
         rate = args.events / seconds
         print(f"received {args.events:,} events in {seconds:.1f} s: {rate:,.0f} events/s "
               f"({rate / args.batch:,.1f} batches/s) vs /healthz {healthz.rps:,.0f} req/s "
               f"(ratio batches/s : healthz req/s {rate / args.batch / healthz.rps:.4f}); goal 3,000 events/s "
-              f"{'met' if rate >= 3000 else 'NOT met'}", flush=True)
+              f"{'met' if rate >= 3000 else 'NOT met'}; gunicorn workers' CPU {cpu_seconds / args.events * 1e6:,.0f} µs "
+              f"per event", flush=True)
         print_load_average("after sending")
         report_apply(settings, numbers, args.events, received, retried)
         print_load_average("at end")
@@ -109,7 +113,7 @@ def seed(router, parcels: int) -> list[str]:
         orders = [MerchantOrder(id=new_id("ord"), region="kin", merchant_id=owner.merchant_id, checkout_id=new_id("chk"),
                                 buyer_region="kin", state="shipped", currency="JMD", goods_amount=100,
                                 shipping_amount=100, total_amount=200, lines=[], created_at=now, updated_at=now,
-                                ship_to={"recipient": "R", "city": "Kingston", "country": "JM"}) for _ in numbers]
+                                ship_to={"recipient": "R", "city": "Port of Spain", "country": "TT"}) for _ in numbers]
         uow.session.add_all(orders)
         uow.session.flush()
         uow.session.add_all([Shipment(id=new_id("shp"), region="kin", merchant_id=owner.merchant_id, order_id=order.id,
@@ -137,22 +141,27 @@ def make_batches(numbers: list[str], size: int) -> list[tuple[str, bytes, list[s
     return batches
 
 
-def send_all(port: int, batches, senders: int) -> tuple[Counter, float, list]:
+def send_all(port: int, batches, senders: int) -> tuple[Counter, float, list, float]:
     """Send every batch (in a separate process, so the client shares no GIL with this one),
-    kill one worker midway; (result counts, seconds, retried batches' event ids)."""
+    kill one worker midway; (result counts, seconds, retried batches' event ids, CPU seconds
+    the workers spent, the killed one's up to its death included)."""
     secrets = config.load({}, environ={}).postal_secrets
     queue: multiprocessing.Queue = multiprocessing.Queue()
     progress = multiprocessing.Value("i", 0)
     child = multiprocessing.Process(target=_send_process, args=(port, batches, senders, secrets, queue, progress))
+    before = workers_cpu(port)
     started = time.perf_counter()
     child.start()
     while progress.value < len(batches) // 2 and child.is_alive():
         time.sleep(0.05)
+    at_kill = workers_cpu(port)
     killed = kill_one_worker(port)
     print(f"killed worker {killed} after {progress.value} of {len(batches)} batches")
     counts, retried = queue.get()
     child.join()
-    return Counter(counts), time.perf_counter() - started, retried
+    seconds = time.perf_counter() - started
+    after = {**workers_cpu(port), killed: at_kill.get(killed, 0.0)}
+    return Counter(counts), seconds, retried, sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _send_process(port, batches, senders, secrets, queue, progress) -> None:
@@ -206,6 +215,20 @@ def kill_one_worker(port: int) -> int:
     return worker
 
 
+def workers_cpu(port: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each gunicorn worker serving `port`, so far."""
+    serving = [pid for pid in _pids() if f"127.0.0.1:{port}" in _cmdline(pid)]
+    return {pid: _cpu_seconds(pid) for pid in serving if _ppid(pid) in serving}
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
@@ -230,9 +253,9 @@ def report_apply(settings: dict, numbers: list[str], events: int, received: Coun
     os.environ["FLASK_RUN_FROM_CLI"] = "true"  # no relay thread, no schema wait: this process only drains
     app = create_app({**settings, "CPU_LOG_LEVEL": "ERROR"})
     platform = app.extensions["cpu"]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     stats = platform.relay().drain(max_batches=1_000_000)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     router = platform.router
     with router.unit_of_work("kin", read_only=True) as uow:
         timeline = uow.session.scalar(select(func.count()).select_from(TrackingEvent))
@@ -247,7 +270,7 @@ def report_apply(settings: dict, numbers: list[str], events: int, received: Coun
     print(f"answers: {dict(received)}; batches sent again after no 202: {len(retried)} "
           f"({resent_not_duplicate} of their events were new, i.e. the first try had not committed)")
     print(f"relay: {stats} in {seconds:.1f} s, "
-          f"{timeline / seconds:,.0f} events/s applied")
+          f"{timeline / seconds:,.0f} events/s applied, relay CPU {cpu_seconds / events * 1e6:,.0f} µs per event")
     lost, twice = events - receipts, timeline - distinct
     print(f"receipts {receipts:,}, timeline rows {timeline:,} (distinct {distinct:,}) of {events:,} sent: "
           f"lost {lost + (events - timeline)}, applied twice {twice}; parcels {dict(states)}, orders {dict(orders)}")

@@ -19,14 +19,16 @@ back, because the receipt and the outbox event commit together before the answer
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections import defaultdict
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import insert, select, text
+from sqlalchemy.dialects import sqlite
 
 from logistics import s10
 from logistics.models import BuyerParcel, PostalReceipt, Shipment, TrackingEvent
@@ -63,17 +65,20 @@ def register_handlers(registry, router: Router) -> None:
 
 # The receiving region -------------------------------------------------------------------------
 
-def checked(raw: object) -> tuple[dict | None, dict[str, list[str]]]:
-    """An event as the operator sent it, made plain, or the reasons it cannot be taken."""
+def checked(raw: object) -> tuple[dict | None, str | None, dict[str, list[str]]]:
+    """An event as the operator sent it, made plain, and the region holding its parcel (None:
+    no range has the number), or the reasons it cannot be taken. The number is read once here:
+    reading it is what tells its region."""
     if not isinstance(raw, dict):
-        return None, {"": ["an event is a JSON object"]}
+        return None, None, {"": ["an event is a JSON object"]}
     errors: dict[str, list[str]] = {}
     event_id = raw.get("event_id")
     if not isinstance(event_id, str) or not 1 <= len(event_id) <= 80:
         errors["event_id"] = ["1 to 80 characters, unique for your operator"]
+    holder = None
     try:
         number = s10.normalise(str(raw.get("tracking_number", "")))
-        s10.parse(number)
+        holder = s10.region_of(number)
     except s10.InvalidS10 as exc:
         errors["tracking_number"] = [str(exc)]
     if raw.get("code") not in codes():
@@ -91,29 +96,29 @@ def checked(raw: object) -> tuple[dict | None, dict[str, list[str]]]:
     if detail is not None and (not isinstance(detail, str) or len(detail) > 500):
         errors["detail"] = ["text of up to 500 characters, or absent"]
     if errors:
-        return None, errors
+        return None, None, errors
     return {"event_id": event_id, "tracking_number": number, "code": raw["code"], "office": office, "detail": detail,
-            "occurred_at": occurred_at.isoformat()}, {}
+            "occurred_at": occurred_at.isoformat()}, holder, {}
 
 
 def receive(*, router: Router, region: str, operator: str, events: list) -> list[dict]:
     """Record and acknowledge an operator's batch here; each event's result, in the batch's order."""
-    results, fresh = [], {}
+    results, fresh = [], {}  # event id -> (the event, its holding region), the first of each id
     for n, raw in enumerate(events):
-        event, errors = checked(raw)
+        event, holder, errors = checked(raw)
         if event is None:
             results.append({"index": n, "event_id": raw.get("event_id") if isinstance(raw, dict) else None,
                             "status": "rejected", "errors": errors})
             continue
         duplicate = event["event_id"] in fresh
-        fresh.setdefault(event["event_id"], event)
+        fresh.setdefault(event["event_id"], (event, holder))
         results.append({"index": n, "event_id": event["event_id"], "status": "duplicate" if duplicate else None})
     with router.unit_of_work(region) as uow:
-        taken = _record_receipts(uow.session, region, operator, list(fresh.values()))
+        taken = _record_receipts(uow.session, region, operator, fresh)
         by_region = defaultdict(list)
-        for event in fresh.values():
-            if event["event_id"] in taken and taken[event["event_id"]]:
-                by_region[taken[event["event_id"]]].append(event)
+        for event_id, (event, holder) in fresh.items():
+            if holder is not None and event_id in taken:
+                by_region[holder].append(event)
         for holder, routed in by_region.items():
             outbox.publish(uow.session, "postal.events", {"to_region": holder, "operator": operator, "events": routed},
                            key=f"{operator}:{routed[0]['event_id']}")
@@ -121,27 +126,46 @@ def receive(*, router: Router, region: str, operator: str, events: list) -> list
     for result in results:
         if result["status"] is None:
             event_id = result["event_id"]
-            result["status"] = "duplicate" if event_id not in taken else ("accepted" if taken[event_id] else "parked")
+            result["status"] = ("duplicate" if event_id not in taken else
+                                "accepted" if fresh[event_id][1] is not None else "parked")
     return results
 
 
-def _record_receipts(session, region: str, operator: str, events: list[dict]) -> dict[str, str | None]:
-    """Insert the receipts not seen before (a concurrent duplicate waits, then is skipped):
-    event id -> the holding region (None: parked), for the ones recorded now."""
+def _record_receipts(session, region: str, operator: str, events: dict[str, tuple[dict, str | None]]) -> set[str]:
+    """Insert the receipts not seen before (a concurrent duplicate waits, then is skipped) of
+    `events` (event id -> the event and its holding region, None: parked); the event ids
+    recorded now.
+
+    One statement for the batch, its rows in event id order so that two batches sharing event
+    ids wait for each other instead of deadlocking. On PostgreSQL the rows travel as arrays
+    (unnest): the statement text never changes with the batch size, so it is parsed and
+    prepared once per connection, and the receipt time is the server's clock in the same
+    statement, not one more round trip."""
     if not events:
-        return {}
+        return set()
+    ordered = sorted(events.items())
+    if session.get_bind().dialect.name == "postgresql":
+        return set(session.scalars(_INSERT_RECEIPTS_PG, {
+            "operator": operator, "region": region, "event_ids": [event_id for event_id, _ in ordered],
+            "numbers": [event["tracking_number"] for _, (event, _) in ordered],
+            "routes": [holder for _, (_, holder) in ordered],
+            # a routed event lives on in the outbox; a parked one is kept here, for reconciliation
+            "events": [None if holder else json.dumps(event) for _, (event, holder) in ordered]}))
     now = database_now(session)
-    rows = [{"operator": operator, "event_id": e["event_id"], "region": region, "tracking_number": e["tracking_number"],
-             "routed_to": s10.region_of(e["tracking_number"]), "received_at": now} for e in events]
-    for row, event in zip(rows, events):
-        row["event"] = event if row["routed_to"] is None else None  # a routed event lives on in the outbox
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    # One cached statement for any number of rows (a multi-VALUES statement would be compiled
-    # anew for each batch size); PostgreSQL still sends them in one round trip (insertmanyvalues).
-    inserted = session.scalars(dialect.insert(PostalReceipt).on_conflict_do_nothing().returning(PostalReceipt.event_id),
-                               rows).all()
-    routes = {row["event_id"]: row["routed_to"] for row in rows}
-    return {event_id: routes[event_id] for event_id in inserted}
+    rows = [{"operator": operator, "event_id": event_id, "region": region, "tracking_number": event["tracking_number"],
+             "routed_to": holder, "event": None if holder else event, "received_at": now}
+            for event_id, (event, holder) in ordered]
+    return set(session.scalars(sqlite.insert(PostalReceipt.__table__).on_conflict_do_nothing()
+                               .returning(PostalReceipt.event_id), rows))
+
+
+_INSERT_RECEIPTS_PG = text("""
+    INSERT INTO postal_receipts (operator, event_id, region, tracking_number, routed_to, event, received_at)
+    SELECT :operator, r.event_id, :region, r.tracking_number, r.routed_to, CAST(r.event AS json), statement_timestamp()
+    FROM unnest(CAST(:event_ids AS text[]), CAST(:numbers AS text[]), CAST(:routes AS text[]),
+                CAST(:events AS text[])) AS r(event_id, tracking_number, routed_to, event)
+    ON CONFLICT DO NOTHING
+    RETURNING event_id""")
 
 
 def parked_receipts(*, router: Router, region: str) -> list[PostalReceipt]:
@@ -154,36 +178,53 @@ def parked_receipts(*, router: Router, region: str) -> list[PostalReceipt]:
 # The holding region ---------------------------------------------------------------------------
 
 def apply(envelope, session) -> None:
-    """An operator's events for parcels held here: timeline, state, and what delivery means."""
+    """An operator's events for parcels held here: timeline, state, and what delivery means.
+
+    A batch costs a fixed number of statements, not some per event: the known event ids, the
+    shipments and their orders are each read once (the orders land in the session, so the
+    per-parcel look-ups below find them there), and the new timeline rows go in as one insert."""
     p = envelope.payload
     operator, events = p["operator"], p["events"]
     known = set(session.scalars(select(TrackingEvent.event_id).where(
         TrackingEvent.operator == operator, TrackingEvent.event_id.in_([e["event_id"] for e in events]))))
     numbers = {e["tracking_number"] for e in events}
     shipments = {s.tracking_number: s for s in session.scalars(select(Shipment).where(Shipment.tracking_number.in_(numbers)))}
-    touched = {}
+    # Held here: the session's identity map keeps objects only while someone refers to them.
+    orders = {o.id: o for o in session.scalars(select(MerchantOrder).where(
+        MerchantOrder.id.in_({s.order_id for s in shipments.values()})))} if shipments else {}
+    region, rows, touched = session.info["database"], [], {}
     for event in events:
         if event["event_id"] in known:
             continue
         known.add(event["event_id"])
         shipment = shipments.get(event["tracking_number"])
-        row = TrackingEvent(region=session.info["database"], operator=operator, event_id=event["event_id"],
-                            tracking_number=event["tracking_number"], shipment_id=shipment.id if shipment else None,
-                            code=event["code"], occurred_at=datetime.fromisoformat(event["occurred_at"]),
-                            office=event["office"], detail=event["detail"])
+        row = {"region": region, "operator": operator, "event_id": event["event_id"],
+               "tracking_number": event["tracking_number"], "shipment_id": shipment.id if shipment else None,
+               "code": event["code"], "occurred_at": datetime.fromisoformat(event["occurred_at"]),
+               "office": event["office"], "detail": event["detail"], "changed_state": False}
         if shipment is not None:
-            row.changed_state = _advance(shipment, row, reported_by_an_end=_an_end_of(session, operator, shipment))
+            row["changed_state"] = _advance(shipment, _Reported(row["code"], row["occurred_at"]),
+                                            reported_by_an_end=_an_end_of(session, operator, shipment))
             touched[shipment.id] = shipment
-        session.add(row)
-    session.flush()
+        rows.append(row)
+    if rows:
+        session.execute(insert(TrackingEvent.__table__), rows)
     told = defaultdict(list)  # buyer region -> the parcels' timelines, one event per region for the batch
+    timelines = _timelines(session, [shipment.tracking_number for shipment in touched.values()]) if touched else {}
     for shipment in touched.values():
-        order = session.get(MerchantOrder, shipment.order_id)
+        order = orders[shipment.order_id]
         _deliver_when_done(session, shipment, order)
-        told[order.buyer_region].append(_buyers_copy(session, shipment, order))
+        told[order.buyer_region].append(_buyers_copy(shipment, order, timelines[shipment.tracking_number]))
     for buyer_region, parcels in told.items():
         outbox.publish(session, "shipments.tracked", {"to_region": buyer_region, "parcels": parcels},
                        key=f"parcels:{buyer_region}", causation_id=envelope.event_id)
+
+
+class _Reported(NamedTuple):
+    """What `_advance` reads of an event: a timeline row is inserted without an ORM object."""
+
+    code: str
+    occurred_at: datetime
 
 
 def _an_end_of(session, operator: str, shipment: Shipment) -> bool:
@@ -235,9 +276,9 @@ def _deliver_when_done(session, shipment: Shipment, order: MerchantOrder) -> Non
         saga.tell_buyer(session, order)
 
 
-def _buyers_copy(session, shipment: Shipment, order: MerchantOrder) -> dict:
+def _buyers_copy(shipment: Shipment, order: MerchantOrder, timeline: list) -> dict:
     events = [{"code": e.code, "meaning": codes()[e.code]["meaning"], "at": e.occurred_at.isoformat(), "office": e.office,
-               "detail": e.detail} for e in _timeline(session, shipment.tracking_number)]
+               "detail": e.detail} for e in timeline]
     return {"order_id": order.id, "tracking_number": shipment.tracking_number, "kind": shipment.kind,
             "state": shipment.state, "timeline": events}
 
@@ -245,6 +286,18 @@ def _buyers_copy(session, shipment: Shipment, order: MerchantOrder) -> dict:
 def _all_delivered(session, order: MerchantOrder) -> bool:
     parcels = session.scalars(select(Shipment.state).where(Shipment.order_id == order.id, Shipment.kind == "outbound"))
     return all(state == "delivered" for state in parcels)
+
+
+def _timelines(session, numbers: list[str]) -> dict[str, list]:
+    """Several parcels' timelines in one query (rows, not ORM objects): number -> its events
+    by event time, as `_timeline` orders them."""
+    found = defaultdict(list)
+    for event in session.execute(select(TrackingEvent.tracking_number, TrackingEvent.code, TrackingEvent.occurred_at,
+                                        TrackingEvent.office, TrackingEvent.detail)
+                                 .where(TrackingEvent.tracking_number.in_(numbers))
+                                 .order_by(TrackingEvent.occurred_at, TrackingEvent.id)):
+        found[event.tracking_number].append(event)
+    return found
 
 
 def _timeline(session, number: str) -> list[TrackingEvent]:
