@@ -68,6 +68,20 @@ def test_pressing_twice_makes_one_parcel_and_hands_it_over_once(client, router, 
     assert len(parcel_ids(client, order_id)) == 1
 
 
+def test_a_parcel_of_an_order_cancelled_meanwhile_is_not_handed_over(client, router, owner):
+    order_id = make_order(router, owner)
+    page = f"/dashboard/orders/{order_id}"
+    assert make_parcel(client, order_id).status_code == 303
+    [shipment_id] = parcel_ids(client, order_id)
+    assert "Hand over to the post" in page_text(client.get(page))
+    assert post_form(client, f"{page}/state", {"state": "cancelled"}, form_page=page).status_code == 303
+    cancelled = page_text(client.get(page))
+    assert "State: cancelled" in cancelled and "Hand over to the post" not in cancelled  # no button that cannot work
+    refused = post_form(client, f"/dashboard/parcels/{shipment_id}/hand-over", {}, form_page=page)
+    assert refused.status_code == 409 and "cancelled" in page_text(refused)
+    assert "outbound registered parcel 1,200 g created" in page_text(client.get(page))
+
+
 def test_a_bad_weight_is_shown_next_to_the_field_and_makes_no_parcel(client, router, owner):
     order_id = make_order(router, owner)
     for weight, message in (("lots", "Not a valid integer."), ("0", "greater than or equal to 1"),
