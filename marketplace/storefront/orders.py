@@ -1,13 +1,18 @@
 """The signed-in merchant's orders: a filtered list, a page at a time, and an order's page with
 its lines, where it goes, its totals, its history, and the moves the state machine allows the
 merchant. Owners and staff alike: whoever packs the orders moves them (as in the merchant API).
+The page also lists the order's parcels and the forms to make and hand them over (parcels.py).
 Refunds are payments' job and are not offered here."""
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import EXCLUDE, ValidationError
 
+from logistics import rates, shipments
+from logistics.schemas import NewShipmentSchema
 from marketplace.errors import Conflict, PermissionDenied
 from marketplace.orders import service, states
 from marketplace.orders.schemas import MerchantOrderArgs
@@ -46,7 +51,7 @@ def _list(orders, values: dict, errors: dict, following: str | None):
 @blp.get("/<order_id>")
 def show(order_id: str):
     """One order: lines, shipping address, totals, state, its transitions, and what you may do next."""
-    return _page(service.get_for_merchant(router=router(), principal=access.principal(), order_id=order_id))
+    return order_page(service.get_for_merchant(router=router(), principal=access.principal(), order_id=order_id))
 
 
 @blp.post("/<order_id>/state")
@@ -65,10 +70,23 @@ def move(order_id: str):
 
 def _refused(order_id: str, message: str, status: int):
     order = service.get_for_merchant(router=router(), principal=access.principal(), order_id=order_id)
-    return _page(order, error=message), status
+    return order_page(order, error=message), status
 
 
-def _page(order, *, error: str | None = None):
+def order_page(order, *, error: str | None = None, parcel_values: dict | None = None, parcel_errors: dict | None = None):
+    """The order's page; after a refused parcel, with what was typed and why it was refused."""
     moves = [to for to in states.moves_for(order.state, "merchant") if to not in REFUNDS]
+    parcels = shipments.list_for_order(router=router(), principal=access.principal(), order_id=order.id)
     return render_template("dashboard/order.html", order=order, moves=moves, error=error,
-                           refundable=any(to in REFUNDS for to in states.moves_for(order.state, "merchant")))
+                           refundable=any(to in REFUNDS for to in states.moves_for(order.state, "merchant")),
+                           parcels=parcels, can_make_parcels=order.state in shipments.SHIPPABLE,
+                           can_hand_over=order.state == "shipped" or "shipped" in states.moves_for(order.state, "handover"),
+                           services=[(code, f"{s.name}, up to {s.max_weight_g:,} g") for code, s in rates.services().items()],
+                           parcel_values=_parcel_values(parcel_values or {}), parcel_errors=parcel_errors or {})
+
+
+def _parcel_values(typed: dict) -> dict:
+    """The "Create a parcel" form's values: the API's default service, what was typed, and the
+    idempotency key, kept when the form is redrawn after a refusal and new otherwise."""
+    return {"service": NewShipmentSchema().fields["service"].load_default, **typed,
+            "idempotency_key": typed.get("idempotency_key") or uuid.uuid4().hex}

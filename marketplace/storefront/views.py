@@ -2,7 +2,7 @@
 
 One blueprint for the app to register, made of smaller ones: `shop` (the public pages),
 `account` (sign up, sign in, password reset), and the signed-in dashboard's `dashboard`,
-`products`, `imports`, `orders` and `terms`, each of which checks the session before any of its views runs.
+`products`, `imports`, `orders`, `parcels` and `terms`, each of which checks the session before any of its views runs.
 Pages work without JavaScript; forms post with a CSRF token (CSRFProtect is app-wide).
 """
 
@@ -11,11 +11,11 @@ from functools import partial
 from flask import Blueprint, g, request, url_for
 
 from marketplace.money import Money
-from marketplace.storefront import (account, dashboard, form_text, i18n, imports, orders, products, search_page, shop, terms,
-                                    tracking_page)
+from marketplace.storefront import (account, dashboard, form_text, i18n, imports, orders, parcels, products, search_page, shop,
+                                    terms, tracking_page)
 
 blp = Blueprint("storefront", __name__, template_folder="templates", static_folder="static", static_url_path="/static/storefront")
-for part in (shop.blp, search_page.blp, account.blp, dashboard.blp, products.blp, imports.blp, orders.blp, terms.blp,
+for part in (shop.blp, search_page.blp, account.blp, dashboard.blp, products.blp, imports.blp, orders.blp, parcels.blp, terms.blp,
              tracking_page.blp):
     blp.register_blueprint(part)
 blp.url_value_preprocessor(form_text.keep_body)

@@ -257,7 +257,8 @@ def test_the_variant_picker_quotes_a_quantity_or_says_which_term_it_breaks(clien
 DASHBOARD_PAGES = ["/dashboard/", "/dashboard/products/", "/dashboard/products/new", "/dashboard/settings",
                    "/dashboard/api-keys", "/dashboard/imports/", "/dashboard/imports/imp_01M897S1J8D38N1K4DV6KSQSH1",
                    "/dashboard/products/prd_01M897S1J8D38N1K4DV6KSQSH1", "/dashboard/orders/",
-                   "/dashboard/orders/ord_01M897S1J8D38N1K4DV6KSQSH1", "/dashboard/terms/"]
+                   "/dashboard/orders/ord_01M897S1J8D38N1K4DV6KSQSH1", "/dashboard/terms/", "/dashboard/parcels",
+                   "/dashboard/parcels/shp_01M897S1J8D38N1K4DV6KSQSH1/label"]
 
 
 @pytest.mark.parametrize("path", DASHBOARD_PAGES)
