@@ -258,6 +258,9 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
     if settings.directory_copy and not (settings.region and settings.broker_url):
         read.problems.append("CPU_DIRECTORY_COPY=true needs CPU_REGION (whose copy it is) and CPU_BROKER_URL "
                              "(how the copies hear of each other and ask a name's arbiter)")
+    if settings.stripe_secret_key and not settings.stripe_webhook_secret:
+        read.problems.append("CPU_STRIPE_WEBHOOK_SECRET is required with CPU_STRIPE_SECRET_KEY: a card payment is "
+                             "confirmed by Stripe's signed webhook, and without its secret none can be verified")
     if settings.operator_token and len(settings.operator_token) < 32:
         read.problems.append("CPU_OPERATOR_TOKEN must be a random value of at least 32 characters")
     _check_mail(read, settings)

@@ -52,6 +52,7 @@ def test_production_runs_on_postgresql_urls_from_a_template(tmp_path):
         ("CPU_DATABASE_URL_KIN", "not a url", "CPU_DATABASE_URL_KIN: '<unparseable url>' is not a database URL"),
         ("CPU_RATE_LIMIT_STORAGE", "memcached://cache:11211", "CPU_RATE_LIMIT_STORAGE must start with one of memory://, redis://"),
         ("CPU_PUBLIC_URL", "market.example", "CPU_PUBLIC_URL='market.example' must start with https://"),
+        ("CPU_STRIPE_SECRET_KEY", "sk_test_x", "CPU_STRIPE_WEBHOOK_SECRET is required with CPU_STRIPE_SECRET_KEY"),
     ],
 )
 def test_a_malformed_setting_is_named_in_the_error(tmp_path, name, value, complaint):
