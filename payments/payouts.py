@@ -46,13 +46,14 @@ def rail_of(session, merchant: Merchant | None, provider_name: str) -> str:
 
 def describe_rail(router, principal, provider_name: str) -> dict:
     """The merchant's rail as its owner and staff see it (API and dashboard), with its connected
-    account when it has one."""
+    account when it has one: for an owner only, as the balance is (the account is where the
+    business's money goes)."""
     with router.unit_of_work(principal.region, read_only=True) as uow:
         merchant = uow.session.get(Merchant, principal.merchant_id)
         rail = rail_of(uow.session, merchant, provider_name)
         account = uow.session.get(StripeAccount, principal.merchant_id)
         return {"rail": rail, "description": rails.description(rail), "country": merchant.home_country,
-                "stripe_account_id": account.account_id if account else None}
+                "stripe_account_id": account.account_id if account and principal.is_owner else None}
 
 
 @dataclass(frozen=True)

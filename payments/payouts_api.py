@@ -27,7 +27,7 @@ class RailSchema(Schema):
     rail = fields.String(metadata={"description": "stripe_connect or bank_transfer (payments/payout_rails.toml)"})
     description = fields.String()
     country = fields.String(metadata={"description": "your home country, which decides the rail"})
-    stripe_account_id = fields.String(allow_none=True, metadata={"description": "your connected account; null: none yet"})
+    stripe_account_id = fields.String(allow_none=True, metadata={"description": "your connected account (owners only); null: none yet, or you are staff"})
 
 
 class OnboardingRequestSchema(Schema):

@@ -10,12 +10,15 @@ import json
 import pytest
 from sqlalchemy import select
 
+from marketplace.merchants import accounts
 from marketplace.regions.ids import new_id
 from marketplace.regions.models import OutboxEvent
-from payments.stripe.models import StripeAccount, StripeDispute, StripePayment
 from payments import service
 from payments.gateways import ProviderError
+from payments.stripe.models import StripeAccount, StripeDispute, StripePayment
 from tests.api.test_merchant_api import merchant
+from tests.api.test_role_walk import signed_in
+from tests.api.test_storefront_pages import PASSWORD
 from tests.conftest import own_app
 from tests.integration.test_ledger import order_of
 from tests.support.stripe_server import StripeServer, event, signed
@@ -139,6 +142,9 @@ def test_a_payout_run_pays_an_onboarded_merchant_by_connect_and_one_not_yet_onbo
     account = onboard(client, onboarded_auth)
     assert client.get("/api/v1/merchant/payouts/rail", headers=onboarded_auth).get_json()["rail"] == "stripe_connect"
     assert client.get("/api/v1/merchant/payouts/rail", headers=waiting_auth).get_json()["rail"] == "bank_transfer"
+    accounts.add_staff(router=router, principal=onboarded, email="clerk@fort-rhum.example", password=PASSWORD)
+    seen_by_staff = signed_in(stripe_app, "clerk@fort-rhum.example").get("/api/v1/merchant/payouts/rail").get_json()
+    assert (seen_by_staff["rail"], seen_by_staff["stripe_account_id"]) == ("stripe_connect", None)  # the owner's to see
     with router.unit_of_work("fdf") as uow:
         for principal in (onboarded, waiting):
             order = order_of(uow.session, principal.merchant_id, goods=10_000, shipping=0)
