@@ -311,13 +311,16 @@ def _timeline(session, number: str) -> list[TrackingEvent]:
 def record_for_buyer(envelope, session) -> None:
     """The buyer's copies of parcels' timelines. A timeline only grows (events are never
     removed), so a copy longer than the one arriving is newer and is kept."""
-    now = database_now(session)
-    for p in envelope.payload["parcels"]:
-        parcel = session.get(BuyerParcel, p["tracking_number"])
+    now, parcels = database_now(session), envelope.payload["parcels"]
+    held = {parcel.tracking_number: parcel for parcel in session.scalars(
+        select(BuyerParcel).where(BuyerParcel.tracking_number.in_([p["tracking_number"] for p in parcels])))}
+    for p in parcels:
+        parcel = held.get(p["tracking_number"])
         if parcel is None:
             parcel = BuyerParcel(tracking_number=p["tracking_number"], region=session.info["database"],
                                  buyer_order_id=p["order_id"], kind=p["kind"], timeline=[])
             session.add(parcel)
+            held[parcel.tracking_number] = parcel
         if len(p["timeline"]) >= len(parcel.timeline):
             parcel.state, parcel.timeline, parcel.updated_at = p["state"], p["timeline"], now
 
