@@ -72,8 +72,9 @@ def get_for_merchant(*, router: Router, principal: Principal, order_id: str) -> 
 
 def move(*, router: Router, principal: Principal, order_id: str, to_state: str) -> MerchantOrder:
     """The merchant moves an order (in fulfilment, completed, cancelled, ...), as the table
-    allows. Shipped and delivered are refused with how they come (states.toml [how]): the
-    escrow clock counts from them, so a merchant saying so would be paid for goods never sent."""
+    allows. Paid, shipped and delivered are refused with how they come (states.toml [how]):
+    they book the buyer's money and count the escrow clock, so a merchant's word would leave a
+    payment unbooked or pay for goods never sent."""
     with router.unit_of_work(principal.region) as uow:
         order = _merchants(uow.session, principal, order_id, lock=True)
         actor = f"merchant:{principal.staff_id or principal.api_key_id}"
@@ -82,9 +83,8 @@ def move(*, router: Router, principal: Principal, order_id: str, to_state: str) 
             raise Conflict(f"Order {order.id} is {order.state.replace('_', ' ')}. {how}")
         if to_state == "cancelled":
             moved = saga.cancel_order(uow.session, order, actor=actor)
-        elif moved := states.move(uow.session, order, to_state, actor=actor):
-            if to_state == "paid":
-                saga.announce(uow.session, order, "orders.paid")
+        else:
+            moved = states.move(uow.session, order, to_state, actor=actor)
         if moved:
             saga.tell_buyer(uow.session, order)
         uow.commit()

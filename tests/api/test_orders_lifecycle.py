@@ -83,6 +83,26 @@ def test_a_merchant_cannot_say_an_order_shipped_or_delivered_and_is_told_how_it_
     assert client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()["state"] == "shipped"
 
 
+def test_a_bank_transfer_order_is_paid_by_the_transfer_not_by_its_merchant(app, client, router, platform):
+    """A merchant who could mark a waiting order paid would make the saga skip the buyer's
+    transfer when it came: the money would sit in the bank, never booked, never paid out."""
+    shop = open_shop(router, client, "Port Cocoa", "TT")
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, 2)
+    waiting = check_out(client, auth, address_id, payment_method="bank_transfer").get_json()
+    settle(platform)
+    order_id = client.get("/api/v1/merchant/orders", headers=shop.auth).get_json()["items"][0]["id"]
+    said = move(client, shop, order_id, "paid")
+    assert said.status_code == 409 and "cpu payments received" in said.get_json()["detail"]
+    waiting = client.get(f"/api/v1/checkouts/{waiting['id']}", headers=auth).get_json()
+    amount = f"{waiting['total_amount'] / 100:.2f}"
+    assert "paid" in app.test_cli_runner().invoke(
+        args=["cpu", "payments", "received", waiting["payment_reference"], amount, waiting["currency"]]).output
+    settle(platform)
+    assert client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()["state"] == "paid"
+    assert client.get("/api/v1/merchant/balance", headers=shop.auth).get_json()["balances"][0]["held"] > 0
+
+
 def test_the_buyer_confirms_receipt_once_and_the_merchant_in_another_region_is_paid_from_escrow(client, router, platform):
     from sqlalchemy import func, select
 
