@@ -251,6 +251,11 @@ def _advance(shipment: Shipment, event: TrackingEvent, *, reported_by_an_end: bo
     return True
 
 
+# An order whose delivery event still counts: shipped, or moved on since by its buyer's receipt or
+# its merchant (completed, partly refunded) while a cash-on-delivery amount may still be due.
+AFTER_HAND_OVER = ("shipped", "delivered", "completed", "refunded_partially")
+
+
 def _deliver_when_done(session, shipment: Shipment, order: MerchantOrder) -> None:
     """The order's last outbound parcel delivered: the order is delivered, payments told.
 
@@ -260,10 +265,10 @@ def _deliver_when_done(session, shipment: Shipment, order: MerchantOrder) -> Non
     carries no amount of its own: the operator collects what is due and its remittance settles
     any difference (payments books a shortfall as held, never more than owed). An order its
     buyer already confirmed received is told too: its cash is only in once the post says so."""
-    if not (shipment.kind == "outbound" and shipment.state == "delivered" and order.state in ("shipped", "delivered")
+    if not (shipment.kind == "outbound" and shipment.state == "delivered" and order.state in AFTER_HAND_OVER
             and _all_delivered(session, order)):
         return
-    moved = states.move(session, order, "delivered", actor="postal")
+    moved = order.state == "shipped" and states.move(session, order, "delivered", actor="postal")
     cash = payments.cash_due(session, order)
     if not (moved or cash):  # delivered before, and nothing left to collect: payments knows
         return

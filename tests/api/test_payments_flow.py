@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from marketplace.orders.models import MerchantOrder
@@ -240,7 +241,9 @@ def test_a_provider_error_that_will_not_pass_declines_the_payment(client, platfo
     assert done["state"] == "failed" and "declined: The account is closed." in done["reason"]
 
 
-def test_a_cash_on_delivery_receipt_confirmed_before_the_post_reports_waits_for_the_cash(client, platform, router):
+@pytest.mark.parametrize("completed_first", [False, True], ids=["delivered", "completed"])
+def test_a_cash_on_delivery_receipt_confirmed_before_the_post_reports_waits_for_the_cash(client, platform, router,
+                                                                                         completed_first):
     shop = open_shop(router, client, "Kingston Roasters", "JM")
     _, auth, address_id = buyer_with_address(client)
     put(client, auth, shop, 2)
@@ -252,6 +255,9 @@ def test_a_cash_on_delivery_receipt_confirmed_before_the_post_reports_waits_for_
     assert client.post(f"/api/v1/orders/{order.id}/receipt", headers=auth, json={}).status_code == 200
     settle(platform)
     assert paid_order(router, shop).state == "delivered" and kinds(router, shop.region) == ["capture"]
+    if completed_first:  # the merchant closed the order before the post reported: the cash still counts
+        assert client.put(f"/api/v1/merchant/orders/{order.id}/state", headers=shop.auth,
+                          json={"state": "completed"}).status_code == 200
     delivered_by_post(client, platform, parcel)  # the postman's word, with the cash, comes after
     settle(platform)
     assert kinds(router, shop.region) == ["capture", "payment", "release"]
