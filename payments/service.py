@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from logistics.models import Shipment, TrackingEvent
 from marketplace.money import Money, apply_basis_points
@@ -197,25 +197,34 @@ def _order_balances(session, order_id: str) -> dict[tuple[str, str], int]:
 
 def release_due(router, region: str, *, batch: int = 100) -> int:
     """Escrow ends by itself `release_after_days` (ledger.toml) after delivery attempts end
-    when no delivery event came: counted from the latest tracking event of the order's outbound
-    parcels (the operator's event time: a parcel still being tried keeps its order held), or
-    from the shipment when no event came; the cutoff is on the database clock. A relay chore:
-    how many orders it released."""
+    when no delivery event came: counted from the later of the hand-over and the latest
+    tracking event of the order's outbound parcels (the operator's event time: a parcel still
+    being tried keeps its order held; an event dated in the future is not counted, or one
+    operator's clock could hold an order for ever), on the database clock. Only orders whose
+    buyer's money is all in are candidates: the others (an invoice on 60 days' terms, cash not
+    yet collected) would come back first in every pass and stall the rest. A relay chore: how
+    many orders it released."""
     days = settings()["release_after_days"]
     with router.unit_of_work(region) as uow:
         session = uow.session
-        cutoff = database_now(session) - timedelta(days=days)
+        now = database_now(session)
+        cutoff = now - timedelta(days=days)
         held = (select(LedgerEntry.order_id, LedgerEntry.merchant_id).where(LedgerEntry.account == "merchant_held")
                 .group_by(LedgerEntry.order_id, LedgerEntry.merchant_id).having(func.sum(LedgerEntry.amount) < 0).subquery())
+        paid = (select(LedgerEntry.order_id).where(LedgerEntry.account == "buyer_clearing")
+                .group_by(LedgerEntry.order_id).having(func.sum(LedgerEntry.amount) <= 0).subquery())
         shipped = (select(OrderTransition.order_id, func.max(OrderTransition.at).label("at"))
                    .where(OrderTransition.to_state == "shipped").group_by(OrderTransition.order_id).subquery())
         tracked = (select(Shipment.order_id, func.max(TrackingEvent.occurred_at).label("at"))
-                   .join(TrackingEvent, TrackingEvent.shipment_id == Shipment.id).where(Shipment.kind == "outbound")
+                   .join(TrackingEvent, TrackingEvent.shipment_id == Shipment.id)
+                   .where(Shipment.kind == "outbound", TrackingEvent.occurred_at <= now)
                    .group_by(Shipment.order_id).subquery())
         due = session.execute(
-            select(held.c.order_id, held.c.merchant_id).join(shipped, shipped.c.order_id == held.c.order_id)
+            select(held.c.order_id, held.c.merchant_id).join(paid, paid.c.order_id == held.c.order_id)
+            .join(shipped, shipped.c.order_id == held.c.order_id)
             .outerjoin(tracked, tracked.c.order_id == held.c.order_id)
-            .where(func.coalesce(tracked.c.at, shipped.c.at) <= cutoff).limit(batch)).all()
+            .where(shipped.c.at <= cutoff, or_(tracked.c.at.is_(None), tracked.c.at <= cutoff))
+            .order_by(held.c.order_id).limit(batch)).all()
         released = sum(1 for order_id, merchant_id in due if release(
             session, order_id=order_id, merchant_id=merchant_id, why=f"{days} days after delivery attempts ended"))
         uow.commit()

@@ -205,6 +205,36 @@ def test_escrow_ends_by_itself_n_days_after_shipment_when_no_delivery_event_came
         assert balances(uow.session, LedgerEntry.order_id == lately.id)[("merchant_held", "EUR")] == -10_700
 
 
+def test_orders_still_waiting_for_their_money_do_not_stall_the_release_of_the_others(router):
+    """A batch's worth of invoices on long terms, shipped long ago, must not come back first in
+    every pass and keep a paid order behind them held for ever; and a tracking event an
+    operator dated in the future does not hold an order once its days are up."""
+    from datetime import timedelta
+
+    from logistics.models import Shipment, TrackingEvent
+    from marketplace.orders.models import OrderTransition
+    from marketplace.regions.base import database_now
+
+    with router.unit_of_work("kin") as uow:
+        now = database_now(uow.session)
+        unpaid = [order_of(uow.session, "mer_A") for _ in range(3)]
+        paid = order_of(uow.session, "mer_B")
+        for order in [*unpaid, paid]:
+            service.capture(uow.session, order=order, paid=None, method="invoice" if order in unpaid else "card")
+            uow.session.add(OrderTransition(order_id=order.id, region="kin", from_state="in_fulfilment", to_state="shipped",
+                                            actor="handover:merchant:stf_x", at=now - timedelta(days=20)))
+        parcel = Shipment(id=new_id("shp"), region="kin", merchant_id="mer_B", order_id=paid.id, kind="outbound",
+                          tracking_number="CP100000099JM", service="registered", weight_g=500, sender={}, addressee={},
+                          state="in_transit", created_at=now - timedelta(days=21))
+        uow.session.add(parcel)
+        uow.session.add(TrackingEvent(region="kin", operator="jm", event_id="e-future", tracking_number=parcel.tracking_number,
+                                      shipment_id=parcel.id, code="EMC", occurred_at=now + timedelta(days=365), office="JMKINA"))
+        uow.commit()
+    assert service.release_due(router, "kin", batch=2) == 1
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert balances(uow.session, LedgerEntry.order_id == paid.id)[("merchant_held", "EUR")] == 0
+
+
 def test_escrow_counts_its_days_from_the_last_delivery_attempt_not_from_the_shipment(router):
     """Shipped 20 days ago, but the post tried to deliver 5 days ago: still held. Shipped 20
     days ago, last tried 15 days ago: released. A return parcel's events do not count."""
