@@ -24,6 +24,7 @@ from sqlalchemy import select
 from marketplace.money import Money, MoneyError
 from marketplace.orders.checkout import INVOICE, PAYING
 from marketplace.orders.models import Checkout, MerchantOrder
+from marketplace.orders.saga import lock_order
 from marketplace.regions import outbox
 from payments import service
 from payments.models import LedgerPosting
@@ -69,9 +70,12 @@ def invoice_reference(order_id: str) -> str:
 
 
 def _invoiced_order(session, reference: str) -> MerchantOrder | None:
+    """The order an invoice reference names, locked: a cancellation refunding it at the same
+    time must see either the payment or none of it."""
     if not reference.upper().startswith(INVOICE_PREFIX):
         return None
-    return session.get(MerchantOrder, ORDER_PREFIX + reference[len(INVOICE_PREFIX):].upper())
+    order_id = ORDER_PREFIX + reference[len(INVOICE_PREFIX):].upper()
+    return session.scalars(lock_order(session, select(MerchantOrder).where(MerchantOrder.id == order_id))).first()
 
 
 def _pay_invoice(session, order: MerchantOrder, credit: Credit) -> str:
