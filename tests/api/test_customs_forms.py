@@ -14,6 +14,7 @@ from tests.api.test_dashboard_parcels import parcel_ids
 from tests.api.test_merchant_api import product_body
 from tests.api.test_orders_lifecycle import paid_order
 from tests.api.test_storefront_pages import PASSWORD, post_form
+from tests.support.postal import delivered_by_post
 from tests.support.shop import buyer_with_address, check_out, open_shop, settle
 
 API = "/api/v1/merchant/shipments"
@@ -95,6 +96,20 @@ def test_the_advance_data_lists_the_item_its_lines_values_and_currency(client, r
     assert data["posted_at"] is None  # not handed over yet
     client.post(f"{API}/{parcel['id']}/hand-over", headers=shop.auth, json={})
     assert client.get(f"{API}/{parcel['id']}/advance-data", headers=shop.auth).get_json()["posted_at"] is not None
+
+
+def test_a_return_from_trinidad_is_declared_as_returned_goods_sent_by_the_buyer(client, router, platform):
+    shop, order_id, parcel = order_to_trinidad(client, router, platform)
+    client.post(f"{API}/{parcel['id']}/hand-over", headers=shop.auth, json={})
+    delivered_by_post(client, platform, parcel)
+    settle(platform)
+    back = client.post(f"/api/v1/merchant/orders/{order_id}/returns", headers=shop.auth, json={"weight_g": 750})
+    assert back.status_code == 201, back.get_json()
+    data = client.get(f"{API}/{back.get_json()['id']}/advance-data", headers=shop.auth).get_json()
+    assert data["category_of_item"] == "returned_goods" and data["item_id"] == back.get_json()["tracking_number"]
+    assert data["sender"] == {"name": "Tara Buyer", "country": "TT"} and data["destination_country"] == "JM"
+    form = pdf_text(client.get(f"{API}/{back.get_json()['id']}/customs-form", headers=shop.auth).data)
+    assert "[X] Returned goods" in form and "From: Tara Buyer (TT)" in form
 
 
 def test_an_unknown_category_of_item_is_refused_naming_it(client, router, platform):
