@@ -4,8 +4,11 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from logistics import labels, shipments, tracking
-from logistics.schemas import BuyerParcelSchema, HandOverSchema, NewReturnSchema, NewShipmentSchema, ShipmentDetailSchema, ShipmentSchema
+from marshmallow import RAISE
+
+from logistics import shipments, tracking
+from logistics.schemas import (AdvanceDataSchema, BuyerParcelSchema, CustomsArgsSchema, HandOverSchema, NewReturnSchema,
+                               NewShipmentSchema, ShipmentDetailSchema, ShipmentSchema)
 from marketplace.buyers.principal import require_buyer, require_buyer_before_request
 from marketplace.merchants.principal import current_principal, require_principal
 from marketplace.platform import router
@@ -69,9 +72,31 @@ class ShipmentLabel(MethodView):
     @merchant_blp.response(200, content_type="application/pdf", description="The label, one A6 page")
     def get(self, shipment_id):
         """The parcel's label as PDF: addresses, service, weight, the tracking number as a Code 128 barcode."""
-        shipment, _ = shipments.get(router=router(), principal=current_principal(), shipment_id=shipment_id)
-        return Response(labels.pdf(shipment), mimetype="application/pdf",
+        shipment, pdf = shipments.label(router=router(), principal=current_principal(), shipment_id=shipment_id)
+        return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{shipment.tracking_number}.pdf"'})
+
+
+@merchant_blp.route("/shipments/<shipment_id>/customs-form")
+class CustomsForm(MethodView):
+    @merchant_blp.arguments(CustomsArgsSchema(), location="query", unknown=RAISE)
+    @merchant_blp.response(200, content_type="application/pdf", description="The CN22 (A6) or CN23 form")
+    @merchant_blp.alt_response(409, description="The parcel crosses no border: it needs no customs form")
+    def get(self, args, shipment_id):
+        """The parcel's customs declaration as PDF: CN22 up to 300 SDR, CN23 above, filled from the order's lines."""
+        form = shipments.customs_form(router=router(), principal=current_principal(), shipment_id=shipment_id, **args)
+        return Response(form, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="customs-{shipment_id}.pdf"'})
+
+
+@merchant_blp.route("/shipments/<shipment_id>/advance-data")
+class AdvanceData(MethodView):
+    @merchant_blp.arguments(CustomsArgsSchema(), location="query", unknown=RAISE)
+    @merchant_blp.response(200, AdvanceDataSchema)
+    @merchant_blp.alt_response(409, description="The parcel crosses no border: it needs no customs data")
+    def get(self, args, shipment_id):
+        """The parcel's electronic advance data (ITMATT-like JSON) for the destination's customs."""
+        return shipments.advance_data(router=router(), principal=current_principal(), shipment_id=shipment_id, **args)
 
 
 @merchant_blp.route("/shipments/<shipment_id>/hand-over")

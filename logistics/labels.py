@@ -1,6 +1,8 @@
 """The PDF label of one parcel: sender, addressee, service, weight, and the tracking number
 as a Code 128 barcode with its human-readable line under it (what counter staff and sorting
-machines scan). One A6 page per parcel, drawn with reportlab."""
+machines scan). One A6 page per parcel, drawn with reportlab. A pure renderer: what the
+postman collects on a cash-on-delivery parcel is worked out by the caller (payments) and
+passed in."""
 
 from __future__ import annotations
 
@@ -14,10 +16,12 @@ from reportlab.pdfgen import canvas
 
 from logistics import rates
 from logistics.models import Shipment
+from marketplace.money import Money
 
 
-def pdf(shipment: Shipment) -> bytes:
-    """The label as PDF bytes."""
+def pdf(shipment: Shipment, *, cash_on_delivery: dict | None = None) -> bytes:
+    """The label as PDF bytes; `cash_on_delivery` ({"amount_minor", "currency"}, as
+    payments.service.cash_due gives it) is printed large for the postman to collect."""
     out = io.BytesIO()
     page = canvas.Canvas(out, pagesize=A6, pageCompression=1)
     page.setTitle(f"Label {shipment.tracking_number}")
@@ -27,6 +31,10 @@ def pdf(shipment: Shipment) -> bytes:
     page.drawString(8 * mm, y, f"{_service_name(shipment.service)} · {shipment.weight_g} g")
     y = _address(page, "From", shipment.sender, y - 9 * mm)
     y = _address(page, "To", shipment.addressee, y - 4 * mm)
+    if cash_on_delivery:
+        amount = Money(cash_on_delivery["amount_minor"], cash_on_delivery["currency"]).plain()
+        page.setFont("Helvetica-Bold", 12)
+        page.drawString(8 * mm, y - 8 * mm, f"CASH ON DELIVERY: {amount} {cash_on_delivery['currency']}")
     barcode = createBarcodeDrawing("Code128", value=shipment.tracking_number, barHeight=18 * mm, barWidth=0.33 * mm,
                                    humanReadable=False, quiet=True)
     x = (width - barcode.width) / 2

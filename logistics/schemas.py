@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from logistics import rates
+from logistics import customs, rates
 
 
 class NewShipmentSchema(Schema):
@@ -69,3 +69,37 @@ class BuyerParcelSchema(Schema):
     state = fields.String()
     timeline = fields.List(fields.Nested(BuyerTimelineEventSchema))
     updated_at = fields.AwareDateTime()
+
+
+class CustomsArgsSchema(Schema):
+    category = fields.String(load_default=None, metadata={
+        "description": f"category of item, one of {', '.join(customs.settings()['categories'])}; by default "
+                       "sale_of_goods for an outbound parcel, returned_goods for a return"})
+
+
+class DeclaredLineSchema(Schema):
+    description = fields.String()
+    quantity = fields.Integer()
+    net_weight_g = fields.Integer(metadata={"description": "the line's, all units"})
+    value = fields.Integer(metadata={"description": "the line's, in minor units of the currency"})
+    hs_code = fields.String(metadata={"description": "HS tariff code"})
+    origin_country = fields.String(metadata={"description": "ISO 3166 country of origin"})
+
+
+class AdvanceDataSchema(Schema):
+    """The electronic advance data of one item for the destination's customs (ITMATT-like)."""
+
+    schema = fields.String(metadata={"description": "cpu-itmatt/1"})
+    item_id = fields.String(metadata={"description": "the item's S10 tracking number"})
+    declaration_form = fields.String(metadata={"description": "CN22 up to 300 SDR, CN23 above"})
+    category_of_item = fields.String()
+    order_reference = fields.String()
+    posted_at = fields.String(allow_none=True, metadata={"description": "when handed over to the post; null before"})
+    sender = fields.Dict()
+    addressee = fields.Dict()
+    destination_country = fields.String()
+    currency = fields.String()
+    total_value = fields.Integer(metadata={"description": "minor units of the currency"})
+    postage = fields.Integer(metadata={"description": "minor units of the currency"})
+    total_net_weight_g = fields.Integer()
+    contents = fields.List(fields.Nested(DeclaredLineSchema))

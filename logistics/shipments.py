@@ -1,5 +1,5 @@
 """Shipments as merchants make them: parcels of an order, their labels, the hand-over to the
-post, and return shipments.
+post, their customs forms and advance data, and return shipments.
 
 Everything happens on the merchant's shard (tenant: the principal's merchant; role: any
 staff or API key, like moving an order). A parcel gets its tracking number from the range
@@ -10,9 +10,11 @@ fulfilment; handing one over to the post makes it shipped; the buyer's summary f
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 
-from logistics import rates, s10
+from logistics import customs, labels, rates, s10
 from logistics.models import Shipment, TrackingEvent
 from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.merchants.auth import Principal
@@ -23,6 +25,7 @@ from marketplace.regions import idempotency
 from marketplace.regions.base import database_now
 from marketplace.regions.ids import is_id, new_id
 from marketplace.regions.router import Router
+from payments.service import cash_due
 
 SHIPPABLE = ("paid", "in_fulfilment")
 
@@ -120,6 +123,51 @@ def get(*, router: Router, principal: Principal, shipment_id: str) -> tuple[Ship
     with router.unit_of_work(principal.region, read_only=True) as uow:
         shipment = _shipment(uow.session, principal, shipment_id)
         return shipment, timeline(uow.session, shipment.tracking_number)
+
+
+def label(*, router: Router, principal: Principal, shipment_id: str) -> tuple[Shipment, bytes]:
+    """One of your parcels and its label as PDF; a cash-on-delivery parcel's says what the postman collects
+    (what the buyer still owes now, so a refund made before printing is already off it)."""
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        shipment = _shipment(uow.session, principal, shipment_id)
+        cash = cash_due(uow.session, uow.session.get(MerchantOrder, shipment.order_id)) if shipment.kind == "outbound" else None
+        return shipment, labels.pdf(shipment, cash_on_delivery=cash)
+
+
+def crosses_border(shipment: Shipment) -> bool:
+    """A parcel between two countries goes through customs and needs a CN22 or CN23; one within
+    a country does not."""
+    return shipment.sender.get("country") != shipment.addressee.get("country")
+
+
+def customs_form(*, router: Router, principal: Principal, shipment_id: str, category: str | None = None) -> bytes:
+    """One of your parcels' CN22 or CN23 (customs.py decides which by the 300 SDR rule) as PDF."""
+    shipment, declaration = _declared(router, principal, shipment_id, category)
+    return customs.cn_form_pdf(declaration, item_id=shipment.tracking_number)
+
+
+def advance_data(*, router: Router, principal: Principal, shipment_id: str, category: str | None = None) -> dict:
+    """One of your parcels' electronic advance data (ITMATT-like JSON) for the destination's customs."""
+    shipment, declaration = _declared(router, principal, shipment_id, category)
+    return customs.itmatt(declaration, item_id=shipment.tracking_number, posted_at=shipment.handed_over_at)
+
+
+def _declared(router, principal, shipment_id, category) -> tuple[Shipment, customs.Declaration]:
+    """The parcel and its declaration, filled from its order's lines. The category of item is
+    the one asked for, else the kind's default (customs.toml: goods sold go out, goods come back).
+    A return's sender is the buyer: the form names the parcel's own addresses, as its label does."""
+    with router.unit_of_work(principal.region, read_only=True) as uow:
+        shipment = _shipment(uow.session, principal, shipment_id)
+        if not crosses_border(shipment):
+            raise Conflict(f"Parcel {shipment.tracking_number} stays in {shipment.addressee.get('country')}: it crosses "
+                           f"no border, so it needs no customs form.")
+        order = uow.session.get(MerchantOrder, shipment.order_id)
+        declaration = customs.customs_declaration(
+            uow.session, order, category=category or customs.settings()["default_category"][shipment.kind])
+    if shipment.kind == "return":
+        declaration = replace(declaration, addressee=dict(shipment.addressee),
+                              sender={"name": shipment.sender.get("recipient"), "country": shipment.sender.get("country")})
+    return shipment, declaration
 
 
 def timeline(session, tracking_number: str) -> list[TrackingEvent]:

@@ -79,7 +79,7 @@ def order_page(order, *, error: str | None = None, parcel_values: dict | None = 
     parcels = shipments.list_for_order(router=router(), principal=access.principal(), order_id=order.id)
     return render_template("dashboard/order.html", order=order, moves=moves, error=error,
                            refundable=any(to in REFUNDS for to in states.moves_for(order.state, "merchant")),
-                           parcels=parcels, can_make_parcels=order.state in shipments.SHIPPABLE,
+                           parcels=parcels, crosses_border=shipments.crosses_border, can_make_parcels=order.state in shipments.SHIPPABLE,
                            can_hand_over=order.state == "shipped" or "shipped" in states.moves_for(order.state, "handover"),
                            services=[(code, f"{s.name}, up to {s.max_weight_g:,} g") for code, s in rates.services().items()],
                            parcel_values=_parcel_values(parcel_values or {}), parcel_errors=parcel_errors or {})

@@ -1,6 +1,6 @@
 """The parcels of an order, from its dashboard page: make one, print its label, hand it over.
 
-The same service functions as the merchant API (logistics.shipments, logistics.labels) and the
+The same service functions as the merchant API (logistics.shipments) and the
 API's own schema for a new parcel (NewShipmentSchema), so the rules and their messages are
 written once: a weight the schema or the service refuses is shown next to its field. Owners and
 staff alike, as in the API: whoever packs the order ships it. An order ships only when one of
@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from marshmallow import EXCLUDE
 
-from logistics import labels, shipments
+from logistics import shipments
 from logistics.schemas import NewShipmentSchema
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.orders import service as orders
@@ -51,9 +51,17 @@ def create(order_id: str):
 @blp.get("/parcels/<shipment_id>/label")
 def label(shipment_id: str):
     """The parcel's label, the PDF the merchant API serves (one A6 page with the barcode)."""
-    shipment, _ = shipments.get(router=router(), principal=access.principal(), shipment_id=shipment_id)
-    return Response(labels.pdf(shipment), mimetype="application/pdf",
+    shipment, pdf = shipments.label(router=router(), principal=access.principal(), shipment_id=shipment_id)
+    return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{shipment.tracking_number}.pdf"'})
+
+
+@blp.get("/parcels/<shipment_id>/customs-form")
+def customs_form(shipment_id: str):
+    """The parcel's CN22 or CN23, the PDF the merchant API serves, with the default category of item."""
+    pdf = shipments.customs_form(router=router(), principal=access.principal(), shipment_id=shipment_id)
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="customs-{shipment_id}.pdf"'})
 
 
 @blp.post("/parcels/<shipment_id>/hand-over")

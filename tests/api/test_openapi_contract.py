@@ -104,7 +104,7 @@ def test_operations_behind_a_merchant_key_declare_the_bearer_scheme_and_the_othe
         "type": "http", "scheme": "bearer", "description": document["components"]["securitySchemes"]["merchantApiKey"]["description"]}
     secured = {label for label, operation in operations(document) if operation.get("security") == [{"merchantApiKey": []}]}
     assert secured == {label for label, _ in operations(document) if label.split()[1].startswith("/api/v1/merchant/")}
-    assert len(secured) == 26 + 5 + 1 + 2 + 7  # + order settings (2), net terms (3), the balance statement, the payout rail and Stripe onboarding, shipments (7)
+    assert len(secured) == 26 + 5 + 1 + 2 + 9  # + order settings (2), net terms (3), the balance statement, the payout rail and Stripe onboarding, shipments (9: with the customs form and advance data)
     assert all("401" in operation["responses"] for label, operation in operations(document) if label in secured)
 
 

@@ -65,6 +65,9 @@ EXPECTED = {
     ("GET", "/api/v1/merchant/shipments/exceptions"): (200, "shared"),
     ("GET", "/api/v1/merchant/shipments/<shipment_id>"): (200, "shared"),
     ("GET", "/api/v1/merchant/shipments/<shipment_id>/label"): (200, "shared"),
+    # Customs papers as the label: allowed; the walk's parcel stays in Jamaica, so it needs none.
+    ("GET", "/api/v1/merchant/shipments/<shipment_id>/customs-form"): (409, "shared"),
+    ("GET", "/api/v1/merchant/shipments/<shipment_id>/advance-data"): (409, "shared"),
     ("POST", "/api/v1/merchant/shipments/<shipment_id>/hand-over"): (200, "shared"),
 }
 WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "events": ["orders.created"]}
