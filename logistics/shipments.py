@@ -103,7 +103,9 @@ def hand_over(*, router: Router, principal: Principal, shipment_id: str) -> Ship
         shipment = _shipment(uow.session, principal, shipment_id)
         if shipment.state == "created":
             shipment.state, shipment.handed_over_at = "handed_over", database_now(uow.session)
-            order = uow.session.get(MerchantOrder, shipment.order_id)
+            # locked: a cancellation committing meanwhile is seen, never overwritten by "shipped"
+            order = uow.session.scalars(saga.lock_order(uow.session, select(MerchantOrder).where(
+                MerchantOrder.id == shipment.order_id))).one()
             if shipment.kind == "outbound" and states.move(uow.session, order, "shipped",
                                                           actor=f"handover:{_actor(principal)}"):
                 saga.tell_buyer(uow.session, order)
