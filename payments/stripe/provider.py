@@ -195,8 +195,14 @@ class StripeProvider:
             return (method(*args, options=options) if options else method(*args)).to_dict()
         except RETRYABLE as exc:
             raise ProviderError(f"Stripe could not be reached or is busy: {exc.user_message or exc}", retryable=True) from exc
+        except stripe.IdempotencyError as exc:
+            # The key's first request was made with other parameters: it may have moved money,
+            # so this is never a refusal (a refused payout is given back and paid again).
+            raise ProviderError(f"Stripe has another request under this key: {exc.user_message or exc}",
+                                retryable=True) from exc
         except stripe.StripeError as exc:
-            retryable = (exc.http_status or 0) >= 500
+            # 409: the key's first request is still in flight at Stripe (same reason as above)
+            retryable = (exc.http_status or 0) >= 500 or exc.http_status == 409
             raise ProviderError(f"Stripe refused: {exc.user_message or exc}", retryable=retryable) from exc
 
 
