@@ -313,3 +313,19 @@ def test_two_payout_runs_at_once_pay_a_balance_once(router, backend):
     for thread in runs:
         thread.join(timeout=30)
     assert sorted(paid) == [0, 9_200]
+
+
+def test_an_order_confirmed_without_its_provider_is_refunded_offline_only_when_its_method_says_so(router):
+    """An orders.confirm from a buyer's region still on older code names no provider: an offline
+    method's refund is the offline provider's; a card's is refused by name, never guessed."""
+    from payments.gateways import PaymentProviders, ProviderError
+
+    providers = PaymentProviders(router, card=None)
+    with router.unit_of_work("kin") as uow:
+        by_bank, by_card = (order_of(uow.session, "mer_A"), order_of(uow.session, "mer_B"))
+        service.capture(uow.session, order=by_bank, paid=None, method="bank_transfer", provider=None)
+        service.capture(uow.session, order=by_card, paid=None, method="card", provider=None)
+        assert providers.named(by_bank.payment_provider).name == "offline"
+        with pytest.raises(ProviderError, match="not recorded") as refused:
+            providers.named(by_card.payment_provider)
+        assert not refused.value.retryable
