@@ -183,8 +183,9 @@ class PaymentProviders:
     production without a Stripe key); the offline methods are `offline`'s. Every call for a
     payment goes to the provider `named` where it began: the checkout's (the saga, in the
     buyer's region), or the merchant order's copy of it (a refund, in the merchant's region,
-    which does not read the buyer's). `payouts` pays merchants: Stripe when cards go through Stripe (a Connect
-    transfer to an onboarded merchant in a country Stripe reaches), else the offline bank file.
+    which does not read the buyer's). `payouts` pays merchants: Stripe when cards go through
+    Stripe (a Connect transfer to an onboarded merchant in a country Stripe reaches), else the
+    offline bank file.
     `only(provider)` sends everything to one provider: how tests put a declining one in.
     """
 

@@ -379,11 +379,11 @@ def pay(router, provider, envelope) -> None:
         checkout = uow.session.get(Checkout, checkout_id)
         if checkout is None or checkout.state != PAYING:
             return
-        amount, currency, method = checkout.total_amount, checkout.currency, checkout.payment_method
-        provider = provider.named(checkout.payment_provider)
+        amount, currency, method, name = (checkout.total_amount, checkout.currency, checkout.payment_method,
+                                          checkout.payment_provider)
     try:
-        result = provider.create_payment(key=checkout_id, amount=amount, currency=currency, method=method,
-                                         transfer_group=checkout_id, region=region)
+        result = provider.named(name).create_payment(key=checkout_id, amount=amount, currency=currency,
+                                                     method=method, transfer_group=checkout_id, region=region)
     except ProviderError as exc:
         if exc.retryable:
             raise  # the delivery is retried, with the same key
