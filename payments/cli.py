@@ -38,16 +38,28 @@ def load_rates(feed: Path, regions: tuple[str, ...]) -> None:
 @click.option("--bank-file", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The bank-transfer payout file to write (CSV, appended; see payments/payouts.py).")
 def run_payouts(regions: tuple[str, ...], bank_file: Path) -> None:
-    """Pay every merchant its available balance by its rail."""
+    """Pay every merchant its available balance by its rail; exit 1 if any payout failed (each
+    is named: a refused one is back in the merchant's balance, one that may pass is retried by
+    the next run under its own id)."""
     current = platform()
-    total = 0
+    total = failures = 0
     for region in served(regions):
         click.echo(f"{region}: paying out")
-        paid = payouts.run(current.router, region, current.payments.payouts, bank_file=bank_file, progress=lambda p: click.echo(
-            f"  {p.payout_id} {p.merchant_id} {Money(p.amount, p.currency).plain()} {p.currency} by {p.rail}"))
-        click.echo(f"{region}: {len(paid)} payout(s)")
-        total += len(paid)
-    click.echo(f"{total} payout(s); bank-transfer lines in {bank_file}")
+        tried = payouts.run(current.router, region, current.payments.payouts, bank_file=bank_file, progress=_tell)
+        paid = sum(not p.failed for p in tried)
+        click.echo(f"{region}: {paid} payout(s)" + (f", {len(tried) - paid} failed" if paid < len(tried) else ""))
+        total, failures = total + paid, failures + len(tried) - paid
+    click.echo(f"{total} payout(s); bank-transfer lines in {bank_file}" + (f"; {failures} failed" if failures else ""))
+    if failures:
+        raise SystemExit(1)
+
+
+def _tell(p: payouts.Paid) -> None:
+    line = f"  {p.payout_id} {p.merchant_id} {Money(p.amount, p.currency).plain()} {p.currency} by {p.rail}"
+    if p.failed:
+        then = "still sending, the next run retries it" if p.retried else "failed, the amount is back in the balance"
+        line += f": NOT PAID ({then}): {p.failure}"
+    click.echo(line, err=p.failed)
 
 
 @payments.command("received")

@@ -62,16 +62,20 @@ def cancelled(envelope, session) -> None:
         service.refund_rest(session, order=order)
 
 
-def pay_refund(router, provider, envelope) -> None:
-    """Ask the provider to pay a refund (in the buyer's currency), then record that it did."""
+def pay_refund(router, providers, envelope) -> None:
+    """Ask the provider that took the order's payment (named on the merchant order: the checkout
+    is in the buyer's region, which a region-local process does not open) to pay a refund, in
+    the buyer's currency, then record that it did."""
     refund_id, region = envelope.payload["refund_id"], envelope.payload["to_region"]
     with router.unit_of_work(region, read_only=True) as uow:
         refund = uow.session.get(Refund, refund_id)
         if refund is None or refund.state != "requested":
             return
         amount, currency = buyer_amount(uow.session, refund, envelope.payload["amount"])
-        payment_key = refund.checkout_id
-    move = provider.refund(key=refund_id, payment_key=payment_key, amount=amount, currency=currency)
+        order = uow.session.get(MerchantOrder, refund.order_id)
+        provider, payment_key, reference = providers.named(order.payment_provider), refund.checkout_id, order.payment_reference
+    move = provider.refund(key=refund_id, payment_key=payment_key, payment_reference=reference, amount=amount,
+                           currency=currency)
     with router.unit_of_work(region) as uow:
         refund = uow.session.get(Refund, refund_id)
         refund.state, refund.provider_reference = "refunded", move.reference

@@ -74,7 +74,8 @@ class PaymentProvider(Protocol):
 
     def void(self, *, key: str) -> None: ...
 
-    def refund(self, *, key: str, payment_key: str, amount: int, currency: str) -> MoneyMove: ...
+    def refund(self, *, key: str, payment_key: str, payment_reference: str | None, amount: int,
+               currency: str) -> MoneyMove: ...
 
     def transfer(self, *, key: str, destination: str, amount: int, currency: str, transfer_group: str) -> MoneyMove: ...
 
@@ -121,7 +122,8 @@ class OfflineProvider:
     def void(self, *, key: str) -> None:
         pass
 
-    def refund(self, *, key: str, payment_key: str, amount: int, currency: str) -> MoneyMove:
+    def refund(self, *, key: str, payment_key: str, payment_reference: str | None, amount: int,
+               currency: str) -> MoneyMove:
         return MoneyMove(f"offline-refund:{key}", amount, currency)
 
     def transfer(self, *, key: str, destination: str, amount: int, currency: str, transfer_group: str) -> MoneyMove:
@@ -178,11 +180,12 @@ class PaymentProviders:
     """Which provider takes each payment method, and which one made each payment.
 
     `card` is the card provider given (Stripe, or the embedded default's stand-in card; None in
-    production without a Stripe key); the offline methods are `offline`'s. It is itself a
-    provider for the callers that do not know the checkout's provider name: a refund
-    (payments/events.py) goes to the provider of the checkout it pays back, found by the
-    checkout id. `payouts` pays merchants: Stripe when cards go through Stripe (a Connect
-    transfer to an onboarded merchant in a country Stripe reaches), else the offline bank file.
+    production without a Stripe key); the offline methods are `offline`'s. Every call for a
+    payment goes to the provider `named` where it began: the checkout's (the saga, in the
+    buyer's region), or the merchant order's copy of it (a refund, in the merchant's region,
+    which does not read the buyer's). `payouts` pays merchants: Stripe when cards go through
+    Stripe (a Connect transfer to an onboarded merchant in a country Stripe reaches), else the
+    offline bank file.
     `only(provider)` sends everything to one provider: how tests put a declining one in.
     """
 
@@ -197,10 +200,6 @@ class PaymentProviders:
     @classmethod
     def only(cls, provider: PaymentProvider, router=None) -> PaymentProviders:
         return cls(router, card=provider, offline=provider, single=provider)
-
-    @property
-    def name(self) -> str:
-        return self.offline.name
 
     @property
     def payouts(self) -> PaymentProvider:
@@ -220,52 +219,16 @@ class PaymentProviders:
                                   "configured (CPU_STRIPE_SECRET_KEY). Choose bank_transfer, invoice or cash_on_delivery.")
         return self.card.name
 
-    def named(self, name: str) -> PaymentProvider:
-        """The provider recorded on a checkout; an error if this process no longer has it
-        (Stripe's key removed while its payments were under way: they are not moved elsewhere)."""
+    def named(self, name: str | None) -> PaymentProvider:
+        """The provider recorded on a checkout (or its merchant order); an error if this process
+        no longer has it (Stripe's key removed while its payments were under way: they are not
+        moved elsewhere), or if none was recorded (a card order paid before revision 0024 in
+        another region than its checkout's: an operator refunds it where it was paid)."""
         if self._single is not None:
             return self._single
+        if name is None:
+            raise ProviderError("which provider took this payment is not recorded", retryable=False)
         provider = self._by_name.get(name)
         if provider is None:
             raise ProviderError(f"the payment was made through {name}, which is not configured here", retryable=False)
         return provider
-
-    def for_checkout(self, checkout_id: str) -> PaymentProvider:
-        """The provider recorded on checkout `checkout_id`, looked up in the regions this process
-        serves (the buyer's region holds the checkout)."""
-        if self._single is not None:
-            return self._single
-        from marketplace.orders.models import Checkout
-
-        for region in self.router.served_regions:
-            with self.router.unit_of_work(region, read_only=True) as uow:
-                checkout = uow.session.get(Checkout, checkout_id)
-                if checkout is not None:
-                    return self.named(checkout.payment_provider)
-        if self.card is None or self.card.name == StandInCard.name:
-            return self.offline  # every provider this process could have used records the move alike
-        raise ProviderError(f"checkout {checkout_id} is not in a region this process serves: which provider "
-                            "took its payment is not known here", retryable=False)
-
-    # The provider interface, for callers that know only the checkout (or payout) -----------
-
-    def create_payment(self, *, key: str, **kwargs) -> PaymentResult:
-        return self.for_checkout(key).create_payment(key=key, **kwargs)
-
-    def confirm(self, *, key: str) -> PaymentResult:
-        return self.for_checkout(key).confirm(key=key)
-
-    def capture(self, *, key: str, amount: int | None = None) -> None:
-        self.for_checkout(key).capture(key=key, amount=amount)
-
-    def void(self, *, key: str) -> None:
-        self.for_checkout(key).void(key=key)
-
-    def refund(self, *, key: str, payment_key: str, amount: int, currency: str) -> MoneyMove:
-        return self.for_checkout(payment_key).refund(key=key, payment_key=payment_key, amount=amount, currency=currency)
-
-    def transfer(self, **kwargs) -> MoneyMove:
-        return self.offline.transfer(**kwargs)
-
-    def reverse_transfer(self, **kwargs) -> MoneyMove:
-        return self.offline.reverse_transfer(**kwargs)

@@ -1,9 +1,17 @@
 """Payout runs: each merchant's available balance, per currency, paid by its rail.
 
 One transaction per merchant and currency posts the payout (merchant_available +x per order |
-funds_held -x) and records the Payout; only then is the money sent: a Stripe transfer keyed by
-the payout id (a retry repeats nothing), or a line in the run's bank-transfer file. A merchant
-whose available balance is zero or less (a reversal it still owes) is not paid.
+funds_held -x) and records the Payout ("sending"); only then is the money sent: a Stripe
+transfer keyed by the payout id (a retry repeats nothing), or a line in the run's bank-transfer
+file. A merchant whose available balance is zero or less (a reversal it still owes) is not paid.
+
+A transfer Stripe refuses for good (not retryable: the account cannot take it, say) marks the
+payout "failed" and posts its reversal (funds_held +x | merchant_available -x per order, a new
+posting), so the money is the merchant's to be paid again, by whatever rail it has by the next
+run. One that may pass (Stripe unreachable, busy) leaves the payout "sending": every run first
+sends its region's sending Stripe payouts again under their own ids, so Stripe pays each once,
+and pays a merchant nothing new in a currency while one is still sending. A failure is
+reported and the run goes on with the other merchants.
 
 The bank-transfer file is CSV, UTF-8, one header line, one line per payout, columns:
     payout_id, merchant_id, merchant_name, legal_name, country, currency, amount, amount_minor, created_at
@@ -16,7 +24,7 @@ are the operator's to add from the merchant's onboarding file; none are stored h
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -26,8 +34,9 @@ from marketplace.money import Money
 from marketplace.regions.base import database_now
 from marketplace.regions.ids import new_id
 from payments import rails
+from payments.gateways import ProviderError
 from payments.ledger import Entry, post
-from payments.models import LedgerEntry, Payout
+from payments.models import LedgerEntry, LedgerPosting, Payout
 from payments.stripe.models import StripeAccount
 
 FILE_COLUMNS = ("payout_id", "merchant_id", "merchant_name", "legal_name", "country", "currency", "amount",
@@ -63,6 +72,12 @@ class Paid:
     currency: str
     amount: int
     rail: str
+    failure: str | None = None  # why the provider did not pay it (then not paid, see `retried`)
+    retried: bool = False  # a failure that may pass: the payout is still sending, the next run retries it
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
 
 
 def owed(session) -> list[tuple[str, str, int]]:
@@ -74,28 +89,45 @@ def owed(session) -> list[tuple[str, str, int]]:
 
 
 def run(router, region: str, provider, *, bank_file: Path, progress=lambda paid: None) -> list[Paid]:
-    """Pay every merchant of `region` what is available to it; bank-file lines go to `bank_file`."""
+    """Pay every merchant of `region` what is available to it; bank-file lines go to `bank_file`.
+    The Stripe payouts still sending from an earlier run are sent first. Every payout tried is
+    returned and given to `progress`, failed ones too (`Paid.failed`)."""
     with router.unit_of_work(region, read_only=True) as uow:
-        due = owed(uow.session)
-    paid = []
-    for merchant_id, currency, _ in due:
-        made = _pay_one(router, region, provider, merchant_id, currency, bank_file)
-        if made is not None:
-            paid.append(made)
+        sending = [(p.id, p.merchant_id, p.currency) for p in uow.session.scalars(
+            select(Payout).where(Payout.state == "sending", Payout.rail == rails.STRIPE_CONNECT).order_by(Payout.created_at))]
+    tried = [_send(router, region, provider, payout_id, bank_file) for payout_id, _, _ in sending]
+    waiting = {(p.merchant_id, p.currency) for p in tried if p.retried}
+    for made in tried:
+        progress(made)
+    with router.unit_of_work(region, read_only=True) as uow:
+        due = [(m, c) for m, c, _ in owed(uow.session) if (m, c) not in waiting]
+    for merchant_id, currency in due:
+        with router.unit_of_work(region) as uow:
+            payout = pay_out(uow.session, merchant_id=merchant_id, currency=currency, provider_name=provider.name)
+            uow.commit()
+        if payout is not None:
+            made = _send(router, region, provider, payout.id, bank_file)
+            tried.append(made)
             progress(made)
-    return paid
+    return tried
 
 
-def _pay_one(router, region, provider, merchant_id, currency, bank_file) -> Paid | None:
-    with router.unit_of_work(region) as uow:
-        payout = pay_out(uow.session, merchant_id=merchant_id, currency=currency, provider_name=provider.name)
-        if payout is None:
-            return None
+def _send(router, region, provider, payout_id: str, bank_file: Path) -> Paid:
+    """Send a posted payout by its rail and record the outcome (see the module's docstring)."""
+    with router.unit_of_work(region, read_only=True) as uow:
+        payout = uow.session.get(Payout, payout_id)
         line = file_line(uow.session, payout)
-        uow.commit()
+    paid = Paid(payout.id, payout.merchant_id, payout.currency, payout.amount, payout.rail)
     if payout.rail == rails.STRIPE_CONNECT:
-        reference = provider.transfer(key=payout.id, destination=merchant_id, amount=payout.amount, currency=currency,
-                                      transfer_group=payout.id).reference
+        try:
+            reference = provider.transfer(key=payout.id, destination=payout.merchant_id, amount=payout.amount,
+                                          currency=payout.currency, transfer_group=payout.id).reference
+        except ProviderError as exc:
+            if not exc.retryable:
+                with router.unit_of_work(region) as uow:
+                    failed(uow.session, uow.session.get(Payout, payout.id, with_for_update=True), reason=str(exc))
+                    uow.commit()
+            return replace(paid, failure=str(exc), retried=exc.retryable)
     else:
         _append(bank_file, line)
         reference = f"bank-file:{bank_file.name}"
@@ -103,7 +135,20 @@ def _pay_one(router, region, provider, merchant_id, currency, bank_file) -> Paid
         sent = uow.session.get(Payout, payout.id)
         sent.state, sent.provider_reference = "sent", reference
         uow.commit()
-    return Paid(payout.id, merchant_id, currency, payout.amount, payout.rail)
+    return paid
+
+
+def failed(session, payout: Payout, *, reason: str) -> None:
+    """The provider refused the payout for good: it is failed, and a reversal of its posting
+    (entry by entry) gives the money back to the merchant's available balance. Only a payout
+    still sending: one another run has meanwhile recorded as sent was paid."""
+    if payout.state != "sending":
+        return
+    paid_out = session.scalars(select(LedgerEntry).join(LedgerPosting).where(LedgerPosting.key == f"payout:{payout.id}"))
+    post(session, key=f"payout_failed:{payout.id}", kind="payout_failed", merchant_id=payout.merchant_id,
+         memo=reason[:300], entries=[Entry(e.account, -e.amount, e.currency, merchant_id=e.merchant_id, order_id=e.order_id)
+                                     for e in paid_out])
+    payout.state, payout.provider_reference = "failed", None
 
 
 def pay_out(session, *, merchant_id: str, currency: str, provider_name: str) -> Payout | None:

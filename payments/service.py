@@ -28,6 +28,7 @@ from marketplace.orders.models import OrderTransition
 from marketplace.regions import outbox
 from marketplace.regions.base import database_now
 from marketplace.regions.ids import new_id
+from payments.gateways import OFFLINE_METHODS, OfflineProvider
 from payments.ledger import PAYABLE, Entry, balances, post, refusal, settings, split
 from payments.models import LedgerEntry, LedgerPosting, Refund
 
@@ -45,11 +46,18 @@ def fee_for(goods: int) -> int:
     return goods - apply_basis_points(goods, settings()["fee_basis_points"])
 
 
-def capture(session, *, order, paid: dict | None, method: str | None) -> None:
+def capture(session, *, order, paid: dict | None, method: str | None, provider: str | None,
+            reference: str | None = None) -> None:
     """The order is paid: the buyer's money is owed, the merchant's share held in escrow. The
-    order keeps its method: for cash on delivery the post collects, and its delivery event
-    books the cash (logistics.tracking, cash_due)."""
-    order.payment_method = method
+    order keeps its method (for cash on delivery the post collects, and its delivery event
+    books the cash: logistics.tracking, cash_due), and the provider that took the payment with
+    its reference (a Stripe PaymentIntent's id): its refunds are paid there (payments.events).
+    An orders.confirm from a buyer's region not yet upgraded names no provider: an offline
+    method's is the offline provider (as migration 0024 says of older orders); a card's stays
+    unknown, and its refund is refused by name rather than recorded as paid by nobody."""
+    if provider is None and method in OFFLINE_METHODS:
+        provider = OfflineProvider.name
+    order.payment_method, order.payment_provider, order.payment_reference = method, provider, reference
     fee, duties = fee_for(order.goods_amount), max(order.total_amount - order.goods_amount - order.shipping_amount, 0)
     mine = {"merchant_id": order.merchant_id, "order_id": order.id, "currency": order.currency}
     post(session, key=f"capture:{order.id}", kind="capture", merchant_id=order.merchant_id, entries=[

@@ -126,6 +126,11 @@ class MerchantOrder(ShardBase):
     # how the buyer pays (checkout.PAYMENT_METHODS), set when paid (payments.service.capture):
     # a cash-on-delivery parcel's delivery event books the cash
     payment_method: Mapped[str | None] = mapped_column(String(20))
+    # the provider that took the buyer's payment and its reference for it (the checkout's, sent
+    # on orders.confirm), set when paid: a refund is paid there without reading the buyer's
+    # region (payments.events.pay_refund)
+    payment_provider: Mapped[str | None] = mapped_column(String(20))
+    payment_reference: Mapped[str | None] = mapped_column(String(80))
     return_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -57,8 +57,9 @@ NO_TERMS = ("This merchant has not granted your company net payment terms, so it
 
 
 def register_handlers(registry, router, payments) -> None:
-    """The saga's consumers; `payments()` gives the PaymentProviders (Platform.payments), which
-    send each payment's calls to the provider recorded on its checkout."""
+    """The saga's consumers; `payments()` gives the PaymentProviders (Platform.payments): each
+    payment's calls go to the provider named on its checkout (`named`), and the merchant's region
+    learns that name from `orders.confirm`, so its refunds need not read the buyer's region."""
     on = registry.consumer
     on(MERCHANT, "orders.requested", addressed=True, transactional=True)(take)
     on(MERCHANT, "orders.confirm", addressed=True, transactional=True)(confirm)
@@ -138,7 +139,9 @@ def confirm(envelope, session) -> None:
     except ReservationSettled:  # held past its time meanwhile: the units may be sold to another
         return _cancel_order(session, envelope, order, actor="checkout", reason="The stock hold ran out before payment.")
     if envelope.payload.get("payment") == "authorised" and states.move(session, order, "paid", actor="checkout"):
-        ledger.capture(session, order=order, paid=envelope.payload.get("paid"), method=envelope.payload.get("method"))
+        p = envelope.payload
+        ledger.capture(session, order=order, paid=p.get("paid"), method=p.get("method"),
+                       provider=p.get("payment_provider"), reference=p.get("payment_reference"))
         announce(session, order, "orders.paid")
     _settled(session, envelope, order)
 
@@ -376,10 +379,11 @@ def pay(router, provider, envelope) -> None:
         checkout = uow.session.get(Checkout, checkout_id)
         if checkout is None or checkout.state != PAYING:
             return
-        amount, currency, method = checkout.total_amount, checkout.currency, checkout.payment_method
+        amount, currency, method, name = (checkout.total_amount, checkout.currency, checkout.payment_method,
+                                          checkout.payment_provider)
     try:
-        result = provider.create_payment(key=checkout_id, amount=amount, currency=currency, method=method,
-                                         transfer_group=checkout_id, region=region)
+        result = provider.named(name).create_payment(key=checkout_id, amount=amount, currency=currency,
+                                                     method=method, transfer_group=checkout_id, region=region)
     except ProviderError as exc:
         if exc.retryable:
             raise  # the delivery is retried, with the same key
@@ -414,6 +418,7 @@ def apply_payment(session, checkout: Checkout, *, status: str, reference: str, r
             outbox.publish(session, "orders.confirm", {
                 "checkout_id": checkout.id, "merchant_id": leg.merchant_id, "to_region": leg.merchant_region,
                 "buyer_region": checkout.region, "payment": status, "method": checkout.payment_method,
+                "payment_provider": checkout.payment_provider, "payment_reference": checkout.payment_reference,
                 "paid": {"amount_minor": rates.convert(leg.total_amount, leg.currency, checkout.currency),
                          "currency": checkout.currency, "rate": str(rates.rate(checkout.currency, leg.currency)),
                          "source": rates.source}}, key=checkout.id)
@@ -437,6 +442,7 @@ def settle_payment(router, provider, envelope) -> None:
         rates = fx.rates_in(uow.session)
         amount = sum(rates.convert(leg.total_amount, leg.currency, checkout.currency)
                      for leg in checkout.legs if leg.state == "confirmed")
+        provider = provider.named(checkout.payment_provider)
     if amount:
         provider.capture(key=checkout_id, amount=amount)
     else:

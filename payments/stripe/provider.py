@@ -89,13 +89,19 @@ class StripeProvider:
                             idempotency_key=f"{key}:void")
         self._remember(region, key, intent)
 
-    def refund(self, *, key: str, payment_key: str, amount: int, currency: str) -> MoneyMove:
-        """Refund `amount` of checkout `payment_key`'s payment (refund id `key`)."""
-        _, payment = self._payment(payment_key)
-        if currency.upper() != payment.currency:
-            raise ProviderError(f"the payment is in {payment.currency}, not {currency.upper()}", retryable=False)
+    def refund(self, *, key: str, payment_key: str, payment_reference: str | None, amount: int,
+               currency: str) -> MoneyMove:
+        """Refund `amount` of checkout `payment_key`'s payment, PaymentIntent `payment_reference`
+        (refund id `key`). Called in the merchant's region, which does not hold the checkout's
+        StripePayment: the intent is read from Stripe, so a refund in another currency than the
+        payment's is refused before any money moves."""
+        if payment_reference is None:
+            raise ProviderError(f"no Stripe payment is recorded for checkout {payment_key}", retryable=False)
+        intent = self._call(self.client.v1.payment_intents.retrieve, payment_reference)
+        if currency.lower() != intent["currency"]:
+            raise ProviderError(f"the payment is in {intent['currency'].upper()}, not {currency.upper()}", retryable=False)
         refund = self._call(self.client.v1.refunds.create, {
-            "payment_intent": payment.intent_id, "amount": amount,
+            "payment_intent": payment_reference, "amount": amount,
             "metadata": {"refund_id": key, "checkout_id": payment_key},
         }, idempotency_key=f"{key}:refund")
         return MoneyMove(reference=refund["id"], amount=refund["amount"], currency=refund["currency"].upper())
@@ -189,8 +195,14 @@ class StripeProvider:
             return (method(*args, options=options) if options else method(*args)).to_dict()
         except RETRYABLE as exc:
             raise ProviderError(f"Stripe could not be reached or is busy: {exc.user_message or exc}", retryable=True) from exc
+        except stripe.IdempotencyError as exc:
+            # The key's first request was made with other parameters: it may have moved money,
+            # so this is never a refusal (a refused payout is given back and paid again).
+            raise ProviderError(f"Stripe has another request under this key: {exc.user_message or exc}",
+                                retryable=True) from exc
         except stripe.StripeError as exc:
-            retryable = (exc.http_status or 0) >= 500
+            # 409: the key's first request is still in flight at Stripe (same reason as above)
+            retryable = (exc.http_status or 0) >= 500 or exc.http_status == 409
             raise ProviderError(f"Stripe refused: {exc.user_message or exc}", retryable=retryable) from exc
 
 

@@ -222,3 +222,41 @@ def test_a_payment_stays_with_the_provider_that_began_it_when_stripe_is_configur
     done = client.get(f"/api/v1/checkouts/{checkout_id}", headers=auth).get_json()
     assert done["state"] == "completed" and done["payment_reference"].startswith("stand-in card")
     assert orders_of(router, shop) == ["paid"]
+
+
+def test_a_region_local_merchant_process_refunds_a_card_payment_made_in_the_buyers_region(card_app, database_config):
+    """Production runs one process per region (CPU_REGION): Port of Spain's refunds a Kingston
+    buyer's Stripe payment without opening Kingston's shard, where the checkout is."""
+    app, fake = card_app
+    client, platform = app.test_client(), app.extensions["cpu"]
+    router = platform.router
+    _, auth, address_id = buyer_with_address(client)  # a Kingston buyer
+    shop = open_shop(router, client, "Port Cocoa", "TT")  # a Port of Spain merchant
+    assert put(client, auth, shop, 3).status_code == 200
+    checkout_id = check_out(client, auth, address_id).get_json()["id"]
+    settle(platform)
+    with router.unit_of_work("kin", read_only=True) as uow:
+        intent_id = uow.session.get(Checkout, checkout_id).payment_reference
+    deliver_webhook(client, fake, "payment_intent.amount_capturable_updated", fake.buyer_confirms(intent_id))
+    settle(platform)
+    assert orders_of(router, shop) == ["paid"]
+    with router.unit_of_work(shop.region, read_only=True) as uow:
+        order = uow.session.scalars(select(MerchantOrder).where(MerchantOrder.merchant_id == shop.merchant_id)).one()
+    assert order.payment_provider == "stripe"  # told by the buyer's region with the payment
+
+    with own_app(database_config, CPU_REGION="pos", CPU_STRIPE_SECRET_KEY="sk_test_card",
+                 CPU_STRIPE_API_BASE=app.extensions["cpu"].settings.stripe_api_base,
+                 CPU_STRIPE_WEBHOOK_SECRET=SECRET) as port_of_spain:
+        local = port_of_spain.extensions["cpu"]
+        moved = port_of_spain.test_client().put(f"/api/v1/merchant/orders/{order.id}/state", headers=shop.auth,
+                                                json={"state": "cancelled"})
+        assert moved.status_code == 200, moved.get_json()
+        settle(local)
+        settle(local)  # a redelivery pays nothing again
+        with local.router.unit_of_work("pos", read_only=True) as uow:
+            refund = uow.session.scalars(select(Refund)).one()
+            assert (refund.state, refund.order_id) == ("refunded", order.id)
+        assert local.router.served_regions == ("pos",)
+    [refunded] = calls(fake, "/v1/refunds")
+    assert refunded.idempotency_key == f"{refund.id}:refund" and refunded.params["payment_intent"] == intent_id
+    assert refund.provider_reference == fake.objects[refund.provider_reference]["id"]

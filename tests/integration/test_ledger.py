@@ -59,7 +59,8 @@ def test_any_sequence_of_money_events_balances_and_holds_exactly_the_merchants_p
             if kind == "checkout":
                 merchant_id, goods, shipping, duties, cod = args
                 order = order_of(session, merchant_id, goods=goods, shipping=shipping, duties=duties)
-                service.capture(session, order=order, paid=None, method="cash_on_delivery" if cod else "card")
+                service.capture(session, order=order, paid=None, method="cash_on_delivery" if cod else "card",
+                                provider="offline" if cod else "stand_in_card")
                 orders.append((order, cod))
                 paid_in += 0 if cod else order.total_amount
             elif kind == "deliver" and orders:
@@ -120,7 +121,7 @@ def test_a_redelivered_event_posts_once(router):
     with router.unit_of_work("kin") as uow:
         order = order_of(uow.session, "mer_A")
         for _ in range(3):
-            service.capture(uow.session, order=order, paid=None, method="card")
+            service.capture(uow.session, order=order, paid=None, method="card", provider="stand_in_card")
         assert uow.session.scalar(select(func.count()).select_from(LedgerPosting)) == 2  # capture + payment
 
 
@@ -128,7 +129,7 @@ def test_a_redelivered_event_posts_once(router):
 def test_minor_units_of_0_2_and_3_decimals_refund_to_the_last_unit(router, currency, goods, shipping):
     with router.unit_of_work("kin") as uow:
         order = order_of(uow.session, "mer_A", currency=currency, goods=goods, shipping=shipping, duties=7)
-        service.capture(uow.session, order=order, paid=None, method="card")
+        service.capture(uow.session, order=order, paid=None, method="card", provider="stand_in_card")
         assert service.fee_for(goods) == 988  # 8 % of 12,345 = 987.6, half up, in any currency's minor units
         for part in (1, 1_000, order.total_amount - 1_001):
             service.refund(uow.session, order=order, amount=part)
@@ -141,7 +142,7 @@ def test_minor_units_of_0_2_and_3_decimals_refund_to_the_last_unit(router, curre
 def test_a_refund_larger_than_what_remains_is_refused_and_changes_nothing(router):
     with router.unit_of_work("kin") as uow:
         order = order_of(uow.session, "mer_A", goods=10_000, shipping=1_500)
-        service.capture(uow.session, order=order, paid=None, method="card")
+        service.capture(uow.session, order=order, paid=None, method="card", provider="stand_in_card")
         service.refund(uow.session, order=order, amount=11_000)
         before = balances(uow.session)
         with pytest.raises(InvalidInput) as refused:
@@ -162,7 +163,7 @@ def test_three_merchants_fees_round_per_order_and_the_refund_of_a_unit_goes_to_o
     with router.unit_of_work("kin") as uow:
         orders = [order_of(uow.session, merchant, goods=1_001, shipping=0) for merchant in MERCHANTS]
         for order in orders:
-            service.capture(uow.session, order=order, paid=None, method="card")
+            service.capture(uow.session, order=order, paid=None, method="card", provider="stand_in_card")
         t = totals(uow.session)
         assert t["fee_revenue"] == -3 * 80 and t["funds_held"] == 3 * 1_001  # 80.08 each, rounded once per order
         service.refund(uow.session, order=orders[0], amount=1)
@@ -173,7 +174,7 @@ def test_three_merchants_fees_round_per_order_and_the_refund_of_a_unit_goes_to_o
 def test_a_refund_after_payout_reverses_the_transfer(router):
     with router.unit_of_work("kin") as uow:
         order = order_of(uow.session, "mer_A", goods=10_000, shipping=0)
-        service.capture(uow.session, order=order, paid=None, method="card")
+        service.capture(uow.session, order=order, paid=None, method="card", provider="stand_in_card")
         service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered")
         payout = payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline")
         assert payout.amount == 9_200 and payout.rail == "bank_transfer"
@@ -194,7 +195,7 @@ def test_escrow_ends_by_itself_n_days_after_shipment_when_no_delivery_event_came
         now = database_now(uow.session)
         long_ago, lately = order_of(uow.session, "mer_A"), order_of(uow.session, "mer_B")
         for order, days in ((long_ago, 15), (lately, 13)):
-            service.capture(uow.session, order=order, paid=None, method="card")
+            service.capture(uow.session, order=order, paid=None, method="card", provider="stand_in_card")
             uow.session.add(OrderTransition(order_id=order.id, region="kin", from_state="in_fulfilment", to_state="shipped",
                                             actor="merchant:stf_x", at=now - timedelta(days=days)))
         uow.commit()
@@ -248,7 +249,7 @@ def test_escrow_counts_its_days_from_the_last_delivery_attempt_not_from_the_ship
         now = database_now(uow.session)
         trying, given_up = order_of(uow.session, "mer_A"), order_of(uow.session, "mer_B")
         for n, (order, last_attempt) in enumerate(((trying, 5), (given_up, 15))):
-            service.capture(uow.session, order=order, paid=None, method="card")
+            service.capture(uow.session, order=order, paid=None, method="card", provider="stand_in_card")
             uow.session.add(OrderTransition(order_id=order.id, region="kin", from_state="in_fulfilment", to_state="shipped",
                                             actor="handover:merchant:stf_x", at=now - timedelta(days=20)))
             for kind, days, serial in (("outbound", last_attempt, f"{n}1"), ("return", 1, f"{n}2")):
@@ -271,7 +272,7 @@ def test_a_cash_on_delivery_order_refunded_before_the_cash_came_asks_the_provide
 
     with router.unit_of_work("kin") as uow:
         order = order_of(uow.session, "mer_A", goods=10_000, shipping=0)
-        service.capture(uow.session, order=order, paid=None, method="cash_on_delivery")
+        service.capture(uow.session, order=order, paid=None, method="cash_on_delivery", provider="offline")
         refund = service.refund(uow.session, order=order, amount=10_000)
         assert (refund.state, refund.provider_reference) == ("refunded", "not collected")
         uow.session.flush()
@@ -286,7 +287,7 @@ def test_escrow_never_releases_a_share_whose_money_is_not_in(router, method):
     available, so no payout can pay the merchant money the marketplace never had."""
     with router.unit_of_work("kin") as uow:
         order = order_of(uow.session, "mer_A", goods=10_000, shipping=0)
-        service.capture(uow.session, order=order, paid=None, method=method)
+        service.capture(uow.session, order=order, paid=None, method=method, provider="offline")
         assert service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered") == 0
         assert payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline") is None
         service.received(uow.session, order=order, amount=order.total_amount, paid=None)  # the money came
@@ -299,7 +300,7 @@ def test_cash_on_delivery_books_what_is_owed_never_more_and_holds_escrow_when_sh
     with router.unit_of_work("kin") as uow:
         over, short = order_of(uow.session, "mer_A", goods=10_000, shipping=0), order_of(uow.session, "mer_B", goods=10_000, shipping=0)
         for order in (over, short):
-            service.capture(uow.session, order=order, paid=None, method="cash_on_delivery")
+            service.capture(uow.session, order=order, paid=None, method="cash_on_delivery", provider="offline")
         assert service.cash_due(uow.session, over) == {"amount_minor": 10_000, "currency": "EUR"}
 
         assert service.cash_collected(uow.session, order=over, cash={"amount_minor": 12_000, "currency": "EUR"}) == 0
@@ -324,7 +325,7 @@ def test_two_payout_runs_at_once_pay_a_balance_once(router, backend):
 
     with router.unit_of_work("kin") as uow:
         order = order_of(uow.session, "mer_A", goods=10_000, shipping=0)
-        service.capture(uow.session, order=order, paid=None, method="card")
+        service.capture(uow.session, order=order, paid=None, method="card", provider="stand_in_card")
         service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered")
         uow.commit()
     barrier, paid = threading.Barrier(2), []
@@ -342,3 +343,19 @@ def test_two_payout_runs_at_once_pay_a_balance_once(router, backend):
     for thread in runs:
         thread.join(timeout=30)
     assert sorted(paid) == [0, 9_200]
+
+
+def test_an_order_confirmed_without_its_provider_is_refunded_offline_only_when_its_method_says_so(router):
+    """An orders.confirm from a buyer's region still on older code names no provider: an offline
+    method's refund is the offline provider's; a card's is refused by name, never guessed."""
+    from payments.gateways import PaymentProviders, ProviderError
+
+    providers = PaymentProviders(router, card=None)
+    with router.unit_of_work("kin") as uow:
+        by_bank, by_card = (order_of(uow.session, "mer_A"), order_of(uow.session, "mer_B"))
+        service.capture(uow.session, order=by_bank, paid=None, method="bank_transfer", provider=None)
+        service.capture(uow.session, order=by_card, paid=None, method="card", provider=None)
+        assert providers.named(by_bank.payment_provider).name == "offline"
+        with pytest.raises(ProviderError, match="not recorded") as refused:
+            providers.named(by_card.payment_provider)
+        assert not refused.value.retryable

@@ -49,10 +49,12 @@ def test_authorise_capture_and_refund_in_part_in_test_mode(live):
     app_confirms(provider, made.reference, "pm_card_visa")
     assert provider.confirm(key=checkout).status == "authorised"
     provider.capture(key=checkout)
-    refund = provider.refund(key=f"rfd_1_{checkout}", payment_key=checkout, amount=1000, currency="USD")
+    refund = provider.refund(key=f"rfd_1_{checkout}", payment_key=checkout, payment_reference=made.reference,
+                             amount=1000, currency="USD")
     assert (refund.amount, refund.currency) == (1000, "USD")
     with pytest.raises(ProviderError) as refused:
-        provider.refund(key=f"rfd_2_{checkout}", payment_key=checkout, amount=1501, currency="USD")
+        provider.refund(key=f"rfd_2_{checkout}", payment_key=checkout, payment_reference=made.reference,
+                        amount=1501, currency="USD")
     assert not refused.value.retryable
 
 

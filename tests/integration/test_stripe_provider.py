@@ -80,15 +80,18 @@ def test_a_three_merchant_checkout_is_authorised_captured_paid_out_refunded_and_
         [(a, net, checkout) for a, net in zip(accounts, nets)]
 
     # a partial refund of the second merchant's order after its payout: refund, then reversal
-    refund = provider.refund(key=f"rfd_1_{checkout}", payment_key=checkout, amount=3000, currency="USD")
+    refund = provider.refund(key=f"rfd_1_{checkout}", payment_key=checkout, payment_reference=first.reference,
+                             amount=3000, currency="USD")
     reversal = provider.reverse_transfer(key=f"rfd_1_{checkout}", transfer_reference=moves[1].reference, amount=2700)
     assert (refund.amount, refund.currency, reversal.amount) == (3000, "USD", 2700)
     assert fake.objects[moves[1].reference]["reversed"] is True and fake.objects[moves[0].reference]["amount_reversed"] == 0
     with pytest.raises(ProviderError) as too_much:
-        provider.refund(key=f"rfd_2_{checkout}", payment_key=checkout, amount=7002, currency="USD")
+        provider.refund(key=f"rfd_2_{checkout}", payment_key=checkout, payment_reference=first.reference,
+                        amount=7002, currency="USD")
     assert not too_much.value.retryable and "greater than" in str(too_much.value)
     with pytest.raises(ProviderError):
-        provider.refund(key=f"rfd_3_{checkout}", payment_key=checkout, amount=1, currency="EUR")
+        provider.refund(key=f"rfd_3_{checkout}", payment_key=checkout, payment_reference=first.reference,
+                        amount=1, currency="EUR")
     mutating = [r for r in fake.requests if r.method == "POST"]
     assert all(r.idempotency_key for r in mutating) and len(mutating) > 10
 
@@ -148,7 +151,7 @@ def test_a_payout_run_pays_an_onboarded_merchant_by_connect_and_one_not_yet_onbo
     with router.unit_of_work("fdf") as uow:
         for principal in (onboarded, waiting):
             order = order_of(uow.session, principal.merchant_id, goods=10_000, shipping=0)
-            service.capture(uow.session, order=order, paid=None, method="card")
+            service.capture(uow.session, order=order, paid=None, method="card", provider="stripe")
             service.release(uow.session, order_id=order.id, merchant_id=principal.merchant_id, why="delivered")
         uow.commit()
     for auth, rail in ((onboarded_auth, "stripe_connect"), (waiting_auth, "bank_transfer")):

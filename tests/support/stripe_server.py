@@ -9,7 +9,9 @@ body is the reference's "Errors" shape ({"error": {"type", "code", "message", "p
 keeps state as Stripe would for these flows (an intent is authorised, captured, refunded up to
 what was captured; a transfer is reversed up to its amount) and honours Idempotency-Key like
 Stripe: the same key answers the first response again, and reused with other parameters is an
-idempotency_error. Every request is kept in `requests` for the tests to look at.
+idempotency_error. Every request is kept in `requests` for the tests to look at. `refuse`
+makes the next call to an endpoint fail with an error body of Stripe's (as Stripe answers a
+request refused before it ran, such as a rate limit, the refusal is not kept under its key).
 """
 
 from __future__ import annotations
@@ -60,15 +62,24 @@ class FakeStripe:
     objects: dict = field(default_factory=dict)
     requests: list[Seen] = field(default_factory=list)
     idempotent: dict = field(default_factory=dict)
+    refusals: dict = field(default_factory=dict)  # endpoint ("transfers") -> errors to answer, first first
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_test{next(self._ids):08d}"
 
+    def refuse(self, endpoint: str, status: int, type_: str, message: str, code: str | None = None) -> None:
+        """The next call to `endpoint` (the path after /v1/, e.g. "transfers") fails so."""
+        self.refusals.setdefault(endpoint, []).append(StripeError(status, type_, message, code))
+
     def handle(self, method: str, path: str, params: dict, key: str | None) -> tuple[int, dict]:
         with self._lock:
             self.requests.append(Seen(method, path, params, key))
+            refused = self.refusals.get(path.strip("/").removeprefix("v1/"))
+            if refused:
+                error = refused.pop(0)
+                return error.status, error.body
             if method == "POST" and key:
                 if key in self.idempotent:
                     first_params, answer = self.idempotent[key]

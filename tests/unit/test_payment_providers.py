@@ -47,4 +47,4 @@ def test_the_offline_provider_takes_no_card():
 def test_only_sends_everything_to_one_provider():
     declining = DecliningProvider()
     providers = PaymentProviders.only(declining)
-    assert providers.named(providers.name_for("card")) is declining and providers.for_checkout("chk_x") is declining
+    assert providers.named(providers.name_for("card")) is declining and providers.named("stripe") is declining
