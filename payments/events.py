@@ -57,7 +57,10 @@ def receipt_confirmed(envelope, session) -> None:
 
 
 def cancelled(envelope, session) -> None:
-    order = session.get(MerchantOrder, envelope.payload["order_id"])
+    """A cancelled order gives back what was collected; locked, so an invoice credit booked at
+    the same moment (payments.bank) is either refunded here or refused there, never kept."""
+    order = session.scalars(saga.lock_order(session, select(MerchantOrder).where(
+        MerchantOrder.id == envelope.payload["order_id"]))).first()
     if order is not None:
         service.refund_rest(session, order=order)
 

@@ -79,7 +79,7 @@ class Payout(ShardBase):
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger)
     rail: Mapped[str] = mapped_column(String(20))  # payments/payout_rails.toml
-    state: Mapped[str] = mapped_column(String(20))  # in_file | sent
+    state: Mapped[str] = mapped_column(String(20))  # sending | sent | failed (payments.payouts)
     provider_reference: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
