@@ -221,7 +221,8 @@ def test_orders_still_waiting_for_their_money_do_not_stall_the_release_of_the_ot
         unpaid = [order_of(uow.session, "mer_A") for _ in range(3)]
         paid = order_of(uow.session, "mer_B")
         for order in [*unpaid, paid]:
-            service.capture(uow.session, order=order, paid=None, method="invoice" if order in unpaid else "card")
+            service.capture(uow.session, order=order, paid=None, method="invoice" if order in unpaid else "card",
+                            provider="offline" if order in unpaid else "stand_in_card")
             uow.session.add(OrderTransition(order_id=order.id, region="kin", from_state="in_fulfilment", to_state="shipped",
                                             actor="handover:merchant:stf_x", at=now - timedelta(days=20)))
         parcel = Shipment(id=new_id("shp"), region="kin", merchant_id="mer_B", order_id=paid.id, kind="outbound",
