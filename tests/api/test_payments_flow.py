@@ -34,6 +34,16 @@ def kinds(router, region: str) -> list[str]:
         return [p.kind for p in uow.session.scalars(select(LedgerPosting).order_by(LedgerPosting.id))]
 
 
+def cash_on_delivery_order(client, platform, router, *, quantity: int):
+    """A Jamaican buyer's paid cash-on-delivery order from a Kingston shop: (shop, auth, order)."""
+    shop = open_shop(router, client, "Kingston Roasters", "JM")
+    _, auth, address_id = buyer_with_address(client)
+    put(client, auth, shop, quantity)
+    check_out(client, auth, address_id, payment_method="cash_on_delivery")
+    settle(platform)
+    return shop, auth, paid_order(router, shop)
+
+
 def test_cash_on_delivery_becomes_payable_when_the_post_delivers_and_is_paid_by_the_bank_file(app, client, platform,
                                                                                                  router, tmp_path):
     """The real path end to end: a Trinidadian merchant ships a cash-on-delivery order to
@@ -82,12 +92,7 @@ def test_cash_on_delivery_becomes_payable_when_the_post_delivers_and_is_paid_by_
 
 
 def test_the_postman_collects_what_remains_owed_after_a_refund_before_delivery(client, platform, router):
-    shop = open_shop(router, client, "Kingston Roasters", "JM")
-    _, auth, address_id = buyer_with_address(client)
-    put(client, auth, shop, 3)
-    check_out(client, auth, address_id, payment_method="cash_on_delivery")
-    settle(platform)
-    order = paid_order(router, shop)
+    shop, _, order = cash_on_delivery_order(client, platform, router, quantity=3)
     with router.unit_of_work(shop.region) as uow:
         refund(uow.session, order=uow.session.get(MerchantOrder, order.id), amount=1_000)  # one bag short: owes less
         uow.commit()
@@ -244,12 +249,7 @@ def test_a_provider_error_that_will_not_pass_declines_the_payment(client, platfo
 @pytest.mark.parametrize("completed_first", [False, True], ids=["delivered", "completed"])
 def test_a_cash_on_delivery_receipt_confirmed_before_the_post_reports_waits_for_the_cash(client, platform, router,
                                                                                          completed_first):
-    shop = open_shop(router, client, "Kingston Roasters", "JM")
-    _, auth, address_id = buyer_with_address(client)
-    put(client, auth, shop, 2)
-    check_out(client, auth, address_id, payment_method="cash_on_delivery")
-    settle(platform)
-    order = paid_order(router, shop)
+    shop, auth, order = cash_on_delivery_order(client, platform, router, quantity=2)
     parcel = ship(client, shop, order.id)
     settle(platform)
     assert client.post(f"/api/v1/orders/{order.id}/receipt", headers=auth, json={}).status_code == 200

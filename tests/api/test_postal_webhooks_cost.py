@@ -5,33 +5,18 @@ region or in the region applying them, is what made it slow."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import event as sa_event
 
 from marketplace.regions import outbox
 from tests.api.test_postal_webhooks import shipment, shipped_parcel, statuses
 from tests.support.postal import event, post_events
 from tests.support.shop import settle
+from tests.support.statements import sent_through
 
 
-@contextlib.contextmanager
 def counted(router):
     """The statements sent to any region's database inside the block."""
-    sent = []
-
-    def count(*_args):
-        sent.append(1)
-
-    engines = [router.engine(region) for region in router.served_regions]
-    for engine in engines:
-        sa_event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        for engine in engines:
-            sa_event.remove(engine, "before_cursor_execute", count)
+    return sent_through(router.engine(region) for region in router.served_regions)
 
 
 def transit_events(number: str, first: int, count: int) -> list[dict]:

@@ -1,28 +1,15 @@
 """Made-up ids cost the directory little: misses are remembered briefly, and strings that
 are not ids never reach it."""
 
-import contextlib
-
-from sqlalchemy import event
-
-from tests.support.merchants import open_account
 from marketplace.regions.router import DIRECTORY
+from tests.support.merchants import open_account
+from tests.support.statements import sent_through
 
 MADE_UP = "mer_01M897S1J8D38N1K4DV6KSQSH1"
 
 
-@contextlib.contextmanager
 def directory_statements(router):
-    seen: list[str] = []
-    engines = router.engines_of(DIRECTORY)
-    listener = lambda *args: seen.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", listener)
+    return sent_through(router.engines_of(DIRECTORY))
 
 
 def test_a_made_up_id_asked_again_and_again_reaches_the_directory_once(router):
