@@ -61,7 +61,7 @@ class Platform:
         with a key, to the stand-in card in the embedded default without one, and is refused in
         production without one. Tests put `PaymentProviders.only(a declining provider)` here."""
         card = self.stripe or (StandInCard() if self.settings.env == "embedded" else None)
-        return PaymentProviders(self.router, card=card)
+        return PaymentProviders(card=card)
 
     @cached_property
     def mail(self) -> MailGateway:

@@ -189,17 +189,16 @@ class PaymentProviders:
     `only(provider)` sends everything to one provider: how tests put a declining one in.
     """
 
-    def __init__(self, router, *, card: PaymentProvider | None, offline: PaymentProvider | None = None,
+    def __init__(self, *, card: PaymentProvider | None, offline: PaymentProvider | None = None,
                  single: PaymentProvider | None = None) -> None:
-        self.router = router
         self.card = card
         self.offline = offline or OfflineProvider()
         self._single = single
         self._by_name = {p.name: p for p in (self.offline, StandInCard(), card) if p is not None}
 
     @classmethod
-    def only(cls, provider: PaymentProvider, router=None) -> PaymentProviders:
-        return cls(router, card=provider, offline=provider, single=provider)
+    def only(cls, provider: PaymentProvider) -> PaymentProviders:
+        return cls(card=provider, offline=provider, single=provider)
 
     @property
     def payouts(self) -> PaymentProvider:

@@ -216,7 +216,7 @@ def test_a_payment_stays_with_the_provider_that_began_it_when_stripe_is_configur
         stripe_settings = dataclasses.replace(platform.settings, stripe_secret_key="sk_test_later",
                                               stripe_api_base=server.url)
         monkeypatch.setattr(platform, "payments", PaymentProviders(
-            router, card=StripeProvider(client_for(stripe_settings), router)))
+            card=StripeProvider(client_for(stripe_settings), router)))
         settle(platform)
         assert server.fake.requests == []  # neither payment nor capture went to Stripe
     done = client.get(f"/api/v1/checkouts/{checkout_id}", headers=auth).get_json()

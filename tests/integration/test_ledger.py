@@ -351,7 +351,7 @@ def test_an_order_confirmed_without_its_provider_is_refunded_offline_only_when_i
     method's refund is the offline provider's; a card's is refused by name, never guessed."""
     from payments.gateways import PaymentProviders, ProviderError
 
-    providers = PaymentProviders(router, card=None)
+    providers = PaymentProviders(card=None)
     with router.unit_of_work("kin") as uow:
         by_bank, by_card = (order_of(uow.session, "mer_A"), order_of(uow.session, "mer_B"))
         service.capture(uow.session, order=by_bank, paid=None, method="bank_transfer", provider=None)
