@@ -5,7 +5,8 @@ frozen server) leaves a query waiting for an answer that never comes: no error, 
 and the request thread is gone for good. PostgreSQL's own statement_timeout cannot help,
 since the server is the part that is gone. So every wait on PostgreSQL is watched: a single
 watchdog thread ends a wait that outlives its deadline (a statement's socket is shut down,
-which wakes the waiting driver with an error at once).
+which wakes the waiting driver with an error at once). The thread sleeps until the soonest
+deadline, and not at all while nothing waits: a process that serves no one costs no wake-ups.
 
 A request has one budget for all its waits (`Budget`, set per request by `install`): its
 admission `SELECT 1`, every statement, ping and new connection after it draw on the same
@@ -24,6 +25,7 @@ connection is reused (engines._ping_if_idle) and opening a new connection
 from __future__ import annotations
 
 import itertools
+import math
 import socket
 import threading
 import time
@@ -103,12 +105,13 @@ class _Wait:
 
 
 class Watchdog:
-    def __init__(self, default_seconds: float, tick: float = 0.02):
+    def __init__(self, default_seconds: float):
         self.default_seconds = default_seconds
-        self.tick = tick
         self._waits: dict[object, _Wait] = {}  # watched: ended by the watchdog when out of time
         self._open: dict[object, _Wait] = {}  # every wait until it stops, ended or not: what it spent
         self._lock = threading.Lock()
+        self._woken = threading.Condition(self._lock)
+        self._wake_at = math.inf  # when the thread looks next; a sooner deadline wakes it
         self._thread: threading.Thread | None = None
         self._keys = itertools.count()
 
@@ -159,11 +162,14 @@ class Watchdog:
 
     def _start(self, key, database: str, cancel: Callable[[], None]) -> None:
         now = time.monotonic()
+        wait = _Wait(now + self.allowance(), database, cancel, now, _budget.get())
         with self._lock:
-            self._waits[key] = self._open[key] = _Wait(now + self.allowance(), database, cancel, now, _budget.get())
+            self._waits[key] = self._open[key] = wait
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="statement-watchdog", daemon=True)
                 self._thread.start()
+            if wait.until < self._wake_at:
+                self._woken.notify()
 
     def _stop(self, key) -> None:
         with self._lock:
@@ -188,11 +194,14 @@ class Watchdog:
 
     def _watch(self) -> None:
         while True:
-            time.sleep(self.tick)
-            now = time.monotonic()
             with self._lock:
-                expired = [key for key, wait in self._waits.items() if wait.until < now]
+                now = time.monotonic()
+                expired = [key for key, wait in self._waits.items() if wait.until <= now]
                 waits = [self._waits.pop(key) for key in expired]
+                if not waits:
+                    self._wake_at = min((wait.until for wait in self._waits.values()), default=math.inf)
+                    self._woken.wait(None if self._wake_at == math.inf else self._wake_at - now)
+                    continue
             for wait in waits:
                 wait.cancel()
 

@@ -32,11 +32,7 @@ def test_the_ping_of_an_idle_connection_to_a_frozen_region_has_the_deadline(outa
 
     proxy.freeze()
     response, seconds = _in_thread(lambda: client.get(f"/api/v1/merchants/{kin['id']}"))
-    # A known miss, noted on issue 10: since the read-only engine (a second pool per database)
-    # merged, one fresh-clone run answered in 1.6 s, as if the ping and one more wait each
-    # took a whole budget; the drill's end-to-end refusals stayed under 1 s. Until that is
-    # found, this holds the ping to two budgets, not one.
-    assert response.status_code == 503 and seconds < 2.0, (response.status_code, round(seconds, 2))
+    assert response.status_code == 503 and seconds < 1.0, (response.status_code, round(seconds, 2))
     assert response.get_json()["region"] == "kin"
 
 
@@ -48,11 +44,7 @@ def test_a_new_connection_to_a_frozen_region_gives_up_within_a_second(outage):
 
     proxy.freeze()
     response, seconds = _in_thread(lambda: client.get(f"/api/v1/merchants/{kin['id']}"))
-    # A known miss, noted on issue 10: since the read-only engine (a second pool per database)
-    # merged, one fresh-clone run answered in 1.6 s, as if the ping and one more wait each
-    # took a whole budget; the drill's end-to-end refusals stayed under 1 s. Until that is
-    # found, this holds the ping to two budgets, not one.
-    assert response.status_code == 503 and seconds < 2.0, (response.status_code, round(seconds, 2))
+    assert response.status_code == 503 and seconds < 1.0, (response.status_code, round(seconds, 2))
     assert response.get_json()["region"] == "kin"
 
 

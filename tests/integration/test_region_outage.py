@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import make_app
-from tests.support import databases
+from tests.support import databases, heap
 from tests.support.tcpproxy import TcpProxy
 from tests.support.merchants import registration
 
@@ -23,7 +23,8 @@ def outage(postgres_config):
     direct = {k: v for k, v in kin.query.items() if k not in ("host", "port")}
     through_proxy = kin.set(host="127.0.0.1", port=proxy.port, query=direct).render_as_string(hide_password=False)
     app = make_app({**postgres_config, "CPU_DATABASE_URL_KIN": through_proxy, "CPU_REGION_RETRY_AFTER": "1"})
-    yield app, proxy
+    with heap.steady():  # the refusals are timed in this process
+        yield app, proxy
     proxy.thaw()
     if proxy.is_cut:
         proxy.restore()

@@ -29,6 +29,7 @@ import psycopg
 import pytest
 
 from marketplace.regions.router import DIRECTORY
+from tests.support import heap
 from tests.support.merchants import registration
 from tests.support.processes import request
 from tests.topology.conftest import DRILLED, HOME_COUNTRIES, HUB, REGIONS, report, shard_key
@@ -54,6 +55,13 @@ FAULTS = ("stopped", "frozen", "firewalled")
 # and sign-ins in the other five keep working while the arbiter is away.
 DIRECTORY_SCENARIO = False
 SCENARIOS = ("region", "directory") if DIRECTORY_SCENARIO else ("region",)
+
+
+@pytest.fixture
+def steady_heap():
+    """The load and the sign-up tries are timed from this process (see tests/support/heap.py)."""
+    with heap.steady():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +222,7 @@ def _parked(topology, region: str) -> int:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("mode", FAULTS)
 def test_a_region_away_for_a_minute_stops_only_itself_and_gets_its_events_after(topology, merchants, mode, scenario,
-                                                                               request, tmp_path):
+                                                                               request, tmp_path, steady_heap):
     shops, publisher = merchants
     load = Load(topology.edges, shops)
     processes = {role: process.process.pid for role, process in topology.processes[DRILLED].items()}

@@ -19,7 +19,7 @@ def _wait(watchdog: Watchdog, database: str, seconds: float) -> tuple[bool, floa
 
 
 def test_the_second_wait_of_a_request_gets_only_what_the_first_left():
-    watchdog = Watchdog(default_seconds=30, tick=0.01)
+    watchdog = Watchdog(default_seconds=30)
     with deadline_for(0.5):
         first = _wait(watchdog, "kin", 0.3)
         second = _wait(watchdog, "kin", 2.0)
@@ -28,12 +28,12 @@ def test_the_second_wait_of_a_request_gets_only_what_the_first_left():
 
 
 def test_background_work_has_no_budget_each_wait_its_own_deadline():
-    watchdog = Watchdog(default_seconds=0.3, tick=0.01)
+    watchdog = Watchdog(default_seconds=0.3)
     assert [_wait(watchdog, "kin", 0.2)[0] for _ in range(3)] == [False, False, False]  # 0.6 s in all
 
 
 def test_cutting_a_region_ends_its_waits_at_once_and_no_one_elses():
-    watchdog = Watchdog(default_seconds=30, tick=0.01)
+    watchdog = Watchdog(default_seconds=30)
     answers = {}
     threads = [threading.Thread(target=lambda db=db: answers.update({db: _wait(watchdog, db, 1.0)})) for db in ("kin", "sdq")]
     for thread in threads:
@@ -57,7 +57,7 @@ def test_opening_a_breaker_says_so_and_its_probe_knows_it_is_one():
 
 
 def test_a_probe_narrows_the_budget_and_spends_from_the_request():
-    watchdog = Watchdog(default_seconds=30, tick=0.01)
+    watchdog = Watchdog(default_seconds=30)
     with deadline_for(0.75):
         token = narrowed(PROBE_SECONDS)
         probe = _wait(watchdog, "kin", 2.0)
