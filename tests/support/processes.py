@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,10 +16,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port free now, for a server started next, and below the kernel's ephemeral range.
+
+    A port the kernel hands out for port 0 comes from the same range it gives the suite's own
+    outgoing connections (to PostgreSQL, NATS, the servers): one of them took a port handed out
+    this way before its server bound it, and a fresh-clone run's topology failed to start
+    ("Address already in use"). Below the range only servers bind; a port is handed out once
+    per run, as two servers not yet started would otherwise be given the same one."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = random.randrange(max(low - 12_000, 1024), low)
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 def request(port: int, method: str, path: str, *, body: bytes | None = None,
