@@ -20,7 +20,8 @@ import time
 import stripe
 
 from payments.rails import STRIPE_CONNECT, rail_for
-from payments.stripe import states
+from marketplace.regions.base import database_now
+from payments.stripe import accounts, states
 from payments.stripe.models import StripeAccount, StripePayment
 from payments.gateways import AUTHORISED, DECLINED, PENDING, MoneyMove, PaymentResult, ProviderError
 
@@ -158,8 +159,22 @@ class StripeProvider:
             if account is None:
                 account = StripeAccount(merchant_id=merchant_id, region=region, account_id=opened["id"],
                                         country=opened["country"])
+                accounts.record(account, opened, at=opened.get("created", 0))
                 uow.session.add(account)
                 uow.commit()
+        return account
+
+    def refresh_account(self, merchant_id: str) -> StripeAccount | None:
+        """The merchant's connected account read back from Stripe and its state recorded (its
+        owner is back from the account link: payments/stripe/accounts.py); None without one."""
+        account = self.connected_account(merchant_id)
+        if account is None:
+            return None
+        obj = self._call(self.client.v1.accounts.retrieve, account.account_id)
+        with self.router.unit_of_work(account.region) as uow:
+            account = uow.session.get(StripeAccount, merchant_id, with_for_update=True)
+            accounts.record(account, obj, at=int(database_now(uow.session).timestamp()))
+            uow.commit()
         return account
 
     def connected_account(self, merchant_id: str) -> StripeAccount | None:
