@@ -2,9 +2,10 @@
 
 A checkout is one PaymentIntent in the buyer's presentment currency, authorised only
 (capture_method manual) and confirmed by the buyer's app with the client secret, so no card
-data reaches us. Each merchant order is paid by its own Transfer to the merchant's connected
-account, tied to the checkout by `transfer_group`; refunds come out of the platform's balance
-and a transfer reversal takes the merchant's share back when it was already paid.
+data reaches us. A merchant's shares of the orders paid here go by a Transfer per payout to its
+connected account (payments/payouts.py), once Stripe has enabled the account's payouts
+(payments/stripe/accounts.py); refunds come out of the platform's balance and a transfer
+reversal takes the merchant's share back when it was already paid.
 
 Every mutating call carries an idempotency key made of our own id and the step
 (`chk_…:payment`, `rfd_…:refund`), so a call retried after a crash repeats nothing on Stripe's

@@ -112,21 +112,21 @@ def locate(router, provider, envelope) -> None:
     p = envelope.payload
     if p["object"]["object"] == "account":
         merchant_id = p["object"]["metadata"]["merchant_id"]
-        region, found = router.region_of(merchant_id), {"merchant_id": merchant_id}
+        region, key, named = router.region_of(merchant_id), merchant_id, {"merchant_id": merchant_id}
         if region is None:
             log.warning("account.updated %s names merchant %s, whom no region has: ignored", p["stripe_event_id"], merchant_id)
             return
     else:
         metadata = provider.client.v1.payment_intents.retrieve(p["object"]["payment_intent"]).to_dict()["metadata"]
-        region, found = metadata["region"], {"checkout_id": metadata["checkout_id"]}
+        region, key, named = metadata["region"], metadata["checkout_id"], {"checkout_id": metadata["checkout_id"]}
     with router.unit_of_work(envelope.source_region) as uow:
-        outbox.publish(uow.session, HANDED_ON, {**p, "to_region": region, **found},
-                       key=next(iter(found.values())), causation_id=envelope.event_id)
+        outbox.publish(uow.session, HANDED_ON, {**p, "to_region": region, **named}, key=key, causation_id=envelope.event_id)
         uow.commit()
 
 
 def apply(envelope, session) -> None:
-    """In the payment's region: move the intent forward, or open the dispute."""
+    """In the payment's (or the account's merchant's) region: move the intent forward, open the
+    dispute, or record the account's state."""
     p = envelope.payload
     obj = p["object"]
     if obj["object"] == "payment_intent":

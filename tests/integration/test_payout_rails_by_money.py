@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from marketplace.regions.models import OutboxEvent
 from payments import service
+from payments.ledger import Entry, post
 from payments.models import LedgerEntry, LedgerPosting, Payout
 from tests.api.test_merchant_api import merchant
 from tests.api.test_role_walk import signed_in
@@ -91,6 +92,29 @@ def test_a_connect_merchant_gets_a_transfer_of_its_card_orders_share_only_and_th
 
     run_payouts(stripe_app, bank_file)  # nothing left: nothing more either way
     assert transferred(fake, account) == [CARD_NET] and len(bank_lines(bank_file)) == 1
+
+
+def test_orders_of_one_rail_that_owe_are_netted_into_the_other_rails_payout_never_adding_to_a_transfer(
+        stripe_app, tmp_path):
+    """The cash order's share was taken back beyond what it was owed (a correction): the merchant
+    is paid what it is owed in all, by one Connect transfer smaller than its card money."""
+    platform, client, fake = stripe_app.extensions["cpu"], stripe_app.test_client(), stripe_app.stripe_server.fake
+    router = platform.router
+    principal, auth = merchant(router, "Fort Rhum", "MQ")
+    account = onboard(client, auth)
+    delivered(router, principal.merchant_id, goods=10_000, method="card")
+    cash = delivered(router, principal.merchant_id, goods=5_000, method="cash_on_delivery")
+    with router.unit_of_work("fdf") as uow:
+        mine, taken = {"merchant_id": principal.merchant_id, "currency": "EUR"}, COD_NET + 1_400
+        post(uow.session, key=f"correction:{cash}", kind="correction", merchant_id=principal.merchant_id, entries=[
+            Entry("merchant_available", taken, order_id=cash, **mine), Entry("funds_held", -taken, **mine)])
+        uow.commit()
+
+    bank_file = tmp_path / "payouts.csv"
+    run_payouts(stripe_app, bank_file)
+    assert transferred(fake, account) == [CARD_NET - 1_400] and bank_lines(bank_file) == []
+    assert available(router, principal.merchant_id) == 0
+    assert_ledger_holds_what_is_payable(router)
 
 
 def test_an_account_opened_but_not_enabled_is_paid_by_the_bank_file_until_stripe_enables_its_payouts(

@@ -3,15 +3,16 @@
 
 Where the bodies come from: each object is shaped after the example object of Stripe's API
 reference (https://docs.stripe.com/api: "The PaymentIntent object", "The Refund object", "The
-Transfer object", "The Transfer Reversal object", "The Account object" with its
-`requirements` hash, "The Account Link object", "The Dispute object"), trimmed to the fields the library and our code read; the error
-body is the reference's "Errors" shape ({"error": {"type", "code", "message", "param"}}). It
-keeps state as Stripe would for these flows (an intent is authorised, captured, refunded up to
-what was captured; a transfer is reversed up to its amount) and honours Idempotency-Key like
-Stripe: the same key answers the first response again, and reused with other parameters is an
-idempotency_error. Every request is kept in `requests` for the tests to look at. `refuse`
-makes the next call to an endpoint fail with an error body of Stripe's (as Stripe answers a
-request refused before it ran, such as a rate limit, the refusal is not kept under its key).
+Transfer object", "The Transfer Reversal object", "The Account object" with its `requirements`
+hash, "The Account Link object", "The Dispute object"), trimmed to the fields the library and
+our code read; the error body is the reference's "Errors" shape ({"error": {"type", "code",
+"message", "param"}}). It keeps state as Stripe would for these flows (an intent is authorised,
+captured, refunded up to what was captured; a transfer is reversed up to its amount) and honours
+Idempotency-Key like Stripe: the same key answers the first response again, and reused with
+other parameters is an idempotency_error. Every request is kept in `requests` for the tests to
+look at. `refuse` makes the next call to an endpoint fail with an error body of Stripe's (as
+Stripe answers a request refused before it ran, such as a rate limit, the refusal is not kept
+under its key).
 """
 
 from __future__ import annotations
