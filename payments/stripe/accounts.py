@@ -22,7 +22,7 @@ FIELDS = ("id", "object", "payouts_enabled", "charges_enabled", "details_submitt
 def record(account: StripeAccount, obj: dict, *, at: int) -> bool:
     """Record what the Account object `obj` says, unless the state recorded is newer than `at`
     (Stripe's Unix time of the news); whether it was recorded."""
-    if at < account.state_at:
+    if at < (account.state_at or 0):  # a new row has no state_at until it is flushed
         return False
     requirements = obj.get("requirements") or {}
     account.payouts_enabled = bool(obj.get("payouts_enabled"))
