@@ -230,12 +230,13 @@ def due(session, *, merchant_id: str, currency: str, money_rails: Rails) -> dict
         .outerjoin(MerchantOrder, MerchantOrder.id == LedgerEntry.order_id)
         .where(LedgerEntry.account == "merchant_available", LedgerEntry.merchant_id == merchant_id,
                LedgerEntry.currency == currency)
-        .group_by(LedgerEntry.order_id, MerchantOrder.payment_provider).order_by(LedgerEntry.order_id)).all()
+        .group_by(LedgerEntry.order_id, MerchantOrder.payment_provider)
+        .having(func.sum(LedgerEntry.amount) != 0)  # not every order ever paid out
+        .order_by(LedgerEntry.order_id)).all()
     by_rail: dict[str, list[tuple[str | None, int]]] = {}
     for order_id, provider, total in rows:
-        if total:
-            by_rail.setdefault(money_rails.stripe_money if provider == STRIPE else money_rails.other_money, []).append(
-                (order_id, int(total)))
+        by_rail.setdefault(money_rails.stripe_money if provider == STRIPE else money_rails.other_money, []).append(
+            (order_id, int(total)))
     owed = {rail: -sum(total for _, total in per_order) for rail, per_order in by_rail.items()}
     if sum(owed.values()) <= 0:
         return {}
