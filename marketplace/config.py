@@ -91,8 +91,11 @@ class Settings:
     operator_token: str = field(default="", repr=False)
     # Stripe (payments/stripe): the platform's secret key (empty: cards use the embedded stand-in (refused in production); the offline methods need no key), the
     # webhook endpoint's signing secret, and an API address other than Stripe's (a local server in tests).
+    # Events of connected accounts (account.updated) come from a Connect endpoint, which Stripe signs
+    # with a secret of its own: the same URL registered twice, each secret verifies its own events.
     stripe_secret_key: str = field(default="", repr=False)
     stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_connect_webhook_secret: str = field(default="", repr=False)
     stripe_api_base: str = ""
     # Each postal operator's webhook signing secret (CPU_POSTAL_SECRET_<OPERATOR>, operators in
     # logistics/postal_operators.toml); the embedded default's are public placeholders. In
@@ -253,6 +256,7 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         arbiter_timeout=read.number("CPU_ARBITER_TIMEOUT", 1.0, minimum=0.05, kind=float),
         stripe_secret_key=read.text("CPU_STRIPE_SECRET_KEY", ""),
         stripe_webhook_secret=read.text("CPU_STRIPE_WEBHOOK_SECRET", ""),
+        stripe_connect_webhook_secret=read.text("CPU_STRIPE_CONNECT_WEBHOOK_SECRET", ""),
         stripe_api_base=read.text("CPU_STRIPE_API_BASE", "").rstrip("/"),
     )
     if settings.directory_copy and not (settings.region and settings.broker_url):

@@ -184,8 +184,8 @@ class PaymentProviders:
     payment goes to the provider `named` where it began: the checkout's (the saga, in the
     buyer's region), or the merchant order's copy of it (a refund, in the merchant's region,
     which does not read the buyer's). `payouts` pays merchants: Stripe when cards go through
-    Stripe (a Connect transfer to an onboarded merchant in a country Stripe reaches), else the
-    offline bank file.
+    Stripe (a Connect transfer of an order's share paid through Stripe, to a merchant in a
+    country Stripe reaches whose account Stripe pays out to), else the offline bank file.
     `only(provider)` sends everything to one provider: how tests put a declining one in.
     """
 
@@ -202,7 +202,7 @@ class PaymentProviders:
 
     @property
     def payouts(self) -> PaymentProvider:
-        """The provider that pays merchants (payments.payouts.rail_of decides each one's rail)."""
+        """The provider that pays merchants (payments.payouts.rails_of decides each one's rails)."""
         if self._single is not None:
             return self._single
         return self.card if self.card is not None and self.card.name == "stripe" else self.offline

@@ -69,7 +69,7 @@ class Refund(ShardBase):
 
 
 class Payout(ShardBase):
-    """What a payout run paid one merchant in one currency, and by which rail."""
+    """What a payout run paid one merchant in one currency by one rail (a merchant may get one per rail)."""
 
     __tablename__ = "payouts"
 

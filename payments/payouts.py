@@ -1,9 +1,21 @@
-"""Payout runs: each merchant's available balance, per currency, paid by its rail.
+"""Payout runs: each merchant's available balance, per currency, paid by the rail of its money.
 
-One transaction per merchant and currency posts the payout (merchant_available +x per order |
-funds_held -x) and records the Payout ("sending"); only then is the money sent: a Stripe
+The rail is a property of the money as much as of the merchant: a Stripe Connect transfer
+comes out of the platform's Stripe balance, which holds only what buyers paid through Stripe.
+So an order's share goes by Connect only when its payment went through Stripe
+(merchant_orders.payment_provider) and the merchant's Connect rail is open (rails_of: Stripe
+reaches its country and its connected account has payouts enabled); every other share (bank
+transfer, invoice, cash on delivery, a stand-in card, an order whose provider is not recorded)
+goes by the bank-transfer file, which reaches everyone. A merchant with both is paid twice,
+one payout per rail, each posting only its own orders' entries.
+
+One transaction per merchant and currency posts the payouts (merchant_available +x per order |
+funds_held -x) and records each Payout ("sending"); only then is the money sent: a Stripe
 transfer keyed by the payout id (a retry repeats nothing), or a line in the run's bank-transfer
-file. A merchant whose available balance is zero or less (a reversal it still owes) is not paid.
+file. A merchant whose available balance is zero or less (a reversal it still owes) is not paid;
+where one rail's orders owe more than they are owed, they are netted into the other rail's
+payout, which then pays less than that rail's own money (never more, so Connect still never
+moves money Stripe did not take).
 
 A transfer Stripe refuses for good (not retryable: the account cannot take it, say) marks the
 payout "failed" and posts its reversal (funds_held +x | merchant_available -x per order, a new
@@ -30,6 +42,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from marketplace.merchants.models import Merchant
+from marketplace.orders.models import MerchantOrder
 from marketplace.money import Money
 from marketplace.regions.base import database_now
 from marketplace.regions.ids import new_id
@@ -37,32 +50,63 @@ from payments import rails
 from payments.gateways import ProviderError
 from payments.ledger import Entry, post
 from payments.models import LedgerEntry, LedgerPosting, Payout
+from payments.stripe import accounts
 from payments.stripe.models import StripeAccount
 
 FILE_COLUMNS = ("payout_id", "merchant_id", "merchant_name", "legal_name", "country", "currency", "amount",
                 "amount_minor", "created_at")
 
 
-def rail_of(session, merchant: Merchant | None, provider_name: str) -> str:
-    """The rail a payout to `merchant` takes: Stripe Connect where payout_rails.toml says Stripe
-    reaches its country, payouts go through Stripe and the merchant has a connected account
-    (onboarded: payouts_api); otherwise the bank-transfer file, which reaches every merchant.
-    The one answer the payout run, the balance statement, the API and the dashboard give."""
-    if merchant is None or provider_name != "stripe" or rails.rail_for(merchant.home_country).name != rails.STRIPE_CONNECT:
-        return rails.BANK_TRANSFER
-    return rails.STRIPE_CONNECT if session.get(StripeAccount, merchant.id) is not None else rails.BANK_TRANSFER
+STRIPE = "stripe"  # the provider whose payments land in the platform's Stripe balance
+
+
+@dataclass(frozen=True)
+class Rails:
+    """Where each of a merchant's money goes: what buyers paid through Stripe (`stripe_money`),
+    and everything else (always the bank file). `why` says why Stripe money is not on Connect
+    (None when it is, or when this marketplace takes no payment through Stripe at all)."""
+
+    stripe_money: str
+    why: str | None = None
+    other_money: str = rails.BANK_TRANSFER
+
+
+def rails_of(session, merchant: Merchant | None, provider_name: str) -> Rails:
+    """The merchant's rails: Connect for its Stripe money where payout_rails.toml says Stripe
+    reaches its country, payouts go through Stripe, and its connected account has payouts
+    enabled (payments/stripe/accounts.py); otherwise the bank-transfer file. The one answer the
+    payout run, the balance statement, the API and the dashboard give."""
+    if merchant is None or provider_name != STRIPE:
+        return Rails(rails.BANK_TRANSFER)
+    if rails.rail_for(merchant.home_country).name != rails.STRIPE_CONNECT:
+        return Rails(rails.BANK_TRANSFER, f"Stripe Connect does not reach merchants in {merchant.home_country}.")
+    why = accounts.why_not_paid_out(session.get(StripeAccount, merchant.id))
+    return Rails(rails.BANK_TRANSFER if why else rails.STRIPE_CONNECT, why)
 
 
 def describe_rail(router, principal, provider_name: str) -> dict:
-    """The merchant's rail as its owner and staff see it (API and dashboard), with its connected
-    account when it has one: for an owner only, as the balance is (the account is where the
-    business's money goes)."""
+    """The merchant's rails as its owner and staff see them (API and dashboard): which money goes
+    which way and why, with its connected account and the state Stripe gave of it for an owner
+    only, as the balance is (the account is where the business's money goes)."""
     with router.unit_of_work(principal.region, read_only=True) as uow:
         merchant = uow.session.get(Merchant, principal.merchant_id)
-        rail = rail_of(uow.session, merchant, provider_name)
-        account = uow.session.get(StripeAccount, principal.merchant_id)
-        return {"rail": rail, "description": rails.description(rail), "country": merchant.home_country,
-                "stripe_account_id": account.account_id if account and principal.is_owner else None}
+        found = rails_of(uow.session, merchant, provider_name)
+        account = uow.session.get(StripeAccount, principal.merchant_id) if principal.is_owner else None
+        return {"rail": found.stripe_money, "description": rails.description(found.stripe_money),
+                "country": merchant.home_country, "why": found.why,
+                "by_payment": [{"paid_through": STRIPE, "rail": found.stripe_money},
+                               {"paid_through": "other", "rail": found.other_money}],
+                "stripe_account_id": account.account_id if account else None,
+                "stripe_account": None if account is None else {
+                    "payouts_enabled": account.payouts_enabled, "charges_enabled": account.charges_enabled,
+                    "details_submitted": account.details_submitted, "requirements_due": account.requirements_due or []}}
+
+
+def refresh_account(provider, principal) -> None:
+    """Read the merchant's connected account back from Stripe and record its state (its owner
+    is back from Stripe's onboarding); nothing without Stripe or without an account."""
+    if provider is not None:
+        provider.refresh_account(principal.merchant_id)
 
 
 @dataclass(frozen=True)
@@ -103,10 +147,11 @@ def run(router, region: str, provider, *, bank_file: Path, progress=lambda paid:
         due = [(m, c) for m, c, _ in owed(uow.session) if (m, c) not in waiting]
     for merchant_id, currency in due:
         with router.unit_of_work(region) as uow:
-            payout = pay_out(uow.session, merchant_id=merchant_id, currency=currency, provider_name=provider.name)
+            posted = [p.id for p in pay_out(uow.session, merchant_id=merchant_id, currency=currency,
+                                            provider_name=provider.name)]
             uow.commit()
-        if payout is not None:
-            made = _send(router, region, provider, payout.id, bank_file)
+        for payout_id in posted:
+            made = _send(router, region, provider, payout_id, bank_file)
             tried.append(made)
             progress(made)
     return tried
@@ -151,30 +196,54 @@ def failed(session, payout: Payout, *, reason: str) -> None:
     payout.state, payout.provider_reference = "failed", None
 
 
-def pay_out(session, *, merchant_id: str, currency: str, provider_name: str) -> Payout | None:
-    """Post the payout of the merchant's available balance in `currency` (None when there is none).
-    On PostgreSQL the balance's entries are locked first: a second payout run at the same time
-    waits, then sums what the first left (nothing), instead of paying the same balance twice."""
+def pay_out(session, *, merchant_id: str, currency: str, provider_name: str) -> list[Payout]:
+    """Post the payouts of the merchant's available balance in `currency`, one per rail of its
+    money (none when nothing is available). On PostgreSQL the balance's entries are locked
+    first: a second payout run at the same time waits, then sums what the first left (nothing),
+    instead of paying the same balance twice."""
     available = (LedgerEntry.account == "merchant_available", LedgerEntry.merchant_id == merchant_id,
                  LedgerEntry.currency == currency)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(LedgerEntry.id).where(*available).with_for_update()).all()
-    per_order = session.execute(
-        select(LedgerEntry.order_id, func.sum(LedgerEntry.amount)).where(*available).group_by(LedgerEntry.order_id)).all()
-    amount = -sum(int(total) for _, total in per_order)
-    if amount <= 0:
-        return None
     merchant = session.get(Merchant, merchant_id)
-    payout = Payout(id=new_id("pyo"), region=session.info["database"], merchant_id=merchant_id, currency=currency,
-                    amount=amount, rail=rail_of(session, merchant, provider_name),
-                    state="sending", created_at=database_now(session))
-    mine = {"merchant_id": merchant_id, "currency": currency}
-    post(session, key=f"payout:{payout.id}", kind="payout", merchant_id=merchant_id, memo=payout.rail, entries=[
-        *(Entry("merchant_available", -int(total), order_id=order_id, **mine) for order_id, total in per_order),
-        Entry("funds_held", -amount, **mine)])
-    session.add(payout)
+    now, mine, made = database_now(session), {"merchant_id": merchant_id, "currency": currency}, []
+    for rail, per_order in due(session, merchant_id=merchant_id, currency=currency,
+                               money_rails=rails_of(session, merchant, provider_name)).items():
+        amount = -sum(total for _, total in per_order)
+        payout = Payout(id=new_id("pyo"), region=session.info["database"], merchant_id=merchant_id, currency=currency,
+                        amount=amount, rail=rail, state="sending", created_at=now)
+        post(session, key=f"payout:{payout.id}", kind="payout", merchant_id=merchant_id, memo=rail, entries=[
+            *(Entry("merchant_available", -total, order_id=order_id, **mine) for order_id, total in per_order),
+            Entry("funds_held", -amount, **mine)])
+        session.add(payout)
+        made.append(payout)
     session.flush()
-    return payout
+    return made
+
+
+def due(session, *, merchant_id: str, currency: str, money_rails: Rails) -> dict[str, list[tuple[str | None, int]]]:
+    """rail -> [(order, available entries' sum)] of what the next payout run pays the merchant
+    in `currency`, by the rail of each order's money (the module's docstring); only rails
+    that are owed something, and nothing when the merchant is owed nothing."""
+    rows = session.execute(
+        select(LedgerEntry.order_id, MerchantOrder.payment_provider, func.sum(LedgerEntry.amount))
+        .outerjoin(MerchantOrder, MerchantOrder.id == LedgerEntry.order_id)
+        .where(LedgerEntry.account == "merchant_available", LedgerEntry.merchant_id == merchant_id,
+               LedgerEntry.currency == currency)
+        .group_by(LedgerEntry.order_id, MerchantOrder.payment_provider)
+        .having(func.sum(LedgerEntry.amount) != 0)  # not every order ever paid out
+        .order_by(LedgerEntry.order_id)).all()
+    by_rail: dict[str, list[tuple[str | None, int]]] = {}
+    for order_id, provider, total in rows:
+        by_rail.setdefault(money_rails.stripe_money if provider == STRIPE else money_rails.other_money, []).append(
+            (order_id, int(total)))
+    owed = {rail: -sum(total for _, total in per_order) for rail, per_order in by_rail.items()}
+    if sum(owed.values()) <= 0:
+        return {}
+    paying = [rail for rail in by_rail if owed[rail] > 0]
+    if len(paying) == len(by_rail):
+        return by_rail
+    return {paying[0]: [row for per_order in by_rail.values() for row in per_order]}  # netted (the docstring)
 
 
 def file_line(session, payout: Payout) -> dict:

@@ -23,11 +23,30 @@ class StripeAway(DomainError):
     slug = "provider-unavailable"
 
 
+class ByPaymentSchema(Schema):
+    paid_through = fields.String(metadata={"description": "stripe: orders buyers paid through Stripe (card); other: "
+                                                          "bank transfer, invoice, cash on delivery"})
+    rail = fields.String(metadata={"description": "stripe_connect or bank_transfer"})
+
+
+class StripeAccountStateSchema(Schema):
+    payouts_enabled = fields.Boolean(metadata={"description": "Stripe pays out to the account: only then is Connect your rail"})
+    charges_enabled = fields.Boolean()
+    details_submitted = fields.Boolean(metadata={"description": "you finished Stripe's onboarding"})
+    requirements_due = fields.List(fields.String(), metadata={"description": "what Stripe still asks of you"})
+
+
 class RailSchema(Schema):
-    rail = fields.String(metadata={"description": "stripe_connect or bank_transfer (payments/payout_rails.toml)"})
+    rail = fields.String(metadata={"description": "how money buyers paid through Stripe (card) reaches you: "
+                                                  "stripe_connect or bank_transfer (payments/payout_rails.toml); all "
+                                                  "other money goes by bank_transfer (see by_payment)"})
     description = fields.String()
-    country = fields.String(metadata={"description": "your home country, which decides the rail"})
+    country = fields.String(metadata={"description": "your home country, which decides whether Stripe Connect reaches you"})
+    why = fields.String(allow_none=True, metadata={"description": "why your Stripe money is not paid by Stripe Connect"})
+    by_payment = fields.List(fields.Nested(ByPaymentSchema))
     stripe_account_id = fields.String(allow_none=True, metadata={"description": "your connected account (owners only); null: none yet, or you are staff"})
+    stripe_account = fields.Nested(StripeAccountStateSchema, allow_none=True, metadata={
+        "description": "the account's state as Stripe last told it (owners only)"})
 
 
 class OnboardingRequestSchema(Schema):
@@ -44,7 +63,7 @@ class OnboardingLinkSchema(Schema):
 class Rail(MethodView):
     @blp.response(200, RailSchema)
     def get(self):
-        """How your payable reaches you: Stripe Connect where Stripe reaches your country, else bank transfer."""
+        """How your payable reaches you: Stripe Connect for your Stripe orders once Stripe pays out to your account, else bank transfer."""
         return payouts.describe_rail(platform().router, current_principal(), platform().payments.payouts.name)
 
 

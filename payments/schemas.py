@@ -19,8 +19,19 @@ class StatementLineSchema(Schema):
     currency = fields.String()
 
 
+class NextPayoutSchema(Schema):
+    currency = fields.String()
+    rail = fields.String(metadata={"description": "stripe_connect or bank_transfer"})
+    amount = fields.Integer(metadata={"description": "minor units the next payout run pays by this rail"})
+
+
 class StatementSchema(Schema):
     merchant_id = fields.String()
-    rail = fields.String(metadata={"description": "how payouts reach you: stripe_connect or bank_transfer (payments/payout_rails.toml)"})
+    rail = fields.String(metadata={"description": "how money buyers paid through Stripe (card) reaches you: stripe_connect "
+                                                  "or bank_transfer (payments/payout_rails.toml); all other money goes by "
+                                                  "bank_transfer"})
+    why = fields.String(allow_none=True, metadata={"description": "why your Stripe money is not paid by Stripe Connect"})
     balances = fields.List(fields.Nested(BalanceSchema))
+    next_payouts = fields.List(fields.Nested(NextPayoutSchema), metadata={
+        "description": "what the next payout run pays, per currency and rail (one payout each)"})
     lines = fields.List(fields.Nested(StatementLineSchema), metadata={"description": "the latest 50, newest first"})

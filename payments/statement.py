@@ -1,6 +1,8 @@
 """A merchant's balance statement, derived from the ledger only (never a stored balance):
-per currency what is held in escrow, available for the next payout, and paid out so far, with
-the latest lines. Only the principal's own merchant is ever read, in its own region."""
+per currency what is held in escrow, available for the next payout, and paid out so far; what
+the next payout run pays by which rail (payments.payouts.due, the run's own answer: a merchant
+may be paid by Connect for its Stripe orders and by bank for the rest); and the latest lines.
+Only the principal's own merchant is ever read, in its own region."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from marketplace.merchants.principal import Principal
 from marketplace.regions.router import Router
 from payments.ledger import balances
 from payments.models import LedgerEntry, LedgerPosting, Payout
-from payments.payouts import rail_of
+from payments.payouts import due, rails_of
 
 LINES = 50
 
@@ -21,8 +23,10 @@ LINES = 50
 @dataclass
 class Statement:
     merchant_id: str
-    rail: str
+    rail: str  # of the money buyers paid through Stripe; the rest always goes by bank transfer
+    why: str | None = None  # why that money is not paid by Stripe Connect
     balances: list[dict] = field(default_factory=list)
+    next_payouts: list[dict] = field(default_factory=list)
     lines: list[dict] = field(default_factory=list)
 
 
@@ -37,10 +41,15 @@ def for_merchant(*, router: Router, principal: Principal, provider_name: str) ->
             paid[payout.currency] = paid.get(payout.currency, 0) + payout.amount
         currencies = sorted({currency for _, currency in totals} | set(paid))
         merchant = session.get(Merchant, principal.merchant_id)
-        statement = Statement(principal.merchant_id, rail_of(session, merchant, provider_name))
+        rails = rails_of(session, merchant, provider_name)
+        statement = Statement(principal.merchant_id, rails.stripe_money, rails.why)
         statement.balances = [{"currency": c, "held": -totals.get(("merchant_held", c), 0),
                                "available": -totals.get(("merchant_available", c), 0), "paid_out": paid.get(c, 0)}
                               for c in currencies]
+        statement.next_payouts = [
+            {"currency": c, "rail": rail, "amount": -sum(total for _, total in per_order)}
+            for c in currencies
+            for rail, per_order in due(session, merchant_id=principal.merchant_id, currency=c, money_rails=rails).items()]
         rows = session.execute(select(LedgerEntry, LedgerPosting.kind, LedgerPosting.created_at).join(LedgerPosting)
                                .where(mine, LedgerEntry.account.in_(("merchant_held", "merchant_available")))
                                .order_by(LedgerEntry.id.desc()).limit(LINES))

@@ -13,6 +13,7 @@ from marketplace.storefront.product_form import LANGUAGE_NAMES
 from marketplace.webhooks import service as webhooks
 from payments import statement as payment_statement
 from payments import payouts
+from payments.gateways import ProviderError
 
 blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 blp.before_request(access.require_sign_in)
@@ -47,6 +48,17 @@ def settings():
     return render_template("dashboard/settings.html", merchant=merchant, values=values, errors=errors,
                            currency_options=[(c, c) for c in _currencies(merchant)], languages=LANGUAGE_NAMES,
                            payout_rail=rail), 422 if errors else 200
+
+
+@blp.get("/payouts")
+def payouts_return():
+    """Where Stripe's onboarding sends its owner back: the account's state is read from Stripe
+    first (so the rail shown is the one the next payout takes), then the settings page says it."""
+    try:
+        payouts.refresh_account(platform().stripe, access.principal())
+    except ProviderError as exc:
+        flash(f"Stripe could not be asked how your account stands ({exc}); this page will show it once Stripe tells us.")
+    return redirect(url_for(".settings") + "#payout-rail", 303)
 
 
 def _settings_values(merchant) -> dict:

@@ -4,14 +4,16 @@
   the intent from our checkout id, and the status the webhook moves forward only (`rank`).
 - StripeEvent: each webhook event id once, in the region that received it (a replay is a no-op).
 - StripeDispute: a dispute on a checkout's charge, in the buyer's region.
-- StripeAccount: a merchant's connected account, in the merchant's region.
+- StripeAccount: a merchant's connected account, in the merchant's region, with the state
+  Stripe last told us of it (payments/stripe/accounts.py: Connect pays it only while Stripe
+  says its payouts are enabled).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.regions.base import ShardBase, UTCDateTime, utcnow
@@ -61,3 +63,9 @@ class StripeAccount(ShardBase):
     account_id: Mapped[str] = mapped_column(String(80), unique=True)  # acct_
     country: Mapped[str] = mapped_column(String(2))  # the connected account's country (Stripe's)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payouts_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    charges_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    details_submitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    requirements_due: Mapped[list[str] | None] = mapped_column(JSON)  # Stripe's currently_due and past_due
+    disabled_reason: Mapped[str | None] = mapped_column(String(80))  # Stripe's requirements.disabled_reason
+    state_at: Mapped[int] = mapped_column(Integer, default=0)  # the Stripe time of the news that set the state

@@ -2,9 +2,10 @@
 
 A checkout is one PaymentIntent in the buyer's presentment currency, authorised only
 (capture_method manual) and confirmed by the buyer's app with the client secret, so no card
-data reaches us. Each merchant order is paid by its own Transfer to the merchant's connected
-account, tied to the checkout by `transfer_group`; refunds come out of the platform's balance
-and a transfer reversal takes the merchant's share back when it was already paid.
+data reaches us. A merchant's shares of the orders paid here go by a Transfer per payout to its
+connected account (payments/payouts.py), once Stripe has enabled the account's payouts
+(payments/stripe/accounts.py); refunds come out of the platform's balance and a transfer
+reversal takes the merchant's share back when it was already paid.
 
 Every mutating call carries an idempotency key made of our own id and the step
 (`chk_…:payment`, `rfd_…:refund`), so a call retried after a crash repeats nothing on Stripe's
@@ -20,7 +21,8 @@ import time
 import stripe
 
 from payments.rails import STRIPE_CONNECT, rail_for
-from payments.stripe import states
+from marketplace.regions.base import database_now
+from payments.stripe import accounts, states
 from payments.stripe.models import StripeAccount, StripePayment
 from payments.gateways import AUTHORISED, DECLINED, PENDING, MoneyMove, PaymentResult, ProviderError
 
@@ -158,8 +160,22 @@ class StripeProvider:
             if account is None:
                 account = StripeAccount(merchant_id=merchant_id, region=region, account_id=opened["id"],
                                         country=opened["country"])
+                accounts.record(account, opened, at=opened.get("created", 0))
                 uow.session.add(account)
                 uow.commit()
+        return account
+
+    def refresh_account(self, merchant_id: str) -> StripeAccount | None:
+        """The merchant's connected account read back from Stripe and its state recorded (its
+        owner is back from the account link: payments/stripe/accounts.py); None without one."""
+        account = self.connected_account(merchant_id)
+        if account is None:
+            return None
+        obj = self._call(self.client.v1.accounts.retrieve, account.account_id)
+        with self.router.unit_of_work(account.region) as uow:
+            account = uow.session.get(StripeAccount, merchant_id, with_for_update=True)
+            accounts.record(account, obj, at=int(database_now(uow.session).timestamp()))
+            uow.commit()
         return account
 
     def connected_account(self, merchant_id: str) -> StripeAccount | None:

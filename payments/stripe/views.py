@@ -26,7 +26,8 @@ def stripe_webhook():
     if not secret:
         raise NotFound("This marketplace takes no Stripe payments (no webhook secret is configured).")
     try:
-        event = webhooks.verify(request.get_data(cache=False), request.headers.get("Stripe-Signature"), secret)
+        event = webhooks.verify(request.get_data(cache=False), request.headers.get("Stripe-Signature"),
+                                *filter(None, (current.settings.stripe_connect_webhook_secret, secret)))
     except webhooks.BadSignature as exc:
         raise BadSignature(f"The Stripe-Signature header does not verify this body: {exc}") from None
     fresh = _intake(current).submit(event)

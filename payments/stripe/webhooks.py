@@ -10,21 +10,25 @@ The outbox event is addressed to the region that owns the payment, named by the 
 the PaymentIntent's metadata (provider.create_payment puts it there), so that region applies
 it once (its inbox) even if it was away when the event arrived. A dispute carries no metadata
 of ours: the receiving region's consumer fetches its PaymentIntent to learn the region first.
+A connected account's `account.updated` carries its merchant's id in the metadata we gave it
+(provider._open_account): that consumer asks the directory for the merchant's region.
 
 Applying is order-tolerant: an intent only moves forward (states.advance), a dispute is opened
-once; the saga hears `payments.intent_updated` when the outcome changes, the ledger
+once, an account's state is replaced only by newer news (accounts.record, by the event's
+`created`); the saga hears `payments.intent_updated` when the outcome changes, the ledger
 `payments.dispute_opened` when a dispute opens (to hold the merchants' payable).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 
 import stripe
 from sqlalchemy.dialects import postgresql, sqlite
 
-from payments.stripe import states
-from payments.stripe.models import StripeDispute, StripeEvent
+from payments.stripe import accounts, states
+from payments.stripe.models import StripeAccount, StripeDispute, StripeEvent
 from marketplace.regions import outbox
 from marketplace.regions.base import utcnow
 
@@ -34,19 +38,25 @@ INTENT_UPDATED, DISPUTE_OPENED = "payments.intent_updated", "payments.dispute_op
 CONSUMER = "payments.stripe"
 INTENT_FIELDS = ("id", "object", "status", "amount", "currency", "metadata", "last_payment_error")
 DISPUTE_FIELDS = ("id", "object", "amount", "currency", "reason", "status", "payment_intent", "charge")
+log = logging.getLogger(__name__)
 
 
 class BadSignature(ValueError):
     """The body is not one Stripe signed with this endpoint's secret within the tolerance."""
 
 
-def verify(body: bytes, header: str | None, secret: str) -> dict:
-    """The event, once its Stripe-Signature is verified against these exact bytes."""
-    try:
-        stripe.WebhookSignature.verify_header(body, header, secret, TOLERANCE_SECONDS)
-    except stripe.SignatureVerificationError as exc:
-        raise BadSignature(str(exc)) from exc
-    return json.loads(body)
+def verify(body: bytes, header: str | None, *secrets: str) -> dict:
+    """The event, once its Stripe-Signature is verified against these exact bytes by one of the
+    endpoints' secrets (the Connect endpoint's, for connected accounts' events, and the platform's)."""
+    refused = None
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(body, header, secret, TOLERANCE_SECONDS)
+        except stripe.SignatureVerificationError as exc:
+            refused = exc
+        else:
+            return json.loads(body)
+    raise BadSignature(str(refused)) from refused
 
 
 def receive_many(router, region: str, events: list[dict]) -> list[bool]:
@@ -85,6 +95,8 @@ def _hand_on(session, region: str, event: dict) -> None:
     elif kind == "dispute":
         outbox.publish(session, LOCATE, {**summary, "object": _pick(obj, DISPUTE_FIELDS)},
                        key=obj.get("payment_intent") or obj["id"])
+    elif kind == "account" and (obj.get("metadata") or {}).get("merchant_id"):
+        outbox.publish(session, LOCATE, {**summary, "object": _pick(obj, accounts.FIELDS)}, key=obj["id"])
 
 
 def register_handlers(registry, router, provider) -> None:
@@ -95,23 +107,34 @@ def register_handlers(registry, router, provider) -> None:
 
 
 def locate(router, provider, envelope) -> None:
-    """A dispute's region, from its PaymentIntent's metadata (a read at Stripe), then handed on."""
+    """A dispute's region, from its PaymentIntent's metadata (a read at Stripe), or a connected
+    account's, its merchant's home region (the directory's); then handed on."""
     p = envelope.payload
-    metadata = provider.client.v1.payment_intents.retrieve(p["object"]["payment_intent"]).to_dict()["metadata"]
+    if p["object"]["object"] == "account":
+        merchant_id = p["object"]["metadata"]["merchant_id"]
+        region, key, named = router.region_of(merchant_id), merchant_id, {"merchant_id": merchant_id}
+        if region is None:
+            log.warning("account.updated %s names merchant %s, whom no region has: ignored", p["stripe_event_id"], merchant_id)
+            return
+    else:
+        metadata = provider.client.v1.payment_intents.retrieve(p["object"]["payment_intent"]).to_dict()["metadata"]
+        region, key, named = metadata["region"], metadata["checkout_id"], {"checkout_id": metadata["checkout_id"]}
     with router.unit_of_work(envelope.source_region) as uow:
-        outbox.publish(uow.session, HANDED_ON, {**p, "to_region": metadata["region"], "checkout_id": metadata["checkout_id"]},
-                       key=metadata["checkout_id"], causation_id=envelope.event_id)
+        outbox.publish(uow.session, HANDED_ON, {**p, "to_region": region, **named}, key=key, causation_id=envelope.event_id)
         uow.commit()
 
 
 def apply(envelope, session) -> None:
-    """In the payment's region: move the intent forward, or open the dispute."""
+    """In the payment's (or the account's merchant's) region: move the intent forward, open the
+    dispute, or record the account's state."""
     p = envelope.payload
     obj = p["object"]
     if obj["object"] == "payment_intent":
         _apply_intent(session, envelope, p, obj)
     elif obj["object"] == "dispute":
         _apply_dispute(session, envelope, p, obj)
+    elif obj["object"] == "account":
+        _apply_account(session, p, obj)
 
 
 def _apply_intent(session, envelope, p, intent) -> None:
@@ -139,6 +162,17 @@ def _apply_dispute(session, envelope, p, dispute) -> None:
         "checkout_id": p["checkout_id"], "merchant_id": None, "amount": dispute["amount"],
         "currency": dispute["currency"].upper(), "to_region": p["to_region"], "dispute_id": dispute["id"],
     }, key=p["checkout_id"], causation_id=envelope.event_id)
+
+
+def _apply_account(session, p, obj) -> None:
+    """The connected account's state, unless what is recorded is newer (accounts.record); an
+    account that is not the merchant's (another platform's metadata, a replaced account) is not."""
+    account = session.get(StripeAccount, p["merchant_id"], with_for_update=True)
+    if account is None or account.account_id != obj["id"]:
+        log.warning("account.updated %s: %s is not merchant %s's connected account: ignored", p["stripe_event_id"],
+                    obj["id"], p["merchant_id"])
+        return
+    accounts.record(account, obj, at=p["created"])
 
 
 def _pick(obj: dict, names: tuple[str, ...]) -> dict:

@@ -166,7 +166,8 @@ def test_money_walk_no_merchant_sees_another_merchants_balance_and_no_buyer_sees
     for stranger in (other, neighbour):
         seen = client.get("/api/v1/merchant/balance", headers=stranger.auth)
         assert seen.status_code == 200
-        assert seen.get_json() == {"merchant_id": stranger.merchant_id, "rail": "bank_transfer", "balances": [], "lines": []}
+        assert seen.get_json() == {"merchant_id": stranger.merchant_id, "rail": "bank_transfer", "why": None,
+                                   "balances": [], "next_payouts": [], "lines": []}
         assert order.id not in seen.get_data(as_text=True)
     as_buyer = client.get("/api/v1/merchant/balance", headers=auth)
     assert as_buyer.status_code == 401 and order.id not in as_buyer.get_data(as_text=True)

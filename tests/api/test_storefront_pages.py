@@ -258,7 +258,7 @@ DASHBOARD_PAGES = ["/dashboard/", "/dashboard/products/", "/dashboard/products/n
                    "/dashboard/api-keys", "/dashboard/imports/", "/dashboard/imports/imp_01M897S1J8D38N1K4DV6KSQSH1",
                    "/dashboard/products/prd_01M897S1J8D38N1K4DV6KSQSH1", "/dashboard/orders/",
                    "/dashboard/orders/ord_01M897S1J8D38N1K4DV6KSQSH1", "/dashboard/terms/", "/dashboard/parcels",
-                   "/dashboard/parcels/shp_01M897S1J8D38N1K4DV6KSQSH1/label",
+                   "/dashboard/payouts", "/dashboard/parcels/shp_01M897S1J8D38N1K4DV6KSQSH1/label",
                    "/dashboard/parcels/shp_01M897S1J8D38N1K4DV6KSQSH1/customs-form"]
 
 

@@ -81,8 +81,8 @@ def test_any_sequence_of_money_events_balances_and_holds_exactly_the_merchants_p
                     refunded += args[1]
                 assert sum(service.remaining(session, order.id)) == left - (args[1] if args[1] <= left else 0)
             elif kind == "payout":
-                payout = payouts.pay_out(session, merchant_id=args[0], currency="EUR", provider_name="offline")
-                paid_out += payout.amount if payout else 0
+                paid_out += sum(p.amount for p in payouts.pay_out(session, merchant_id=args[0], currency="EUR",
+                                                                  provider_name="offline"))
             assert unbalanced_postings(session) == []
             t = totals(session)
             payables = -(t["merchant_held"] + t["merchant_available"])
@@ -176,7 +176,7 @@ def test_a_refund_after_payout_reverses_the_transfer(router):
         order = order_of(uow.session, "mer_A", goods=10_000, shipping=0)
         service.capture(uow.session, order=order, paid=None, method="card", provider="stand_in_card")
         service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered")
-        payout = payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline")
+        [payout] = payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline")
         assert payout.amount == 9_200 and payout.rail == "bank_transfer"
         service.refund(uow.session, order=order, amount=5_000)
         kinds = [p.kind for p in uow.session.scalars(select(LedgerPosting).order_by(LedgerPosting.id))]
@@ -290,7 +290,7 @@ def test_escrow_never_releases_a_share_whose_money_is_not_in(router, method):
         order = order_of(uow.session, "mer_A", goods=10_000, shipping=0)
         service.capture(uow.session, order=order, paid=None, method=method, provider="offline")
         assert service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered") == 0
-        assert payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline") is None
+        assert payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline") == []
         service.received(uow.session, order=order, amount=order.total_amount, paid=None)  # the money came
         assert service.release(uow.session, order_id=order.id, merchant_id="mer_A", why="delivered") == 9_200
 
@@ -313,7 +313,7 @@ def test_cash_on_delivery_books_what_is_owed_never_more_and_holds_escrow_when_sh
         payment = uow.session.scalars(select(LedgerPosting).where(LedgerPosting.key == f"payment:{short.id}")).one()
         assert "30.00 EUR short" in payment.memo
         assert service.release(uow.session, order_id=short.id, merchant_id="mer_B", why="delivered") == 0
-        assert payouts.pay_out(uow.session, merchant_id="mer_B", currency="EUR", provider_name="offline") is None
+        assert payouts.pay_out(uow.session, merchant_id="mer_B", currency="EUR", provider_name="offline") == []
         assert service.cash_due(uow.session, short) == {"amount_minor": 3_000, "currency": "EUR"}
         assert service.cash_collected(uow.session, order=order_of(uow.session, "mer_C"), cash={
             "amount_minor": 1, "currency": "EUR"}) == 0  # not a cash-on-delivery order: it owes nothing
@@ -334,9 +334,9 @@ def test_two_payout_runs_at_once_pay_a_balance_once(router, backend):
     def run():
         with router.unit_of_work("kin") as uow:
             barrier.wait()
-            payout = payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline")
+            made = payouts.pay_out(uow.session, merchant_id="mer_A", currency="EUR", provider_name="offline")
             uow.commit()
-        paid.append(payout.amount if payout else 0)
+        paid.append(sum(p.amount for p in made))
 
     runs = [threading.Thread(target=run) for _ in range(2)]
     for thread in runs:

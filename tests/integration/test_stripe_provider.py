@@ -24,22 +24,40 @@ from tests.integration.test_ledger import order_of
 from tests.support.stripe_server import StripeServer, event, signed
 
 SECRET = "whsec_test_provider"
+CONNECT_SECRET = "whsec_test_connect"  # the Connect endpoint's: connected accounts' events are signed with it
 
 
 @pytest.fixture
 def stripe_app(database_config):
     with StripeServer() as server, own_app(database_config, CPU_STRIPE_SECRET_KEY="sk_test_local",
-                                           CPU_STRIPE_API_BASE=server.url, CPU_STRIPE_WEBHOOK_SECRET=SECRET) as app:
+                                           CPU_STRIPE_API_BASE=server.url, CPU_STRIPE_WEBHOOK_SECRET=SECRET,
+                                           CPU_STRIPE_CONNECT_WEBHOOK_SECRET=CONNECT_SECRET) as app:
         app.stripe_server = server
         yield app
 
 
-def onboard(client, auth) -> str:
+def onboard(client, auth, *, finished: bool = True) -> str:
+    """A connected account for the merchant; `finished`: its owner completed Stripe's onboarding
+    and Stripe, having verified it, says so by `account.updated` (payouts enabled)."""
     answer = client.post("/api/v1/merchant/payouts/stripe-onboarding", json={}, headers=auth)
     assert answer.status_code == 201, answer.get_json()
     link = answer.get_json()
     assert link["url"].startswith("https://connect.stripe.com/") and link["account_id"].startswith("acct_")
+    if finished:
+        tell(client, event(client.application.stripe_server.fake, "account.updated",
+                           client.application.stripe_server.fake.account_onboarded(link["account_id"])))
     return link["account_id"]
+
+
+def tell(client, sent: dict, *, secret: str = CONNECT_SECRET) -> dict:
+    """Stripe delivers the webhook event `sent` (a connected account's, by default), signed by
+    its endpoint's secret; the relay applies it. The app's answer."""
+    body = json.dumps(sent).encode()
+    answer = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": signed(body, secret),
+                                                                 "Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.get_json()
+    client.application.extensions["cpu"].relay().drain()
+    return answer.get_json()
 
 
 def test_a_three_merchant_checkout_is_authorised_captured_paid_out_refunded_and_disputed(stripe_app):
@@ -50,8 +68,12 @@ def test_a_three_merchant_checkout_is_authorised_captured_paid_out_refunded_and_
     assert onboard(client, shops[0][1]) == accounts[0]  # a second link, the same connected account
     assert [fake.objects[a]["country"] for a in accounts] == ["US", "FR", "FR"]
     rail = client.get("/api/v1/merchant/payouts/rail", headers=shops[1][1]).get_json()
-    assert rail == {"rail": "stripe_connect", "country": "MQ", "stripe_account_id": accounts[1],
-                    "description": rail["description"]}
+    assert rail == {"rail": "stripe_connect", "country": "MQ", "stripe_account_id": accounts[1], "why": None,
+                    "description": rail["description"],
+                    "by_payment": [{"paid_through": "stripe", "rail": "stripe_connect"},
+                                   {"paid_through": "other", "rail": "bank_transfer"}],
+                    "stripe_account": {"payouts_enabled": True, "charges_enabled": True, "details_submitted": True,
+                                       "requirements_due": []}}
 
     checkout = new_id("chk")
     first = provider.create_payment(key=checkout, amount=10_001, currency="USD", method="card", transfer_group=checkout, region="sdq")

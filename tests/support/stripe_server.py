@@ -3,15 +3,16 @@
 
 Where the bodies come from: each object is shaped after the example object of Stripe's API
 reference (https://docs.stripe.com/api: "The PaymentIntent object", "The Refund object", "The
-Transfer object", "The Transfer Reversal object", "The Account object", "The Account Link
-object", "The Dispute object"), trimmed to the fields the library and our code read; the error
-body is the reference's "Errors" shape ({"error": {"type", "code", "message", "param"}}). It
-keeps state as Stripe would for these flows (an intent is authorised, captured, refunded up to
-what was captured; a transfer is reversed up to its amount) and honours Idempotency-Key like
-Stripe: the same key answers the first response again, and reused with other parameters is an
-idempotency_error. Every request is kept in `requests` for the tests to look at. `refuse`
-makes the next call to an endpoint fail with an error body of Stripe's (as Stripe answers a
-request refused before it ran, such as a rate limit, the refusal is not kept under its key).
+Transfer object", "The Transfer Reversal object", "The Account object" with its `requirements`
+hash, "The Account Link object", "The Dispute object"), trimmed to the fields the library and
+our code read; the error body is the reference's "Errors" shape ({"error": {"type", "code",
+"message", "param"}}). It keeps state as Stripe would for these flows (an intent is authorised,
+captured, refunded up to what was captured; a transfer is reversed up to its amount) and honours
+Idempotency-Key like Stripe: the same key answers the first response again, and reused with
+other parameters is an idempotency_error. Every request is kept in `requests` for the tests to
+look at. `refuse` makes the next call to an endpoint fail with an error body of Stripe's (as
+Stripe answers a request refused before it ran, such as a rate limit, the refusal is not kept
+under its key).
 """
 
 from __future__ import annotations
@@ -125,7 +126,12 @@ class FakeStripe:
                 return self._store({"id": self.new_id("acct"), "object": "account", "country": p["country"],
                                     "type": p.get("type", "express"), "charges_enabled": False, "payouts_enabled": False,
                                     "details_submitted": False, "metadata": p.get("metadata", {}),
-                                    "capabilities": {"transfers": "inactive"}, "created": int(time.time())})
+                                    "capabilities": {"transfers": "inactive"}, "created": int(time.time()),
+                                    "requirements": {"currently_due": ["business_type", "external_account",
+                                                                       "tos_acceptance.date"],
+                                                     "past_due": [], "disabled_reason": "requirements.past_due"}})
+            case ("GET", ["accounts", aid]):
+                return self._get(aid)
             case ("POST", ["account_links"]):
                 self._get(p["account"])
                 now = int(time.time())
@@ -194,6 +200,17 @@ class FakeStripe:
                     "type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
                     "message": "Your card was declined."})
             return dict(intent)
+
+    def account_onboarded(self, account_id: str, *, payouts: bool = True) -> dict:
+        """The owner finished Stripe's onboarding: Stripe verified it (payouts enabled), or
+        holds its payouts for a review (`payouts=False`, restricted)."""
+        with self._lock:
+            account = self._get(account_id)
+            account.update(details_submitted=True, charges_enabled=payouts, payouts_enabled=payouts,
+                           capabilities={"transfers": "active" if payouts else "inactive"},
+                           requirements={"currently_due": [] if payouts else ["individual.verification.document"],
+                                         "past_due": [], "disabled_reason": None if payouts else "under_review"})
+            return dict(account)
 
     def dispute(self, intent_id: str, *, amount: int | None = None, reason: str = "fraudulent") -> dict:
         intent = self._get(intent_id)
