@@ -4,7 +4,10 @@ post, their customs forms and advance data, and return shipments.
 Everything happens on the merchant's shard (tenant: the principal's merchant; role: any
 staff or API key, like moving an order). A parcel gets its tracking number from the range
 its region issues for the merchant's country (logistics.s10), so the number alone routes the
-operator's events back here. Creating the first parcel of a paid order puts the order in
+operator's events back here, and events the post sent for it before it was recorded here are
+its first events. Its postage is the chosen service's for its billable weight: with its sides
+given, the volumetric weight where the service bills by volume (rates.postage), so a large
+light parcel is not charged as a small one. Creating the first parcel of a paid order puts the order in
 fulfilment; handing one over to the post makes it shipped; the buyer's summary follows both.
 """
 
