@@ -7,8 +7,9 @@ its region issues for the merchant's country (logistics.s10), so the number alon
 operator's events back here, and events the post sent for it before it was recorded here are
 its first events. Its postage is the chosen service's for its billable weight: with its sides
 given, the volumetric weight where the service bills by volume (rates.postage), so a large
-light parcel is not charged as a small one. Creating the first parcel of a paid order puts the order in
-fulfilment; handing one over to the post makes it shipped; the buyer's summary follows both.
+light parcel is not charged as a small one. Creating the first parcel of a paid order puts
+the order in fulfilment; handing one over to the post makes it shipped; the buyer's summary
+follows both.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from marketplace.regions.router import Router
 from payments.service import cash_due
 
 SHIPPABLE = ("paid", "in_fulfilment")
-
-
 SIDES = ("length_mm", "width_mm", "height_mm")
 
 
