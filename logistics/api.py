@@ -33,7 +33,7 @@ class OrderShipments(MethodView):
     @merchant_blp.alt_response(409, description="The order is not paid, or shipped already")
     @merchant_blp.doc(parameters=[idempotency.OPENAPI_HEADER])
     def post(self, data, order_id):
-        """A parcel of a paid order with its own tracking number (the order goes in fulfilment)."""
+        """A parcel of a paid order with its own tracking number and postage (the order goes in fulfilment)."""
         return shipments.create(router=router(), principal=current_principal(), order_id=order_id,
                                 idempotency_key=request.headers.get("Idempotency-Key"), **data)
 

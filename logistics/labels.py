@@ -1,4 +1,4 @@
-"""The PDF label of one parcel: sender, addressee, service, weight, and the tracking number
+"""The PDF label of one parcel: sender, addressee, service, weight and size, and the tracking number
 as a Code 128 barcode with its human-readable line under it (what counter staff and sorting
 machines scan). One A6 page per parcel, drawn with reportlab. A pure renderer: what the
 postman collects on a cash-on-delivery parcel is worked out by the caller (payments) and
@@ -29,6 +29,12 @@ def pdf(shipment: Shipment, *, cash_on_delivery: dict | None = None) -> bytes:
     y = height - 12 * mm
     page.setFont("Helvetica-Bold", 12)
     page.drawString(8 * mm, y, f"{_service_name(shipment.service)} · {shipment.weight_g} g")
+    if shipment.length_mm is not None:  # the size the counter measures the postage against
+        page.setFont("Helvetica", 9)
+        y -= 5 * mm
+        page.drawString(8 * mm, y, f"{shipment.length_mm} × {shipment.width_mm} × {shipment.height_mm} mm"
+                        + (f" · {shipment.billable_weight_g} g billed" if shipment.billable_weight_g != shipment.weight_g
+                           else ""))
     y = _address(page, "From", shipment.sender, y - 9 * mm)
     y = _address(page, "To", shipment.addressee, y - 4 * mm)
     if cash_on_delivery:

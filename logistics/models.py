@@ -35,6 +35,14 @@ class Shipment(ShardBase):
     tracking_number: Mapped[str] = mapped_column(String(13), unique=True)
     service: Mapped[str] = mapped_column(String(20))
     weight_g: Mapped[int] = mapped_column(Integer)
+    # the sides as measured, mm; NULL: not given (rated by weight alone), or made before 0027
+    length_mm: Mapped[int | None] = mapped_column(Integer)
+    width_mm: Mapped[int | None] = mapped_column(Integer)
+    height_mm: Mapped[int | None] = mapped_column(Integer)
+    # what the post charges for it (logistics.rates.postage); NULL for a return and before 0027
+    billable_weight_g: Mapped[int | None] = mapped_column(Integer)
+    postage_amount: Mapped[int | None] = mapped_column(Integer)  # minor units of postage_currency
+    postage_currency: Mapped[str | None] = mapped_column(String(3))
     sender: Mapped[dict[str, Any]] = mapped_column(JSON)
     addressee: Mapped[dict[str, Any]] = mapped_column(JSON)
     # created | handed_over, then from the tracking events: posted | in_transit | held_by_customs |

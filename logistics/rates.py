@@ -21,12 +21,13 @@ DATA = Path(__file__).with_name("data")
 
 @dataclass(frozen=True)
 class Item:
-    """What the rate table needs of one order line."""
+    """What the rate table needs of one order line, or of one packed parcel (quantity 1). A
+    parcel whose sides were not given has them 0: it takes no room and is billed by weight."""
     quantity: int
     weight_g: int
-    length_mm: int
-    width_mm: int
-    height_mm: int
+    length_mm: int = 0
+    width_mm: int = 0
+    height_mm: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,25 +116,42 @@ def billable_weight_g(service: Service, items: list[Item]) -> int:
     return max(actual, -(-volume_mm3 // service.volumetric_divisor))  # cm³/divisor kg = mm³/divisor g
 
 
-def _refusal(service: Service, items: list[Item], value: int, insure: bool) -> str | None:
+def _misfit(service: Service, items: list[Item]) -> tuple[str, str] | None:
+    """The first size or weight limit of `service` the items break: (the field that breaks it,
+    why), the field named as the shipment API names it."""
     weight = sum(i.weight_g * i.quantity for i in items)
     longest = max(max(i.length_mm, i.width_mm, i.height_mm) for i in items)
     volume_cm3 = sum(i.length_mm * i.width_mm * i.height_mm * i.quantity for i in items) // 1000
     if weight > service.max_weight_g:
-        return f"weighs {weight} g, the limit is {service.max_weight_g} g"
+        return "weight_g", f"weighs {weight} g, the limit is {service.max_weight_g} g"
     if longest > service.max_length_mm:
-        return f"an item is {longest} mm long, the limit is {service.max_length_mm} mm"
+        side = next(name for name in ("length_mm", "width_mm", "height_mm")
+                    if any(getattr(i, name) == longest for i in items))
+        return side, f"an item is {longest} mm long, the limit is {service.max_length_mm} mm"
     if volume_cm3 > service.max_volume_cm3:
-        return f"takes {volume_cm3} cm³, the limit is {service.max_volume_cm3} cm³"
+        return "parcel", f"takes {volume_cm3} cm³, the limit is {service.max_volume_cm3} cm³"
+    if billable_weight_g(service, items) > service.max_weight_g:
+        return "parcel", (f"volumetric weight {billable_weight_g(service, items)} g is over the limit of "
+                          f"{service.max_weight_g} g")
+    return None
+
+
+def _refusal(service: Service, items: list[Item], value: int, insure: bool) -> str | None:
+    misfit = _misfit(service, items)
+    if misfit is not None:
+        return misfit[1]
     if value > service.max_value:
         return f"declared value US${value / 100:.2f} is over the limit of US${service.max_value / 100:.2f}"
     if insure and service.insurance is None:
         return "cannot be insured"
     if insure and value > service.insurance.max_insured:
         return f"insurance is limited to US${service.insurance.max_insured / 100:.2f}"
-    if billable_weight_g(service, items) > service.max_weight_g:
-        return f"volumetric weight {billable_weight_g(service, items)} g is over the limit of {service.max_weight_g} g"
     return None
+
+
+def _price(table: list[tuple[int, int]], weight: int) -> int | None:
+    """The band's price for `weight`; None above the table's last band."""
+    return next((price for bound, price in table if weight <= bound), None)
 
 
 def quotes(*, origin: str, destination: str, items: list[Item], value_usd: int, insure: bool = False) -> list[Quote]:
@@ -148,7 +166,7 @@ def quotes(*, origin: str, destination: str, items: list[Item], value_usd: int, 
             reasons[service.code] = why
             continue
         weight = billable_weight_g(service, items)
-        postage = next(price for bound, price in table if weight <= bound) if weight <= table[-1][0] else None
+        postage = _price(table, weight)
         if postage is None:
             reasons[service.code] = f"no rate from {origin} to {destination} above {table[-1][0]} g"
             continue
@@ -156,3 +174,26 @@ def quotes(*, origin: str, destination: str, items: list[Item], value_usd: int, 
     if not found:
         raise NoServiceFits(reasons)
     return sorted(found, key=lambda q: (q.postage + q.insurance, q.service))
+
+
+def postage(*, service: str, origin: str, destination: str, parcel: Item) -> Quote:
+    """What the post charges to carry one packed parcel by the service the merchant chose:
+    the band of its billable weight (its volumetric weight where the service bills by volume).
+    A parcel the service does not take is refused as a quote refuses it, the reason named on
+    the field that breaks the limit. Its declared value is the customs form's business: a
+    parcel's share of its order's goods is not recorded."""
+    chosen = services()[service]
+    misfit = _misfit(chosen, [parcel])
+    table = _table(service, origin, destination)
+    if misfit is None and table is None:
+        misfit = "service", f"not offered from {origin} to {destination}"
+    weight = billable_weight_g(chosen, [parcel])
+    price = _price(table, weight) if misfit is None else None
+    if misfit is None and price is None:
+        misfit = "parcel", f"no rate from {origin} to {destination} above {table[-1][0]} g"
+    if misfit is not None:
+        field, why = misfit
+        bound = chosen.max_weight_g if field == "weight_g" else chosen.max_length_mm if field.endswith("_mm") else None
+        raise InvalidInput(f"This parcel does not fit the {chosen.name}: {why}.",
+                           errors={field: [f"at most {bound} for {service}" if bound else f"{why} ({service})"]})
+    return Quote(service, weight, price, 0)

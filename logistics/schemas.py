@@ -3,6 +3,13 @@
 from marshmallow import Schema, fields, validate
 
 from logistics import customs, rates
+from marketplace.bounds import BOUNDS
+
+
+def _side(name: str) -> fields.Integer:
+    return fields.Integer(load_default=None, validate=validate.Range(min=1, max=BOUNDS.max_dimension_mm), metadata={
+        "description": f"the packed parcel's {name} in millimetres; give all three sides or none (then it is "
+                       "charged by weight alone), within the service's limits"})
 
 
 class NewShipmentSchema(Schema):
@@ -10,6 +17,9 @@ class NewShipmentSchema(Schema):
                             metadata={"description": "a postal service (logistics/data/services.toml)"})
     weight_g = fields.Integer(required=True, validate=validate.Range(min=1, max=30_000),
                               metadata={"description": "the parcel's gross weight in grams, within the service's limit"})
+    length_mm = _side("length")
+    width_mm = _side("width")
+    height_mm = _side("height")
 
 
 class HandOverSchema(Schema):
@@ -41,6 +51,14 @@ class ShipmentSchema(Schema):
     tracking_number = fields.String(metadata={"description": "UPU S10 item identifier"})
     service = fields.String()
     weight_g = fields.Integer()
+    length_mm = fields.Integer(allow_none=True, metadata={"description": "millimetres; null when not given"})
+    width_mm = fields.Integer(allow_none=True)
+    height_mm = fields.Integer(allow_none=True)
+    billable_weight_g = fields.Integer(allow_none=True, metadata={
+        "description": "the weight the postage is charged by: the volumetric weight where the service bills by "
+                       "volume and it is more; null for a return"})
+    postage = fields.Method("_postage", allow_none=True, metadata={
+        "description": "what the post charges: amount_minor of currency (US cents at the rate table); null for a return"})
     sender = fields.Dict()
     addressee = fields.Dict()
     state = fields.String(metadata={"description": "created, handed_over, posted, in_transit, held_by_customs, "
@@ -48,6 +66,11 @@ class ShipmentSchema(Schema):
     created_at = fields.AwareDateTime()
     handed_over_at = fields.AwareDateTime(allow_none=True)
     delivered_at = fields.AwareDateTime(allow_none=True)
+
+    def _postage(self, shipment) -> dict | None:
+        if shipment.postage_amount is None:
+            return None
+        return {"amount_minor": shipment.postage_amount, "currency": shipment.postage_currency}
 
 
 class ShipmentDetailSchema(Schema):

@@ -4,8 +4,12 @@ post, their customs forms and advance data, and return shipments.
 Everything happens on the merchant's shard (tenant: the principal's merchant; role: any
 staff or API key, like moving an order). A parcel gets its tracking number from the range
 its region issues for the merchant's country (logistics.s10), so the number alone routes the
-operator's events back here. Creating the first parcel of a paid order puts the order in
-fulfilment; handing one over to the post makes it shipped; the buyer's summary follows both.
+operator's events back here, and events the post sent for it before it was recorded here are
+its first events. Its postage is the chosen service's for its billable weight: with its sides
+given, the volumetric weight where the service bills by volume (rates.postage), so a large
+light parcel is not charged as a small one. Creating the first parcel of a paid order puts
+the order in fulfilment; handing one over to the post makes it shipped; the buyer's summary
+follows both.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from logistics import customs, labels, rates, s10
+from logistics import customs, labels, rates, s10, tracking
 from logistics.models import Shipment, TrackingEvent
 from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.merchants.auth import Principal
@@ -28,67 +32,79 @@ from marketplace.regions.router import Router
 from payments.service import cash_due
 
 SHIPPABLE = ("paid", "in_fulfilment")
+SIDES = ("length_mm", "width_mm", "height_mm")
 
 
 def create(*, router: Router, principal: Principal, order_id: str, service: str, weight_g: int,
+           length_mm: int | None = None, width_mm: int | None = None, height_mm: int | None = None,
            idempotency_key: str | None = None) -> Shipment:
-    """A parcel of one of your paid orders, with a new tracking number; the order goes in fulfilment."""
-    return _create_once(router, principal, "shipment", order_id, service, weight_g, idempotency_key, _outbound)
+    """A parcel of one of your paid orders, with a new tracking number and its postage; the order goes in fulfilment."""
+    measures = {"weight_g": weight_g, "length_mm": length_mm, "width_mm": width_mm, "height_mm": height_mm}
+    return _create_once(router, principal, "shipment", order_id, service, measures, idempotency_key, _outbound)
 
 
 def authorise_return(*, router: Router, principal: Principal, order_id: str, weight_g: int,
                      idempotency_key: str | None = None) -> Shipment:
     """A return authorisation for a delivered order: a return parcel with its own tracking number and label."""
-    return _create_once(router, principal, "return", order_id, "return", weight_g, idempotency_key, _return)
+    return _create_once(router, principal, "return", order_id, "return", {"weight_g": weight_g}, idempotency_key,
+                        _return)
 
 
-def _create_once(router, principal, operation, order_id, service, weight_g, key, make) -> Shipment:
+def _create_once(router, principal, operation, order_id, service, measures, key, make) -> Shipment:
     scope = idempotency.merchant_scope(operation, principal.merchant_id)
     key = idempotency.checked_key(key)
-    request = idempotency.fingerprint({"order_id": order_id, "service": service, "weight_g": weight_g})
+    # the sides only when given: a key sent before parcels had sides still matches its retry
+    given = {name: value for name, value in measures.items() if value is not None}
+    request = idempotency.fingerprint({"order_id": order_id, "service": service, **given})
     first = idempotency.replayed(router, principal.region, scope=scope, key=key, request_fingerprint=request,
                                  fetch=lambda session, shipment_id: session.get(Shipment, shipment_id))
     if first is not None:
         return first
     with router.unit_of_work(principal.region) as uow:
         order = _order(uow.session, principal, order_id)
-        shipment = make(uow.session, principal, order, service, weight_g)
+        shipment = make(uow.session, principal, order, service, given)
         if key is not None:
             idempotency.remember(uow.session, scope=scope, key=key, request_fingerprint=request, resource_id=shipment.id)
         uow.commit()
         return shipment
 
 
-def _outbound(session, principal, order, service, weight_g) -> Shipment:
+def _outbound(session, principal, order, service, measures) -> Shipment:
     if order.state not in SHIPPABLE:
         raise Conflict(f"Order {order.id} is {order.state.replace('_', ' ')}: parcels are made for paid orders "
                        f"before they ship.")
-    limit = rates.services()[service].max_weight_g
-    if weight_g > limit:
-        raise InvalidInput(f"A {service.replace('_', ' ')} weighs at most {limit} g.",
-                           errors={"weight_g": [f"at most {limit} for {service}"]})
+    if 0 < len(set(SIDES) & set(measures)) < len(SIDES):
+        raise InvalidInput("Give all three sides of the parcel, or none.",
+                           errors={side: ["give length_mm, width_mm and height_mm together"]
+                                   for side in SIDES if side not in measures})
     merchant = session.get(Merchant, order.merchant_id)
-    shipment = _new(session, order, merchant, kind="outbound", service=service, weight_g=weight_g,
+    quote = rates.postage(service=service, origin=merchant.home_country, destination=order.ship_to.get("country"),
+                          parcel=rates.Item(1, **measures))
+    shipment = _new(session, order, merchant, kind="outbound", service=service, **measures,
+                    billable_weight_g=quote.billable_weight_g, postage_amount=quote.postage, postage_currency="USD",
                     sender=_merchant_address(merchant), addressee=order.ship_to)
     if states.move(session, order, "in_fulfilment", actor=_actor(principal)):
         saga.tell_buyer(session, order)
     return shipment
 
 
-def _return(session, principal, order, service, weight_g) -> Shipment:
+def _return(session, principal, order, service, measures) -> Shipment:
     if order.state not in states.table()["returnable"]:
         raise Conflict(f"Order {order.id} is {order.state.replace('_', ' ')}: only a delivered order can be returned.")
     merchant = session.get(Merchant, order.merchant_id)
-    return _new(session, order, merchant, kind="return", service=service, weight_g=weight_g,
+    return _new(session, order, merchant, kind="return", service=service, **measures,
                 sender=order.ship_to, addressee=_merchant_address(merchant))
 
 
 def _new(session, order, merchant, **fields) -> Shipment:
+    """The parcel with its new number; events the post sent for the number before it was
+    recorded here (parked, logistics.tracking) are its first events."""
     number = s10.issue(session, country=merchant.home_country, service=fields["service"])
     shipment = Shipment(id=new_id("shp"), region=order.region, merchant_id=order.merchant_id, order_id=order.id,
                         tracking_number=number, state="created", created_at=database_now(session), **fields)
     session.add(shipment)
     session.flush()
+    tracking.take_parked(session, shipment)
     return shipment
 
 
@@ -98,17 +114,22 @@ def _merchant_address(merchant: Merchant) -> dict:
 
 def hand_over(*, router: Router, principal: Principal, shipment_id: str) -> Shipment:
     """The parcel is with the post: its order is shipped (the first hand-over moves it). The
-    only way an order ships (states.toml: actor "handover", recorded with who handed it over)."""
+    only way an order ships (states.toml: actor "handover", recorded with who handed it over).
+    The post often scans a parcel before its hand-over is recorded: it keeps the state its
+    events gave it, and one they already report delivered delivers its order now."""
     with router.unit_of_work(principal.region) as uow:
         shipment = _shipment(uow.session, principal, shipment_id)
-        if shipment.state == "created":
-            shipment.state, shipment.handed_over_at = "handed_over", database_now(uow.session)
+        if shipment.handed_over_at is None:
+            shipment.handed_over_at = database_now(uow.session)
+            if shipment.state == "created":
+                shipment.state = "handed_over"
             # locked: a cancellation committing meanwhile is seen, never overwritten by "shipped"
             order = uow.session.scalars(saga.lock_order(uow.session, select(MerchantOrder).where(
                 MerchantOrder.id == shipment.order_id))).one()
             if shipment.kind == "outbound" and states.move(uow.session, order, "shipped",
                                                           actor=f"handover:{_actor(principal)}"):
                 saga.tell_buyer(uow.session, order)
+                tracking.deliver_when_done(uow.session, shipment, order)
         uow.commit()
         return shipment
 
@@ -179,10 +200,8 @@ def timeline(session, tracking_number: str) -> list[TrackingEvent]:
 
 def exceptions(*, router: Router, principal: Principal, limit: int = 50) -> list[Shipment]:
     """Your parcels that need attention: held by customs, a delivery attempt failed, or coming back."""
-    from logistics.tracking import exception_states
-
     query = select(Shipment).where(Shipment.merchant_id == principal.merchant_id,
-                                   (Shipment.state.in_(exception_states())) |
+                                   (Shipment.state.in_(tracking.exception_states())) |
                                    ((Shipment.kind == "return") & (Shipment.state != "delivered")))
     with router.unit_of_work(principal.region, read_only=True) as uow:
         return list(uow.session.scalars(query.order_by(Shipment.id.desc()).limit(limit)))

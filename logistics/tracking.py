@@ -13,7 +13,9 @@ Each event of a batch stands alone: a malformed one is refused with its reasons 
 go on; a duplicate (same operator and event id, in this batch or any before) is acknowledged
 and changes nothing. A number no range holds is parked in the receiving region's receipts; one
 a range holds but no shipment has is parked in the holding region's timeline (no shipment).
-Neither is dropped. A holding region that is down gets its events from the broker when it is
+Neither is dropped, and neither stays parked for good: a shipment takes the events parked under
+its number when it is made (take_parked), and `cpu postal reconcile` (logistics.reconciliation)
+re-tries the rest. A holding region that is down gets its events from the broker when it is
 back, because the receipt and the outbox event commit together before the answer is sent.
 """
 
@@ -209,15 +211,50 @@ def apply(envelope, session) -> None:
         rows.append(row)
     if rows:
         session.execute(insert(TrackingEvent.__table__), rows)
-    told = defaultdict(list)  # buyer region -> the parcels' timelines, one event per region for the batch
-    timelines = _timelines(session, [shipment.tracking_number for shipment in touched.values()]) if touched else {}
     for shipment in touched.values():
+        deliver_when_done(session, shipment, orders[shipment.order_id])
+    if touched:
+        _tell_buyers(session, list(touched.values()), orders, causation_id=envelope.event_id)
+
+
+def take_parked(session, shipment: Shipment) -> int:
+    """Apply to a shipment the events parked under its number before it was recorded here, as
+    `apply` would have had it existed: the same order-tolerant rules, its buyer told, and a
+    delivery told to payments through the outbox. How many it took.
+
+    Each parked row is taken once: a taken one has its shipment, and a concurrent taker waits
+    for the row lock (PostgreSQL) and then finds it taken. An event the operator sends again
+    is a duplicate by its (operator, event id), here or in the receipts, so never taken twice."""
+    parked = list(session.scalars(locked(session, select(TrackingEvent).where(
+        TrackingEvent.tracking_number == shipment.tracking_number, TrackingEvent.shipment_id.is_(None))
+        .order_by(TrackingEvent.occurred_at, TrackingEvent.id))))
+    if not parked:
+        return 0
+    order = session.get(MerchantOrder, shipment.order_id)
+    for event in parked:
+        event.shipment_id = shipment.id
+        event.changed_state = _advance(shipment, event, reported_by_an_end=_an_end_of(session, event.operator, shipment))
+    deliver_when_done(session, shipment, order)
+    _tell_buyers(session, [shipment], {order.id: order})
+    return len(parked)
+
+
+def locked(session, query):
+    """`query` locking the rows it reads until commit (PostgreSQL; SQLite has one writer)."""
+    return query.with_for_update() if session.get_bind().dialect.name == "postgresql" else query
+
+
+def _tell_buyers(session, shipments: list[Shipment], orders: dict[str, MerchantOrder], *,
+                 causation_id: str | None = None) -> None:
+    """The parcels' timelines to their buyers' regions: one event per region, however many parcels."""
+    told = defaultdict(list)
+    timelines = _timelines(session, [shipment.tracking_number for shipment in shipments])
+    for shipment in shipments:
         order = orders[shipment.order_id]
-        _deliver_when_done(session, shipment, order)
         told[order.buyer_region].append(_buyers_copy(shipment, order, timelines[shipment.tracking_number]))
     for buyer_region, parcels in told.items():
         outbox.publish(session, "shipments.tracked", {"to_region": buyer_region, "parcels": parcels},
-                       key=f"parcels:{buyer_region}", causation_id=envelope.event_id)
+                       key=f"parcels:{buyer_region}", causation_id=causation_id)
 
 
 class _Reported(NamedTuple):
@@ -256,8 +293,9 @@ def _advance(shipment: Shipment, event: TrackingEvent, *, reported_by_an_end: bo
 AFTER_HAND_OVER = ("shipped", "delivered", "completed", "refunded_partially")
 
 
-def _deliver_when_done(session, shipment: Shipment, order: MerchantOrder) -> None:
-    """The order's last outbound parcel delivered: the order is delivered, payments told.
+def deliver_when_done(session, shipment: Shipment, order: MerchantOrder) -> None:
+    """The order's last outbound parcel delivered: the order is delivered, payments told. Called
+    when an event moves a parcel, and when a parcel the post reported delivered is handed over.
 
     For cash on delivery the delivering postman has collected the cash, so the event says so:
     `cash_collected` is what the buyer owes for the order (payments.service.cash_due: the

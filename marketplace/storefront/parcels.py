@@ -2,7 +2,7 @@
 
 The same service functions as the merchant API (logistics.shipments) and the
 API's own schema for a new parcel (NewShipmentSchema), so the rules and their messages are
-written once: a weight the schema or the service refuses is shown next to its field. Owners and
+written once: a weight or a side the schema or the service refuses is shown next to its field. Owners and
 staff alike, as in the API: whoever packs the order ships it. An order ships only when one of
 its parcels is handed over, so these forms are how a dashboard-only merchant ships at all.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from marshmallow import EXCLUDE
+from werkzeug.datastructures import MultiDict
 
 from logistics import shipments
 from logistics.schemas import NewShipmentSchema
@@ -31,7 +32,7 @@ blp.after_request(access.no_store)
 @blp.post("/orders/<order_id>/parcels")
 def create(order_id: str):
     """A parcel of this paid order, with its tracking number (the order goes in fulfilment)."""
-    data, errors = forms.load(NewShipmentSchema(unknown=EXCLUDE), request.form)
+    data, errors = forms.load(NewShipmentSchema(unknown=EXCLUDE), _sides_left_empty_dropped(request.form))
     status = 422
     if not errors:
         try:
@@ -46,6 +47,13 @@ def create(order_id: str):
             return redirect(url_for("storefront.orders.show", order_id=order_id), 303)
     order = orders.get_for_merchant(router=router(), principal=access.principal(), order_id=order_id)
     return order_page(order, parcel_values=request.form.to_dict(), parcel_errors=errors), status
+
+
+def _sides_left_empty_dropped(form: MultiDict) -> MultiDict:
+    """The form as the API's schema reads it: a side left empty is not given (the sides are
+    optional), where the schema would refuse the empty text as not a number."""
+    return MultiDict([(name, value) for name, value in form.items(multi=True)
+                      if not (name in shipments.SIDES and not value.strip())])
 
 
 @blp.get("/parcels/<shipment_id>/label")

@@ -140,3 +140,30 @@ def test_posts_without_the_csrf_token_are_refused_and_change_nothing(client, rou
     [shipment_id] = parcel_ids(client, order_id)
     assert client.post(f"/dashboard/parcels/{shipment_id}/hand-over", data={}).status_code == 400
     assert "State: in fulfilment" in page_text(client.get(f"/dashboard/orders/{order_id}"))
+
+
+def test_the_sides_are_optional_on_the_form_and_a_parcel_with_them_shows_its_size_and_postage(client, router, owner):
+    order_id = make_order(router, owner)
+    page = f"/dashboard/orders/{order_id}"
+    assert 'name="length_mm"' in client.get(page).get_data(as_text=True)
+    blank = make_parcel(client, order_id, length_mm="", width_mm=" ", height_mm="")  # as the form posts them untouched
+    assert blank.status_code == 303
+    assert make_parcel(client, order_id, service="ems", weight_g="1000",
+                       length_mm="400", width_mm="400", height_mm="300").status_code == 303
+    text = page_text(client.get(page))
+    assert "400 × 400 × 300 mm, billed as 9,600 g" in text
+
+
+def test_a_bad_side_is_shown_next_to_its_field_and_makes_no_parcel(client, router, owner):
+    order_id = make_order(router, owner)
+    for sides, field, message in (({"length_mm": "0", "width_mm": "10", "height_mm": "10"}, "length_mm",
+                                   "greater than or equal to 1"),
+                                  ({"length_mm": "10", "width_mm": "700", "height_mm": "10"}, "width_mm",
+                                   "at most 600 for small_packet")):
+        refused = make_parcel(client, order_id, service="small_packet", weight_g="300", **sides)
+        assert refused.status_code == 422, sides
+        body = refused.get_data(as_text=True)
+        error = re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', body, re.S).group(1)
+        assert message in error, (sides, error)
+        assert_accessible_outline(refused)
+    assert parcel_ids(client, order_id) == []

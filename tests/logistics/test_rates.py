@@ -80,3 +80,22 @@ def test_a_parcel_too_heavy_by_volume_for_ems_says_so():
     with pytest.raises(NoServiceFits) as refused:
         rates.quotes(origin="JM", destination="TT", items=[Item(1, 20_001, 1_000, 700, 250)], value_usd=1_000)
     assert refused.value.reasons["ems"] == "volumetric weight 35000 g is over the limit of 30000 g"
+
+
+def test_one_parcel_is_charged_by_its_billable_weight_on_the_service_chosen():
+    lampshade = Item(1, 1_000, 400, 400, 300)
+    assert rates.postage(service="ems", origin="JM", destination="BB", parcel=lampshade) == rates.Quote(
+        "ems", 9_600, 11_000, 0)
+    assert rates.postage(service="registered_parcel", origin="JM", destination="BB", parcel=lampshade) == rates.Quote(
+        "registered_parcel", 1_000, 1_500, 0)
+    assert rates.postage(service="ems", origin="JM", destination="BB", parcel=Item(1, 1_000)).billable_weight_g == 1_000
+
+
+def test_one_parcel_its_service_cannot_take_is_refused_on_the_field_that_breaks_the_limit():
+    with pytest.raises(rates.InvalidInput) as refused:
+        rates.postage(service="small_packet", origin="JM", destination="BB", parcel=Item(1, 500, 400, 400, 300))
+    assert refused.value.errors == {"parcel": ["takes 48000 cm³, the limit is 27000 cm³ (small_packet)"]}
+    with pytest.raises(rates.InvalidInput) as refused:
+        rates.postage(service="small_packet", origin="JM", destination="BB", parcel=Item(1, 2_500))
+    assert refused.value.errors == {"weight_g": ["at most 2000 for small_packet"]}
+    assert "weighs 2500 g, the limit is 2000 g" in refused.value.detail
