@@ -93,7 +93,8 @@ def describe_rail(router, principal, provider_name: str) -> dict:
         found = rails_of(uow.session, merchant, provider_name)
         account = uow.session.get(StripeAccount, principal.merchant_id) if principal.is_owner else None
         return {"rail": found.stripe_money, "description": rails.description(found.stripe_money),
-                "country": merchant.home_country, "why": found.why,
+                # Stripe's requirements and restriction are the owner's business, as the account is
+                "country": merchant.home_country, "why": found.why if principal.is_owner else None,
                 "by_payment": [{"paid_through": STRIPE, "rail": found.stripe_money},
                                {"paid_through": "other", "rail": found.other_money}],
                 "stripe_account_id": account.account_id if account else None,

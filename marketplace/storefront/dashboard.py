@@ -54,8 +54,10 @@ def settings():
 def payouts_return():
     """Where Stripe's onboarding sends its owner back: the account's state is read from Stripe
     first (so the rail shown is the one the next payout takes), then the settings page says it."""
+    principal = access.principal()
+    principal.require_owner("read the Stripe account back")
     try:
-        payouts.refresh_account(platform().stripe, access.principal())
+        payouts.refresh_account(platform().stripe, principal)
     except ProviderError as exc:
         flash(f"Stripe could not be asked how your account stands ({exc}); this page will show it once Stripe tells us.")
     return redirect(url_for(".settings") + "#payout-rail", 303)

@@ -7,7 +7,7 @@ pays a merchant only while Stripe says `payouts_enabled` (payments.payouts.rails
 
 The state comes from two places, each of which may be late: the account read back from Stripe
 when its owner returns from the account link (StripeProvider.refresh_account, timed by the
-database clock at the read), and the `account.updated` webhook (timed by the event's
+database clock as the read was asked), and the `account.updated` webhook (timed by the event's
 `created`). News older than the state recorded changes nothing; the same second is taken as
 newer, so a read and an event of one moment agree whichever lands last.
 """

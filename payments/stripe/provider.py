@@ -171,10 +171,13 @@ class StripeProvider:
         account = self.connected_account(merchant_id)
         if account is None:
             return None
+        # timed before the read: an account.updated applied while Stripe answered is newer news
+        with self.router.unit_of_work(account.region, read_only=True) as uow:
+            asked_at = int(database_now(uow.session).timestamp())
         obj = self._call(self.client.v1.accounts.retrieve, account.account_id)
         with self.router.unit_of_work(account.region) as uow:
             account = uow.session.get(StripeAccount, merchant_id, with_for_update=True)
-            accounts.record(account, obj, at=int(database_now(uow.session).timestamp()))
+            accounts.record(account, obj, at=asked_at)
             uow.commit()
         return account
 

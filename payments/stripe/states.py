@@ -47,6 +47,8 @@ def advance(session, *, checkout_id: str, intent: dict, event_type: str | None =
                             rank=new.rank, event_created=created)
         session.add(row)
         return Advance(row, new.outcome is not None)
+    if row.intent_id != intent["id"]:  # another intent naming this checkout (its metadata is anyone's to write)
+        return Advance(row, False)
     old = status_of(row.status)
     if new.rank < old.rank or (new.rank == old.rank and created and created < row.event_created):
         return Advance(row, False)

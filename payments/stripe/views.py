@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, current_app, jsonify, request
 
 from marketplace.errors import DomainError, NotFound
@@ -10,6 +12,7 @@ from payments.stripe import webhooks
 from payments.stripe.grouping import GroupCommit
 
 blp = Blueprint("stripe_webhooks", __name__)
+log = logging.getLogger(__name__)
 
 
 class BadSignature(DomainError):
@@ -27,9 +30,12 @@ def stripe_webhook():
         raise NotFound("This marketplace takes no Stripe payments (no webhook secret is configured).")
     try:
         event = webhooks.verify(request.get_data(cache=False), request.headers.get("Stripe-Signature"),
-                                *filter(None, (current.settings.stripe_connect_webhook_secret, secret)))
+                                platform=secret, connect=current.settings.stripe_connect_webhook_secret)
     except webhooks.BadSignature as exc:
         raise BadSignature(f"The Stripe-Signature header does not verify this body: {exc}") from None
+    if event is None:  # signed, but not this endpoint's to send: acknowledged, so that Stripe stops
+        log.warning("Stripe event signed by an endpoint it does not belong to: ignored")
+        return jsonify(received=True, ignored=True)
     fresh = _intake(current).submit(event)
     return jsonify(received=True, duplicate=not fresh)
 

@@ -45,18 +45,34 @@ class BadSignature(ValueError):
     """The body is not one Stripe signed with this endpoint's secret within the tolerance."""
 
 
-def verify(body: bytes, header: str | None, *secrets: str) -> dict:
-    """The event, once its Stripe-Signature is verified against these exact bytes by one of the
-    endpoints' secrets (the Connect endpoint's, for connected accounts' events, and the platform's)."""
-    refused = None
-    for secret in secrets:
+def verify(body: bytes, header: str | None, *, platform: str, connect: str | None = None) -> dict | None:
+    """The event, once its Stripe-Signature is verified against these exact bytes; None for a
+    verified event that the endpoint whose secret signed it has no business sending.
+
+    Two endpoints' secrets sign what reaches us: the platform's, for the platform's own objects
+    (its PaymentIntents, disputes), and the Connect endpoint's, for events on connected
+    accounts, which carry the account's id in `account`. A connected account's owner can make
+    objects of its own on its account (a Standard account can create PaymentIntents, with any
+    metadata it likes), so an event signed by the Connect secret is taken only when it is
+    about that account itself (`account.*` whose object is the account), and one signed by the
+    platform's never names a connected account."""
+    try:
+        stripe.WebhookSignature.verify_header(body, header, platform, TOLERANCE_SECONDS)
+        from_connect = False
+    except stripe.SignatureVerificationError as exc:
+        if not connect:
+            raise BadSignature(str(exc)) from exc
         try:
-            stripe.WebhookSignature.verify_header(body, header, secret, TOLERANCE_SECONDS)
-        except stripe.SignatureVerificationError as exc:
-            refused = exc
-        else:
-            return json.loads(body)
-    raise BadSignature(str(refused)) from refused
+            stripe.WebhookSignature.verify_header(body, header, connect, TOLERANCE_SECONDS)
+        except stripe.SignatureVerificationError as again:
+            raise BadSignature(str(again)) from again
+        from_connect = True
+    event = json.loads(body)
+    account, obj = event.get("account"), ((event.get("data") or {}).get("object") or {})
+    if from_connect:
+        about_itself = str(event.get("type", "")).startswith("account.") and account and obj.get("id") == account
+        return event if about_itself else None
+    return None if account else event
 
 
 def receive_many(router, region: str, events: list[dict]) -> list[bool]:

@@ -11,15 +11,17 @@ import time
 
 from sqlalchemy import func, select
 
+from marketplace.merchants import accounts
 from marketplace.regions.models import OutboxEvent
 from payments import service
 from payments.ledger import Entry, post
 from payments.models import LedgerEntry, LedgerPosting, Payout
 from tests.api.test_merchant_api import merchant
 from tests.api.test_role_walk import signed_in
+from tests.api.test_storefront_pages import PASSWORD
 from tests.integration.test_ledger import order_of
 from tests.integration.test_payout_failures import assert_ledger_holds_what_is_payable, available, transferred
-from tests.integration.test_stripe_provider import onboard, stripe_app, tell  # noqa: F401 (the fixture)
+from tests.integration.test_stripe_provider import SECRET, onboard, stripe_app, tell  # noqa: F401 (the fixture)
 from tests.support.stripe_server import event
 
 CARD_NET, COD_NET = 9_200, 4_600  # 100.00 and 50.00 EUR of goods, less the 8 % fee
@@ -194,3 +196,36 @@ def _count_located(router) -> int:
     with router.unit_of_work("kin", read_only=True) as uow:
         return uow.session.scalar(select(func.count()).select_from(OutboxEvent).where(
             OutboxEvent.topic.in_(("payments.stripe_locate", "payments.stripe_event"))))
+
+
+def test_events_signed_by_an_endpoint_they_do_not_belong_to_are_acknowledged_and_ignored(stripe_app):
+    """A connected account's owner can make objects on its own account (a Standard account
+    creates PaymentIntents, with any metadata): the Connect endpoint's events count only when
+    they are about that account itself, and the platform's never name a connected account."""
+    platform, client, fake = stripe_app.extensions["cpu"], stripe_app.test_client(), stripe_app.stripe_server.fake
+    principal, auth = merchant(platform.router, "Fort Rhum", "MQ")
+    account = onboard(client, auth, finished=False)
+    located = _count_located(platform.router)
+    own_intent = {"id": fake.new_id("pi"), "object": "payment_intent", "status": "canceled", "amount": 100,
+                  "currency": "eur", "metadata": {"checkout_id": "chk_01M8A0000000000000000000AB"}}
+    assert tell(client, event(fake, "payment_intent.canceled", own_intent, account=account)) == {
+        "received": True, "ignored": True}
+    platform_signed = event(fake, "account.updated", fake.account_onboarded(account))
+    assert tell(client, platform_signed, secret=SECRET) == {"received": True, "ignored": True}
+    assert _count_located(platform.router) == located
+    assert rail(client, auth)["rail"] == "bank_transfer"  # the account is enabled at Stripe, but no event of it counted
+
+
+def test_staff_see_the_rail_but_not_stripes_requirements_and_cannot_refresh_the_account(stripe_app):
+    platform, client, fake = stripe_app.extensions["cpu"], stripe_app.test_client(), stripe_app.stripe_server.fake
+    principal, auth = merchant(platform.router, "Fort Rhum", "MQ")
+    account = onboard(client, auth, finished=False)
+    tell(client, event(fake, "account.updated", fake.account_onboarded(account, payouts=False)))
+    accounts.add_staff(router=platform.router, principal=principal, email="staff@fort-rhum.example", password=PASSWORD)
+    staff = signed_in(stripe_app, "staff@fort-rhum.example")
+    line = next(line for line in staff.get("/dashboard/settings").get_data(as_text=True).splitlines()
+                if 'id="payout-rail"' in line)
+    assert "Bank transfer" in line and "under_review" not in line and "verification" not in line
+    reads = len(fake.requests)
+    assert staff.get("/dashboard/payouts?stripe=done").status_code == 403
+    assert len(fake.requests) == reads  # nothing asked of Stripe for a staff user

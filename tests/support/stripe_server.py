@@ -220,11 +220,15 @@ class FakeStripe:
                 "is_charge_refundable": False, "livemode": False}
 
 
-def event(fake: FakeStripe, type_: str, obj: dict, *, created: int | None = None) -> dict:
-    """A webhook event body around `obj`, as Stripe's "The Event object" shows it."""
-    return {"id": fake.new_id("evt"), "object": "event", "api_version": stripe._api_version._ApiVersion.CURRENT,
+def event(fake: FakeStripe, type_: str, obj: dict, *, created: int | None = None, account: str | None = None) -> dict:
+    """A webhook event body around `obj`, as Stripe's "The Event object" shows it. An event on a
+    connected account (`account`, by default the account itself for `account.*`) carries the
+    account's id at the top, as Connect webhooks do."""
+    body = {"id": fake.new_id("evt"), "object": "event", "api_version": stripe._api_version._ApiVersion.CURRENT,
             "created": created or int(time.time()), "data": {"object": dict(obj)}, "livemode": False,
             "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None}, "type": type_}
+    account = account or (obj["id"] if type_.startswith("account.") else None)
+    return {**body, "account": account} if account else body
 
 
 def signed(body: bytes, secret: str, *, timestamp: int | None = None) -> str:
