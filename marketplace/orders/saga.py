@@ -380,7 +380,8 @@ def sweep_deadlines(router, region: str, *, batch: int = 100) -> int:
         checkouts = list(uow.session.scalars(due))
         for checkout in checkouts:
             if checkout.state == PAYING:
-                _payment_failed(uow.session, checkout, reason=UNPAID, leg_reason=f"Cancelled: {UNPAID[0].lower()}{UNPAID[1:]}")
+                _payment_failed(uow.session, checkout, reason=UNPAID,
+                                leg_reason="Cancelled: the payment was not made before the checkout's payment deadline.")
                 continue
             for leg in checkout.legs:
                 if leg.state == REQUESTED:
