@@ -133,8 +133,8 @@ def url_template(admin_url: str, prefix: str) -> str:
 def app_settings(instance: Path, template: str | None = None) -> dict[str, str]:
     """The CPU_* settings of the app under test: SQLite files in `instance`, or PostgreSQL."""
     settings = {"CPU_INSTANCE_PATH": str(instance), "CPU_RELAY_IN_PROCESS": "false", "CPU_LOG_LEVEL": "WARNING"}
-    if template:
-        settings["CPU_DATABASE_URL_TEMPLATE"] = template
+    if template:  # card checkouts by the stand-in card, which PostgreSQL gets only when asked (marketplace.config)
+        settings.update(CPU_DATABASE_URL_TEMPLATE=template, CPU_STANDIN_CARD="true")
     return settings
 
 

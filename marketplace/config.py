@@ -89,14 +89,21 @@ class Settings:
     arbiter_timeout: float = 1.0  # seconds a name's arbiter region may take to answer over the broker
     # The bearer token of the operator view (GET /api/v1/operator/regions); empty: no access.
     operator_token: str = field(default="", repr=False)
-    # Stripe (payments/stripe): the platform's secret key (empty: cards use the embedded stand-in (refused in production); the offline methods need no key), the
-    # webhook endpoint's signing secret, and an API address other than Stripe's (a local server in tests).
+    # Stripe (payments/stripe): the platform's secret key (empty: no card payments unless the
+    # stand-in card is on; the offline methods need no key), the webhook endpoint's signing
+    # secret, and an API address other than Stripe's (a local server in tests).
     # Events of connected accounts (account.updated) come from a Connect endpoint, which Stripe signs
     # with a secret of its own: the same URL registered twice, each secret verifies its own events.
     stripe_secret_key: str = field(default="", repr=False)
     stripe_webhook_secret: str = field(default="", repr=False)
     stripe_connect_webhook_secret: str = field(default="", repr=False)
     stripe_api_base: str = ""
+    # CPU_STANDIN_CARD: cards are "paid" by the stand-in, which authorises every card at once and
+    # charges nothing (payments.gateways.StandInCard). On by default only in the embedded default
+    # on SQLite files without Stripe (a demo on one machine); on PostgreSQL it must be asked for,
+    # since that may be a real deployment left at CPU_ENV=embedded; refused in production and
+    # with a Stripe key.
+    standin_card: bool = False
     # Each postal operator's webhook signing secret (CPU_POSTAL_SECRET_<OPERATOR>, operators in
     # logistics/postal_operators.toml); the embedded default's are public placeholders. In
     # production an operator without one is refused (like an empty operator token), not a
@@ -212,6 +219,7 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
             if value == placeholder or len(value) < 32:
                 read.problems.append(f"{name} must be set to a random value of at least 32 characters in production")
     public_url = read.text("CPU_PUBLIC_URL", "").rstrip("/")
+    stripe_secret_key = read.text("CPU_STRIPE_SECRET_KEY", "")
     if secret_key == email_lookup_key:
         read.problems.append("CPU_EMAIL_LOOKUP_KEY must differ from CPU_SECRET_KEY")
     settings = Settings(
@@ -254,10 +262,11 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
         postal_secrets=_postal_secrets(read, env),
         directory_copy=read.flag("CPU_DIRECTORY_COPY", False),
         arbiter_timeout=read.number("CPU_ARBITER_TIMEOUT", 1.0, minimum=0.05, kind=float),
-        stripe_secret_key=read.text("CPU_STRIPE_SECRET_KEY", ""),
+        stripe_secret_key=stripe_secret_key,
         stripe_webhook_secret=read.text("CPU_STRIPE_WEBHOOK_SECRET", ""),
         stripe_connect_webhook_secret=read.text("CPU_STRIPE_CONNECT_WEBHOOK_SECRET", ""),
         stripe_api_base=read.text("CPU_STRIPE_API_BASE", "").rstrip("/"),
+        standin_card=_standin_card(read, env, database_urls.values(), stripe=bool(stripe_secret_key)),
     )
     if settings.directory_copy and not (settings.region and settings.broker_url):
         read.problems.append("CPU_DIRECTORY_COPY=true needs CPU_REGION (whose copy it is) and CPU_BROKER_URL "
@@ -284,6 +293,19 @@ def _build(values: Mapping[str, object], instance_path: Path) -> Settings:
     if read.problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(read.problems))
     return settings
+
+
+def _standin_card(read: _Reader, env: str, shard_urls, *, stripe: bool) -> bool:
+    """CPU_STANDIN_CARD, by default on only for the embedded default on SQLite shards without Stripe."""
+    on_files = all(url.startswith("sqlite") for url in shard_urls)
+    wanted = read.flag("CPU_STANDIN_CARD", env == "embedded" and on_files and not stripe)
+    if wanted and env == "production":
+        read.problems.append("CPU_STANDIN_CARD=true is refused in production: the stand-in card accepts every card "
+                             "and charges nothing; card payments there need CPU_STRIPE_SECRET_KEY")
+    elif wanted and stripe:
+        read.problems.append("CPU_STANDIN_CARD=true is refused with CPU_STRIPE_SECRET_KEY: cards go to Stripe, and a "
+                             "stand-in that charges nothing must not be one setting away from them")
+    return wanted
 
 
 def _postal_secrets(read: _Reader, env: str) -> dict[str, str]:

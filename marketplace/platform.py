@@ -58,9 +58,10 @@ class Platform:
     @cached_property
     def payments(self) -> PaymentProviders:
         """Which provider takes each payment method (payments.gateways): a card goes to Stripe
-        with a key, to the stand-in card in the embedded default without one, and is refused in
-        production without one. Tests put `PaymentProviders.only(a declining provider)` here."""
-        card = self.stripe or (StandInCard() if self.settings.env == "embedded" else None)
+        with a key, to the stand-in card when CPU_STANDIN_CARD is on (never with a key, never in
+        production), and is refused otherwise. Tests put `PaymentProviders.only(a declining
+        provider)` here."""
+        card = self.stripe or (StandInCard() if self.settings.standin_card else None)
         return PaymentProviders(card=card)
 
     @cached_property

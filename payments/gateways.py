@@ -2,9 +2,10 @@
 that says which provider takes a payment (`PaymentProviders`, carried as `Platform.payments`).
 
 The buyer picks a payment method; the method picks the provider (`PaymentProviders.name_for`):
-`card` goes to Stripe (payments/stripe/) when a key is configured, and in the embedded default
-without one to `StandInCard`, which authorises at once and says so in its reference; outside
-the embedded default a card checkout without Stripe is refused. The offline methods
+`card` goes to Stripe (payments/stripe/) when a key is configured, and without one to
+`StandInCard` when CPU_STANDIN_CARD is on (by default only in the embedded default on SQLite
+files; marketplace.config), which authorises at once and says so in its reference; otherwise a
+card checkout is refused. The offline methods
 (bank_transfer, invoice, cash_on_delivery) always go to `OfflineProvider`. The provider's name
 is recorded on the checkout when it starts, and every later call for that payment (create,
 confirm, capture, void, refund) goes to the provider named there, whatever the configuration
@@ -134,9 +135,8 @@ class OfflineProvider:
 
 
 class StandInCard(OfflineProvider):
-    """The embedded default's card when no Stripe key is configured: it authorises at once and
-    charges nothing, and its reference says so. Only CPU_ENV=embedded uses it (PaymentProviders),
-    so a demo can check out by card; in production a card needs Stripe."""
+    """The demo's card (CPU_STANDIN_CARD, never with Stripe or in production): it authorises at
+    once and charges nothing, and its reference says so, so a demo can check out by card."""
 
     name = "stand_in_card"
 
@@ -172,15 +172,15 @@ class DecliningProvider(OfflineProvider):
 
 
 class CardNeedsStripe(ValueError):
-    """A card payment asked for where no card provider is configured (production without a
-    Stripe key): the checkout says so about its payment_method."""
+    """A card payment asked for where no card provider is configured (no Stripe key, and no
+    stand-in card): the checkout says so about its payment_method."""
 
 
 class PaymentProviders:
     """Which provider takes each payment method, and which one made each payment.
 
-    `card` is the card provider given (Stripe, or the embedded default's stand-in card; None in
-    production without a Stripe key); the offline methods are `offline`'s. Every call for a
+    `card` is the card provider given (Stripe, or the stand-in card of CPU_STANDIN_CARD; None
+    when neither is configured); the offline methods are `offline`'s. Every call for a
     payment goes to the provider `named` where it began: the checkout's (the saga, in the
     buyer's region), or the merchant order's copy of it (a refund, in the merchant's region,
     which does not read the buyer's). `payouts` pays merchants: Stripe when cards go through

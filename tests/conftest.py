@@ -50,6 +50,7 @@ def postgres_admin_url(request, tmp_path_factory) -> str:
 def postgres_config(postgres_admin_url, tmp_path_factory):
     with databases.postgres_databases(postgres_admin_url) as overrides:
         overrides["CPU_INSTANCE_PATH"] = str(tmp_path_factory.mktemp("pg-instance"))
+        overrides["CPU_STANDIN_CARD"] = "true"  # the embedded default on PostgreSQL takes cards only when told
         databases.migrate(overrides)
         yield overrides
 
@@ -72,6 +73,8 @@ def database_config(backend, request) -> dict[str, str]:
 
 
 def make_app(overrides: dict[str, str], **extra):
+    if "CPU_STRIPE_SECRET_KEY" in extra:  # cards go to Stripe: no stand-in card beside it (marketplace.config)
+        extra.setdefault("CPU_STANDIN_CARD", "false")
     return create_app({**overrides, "TESTING": True, "CPU_RELAY_IN_PROCESS": "false", "CPU_LOG_LEVEL": "WARNING", **extra})
 
 

@@ -49,14 +49,17 @@ class Checkout(ShardBase):
     payment_client_secret: Mapped[str | None] = mapped_column(String(300))  # for the buyer's app to confirm (Stripe)
     total_amount: Mapped[int | None] = mapped_column(Integer)  # in `currency`, once every leg answered
     reason: Mapped[str | None] = mapped_column(String(500))
-    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)  # for every merchant's answer
+    # For the payment, set when it is asked for (policy.toml); None: its method waits without one.
+    payment_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     legs: Mapped[list[CheckoutLeg]] = relationship(order_by="CheckoutLeg.merchant_id", lazy="selectin",
                                                    cascade="all, delete-orphan")
 
-    __table_args__ = (Index("ix_checkouts_state_deadline", "state", "deadline_at"),)
+    __table_args__ = (Index("ix_checkouts_state_deadline", "state", "deadline_at"),
+                      Index("ix_checkouts_state_payment_deadline", "state", "payment_deadline_at"))
 
 
 class CheckoutLeg(ShardBase):

@@ -7,7 +7,7 @@
       every leg answered, all accepted ── checkout.payment.requested ─▶ pay (payments provider)
         pending: wait for payments.intent_updated (Stripe's webhook, a bank credit)
         authorised ── orders.confirm ───────▶ confirm: commit the stock, order paid ─┐
-        declined / any leg refused / the deadline passed                            │
+        declined / any leg refused / a deadline passed                              │
                   ── orders.cancel ────────▶ cancel: release the stock, order        │
                                              cancelled ── orders.settled ────────────┤
     record_settled ◀─────────────────────────────────────────────────────────────────┘
@@ -21,6 +21,13 @@ it again, which the key makes harmless). A merchant region that does not answer 
 checkout's deadline (the buyer region's database clock, `sweep_deadlines`, a relay chore) has
 its leg timed out and every leg cancelled; it refuses a request that reaches it after the
 deadline, and its reservation expires on its own (inventory.sweep) in any case.
+
+The payment has a deadline of its own (policy.toml, by method; the same clock and sweep): a
+card the buyer never confirms would otherwise hold the checkout for ever while its stock goes
+back on sale. Past it the checkout fails as a declined payment does: every leg cancelled, the
+payment voided (`checkout.payment.settle`, keyed by the checkout). A payment authorised after
+its checkout failed is voided again (refunded, if the provider had already captured it), never
+left standing, and the checkout's reason says so.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from marketplace.buyers import terms
 from marketplace.catalog import service as catalog
@@ -52,6 +59,9 @@ from payments.gateways import AUTHORISED, DECLINED, PENDING, PaymentResult, Prov
 MERCHANT, BUYER, PAYMENT = "orders.merchant", "checkout.buyer", "checkout.payment"
 ANNOUNCED = ("orders.created", "orders.paid", "orders.cancelled", "orders.return_requested")
 LATE = "The merchant's region did not answer before the checkout's deadline."
+UNPAID = "The payment was not made before the checkout's payment deadline."
+PAID_LATE = ("The payment came after the checkout had failed: it is given back (the authorisation cancelled, or "
+             "the charge refunded in full).")
 NO_TERMS = ("This merchant has not granted your company net payment terms, so it cannot be paid by invoice: "
             "choose another payment method, or ask the merchant for terms.")
 
@@ -296,12 +306,19 @@ def advance(session, checkout: Checkout) -> None:
     if all(leg.state == "accepted" for leg in checkout.legs):
         rates = fx.rates_in(session)
         checkout.total_amount = sum(rates.convert(leg.total_amount, leg.currency, checkout.currency) for leg in checkout.legs)
-        checkout.state = PAYING
+        checkout.state, checkout.payment_deadline_at = PAYING, payment_deadline(session, checkout.payment_method)
         outbox.publish(session, "checkout.payment.requested", {"checkout_id": checkout.id, "to_region": checkout.region},
                        key=checkout.id)
         return
     failed = [leg for leg in checkout.legs if leg.state != "accepted"]
     fail(session, checkout, reason="; ".join(f"{leg.merchant_id}: {leg.reason}" for leg in failed))
+
+
+def payment_deadline(session, method: str) -> datetime | None:
+    """When a payment by `method` asked for now is too late (policy.toml), on this database's
+    clock; None for a method that waits without a deadline."""
+    seconds = policy()["payment_deadline_seconds"].get(method)
+    return None if seconds is None else database_now(session) + timedelta(seconds=seconds)
 
 
 def fail(session, checkout: Checkout, *, reason: str) -> None:
@@ -336,8 +353,7 @@ def record_settled(envelope, session) -> None:
             leg.reason = p["reason"]
     if checkout.state == CONFIRMING and all(leg.state in ("confirmed", "cancelled") for leg in checkout.legs):
         checkout.state, checkout.settled_at = COMPLETED, database_now(session)
-        outbox.publish(session, "checkout.payment.settle", {"checkout_id": checkout.id, "to_region": checkout.region},
-                       key=checkout.id)
+        _settle(session, checkout)
         _confirmed(session, checkout)
 
 
@@ -353,14 +369,20 @@ def _confirmed(session, checkout: Checkout) -> None:
 
 
 def sweep_deadlines(router, region: str, *, batch: int = 100) -> int:
-    """Time out the legs of checkouts past their deadline (the database clock) and compensate."""
+    """Time out checkouts past a deadline (the database clock): the legs that did not answer,
+    the rest compensated; or the payment not made, every leg cancelled and the payment voided."""
     with router.unit_of_work(region) as uow:
         now = database_now(uow.session)
-        due = select(Checkout).where(Checkout.state == REQUESTED, Checkout.deadline_at <= now).limit(batch)
+        due = select(Checkout).where(or_(and_(Checkout.state == REQUESTED, Checkout.deadline_at <= now),
+                                         and_(Checkout.state == PAYING, Checkout.payment_deadline_at <= now))).limit(batch)
         if uow.session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         checkouts = list(uow.session.scalars(due))
         for checkout in checkouts:
+            if checkout.state == PAYING:
+                _payment_failed(uow.session, checkout, reason=UNPAID,
+                                leg_reason="Cancelled: the payment was not made before the checkout's payment deadline.")
+                continue
             for leg in checkout.legs:
                 if leg.state == REQUESTED:
                     leg.state, leg.reason = "timed_out", LATE
@@ -393,17 +415,27 @@ def pay(router, provider, envelope) -> None:
         if checkout.state == PAYING:
             checkout.payment_client_secret = result.client_secret
             apply_payment(uow.session, checkout, status=result.status, reference=result.reference, reason=result.reason)
+        elif checkout.state == FAILED:  # its deadline passed while the provider answered: void what it made
+            _settle(uow.session, checkout)
         uow.commit()
 
 
 def intent_updated(envelope, session) -> None:
     """A pending payment's outcome (Stripe's webhook, a bank credit): applied once, and never to
-    a checkout that has moved on (a late "declined" does not undo a confirmed checkout)."""
+    a checkout that has moved on (a late "declined" does not undo a confirmed checkout). One
+    authorised after its checkout failed (confirmed past the payment deadline, or with another
+    card after a decline) is voided again, and the checkout's reason tells the buyer."""
     p = envelope.payload
     checkout = _checkout(session, p["checkout_id"])
-    if checkout is not None and checkout.state == PAYING and p["status"] != PENDING:
+    if checkout is None:
+        return
+    if checkout.state == PAYING and p["status"] != PENDING:
         apply_payment(session, checkout, status=p["status"], reference=p.get("reference") or checkout.payment_reference,
                       reason=p.get("reason"))
+    elif checkout.state == FAILED and p["status"] == AUTHORISED:
+        if PAID_LATE not in (checkout.reason or ""):
+            checkout.reason = f"{(checkout.reason or '')[:500 - len(PAID_LATE) - 1]} {PAID_LATE}".lstrip()
+        _settle(session, checkout)
 
 
 def apply_payment(session, checkout: Checkout, *, status: str, reference: str, reason: str | None) -> None:
@@ -423,11 +455,24 @@ def apply_payment(session, checkout: Checkout, *, status: str, reference: str, r
                          "currency": checkout.currency, "rate": str(rates.rate(checkout.currency, leg.currency)),
                          "source": rates.source}}, key=checkout.id)
         return
+    _payment_failed(session, checkout, reason=f"The payment was declined: {reason}",
+                    leg_reason=f"Cancelled: the payment was declined ({reason}).")
+
+
+def _payment_failed(session, checkout: Checkout, *, reason: str, leg_reason: str) -> None:
+    """A payment that will not come (declined, or not made by its deadline): every leg cancelled,
+    and the payment voided, since a declined card's PaymentIntent could still be confirmed with
+    another card in the app, and an unconfirmed one later: no money is authorised for a
+    checkout that has failed."""
     for leg in checkout.legs:
-        leg.reason = f"Cancelled: the payment was declined ({reason})."
-    fail(session, checkout, reason=f"The payment was declined: {reason}")
-    # A declined card's PaymentIntent could still be confirmed with another card in the app:
-    # void it, so no money is authorised for a checkout that has failed.
+        leg.reason = leg_reason
+    checkout.payment_client_secret = None  # nothing left for the app to confirm
+    fail(session, checkout, reason=reason)
+    _settle(session, checkout)
+
+
+def _settle(session, checkout: Checkout) -> None:
+    """Ask for the payment to be settled: captured for the confirmed legs, or voided."""
     outbox.publish(session, "checkout.payment.settle", {"checkout_id": checkout.id, "to_region": checkout.region},
                    key=checkout.id)
 

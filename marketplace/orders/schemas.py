@@ -90,7 +90,9 @@ class CheckoutSchema(Schema):
     payment_client_secret = fields.Method("_client_secret", allow_none=True, metadata={
         "type": "string", "description": "for the app to confirm a card payment (Stripe), while the payment is pending"})
     reason = fields.String(allow_none=True)
-    deadline_at = fields.AwareDateTime()
+    deadline_at = fields.AwareDateTime(metadata={"description": "every merchant's region answers by then"})
+    payment_deadline_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "while paying: a payment not made by then cancels the checkout (none: its method waits)"})
     created_at = fields.AwareDateTime()
     settled_at = fields.AwareDateTime(allow_none=True)
     legs = fields.List(fields.Nested(LegSchema))

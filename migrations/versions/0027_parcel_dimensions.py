@@ -6,7 +6,7 @@ Parcels made before stay unmeasured and unrated (NULL): nobody knows their sides
 the postage they were never charged is not made up afterwards.
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

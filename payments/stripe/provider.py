@@ -80,15 +80,22 @@ class StripeProvider:
         self._remember(region, key, intent)
 
     def void(self, *, key: str) -> None:
-        """Cancel the authorisation; a checkout that never reached Stripe has nothing to void."""
+        """Take nothing for the checkout: cancel its PaymentIntent, or refund it in full when
+        Stripe has captured it already (as Stripe has it now, not as the last webhook said); a
+        checkout that never reached Stripe has nothing to void."""
         found = self._find_payment(key)
         if found is None:
             return
         region, payment = found
         if payment.status == "canceled":
             return
-        intent = self._call(self.client.v1.payment_intents.cancel, payment.intent_id, {},
-                            idempotency_key=f"{key}:void")
+        intent = self._call(self.client.v1.payment_intents.retrieve, payment.intent_id)
+        if intent["status"] == "succeeded":
+            self._call(self.client.v1.refunds.create, {"payment_intent": intent["id"], "metadata": {"checkout_id": key}},
+                       idempotency_key=f"{key}:refund")
+        elif intent["status"] != "canceled":
+            intent = self._call(self.client.v1.payment_intents.cancel, payment.intent_id, {},
+                                idempotency_key=f"{key}:void")
         self._remember(region, key, intent)
 
     def refund(self, *, key: str, payment_key: str, payment_reference: str | None, amount: int,

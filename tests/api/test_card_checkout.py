@@ -193,7 +193,8 @@ def test_offline_is_no_longer_a_payment_method(client, platform, router):
 
 
 def test_production_without_a_stripe_key_refuses_a_card_checkout_at_once(client, platform, router, monkeypatch):
-    monkeypatch.setattr(platform, "settings", dataclasses.replace(platform.settings, env="production"))
+    monkeypatch.setattr(platform, "settings", dataclasses.replace(platform.settings, env="production",
+                                                                  standin_card=False))
     monkeypatch.delitem(platform.__dict__, "payments", raising=False)  # chosen again from these settings
     shop = open_shop(router, client, "Kingston Roasters", "JM")
     _, auth, address_id = buyer_with_address(client)

@@ -71,3 +71,24 @@ def test_a_broken_instance_file_is_reported_by_path(tmp_path):
     (tmp_path / "config.toml").write_text("CPU_ENV = \n")
     with pytest.raises(config.ConfigError, match="config.toml: not valid TOML"):
         config.load({"CPU_INSTANCE_PATH": str(tmp_path)}, environ={})
+
+
+def test_the_stand_in_card_is_on_by_default_only_for_the_embedded_default_on_sqlite_without_stripe(tmp_path):
+    folder = {"CPU_INSTANCE_PATH": str(tmp_path)}
+    assert config.load(folder, environ={}).standin_card is True
+    on_postgres = {"CPU_DATABASE_URL_TEMPLATE": "postgresql://app@db.internal/cpu_{name}"}
+    assert config.load(folder, environ=on_postgres).standin_card is False  # perhaps a real deployment left at embedded
+    assert config.load(folder, environ={**on_postgres, "CPU_STANDIN_CARD": "true"}).standin_card is True  # a demo asks
+    with_stripe = {"CPU_STRIPE_SECRET_KEY": "sk_test_x", "CPU_STRIPE_WEBHOOK_SECRET": "whsec_x"}
+    assert config.load(folder, environ=with_stripe).standin_card is False
+
+
+@pytest.mark.parametrize(("environ", "complaint"), [
+    ({"CPU_ENV": "production"}, "CPU_STANDIN_CARD=true is refused in production"),
+    ({"CPU_STRIPE_SECRET_KEY": "sk_test_x", "CPU_STRIPE_WEBHOOK_SECRET": "whsec_x"},
+     "CPU_STANDIN_CARD=true is refused with CPU_STRIPE_SECRET_KEY"),
+])
+def test_the_start_refuses_the_stand_in_card_in_production_and_beside_stripe(tmp_path, environ, complaint):
+    with pytest.raises(config.ConfigError) as error:
+        config.load({"CPU_INSTANCE_PATH": str(tmp_path)}, environ={**environ, "CPU_STANDIN_CARD": "true"})
+    assert complaint in str(error.value)
