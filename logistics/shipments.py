@@ -118,7 +118,8 @@ def hand_over(*, router: Router, principal: Principal, shipment_id: str) -> Ship
     The post often scans a parcel before its hand-over is recorded: it keeps the state its
     events gave it, and one they already report delivered delivers its order now."""
     with router.unit_of_work(principal.region) as uow:
-        shipment = _shipment(uow.session, principal, shipment_id)
+        # locked before its order, as tracking.apply locks it: an event applied meanwhile is seen
+        shipment = _shipment(uow.session, principal, shipment_id, lock=True)
         if shipment.handed_over_at is None:
             shipment.handed_over_at = database_now(uow.session)
             if shipment.state == "created":
@@ -214,8 +215,8 @@ def _order(session, principal: Principal, order_id: str) -> MerchantOrder:
     return order
 
 
-def _shipment(session, principal: Principal, shipment_id: str) -> Shipment:
-    shipment = session.get(Shipment, shipment_id) if is_id(shipment_id, "shp") else None
+def _shipment(session, principal: Principal, shipment_id: str, *, lock: bool = False) -> Shipment:
+    shipment = session.get(Shipment, shipment_id, with_for_update=lock or None) if is_id(shipment_id, "shp") else None
     if shipment is None or shipment.merchant_id != principal.merchant_id:
         raise NotFound(f"No shipment {shipment_id}.")
     return shipment

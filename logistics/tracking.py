@@ -190,7 +190,10 @@ def apply(envelope, session) -> None:
     known = set(session.scalars(select(TrackingEvent.event_id).where(
         TrackingEvent.operator == operator, TrackingEvent.event_id.in_([e["event_id"] for e in events]))))
     numbers = {e["tracking_number"] for e in events}
-    shipments = {s.tracking_number: s for s in session.scalars(select(Shipment).where(Shipment.tracking_number.in_(numbers)))}
+    # locked (in one order, so two batches never wait on each other): a hand-over committing
+    # meanwhile is seen, and neither overwrites the other's state
+    shipments = {s.tracking_number: s for s in session.scalars(locked(session, select(Shipment).where(
+        Shipment.tracking_number.in_(numbers)).order_by(Shipment.id)))}
     # Held here: the session's identity map keeps objects only while someone refers to them.
     orders = {o.id: o for o in session.scalars(select(MerchantOrder).where(
         MerchantOrder.id.in_({s.order_id for s in shipments.values()})))} if shipments else {}
@@ -233,7 +236,11 @@ def take_parked(session, shipment: Shipment) -> int:
     order = session.get(MerchantOrder, shipment.order_id)
     for event in parked:
         event.shipment_id = shipment.id
-        event.changed_state = _advance(shipment, event, reported_by_an_end=_an_end_of(session, event.operator, shipment))
+        # Numbers are ours to issue: an event from before the parcel was made is of another
+        # parcel (a range's old serials, a mis-keyed scan) or forged, so it joins the timeline
+        # but moves nothing, and above all delivers nothing that releases the merchant's money.
+        event.changed_state = event.occurred_at >= shipment.created_at and _advance(
+            shipment, event, reported_by_an_end=_an_end_of(session, event.operator, shipment))
     deliver_when_done(session, shipment, order)
     _tell_buyers(session, [shipment], {order.id: order})
     return len(parked)
@@ -304,7 +311,7 @@ def deliver_when_done(session, shipment: Shipment, order: MerchantOrder) -> None
     any difference (payments books a shortfall as held, never more than owed). An order its
     buyer already confirmed received is told too: its cash is only in once the post says so."""
     if not (shipment.kind == "outbound" and shipment.state == "delivered" and order.state in AFTER_HAND_OVER
-            and _all_delivered(session, order)):
+            and shipment.delivered_at >= shipment.created_at and _all_delivered(session, order)):
         return
     moved = order.state == "shipped" and states.move(session, order, "delivered", actor="postal")
     cash = payments.cash_due(session, order)

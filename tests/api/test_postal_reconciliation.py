@@ -5,6 +5,8 @@ events go, each event applied once however often it runs."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from sqlalchemy import select
 
 from logistics import s10, tracking
@@ -17,6 +19,12 @@ from tests.support.postal import event, post_events
 from tests.support.shop import settle
 
 FIRST_JAMAICAN_PARCEL = "CP100000003JM"  # the number the first parcel of a Kingston shop gets
+
+
+def minutes_from_now(minutes: int) -> str:
+    """When a scan of a parcel made now happens: numbers are ours to issue, so the post's events
+    for a parcel come after it was made, even those that reach us before it is recorded."""
+    return (datetime.now(timezone.utc) + timedelta(minutes=minutes)).replace(microsecond=0).isoformat()
 
 
 def balance(client, shop) -> dict:
@@ -44,8 +52,9 @@ def reconcile(app, *regions: str) -> list[str]:
 def test_a_delivery_reported_before_its_parcel_was_recorded_delivers_it_and_releases_the_payable(client, router,
                                                                                                  platform):
     shop, auth, order_id = paid_order(client, router, platform)
-    early = post_events(client, platform, [event(FIRST_JAMAICAN_PARCEL, "EMA", "2026-12-03T08:00:00+00:00"),
-                                           event(FIRST_JAMAICAN_PARCEL, "EMI", "2026-12-04T15:30:00+00:00")])
+    accepted_at, delivered_at = minutes_from_now(1), minutes_from_now(2)
+    early = post_events(client, platform, [event(FIRST_JAMAICAN_PARCEL, "EMA", accepted_at),
+                                           event(FIRST_JAMAICAN_PARCEL, "EMI", delivered_at)])
     assert early.status_code == 202 and statuses(early) == ["accepted", "accepted"]
     settle(platform)
     held = balance(client, shop)
@@ -64,16 +73,35 @@ def test_a_delivery_reported_before_its_parcel_was_recorded_delivers_it_and_rele
     assert order["state"] == "delivered" and order["transitions"][-1]["actor"] == "postal"
     [told] = delivered_events(router)
     assert told.payload["tracking_number"] == FIRST_JAMAICAN_PARCEL
-    assert told.payload["delivered_at"] == "2026-12-04T15:30:00+00:00"
+    assert told.payload["delivered_at"] == delivered_at
     assert balance(client, shop) == {**held, "held": 0, "available": held["held"]}
     [tracked] = client.get(f"/api/v1/orders/{order_id}/parcels", headers=auth).get_json()
     assert tracked["state"] == "delivered" and [e["code"] for e in tracked["timeline"]] == ["EMA", "EMI"]
 
 
+def test_a_delivery_dated_before_its_parcel_was_made_moves_nothing_and_releases_nothing(client, router, platform):
+    """A scan from before we issued the number is of another parcel (a range's old serials, a
+    mis-keyed number) or forged: it joins the timeline, and the merchant's money stays held."""
+    shop, _, order_id = paid_order(client, router, platform)
+    stale = (datetime.now(timezone.utc) - timedelta(days=3)).replace(microsecond=0).isoformat()
+    post_events(client, platform, [event(FIRST_JAMAICAN_PARCEL, "EMI", stale)])
+    settle(platform)
+    held = balance(client, shop)
+
+    parcel = new_parcel(client, shop, order_id).get_json()
+    assert parcel["state"] == "created"
+    assert hand_over(client, shop, parcel)["state"] == "handed_over"
+    settle(platform)
+    assert [(e["code"], e["changed_state"]) for e in shipment(client, shop, parcel)["timeline"]] == [("EMI", False)]
+    assert client.get(f"/api/v1/merchant/orders/{order_id}", headers=shop.auth).get_json()["state"] == "shipped"
+    assert delivered_events(router) == [] and balance(client, shop) == held
+
+
 def test_a_parked_event_a_parcel_missed_is_applied_once_however_often_it_is_reconciled(app, client, router, platform,
                                                                                        monkeypatch):
     shop, _, order_id = paid_order(client, router, platform)
-    post_events(client, platform, [event(FIRST_JAMAICAN_PARCEL, "EMI", "2026-12-04T15:30:00+00:00", event_id="jm-9")])
+    delivered_at = minutes_from_now(2)
+    post_events(client, platform, [event(FIRST_JAMAICAN_PARCEL, "EMI", delivered_at, event_id="jm-9")])
     settle(platform)
     # The parcel is made while the event is being applied: neither sees the other's rows.
     with monkeypatch.context() as race:
@@ -87,7 +115,7 @@ def test_a_parked_event_a_parcel_missed_is_applied_once_however_often_it_is_reco
         "kin: 0 of 0 parked receipts sent to the region holding their number; 1 parked events applied to 1 parcels"]
     assert reconcile(app, "kin") == [
         "kin: 0 of 0 parked receipts sent to the region holding their number; 0 parked events applied to 0 parcels"]
-    again = post_events(client, platform, [event(FIRST_JAMAICAN_PARCEL, "EMI", "2026-12-04T15:30:00+00:00",
+    again = post_events(client, platform, [event(FIRST_JAMAICAN_PARCEL, "EMI", delivered_at,
                                                  event_id="jm-9")])
     assert statuses(again) == ["duplicate"]
     settle(platform)
@@ -106,7 +134,7 @@ def test_reconcile_sends_receipts_a_range_now_holds_to_their_region_and_says_wha
     every_range = s10.ranges()
     with monkeypatch.context() as before_the_range:
         before_the_range.setattr(s10, "ranges", lambda: tuple(r for r in every_range if r.country != "JM"))
-        early = post_events(client, platform, [event(FIRST_JAMAICAN_PARCEL, "EMD", "2026-12-04T09:00:00+00:00",
+        early = post_events(client, platform, [event(FIRST_JAMAICAN_PARCEL, "EMD", minutes_from_now(1),
                                                      office="TTPOSA")], operator="tt")
     assert statuses(early) == ["parked"] and early.get_json()["region"] == "pos"
     parcel = new_parcel(client, shop, order_id).get_json()
