@@ -21,9 +21,10 @@ A transfer Stripe refuses for good (not retryable: the account cannot take it, s
 payout "failed" and posts its reversal (funds_held +x | merchant_available -x per order, a new
 posting), so the money is the merchant's to be paid again, by whatever rail it has by the next
 run. One that may pass (Stripe unreachable, busy) leaves the payout "sending": every run first
-sends its region's sending Stripe payouts again under their own ids, so Stripe pays each once,
-and pays a merchant nothing new in a currency while one is still sending. A failure is
-reported and the run goes on with the other merchants.
+sends its region's sending payouts again under their own ids, so Stripe pays each once (the
+transfer is looked up first, for a retry after Stripe forgot the key: StripeProvider.transfer),
+a bank payout's line is in one file only (_write_line), and a merchant is paid nothing new in a
+currency while one is still sending. A failure is reported and the run goes on with the others.
 
 The bank-transfer file is CSV, UTF-8, one header line, one line per payout, columns:
     payout_id, merchant_id, merchant_name, legal_name, country, currency, amount, amount_minor, created_at
@@ -53,6 +54,7 @@ from payments.models import LedgerEntry, LedgerPosting, Payout
 from payments.stripe import accounts
 from payments.stripe.models import StripeAccount
 
+BANK_FILE = "bank-file:"  # a bank payout's reference: the file its line went to
 FILE_COLUMNS = ("payout_id", "merchant_id", "merchant_name", "legal_name", "country", "currency", "amount",
                 "amount_minor", "created_at")
 
@@ -135,11 +137,11 @@ def owed(session) -> list[tuple[str, str, int]]:
 
 def run(router, region: str, provider, *, bank_file: Path, progress=lambda paid: None) -> list[Paid]:
     """Pay every merchant of `region` what is available to it; bank-file lines go to `bank_file`.
-    The Stripe payouts still sending from an earlier run are sent first. Every payout tried is
+    The payouts still sending from an earlier run (one that failed or was stopped) are sent first. Every payout tried is
     returned and given to `progress`, failed ones too (`Paid.failed`)."""
     with router.unit_of_work(region, read_only=True) as uow:
         sending = [(p.id, p.merchant_id, p.currency) for p in uow.session.scalars(
-            select(Payout).where(Payout.state == "sending", Payout.rail == rails.STRIPE_CONNECT).order_by(Payout.created_at))]
+            select(Payout).where(Payout.state == "sending").order_by(Payout.created_at, Payout.id))]
     tried = [_send(router, region, provider, payout_id, bank_file) for payout_id, _, _ in sending]
     waiting = {(p.merchant_id, p.currency) for p in tried if p.retried}
     for made in tried:
@@ -175,8 +177,10 @@ def _send(router, region, provider, payout_id: str, bank_file: Path) -> Paid:
                     uow.commit()
             return replace(paid, failure=str(exc), retried=exc.retryable)
     else:
-        _append(bank_file, line)
-        reference = f"bank-file:{bank_file.name}"
+        try:
+            reference = _write_line(router, region, payout, line, bank_file)
+        except FileNotFoundError as exc:
+            return replace(paid, failure=str(exc), retried=True)
     with router.unit_of_work(region) as uow:
         sent = uow.session.get(Payout, payout.id)
         sent.state, sent.provider_reference = "sent", reference
@@ -256,10 +260,52 @@ def file_line(session, payout: Payout) -> dict:
             "created_at": payout.created_at.isoformat()}
 
 
+def _write_line(router, region: str, payout: Payout, line: dict, bank_file: Path) -> str:
+    """Put the payout's line in a bank file once; the reference its payout is sent with.
+
+    A run stopped between writing a line and recording its payout as sent leaves the payout
+    sending; the next run must neither leave it unpaid nor put it in a second file the bank
+    would pay again. So the file a line goes to is recorded on the payout before the line is
+    written: the next run finds the line there (recorded as sent) or not (written to its own
+    file). When that file is gone, nobody here can tell whether the bank has it: the payout
+    stays sending and is reported, for the operator to settle with the bank."""
+    target = _target(payout.provider_reference, bank_file)
+    if target is not None:
+        if not target.exists():
+            raise FileNotFoundError(f"payout {payout.id} was being written to {target}, which is gone: ask the bank "
+                                    "whether it was paid before paying it again")
+        if _holds(target, payout.id):
+            return f"{BANK_FILE}{target.name}"
+    _start(bank_file)
+    with router.unit_of_work(region) as uow:
+        writing = uow.session.get(Payout, payout.id, with_for_update=True)
+        where = str(bank_file.resolve())
+        writing.provider_reference = f"{BANK_FILE}{where if len(BANK_FILE + where) <= 120 else bank_file.name}"
+        uow.commit()
+    _append(bank_file, line)
+    return f"{BANK_FILE}{bank_file.name}"
+
+
+def _target(reference: str | None, bank_file: Path) -> Path | None:
+    """The file a sending payout's line was being written to (a bare name: beside this run's)."""
+    if not reference or not reference.startswith(BANK_FILE):
+        return None
+    named = Path(reference.removeprefix(BANK_FILE))
+    return named if named.is_absolute() else bank_file.parent / named
+
+
+def _holds(path: Path, payout_id: str) -> bool:
+    with path.open(encoding="utf-8", newline="") as rows:
+        return any(row.get("payout_id") == payout_id for row in csv.DictReader(rows))
+
+
+def _start(path: Path) -> None:
+    """The file exists, with its header, before any payout names it as where its line goes."""
+    if not path.exists() or path.stat().st_size == 0:
+        with path.open("a", encoding="utf-8", newline="") as out:
+            csv.DictWriter(out, fieldnames=FILE_COLUMNS).writeheader()
+
+
 def _append(path: Path, line: dict) -> None:
-    new = not path.exists() or path.stat().st_size == 0
     with path.open("a", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=FILE_COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(line)
+        csv.DictWriter(out, fieldnames=FILE_COLUMNS).writerow(line)

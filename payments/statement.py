@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace.merchants.models import Merchant
 from marketplace.merchants.principal import Principal
 from marketplace.regions.router import Router
 from payments.ledger import balances
-from payments.models import LedgerEntry, LedgerPosting, Payout
+from payments.models import LedgerEntry, LedgerPosting
 from payments.payouts import due, rails_of
 
 LINES = 50
@@ -36,9 +36,12 @@ def for_merchant(*, router: Router, principal: Principal, provider_name: str) ->
         session = uow.session
         mine = LedgerEntry.merchant_id == principal.merchant_id
         totals = balances(session, mine, LedgerEntry.account.in_(("merchant_held", "merchant_available")))
-        paid = {}
-        for payout in session.scalars(select(Payout).where(Payout.merchant_id == principal.merchant_id)):
-            paid[payout.currency] = paid.get(payout.currency, 0) + payout.amount
+        # paid out: what payouts took from the available balance, less what failed ones gave back
+        paid = {currency: int(total) for currency, total in session.execute(
+            select(LedgerEntry.currency, func.sum(LedgerEntry.amount)).join(LedgerPosting)
+            .where(mine, LedgerEntry.account == "merchant_available",
+                   LedgerPosting.kind.in_(("payout", "payout_failed")))
+            .group_by(LedgerEntry.currency)) if total}
         currencies = sorted({currency for _, currency in totals} | set(paid))
         merchant = session.get(Merchant, principal.merchant_id)
         rails = rails_of(session, merchant, provider_name)

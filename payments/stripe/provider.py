@@ -119,7 +119,16 @@ class StripeProvider:
 
     def transfer(self, *, key: str, destination: str, amount: int, currency: str, transfer_group: str) -> MoneyMove:
         """Pay merchant `destination` (our merchant id) its share, net of the marketplace fee,
-        to its connected account (payout id `key`)."""
+        to its connected account (payout id `key`).
+
+        Stripe keeps an idempotency key for 24 hours: a payout still sending after that (the runs
+        failed for a day) would be a second transfer under the same key if the first went
+        through and only its answer was lost. So the payout's transfer group is looked up first,
+        and a transfer already made for it is the answer."""
+        made = self._call(self.client.v1.transfers.list, {"transfer_group": transfer_group, "limit": 10})
+        for transfer in made["data"]:
+            if (transfer.get("metadata") or {}).get("payout_id") == key:
+                return MoneyMove(reference=transfer["id"], amount=transfer["amount"], currency=transfer["currency"].upper())
         transfer = self._call(self.client.v1.transfers.create, {
             "amount": amount, "currency": currency.lower(), "destination": self.account_of(destination),
             "transfer_group": transfer_group, "metadata": {"payout_id": key, "merchant_id": destination},

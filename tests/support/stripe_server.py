@@ -64,6 +64,7 @@ class FakeStripe:
     requests: list[Seen] = field(default_factory=list)
     idempotent: dict = field(default_factory=dict)
     refusals: dict = field(default_factory=dict)  # endpoint ("transfers") -> errors to answer, first first
+    lost: set = field(default_factory=set)  # endpoints whose next call is carried out, its answer lost
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -71,13 +72,23 @@ class FakeStripe:
         return f"{prefix}_test{next(self._ids):08d}"
 
     def refuse(self, endpoint: str, status: int, type_: str, message: str, code: str | None = None) -> None:
-        """The next call to `endpoint` (the path after /v1/, e.g. "transfers") fails so."""
+        """The next POST to `endpoint` (the path after /v1/, e.g. "transfers") fails so."""
         self.refusals.setdefault(endpoint, []).append(StripeError(status, type_, message, code))
+
+    def lose_answer(self, endpoint: str) -> None:
+        """The next call to `endpoint` is carried out, but its answer never reaches the caller
+        (a 500 instead, as when a connection drops after Stripe acted)."""
+        self.lost.add(endpoint)
+
+    def forget_keys(self) -> None:
+        """What Stripe does to an idempotency key after 24 hours: a retry under it is new."""
+        with self._lock:
+            self.idempotent.clear()
 
     def handle(self, method: str, path: str, params: dict, key: str | None) -> tuple[int, dict]:
         with self._lock:
             self.requests.append(Seen(method, path, params, key))
-            refused = self.refusals.get(path.strip("/").removeprefix("v1/"))
+            refused = self.refusals.get(path.strip("/").removeprefix("v1/")) if method == "POST" else None
             if refused:
                 error = refused.pop(0)
                 return error.status, error.body
@@ -95,6 +106,10 @@ class FakeStripe:
                 answer = exc.status, exc.body
             if method == "POST" and key:
                 self.idempotent[key] = (params, answer)
+            endpoint = path.strip("/").removeprefix("v1/")
+            if method == "POST" and endpoint in self.lost:
+                self.lost.discard(endpoint)
+                return 500, {"error": {"type": "api_error", "message": "An unknown error occurred."}}
             return answer
 
     def _route(self, method, path, p):
@@ -120,6 +135,10 @@ class FakeStripe:
                                     "amount_reversed": 0, "currency": p["currency"], "destination": p["destination"],
                                     "transfer_group": p.get("transfer_group"), "metadata": p.get("metadata", {}),
                                     "reversed": False, "created": int(time.time()), "livemode": False})
+            case ("GET", ["transfers"]):
+                found = [o for o in self.objects.values() if o["object"] == "transfer"
+                         and (not p.get("transfer_group") or o["transfer_group"] == p["transfer_group"])]
+                return {"object": "list", "data": found, "has_more": False, "url": "/v1/transfers"}
             case ("POST", ["transfers", tid, "reversals"]):
                 return self._reverse(self._get(tid), int(p["amount"]), p.get("metadata", {}))
             case ("POST", ["accounts"]):
