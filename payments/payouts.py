@@ -179,7 +179,7 @@ def _send(router, region, provider, payout_id: str, bank_file: Path) -> Paid:
     else:
         try:
             reference = _write_line(router, region, payout, line, bank_file)
-        except FileNotFoundError as exc:
+        except NotWritten as exc:
             return replace(paid, failure=str(exc), retried=True)
     with router.unit_of_work(region) as uow:
         sent = uow.session.get(Payout, payout.id)
@@ -260,6 +260,10 @@ def file_line(session, payout: Payout) -> dict:
             "created_at": payout.created_at.isoformat()}
 
 
+class NotWritten(Exception):
+    """A bank payout's line could not be put in a file now: it stays sending, and is reported."""
+
+
 def _write_line(router, region: str, payout: Payout, line: dict, bank_file: Path) -> str:
     """Put the payout's line in a bank file once; the reference its payout is sent with.
 
@@ -272,13 +276,15 @@ def _write_line(router, region: str, payout: Payout, line: dict, bank_file: Path
     target = _target(payout.provider_reference, bank_file)
     if target is not None:
         if not target.exists():
-            raise FileNotFoundError(f"payout {payout.id} was being written to {target}, which is gone: ask the bank "
+            raise NotWritten(f"payout {payout.id} was being written to {target}, which is gone: ask the bank "
                                     "whether it was paid before paying it again")
         if _holds(target, payout.id):
             return f"{BANK_FILE}{target.name}"
     _start(bank_file)
     with router.unit_of_work(region) as uow:
         writing = uow.session.get(Payout, payout.id, with_for_update=True)
+        if (writing.state, writing.provider_reference) != ("sending", payout.provider_reference):
+            raise NotWritten(f"payout {payout.id} is being sent by another payout run meanwhile")
         where = str(bank_file.resolve())
         writing.provider_reference = f"{BANK_FILE}{where if len(BANK_FILE + where) <= 120 else bank_file.name}"
         uow.commit()

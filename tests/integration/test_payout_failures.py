@@ -238,3 +238,26 @@ def test_a_bank_payout_whose_file_is_gone_stays_sending_and_is_reported(stripe_a
     assert made.failed and "monday.csv" in made.failure and "ask the bank" in made.failure
     assert [state for _, state, _ in payouts_of(router, principal.merchant_id)] == ["sending"]
     assert lines_of(tmp_path / "tuesday.csv") == []
+
+
+def test_a_bank_payout_another_run_took_on_meanwhile_is_left_to_it(stripe_app, tmp_path, monkeypatch):
+    """Two runs at once retry the same stopped payout: the one that records its file first writes
+    the line; the other, holding what it read before, writes nothing."""
+    platform = stripe_app.extensions["cpu"]
+    router = platform.router
+    principal, _ = merchant(router, "Fort Rhum", "MQ")
+    bank_payable_order(router, principal.merchant_id)
+    with monkeypatch.context() as run:
+        run.setattr(payouts, "_append", stop)
+        with pytest.raises(Stopped):
+            payouts.run(router, "fdf", platform.payments.payouts, bank_file=tmp_path / "monday.csv")
+    [(payout_id, _, _)] = payouts_of(router, principal.merchant_id)
+    with router.unit_of_work("fdf", read_only=True) as uow:
+        read_by_the_slower_run = uow.session.get(Payout, payout_id)
+        line = payouts.file_line(uow.session, read_by_the_slower_run)
+    payouts.run(router, "fdf", platform.payments.payouts, bank_file=tmp_path / "tuesday.csv")  # the faster run
+
+    with pytest.raises(payouts.NotWritten, match="another payout run"):
+        payouts._write_line(router, "fdf", read_by_the_slower_run, line, tmp_path / "tuesday-2.csv")
+    assert lines_of(tmp_path / "monday.csv") + lines_of(tmp_path / "tuesday.csv") == [payout_id]
+    assert lines_of(tmp_path / "tuesday-2.csv") == []
