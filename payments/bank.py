@@ -25,8 +25,10 @@ A credit is known again by its key, so importing a statement twice records nothi
 bank's transaction id when the line has one ("bank:<bank_id>"); otherwise its date, reference,
 amount in minor units, currency, and its occurrence among the file's lines with those same four
 ("line:2026-12-04|CPU-…|1250|JMD|2"), so two genuine transfers alike in all four are two
-credits. Without bank ids, statements must not overlap: the same transfer on a daily and on a
-monthly statement would be two lines of two files, each the first of its kind.
+credits. An operator's report is keyed as a one-line statement of the day it names (`--date`,
+today by default) unless it gives the bank's id (`--bank-id`). Without bank ids, statements
+must not overlap: the same transfer on a daily and on a monthly statement would be two lines of
+two files, each the first of its kind.
 """
 
 from __future__ import annotations
