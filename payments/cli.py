@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
-from marketplace.money import Money
+from marketplace.money import Money, MoneyError
 from marketplace.platform import platform
 from marketplace.regions.cli import served
 from payments import bank, fx, payouts, reconcile
@@ -62,25 +63,77 @@ def _tell(p: payouts.Paid) -> None:
     click.echo(line, err=p.failed)
 
 
+RECEIVING = click.option("--region", "receiving", help="The region whose bank account received the money: a credit "
+                         "whose reference names nothing is kept there for return (default: the first this process serves).")
+
+
 @payments.command("received")
 @click.argument("reference")
 @click.argument("amount")
 @click.argument("currency")
-def received(reference: str, amount: str, currency: str) -> None:
-    """An operator saw a bank transfer carrying REFERENCE arrive (a checkout's, or an invoice's)."""
-    click.echo(bank.received(platform().router, served(()), bank.Credit(reference, Money.parse(amount, currency))))
+@click.option("--date", "booked_on", type=click.DateTime(formats=["%Y-%m-%d"]), help="The day it came (default: today, UTC).")
+@click.option("--bank-id", help="The bank's own id of the transaction, when known (the same id is one credit).")
+@RECEIVING
+def received(reference: str, amount: str, currency: str, booked_on, bank_id: str | None, receiving: str | None) -> None:
+    """An operator saw a bank transfer carrying REFERENCE arrive (a checkout's, or an invoice's).
+    Without --bank-id, the same reference, amount and currency reported twice on one day is one
+    credit (payments/bank.py)."""
+    try:
+        money = Money.parse(amount, currency)
+    except MoneyError as exc:
+        raise click.BadParameter(str(exc), param_hint="AMOUNT") from exc
+    day = (booked_on or datetime.now(timezone.utc)).strftime("%Y-%m-%d")
+    _apply([bank.Credit.of(reference, money, booked_on=day, bank_id=bank_id)], [], receiving)
 
 
 @payments.command("bank-import")
 @click.argument("statement", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def bank_import(statement: Path) -> None:
-    """Apply every credit of a bank statement (CSV: date, reference, amount, currency)."""
-    try:
-        credits = bank.statement(statement)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+@RECEIVING
+def bank_import(statement: Path, receiving: str | None) -> None:
+    """Apply every credit of a bank statement (CSV: date, reference, amount, currency, and
+    bank_id when the bank gives one); importing it again changes nothing. Exit 1 if a line could
+    not be read (named; the others are applied)."""
+    _apply(*bank.statement(statement), receiving)
+
+
+def _apply(credits: list[bank.Credit], problems: list[str], receiving: str | None) -> None:
+    """Each credit recorded and applied, a line each saying what became of it, then the totals."""
+    regions = served(())
+    receiving = served((receiving,))[0] if receiving else regions[0]
+    for problem in problems:
+        click.echo(f"NOT READ: {problem}", err=True)
+    outcomes = Counter()
+    held: dict[str, int] = defaultdict(int)
     for credit in credits:
-        click.echo(bank.received(platform().router, served(()), credit))
+        done = bank.received(platform().router, regions, credit, receiving=receiving)
+        click.echo(done.said)
+        outcomes["recorded before" if not done.new else "applied" if done.applied else "unapplied"] += 1
+        if done.new:
+            held[credit.amount.currency] += done.held
+    counts = ", ".join(f"{outcomes[o]} {o}" for o in ("applied", "unapplied", "recorded before"))
+    money = ", ".join(f"{Money(amount, currency).plain()} {currency}" for currency, amount in sorted(held.items()) if amount)
+    click.echo(f"{len(credits)} credit(s): {counts}; held for return: {money or 'nothing'}"
+               + (f"; {len(problems)} line(s) not read" if problems else ""))
+    if problems:
+        raise SystemExit(1)
+
+
+@payments.command("returns")
+@click.option("--region", required=True, help="The region whose held credits to give back.")
+@click.option("--file", "returns_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The returns file to write (CSV, appended; columns in payments/bank.py, RETURN_COLUMNS).")
+def returns(region: str, returns_file: Path) -> None:
+    """Give back to their payers the credits that paid nothing and what credits paid beyond what
+    was owed: a line each in the returns file, posted once; a second run returns nothing again."""
+    [region] = served((region,))
+    click.echo(f"{region}: returning held bank credits")
+    done = bank.returns(platform().router, region, file=returns_file,
+                        progress=lambda r: click.echo(f"  {r.credit_id} {r.reference} {r.amount.plain()} {r.amount.currency}"))
+    total: dict[str, int] = defaultdict(int)
+    for r in done:
+        total[r.amount.currency] += r.amount.amount
+    money = ", ".join(f"{Money(amount, currency).plain()} {currency}" for currency, amount in sorted(total.items()))
+    click.echo(f"{len(done)} credit(s) returned" + (f" ({money}); lines in {returns_file}" if done else ""))
 
 
 @payments.command("reconcile")

@@ -99,3 +99,27 @@ class FxRate(ShardBase):
     rate: Mapped[str] = mapped_column(String(40))
 
     __table_args__ = (UniqueConstraint("source", "at", "base", "quote", name="uq_fx_rates_source_at_base_quote"),)
+
+
+class BankCredit(ShardBase):
+    """One credit of the marketplace's bank account, recorded once (payments.bank): what it paid,
+    or why it paid nothing. `held` is the part owed back to the payer (all of it when unapplied,
+    the excess over what was owed when applied), in the ledger's unapplied_credits until
+    `cpu payments returns` gives it back (`returned_at`)."""
+
+    __tablename__ = "bank_credits"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # payments.bank.Credit.key
+    bank_id: Mapped[str | None] = mapped_column(String(80))
+    booked_on: Mapped[str] = mapped_column(String(10))  # the statement's date, as it wrote it (YYYY-MM-DD)
+    reference: Mapped[str] = mapped_column(String(120), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    outcome: Mapped[str] = mapped_column(String(20))  # applied | unapplied
+    applied_to: Mapped[str | None] = mapped_column(String(40), index=True)  # the checkout or merchant order paid
+    reason: Mapped[str | None] = mapped_column(String(300))
+    held: Mapped[int] = mapped_column(BigInteger)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
