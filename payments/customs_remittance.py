@@ -7,7 +7,8 @@ owed for it, refunds already netted. It is due once every outbound parcel of the
 delivered (the post's delivery event: the goods have entered) and the buyer's money is all in
 (cash on delivery reported, an invoice paid: otherwise funds_held would pay out money the
 marketplace never had, as escrow refuses to). Until then it waits; an order refunded whole
-owes nothing.
+owes nothing. A refund after the remittance leaves the order's customs_collected a debit (what
+customs holds of ours): claiming it back from customs is not done here, and no run pays it.
 
 One transaction per destination country and currency posts the remittance (customs_collected
 +x | funds_held -x, one posting per order keyed "customs_remittance:<order>", and the order's
