@@ -138,12 +138,18 @@ def run(router, region: str, *, remittance_file: Path, until: datetime | None = 
 
 def remit(session, *, country: str, currency: str, until: datetime | None = None) -> CustomsRemittance | None:
     """Post one remittance of every order due to `country`'s customs in `currency` (None when
-    none is). On PostgreSQL the currency's customs_collected entries are locked first: a second
-    run at the same time waits, then finds those orders remitted, instead of paying them twice."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(LedgerEntry.id).where(LedgerEntry.account == ACCOUNT, LedgerEntry.currency == currency)
+    none is). On PostgreSQL those orders' customs_collected entries are locked, then what is due
+    is read again: a second run at the same time waits, then finds them remitted, instead of
+    paying them twice."""
+    def due_now() -> list[Owed]:
+        return [o for o in owed(session, until=until, currency=currency) if o.due and o.country == country]
+
+    due = due_now()
+    if due and session.get_bind().dialect.name == "postgresql":
+        session.execute(select(LedgerEntry.id).where(LedgerEntry.account == ACCOUNT,
+                                                     LedgerEntry.order_id.in_([o.order_id for o in due]))
                         .with_for_update()).all()
-    due = [o for o in owed(session, until=until, currency=currency) if o.due and o.country == country]
+        due = due_now()
     if not due:
         return None
     region = session.info["database"]
