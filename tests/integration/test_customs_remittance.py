@@ -25,7 +25,7 @@ def parcel(session, order, *, state: str = "delivered", days_ago: int = 1) -> st
     number = f"CP{next(SERIALS)}JM"
     session.add(Shipment(id=new_id("shp"), region=order.region, merchant_id=order.merchant_id, order_id=order.id,
                          kind="outbound", tracking_number=number, service="registered", weight_g=500, sender={},
-                         addressee={}, state=state, created_at=now - timedelta(days=3),
+                         addressee={}, state=state, created_at=now - timedelta(days=days_ago + 2),
                          delivered_at=now - timedelta(days=days_ago) if state == "delivered" else None))
     return number
 
