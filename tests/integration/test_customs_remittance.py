@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from logistics.models import Shipment
@@ -132,3 +133,31 @@ def test_until_leaves_orders_delivered_on_or_after_that_day_for_a_later_run(app,
     listed = app.test_cli_runner().invoke(args=["cpu", "payments", "customs-owed", "--region", "kin"])
     assert "JM JMD: due 3.00 (1 order(s)), waiting 0.00 (0 order(s))" in listed.output, listed.output
     assert_ledger_balanced(router)
+
+
+def test_two_remittance_runs_at_once_remit_an_order_once(router, backend):
+    if backend != "postgres":
+        pytest.skip("SQLite takes one writer at a time: the race between remittance runs is PostgreSQL's")
+    import threading
+
+    from payments import customs_remittance
+
+    with router.unit_of_work("kin") as uow:
+        parcel(uow.session, paid_order(uow.session, country="JM", duties=1_000))
+        uow.commit()
+    barrier, remitted = threading.Barrier(2), []
+
+    def run():
+        with router.unit_of_work("kin") as uow:
+            barrier.wait()
+            made = customs_remittance.remit(uow.session, country="JM", currency="JMD")
+            remitted.append(made.amount if made else 0)
+            uow.commit()
+
+    runs = [threading.Thread(target=run) for _ in range(2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(timeout=30)
+    assert sorted(remitted) == [0, 1_000]
+    assert remittances(router) == {"JM": 1_000}
