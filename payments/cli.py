@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from marketplace.money import Money, MoneyError
 from marketplace.platform import platform
 from marketplace.regions.cli import served
-from payments import bank, fx, payouts, reconcile
+from payments import bank, customs_remittance, fx, payouts, reconcile
 
 payments = AppGroup("payments", help="Payouts to merchants and bank transfers from buyers.")
 fx_group = AppGroup("fx", help="Exchange rates.")
@@ -156,3 +156,47 @@ def reconcile_command(since, until, bank_file: Path, regions: tuple[str, ...]) -
     click.echo(f"{len(ledger)} payout(s) in the ledger, {len(differences)} difference(s)")
     if differences:
         raise SystemExit(1)
+
+
+@payments.command("remit-customs")
+@click.option("--region", "regions", multiple=True, help="Only these regions (repeatable).")
+@click.option("--file", "remittance_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The customs remittance file to write (CSV, appended; see payments/customs_remittance.py).")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only orders delivered before this day (UTC); default: every delivered order.")
+def remit_customs(regions: tuple[str, ...], remittance_file: Path, until) -> None:
+    """Pay each destination's customs the duties and taxes of its delivered orders, one
+    remittance per country and currency; an order is remitted once, so a second run pays nothing twice."""
+    until = until.replace(tzinfo=timezone.utc) if until else None
+    remittances = orders = 0
+    for region in served(regions):
+        click.echo(f"{region}: remitting duties and taxes")
+        made = customs_remittance.run(platform().router, region, remittance_file=remittance_file, until=until,
+                                      progress=_tell_remitted)
+        with platform().router.unit_of_work(region, read_only=True) as uow:
+            waiting = [o for o in customs_remittance.outstanding(uow.session) if o.waiting_orders]
+        click.echo(f"{region}: {len(made)} remittance(s) of {sum(r.orders for r in made)} order(s)" + "".join(
+            f"; {o.country} {Money(o.waiting, o.currency).plain()} {o.currency} of {o.waiting_orders} order(s) "
+            f"waits for delivery or payment" for o in waiting))
+        remittances, orders = remittances + len(made), orders + sum(r.orders for r in made)
+    click.echo(f"{remittances} remittance(s) of {orders} order(s); lines in {remittance_file}")
+
+
+def _tell_remitted(r) -> None:
+    to = customs_remittance.authority_of(r.country) or r.country
+    click.echo(f"  {r.remittance_id} {r.country} {Money(r.amount, r.currency).plain()} {r.currency} "
+               f"for {r.orders} order(s) to {to}")
+
+
+@payments.command("customs-owed")
+@click.option("--region", "regions", multiple=True, help="Only these regions (repeatable).")
+def customs_owed(regions: tuple[str, ...]) -> None:
+    """Duties and taxes collected and not yet remitted, per region, destination and currency:
+    what the next `remit-customs` pays, and what waits for its parcels' delivery or its buyer's money."""
+    for region in served(regions):
+        with platform().router.unit_of_work(region, read_only=True) as uow:
+            rows = customs_remittance.outstanding(uow.session)
+        click.echo(f"{region}: " + ("nothing collected and not remitted" if not rows else f"{len(rows)} destination(s)"))
+        for o in rows:
+            click.echo(f"  {o.country} {o.currency}: due {Money(o.due, o.currency).plain()} ({o.due_orders} order(s)), "
+                       f"waiting {Money(o.waiting, o.currency).plain()} ({o.waiting_orders} order(s))")

@@ -123,3 +123,36 @@ class BankCredit(ShardBase):
     held: Mapped[int] = mapped_column(BigInteger)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomsRemittance(ShardBase):
+    """What one customs remittance run pays one destination's customs in one currency: the
+    duties and taxes of the delivered orders it names (payments.customs_remittance)."""
+
+    __tablename__ = "customs_remittances"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8))
+    country: Mapped[str] = mapped_column(String(2))  # the parcels' destination
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(20))  # posted | filed (payments.customs_remittance)
+    filed_in: Mapped[str | None] = mapped_column(String(300))  # the remittance file its lines went to
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    orders: Mapped[list[CustomsRemittedOrder]] = relationship(order_by="CustomsRemittedOrder.order_id", lazy="selectin")
+
+
+class CustomsRemittedOrder(ShardBase):
+    """One order's duties and taxes in a remittance: an order is remitted once (its key)."""
+
+    __tablename__ = "customs_remitted_orders"
+
+    order_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    remittance_id: Mapped[str] = mapped_column(ForeignKey("customs_remittances.id"), index=True)
+    region: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int] = mapped_column(BigInteger)  # duty + tax, what the order's customs_collected held
+    # the amount apportioned by the duty and tax the data tables assess for the order's lines;
+    # NULL when the catalog no longer knows a line's HS code or the destination is not quoted
+    duty: Mapped[int | None] = mapped_column(BigInteger)
+    tax: Mapped[int | None] = mapped_column(BigInteger)

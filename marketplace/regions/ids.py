@@ -13,7 +13,7 @@ from datetime import datetime
 from ulid import ULID
 
 PREFIXES = frozenset({"mer", "buy", "evt", "prd", "var", "ord", "stf", "key", "cmp", "prl", "imp", "adr", "ses", "chk", "whk",
-                      "whd", "wha", "lgp", "rfd", "pyo", "shp", "bkc"})
+                      "whd", "wha", "lgp", "rfd", "pyo", "shp", "bkc", "cus"})
 _ID_SHAPE = re.compile(r"^(?P<prefix>[a-z]{3})_[0-9A-HJKMNP-TV-Z]{26}$")
 
 

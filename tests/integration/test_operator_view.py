@@ -127,4 +127,4 @@ def test_a_database_one_migration_ahead_is_served_and_one_behind_is_refused(tmp_
 def test_upgrade_records_where_each_database_came_from(router):
     with router.engine("kin").connect() as connection:
         row = connection.exec_driver_sql("SELECT version_num, down_revision FROM alembic_version").one()
-    assert tuple(row) == (schema.head(), "0027")
+    assert tuple(row) == (schema.head(), "0028")
