@@ -98,6 +98,10 @@ class _Decision:
     act: Callable[[], None] = lambda: None
 
 
+class NotServed(Exception):
+    """A credit naming nothing in the regions this process serves: another may hold what it pays."""
+
+
 def received(router, regions, credit: Credit, *, receiving: str) -> Received:
     """Record one credit once and apply it if it pays something; `receiving` is the region whose
     bank account it came to, which keeps it when its reference names nothing. A credit recorded
@@ -113,6 +117,11 @@ def received(router, regions, credit: Credit, *, receiving: str) -> Received:
             decided = _decide(uow.session, credit)
             if decided is not None:
                 return _record(uow, credit, decided)
+    if set(regions) != set(router.regions.regions):
+        # A region not looked in may hold what it pays: recorded there as it is imported there,
+        # never held here as the payer's while that region applies it too.
+        raise NotServed(f"{credit.reference}: names nothing in {', '.join(regions)}; not recorded: import it where "
+                        "every region is served, or in the region it names")
     with router.unit_of_work(receiving) as uow:
         return _record(uow, credit, _Decision(f"{credit.reference}: no checkout or invoice waits for this reference"))
 
@@ -237,10 +246,10 @@ class Returned:
 
 def returns(router, region: str, *, file: Path, progress=lambda returned: None) -> list[Returned]:
     """Give back every credit of `region` still holding money for its payer: one transaction
-    each posts the return (keyed by the credit: posted once), marks the credit returned and
-    writes its line to `file` (appended) before committing. A failed commit leaves the line
-    written and the credit held, so the next run writes it again under the same credit_id,
-    which the bank file must be checked for; a line missing for a returned credit could not be."""
+    each posts the return (keyed by the credit: posted once) and marks the credit returned, and
+    only once that is committed is its line appended to `file`. Money going out must never go
+    twice: a run stopped between the commit and the line leaves a credit recorded as returned
+    with no line (listed by its returned_at, for the operator to add), never a second line."""
     with router.unit_of_work(region, read_only=True) as uow:
         waiting = uow.session.scalars(select(BankCredit.id).where(BankCredit.held > 0, BankCredit.returned_at.is_(None))
                                       .order_by(BankCredit.id)).all()
@@ -256,10 +265,11 @@ def returns(router, region: str, *, file: Path, progress=lambda returned: None) 
                  entries=[Entry("unapplied_credits", row.held, row.currency), Entry("funds_held", -row.held, row.currency)])
             row.returned_at = database_now(session)
             held = Money(row.held, row.currency)
-            _append(file, {"credit_id": row.id, "bank_id": row.bank_id or "", "booked_on": row.booked_on,
-                           "reference": row.reference, "currency": row.currency, "amount": held.plain(),
-                           "amount_minor": row.held, "reason": row.reason or "paid more than was owed"})
+            line = {"credit_id": row.id, "bank_id": row.bank_id or "", "booked_on": row.booked_on,
+                    "reference": row.reference, "currency": row.currency, "amount": held.plain(),
+                    "amount_minor": row.held, "reason": row.reason or "paid more than was owed"}
             uow.commit()
+        _append(file, line)
         made = Returned(credit_id, row.reference, held)
         progress(made)
         done.append(made)

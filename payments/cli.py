@@ -105,7 +105,12 @@ def _apply(credits: list[bank.Credit], problems: list[str], receiving: str | Non
     outcomes = Counter()
     held: dict[str, int] = defaultdict(int)
     for credit in credits:
-        done = bank.received(platform().router, regions, credit, receiving=receiving)
+        try:
+            done = bank.received(platform().router, regions, credit, receiving=receiving)
+        except bank.NotServed as exc:
+            problems.append(str(exc))
+            click.echo(f"NOT RECORDED: {exc}", err=True)
+            continue
         click.echo(done.said)
         outcomes["recorded before" if not done.new else "applied" if done.applied else "unapplied"] += 1
         if done.new:
@@ -113,7 +118,7 @@ def _apply(credits: list[bank.Credit], problems: list[str], receiving: str | Non
     counts = ", ".join(f"{outcomes[o]} {o}" for o in ("applied", "unapplied", "recorded before"))
     money = ", ".join(f"{Money(amount, currency).plain()} {currency}" for currency, amount in sorted(held.items()) if amount)
     click.echo(f"{len(credits)} credit(s): {counts}; held for return: {money or 'nothing'}"
-               + (f"; {len(problems)} line(s) not read" if problems else ""))
+               + (f"; {len(problems)} line(s) not read or not recorded" if problems else ""))
     if problems:
         raise SystemExit(1)
 

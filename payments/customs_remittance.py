@@ -146,6 +146,10 @@ def remit(session, *, country: str, currency: str, until: datetime | None = None
 
     due = due_now()
     if due and session.get_bind().dialect.name == "postgresql":
+        # the orders first, as a refund locks its order before posting: one committing meanwhile
+        # is in what is read again, never refunded to the buyer and paid to customs both
+        session.execute(select(MerchantOrder.id).where(MerchantOrder.id.in_([o.order_id for o in due]))
+                        .order_by(MerchantOrder.id).with_for_update()).all()
         session.execute(select(LedgerEntry.id).where(LedgerEntry.account == ACCOUNT,
                                                      LedgerEntry.order_id.in_([o.order_id for o in due]))
                         .with_for_update()).all()

@@ -10,11 +10,14 @@ import csv
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
+from marketplace.money import Money
 from marketplace.orders import saga
 from marketplace.orders.models import Checkout
 from marketplace.regions.base import database_now
+from payments import bank
 from payments.ledger import balances
 from payments.models import BankCredit
 from tests.api.test_order_terms import company_buyer
@@ -189,3 +192,13 @@ def test_two_transfers_alike_in_one_statement_are_two_credits(app, client, platf
     settle(platform)
     assert held(router, BUYERS, waiting["currency"]) == waiting["total_amount"]
     assert_balanced(router)
+
+
+def test_a_process_serving_some_regions_records_no_credit_that_names_nothing_in_them(router):
+    """Another region may hold the checkout the reference names: held here as the payer's, the
+    same money would be applied there and returned here."""
+    credit = bank.Credit.of("CPU-NOWHERE-1", Money(1250, "JMD"), booked_on="2026-12-04")
+    with pytest.raises(bank.NotServed, match="not recorded"):
+        bank.received(router, ("kin",), credit, receiving="kin")
+    with router.unit_of_work("kin", read_only=True) as uow:
+        assert uow.session.scalars(select(BankCredit)).all() == []
